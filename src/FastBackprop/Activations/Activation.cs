@@ -1,0 +1,76 @@
+namespace FastBackprop;
+
+/// <summary>The activation functions of MATH.md.</summary>
+public enum ActivationKind
+{
+    /// <summary>g(z) = z.</summary>
+    Identity,
+    /// <summary>g(z) = 1 / (1 + e^-z); g' = a(1 - a).</summary>
+    Sigmoid,
+    /// <summary>g(z) = tanh z; g' = 1 - a².</summary>
+    Tanh,
+    /// <summary>g(z) = max(0, z); g'(z) = 1 for z &gt; 0, else 0 (g'(0) = 0, as PyTorch).</summary>
+    ReLU,
+    /// <summary>g(z) = z for z &gt; 0, else αz; g'(z) = 1 for z &gt; 0, else α (g'(0) = α, as PyTorch).</summary>
+    LeakyReLU,
+    /// <summary>g(z) = 1 for z &gt; 0, else 0. Inference only: its gradient is zero almost everywhere.</summary>
+    Step,
+    /// <summary>Row-wise e^{z_i - max} / Σ e^{z_k - max}. Output layer only, trained only with softmax cross-entropy.</summary>
+    Softmax,
+}
+
+/// <summary>An activation function with its parameter (α for leaky ReLU).</summary>
+public readonly record struct Activation
+{
+    private Activation(ActivationKind kind, double alpha)
+    {
+        Kind = kind;
+        Alpha = alpha;
+    }
+
+    /// <summary>Which function.</summary>
+    public ActivationKind Kind { get; }
+
+    /// <summary>The negative-side slope of leaky ReLU; 0 for every other kind.</summary>
+    public double Alpha { get; }
+
+    /// <summary>g(z) = z.</summary>
+    public static Activation Identity => new(ActivationKind.Identity, 0);
+    /// <summary>The logistic sigmoid.</summary>
+    public static Activation Sigmoid => new(ActivationKind.Sigmoid, 0);
+    /// <summary>The hyperbolic tangent.</summary>
+    public static Activation Tanh => new(ActivationKind.Tanh, 0);
+    /// <summary>max(0, z).</summary>
+    public static Activation ReLU => new(ActivationKind.ReLU, 0);
+    /// <summary>The Heaviside step (inference only).</summary>
+    public static Activation Step => new(ActivationKind.Step, 0);
+    /// <summary>Softmax over each row (output layer only).</summary>
+    public static Activation Softmax => new(ActivationKind.Softmax, 0);
+
+    /// <summary>Leaky ReLU with negative slope <paramref name="alpha"/> (finite, &gt; 0).</summary>
+    public static Activation LeakyReLU(double alpha = 0.01)
+    {
+        if (!(alpha > 0) || !double.IsFinite(alpha))
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, $"Leaky ReLU's alpha must be positive and finite (got {alpha}).");
+        return new(ActivationKind.LeakyReLU, alpha);
+    }
+
+    /// <summary>Whether gradient descent can train through this activation (every kind but step).</summary>
+    public bool IsTrainable => Kind != ActivationKind.Step;
+
+    /// <summary>Rebuilds an activation from its kind and parameter (e.g. when reading a saved model).</summary>
+    public static Activation FromKind(ActivationKind kind, double alpha = 0.01) => kind switch
+    {
+        ActivationKind.Identity => Identity,
+        ActivationKind.Sigmoid => Sigmoid,
+        ActivationKind.Tanh => Tanh,
+        ActivationKind.ReLU => ReLU,
+        ActivationKind.LeakyReLU => LeakyReLU(alpha),
+        ActivationKind.Step => Step,
+        ActivationKind.Softmax => Softmax,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, $"Unknown activation kind {(int)kind}."),
+    };
+
+    /// <inheritdoc/>
+    public override string ToString() => Kind == ActivationKind.LeakyReLU ? $"LeakyReLU({Alpha})" : Kind.ToString();
+}

@@ -1,0 +1,75 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace FastBackprop.Kernels.Elementwise;
+
+/// <summary>Activations and their derivatives over contiguous runs of values.</summary>
+internal static class ActivationKernels<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    /// <summary>values = g(values) for an elementwise activation (every kind but softmax).</summary>
+    public static void ApplyInPlace(Activation activation, Span<T> values)
+    {
+        switch (activation.Kind)
+        {
+            case ActivationKind.Identity:
+                break;
+            case ActivationKind.Sigmoid:
+                // 1 / (1 + e^-z): e^-z overflows to ∞ for very negative z, giving exactly 0, never NaN.
+                TensorPrimitives.Sigmoid<T>(values, values);
+                break;
+            case ActivationKind.Tanh:
+                TensorPrimitives.Tanh<T>(values, values);
+                break;
+            case ActivationKind.ReLU:
+                TensorPrimitives.Max<T>(values, T.Zero, values);
+                break;
+            case ActivationKind.LeakyReLU:
+                Elementwise<T>.Map(new LeakyReluOperator<T>(T.CreateChecked(activation.Alpha)), values, values, values);
+                break;
+            case ActivationKind.Step:
+                Elementwise<T>.Map(new StepOperator<T>(), values, values, values);
+                break;
+            default:
+                throw new InvalidOperationException($"{activation} is not an elementwise activation.");
+        }
+    }
+
+    /// <summary>Softmax of each row of a rows×columns block, in place, as e^{z − max} / Σ e^{z − max}
+    /// so no exponential overflows.</summary>
+    public static void SoftmaxRowsInPlace(Span<T> values, int rows, int columns, int ld)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            Span<T> row = values.Slice(i * ld, columns);
+            T max = TensorPrimitives.Max<T>(row);
+            TensorPrimitives.Subtract<T>(row, max, row);
+            TensorPrimitives.Exp<T>(row, row);
+            T sum = TensorPrimitives.Sum<T>(row);
+            TensorPrimitives.Divide<T>(row, sum, row);
+        }
+    }
+
+    /// <summary>delta = delta ⊙ g'(·), the derivative written from the activations a = g(z).</summary>
+    public static void MultiplyByDerivative(Activation activation, Span<T> delta, ReadOnlySpan<T> activations)
+    {
+        switch (activation.Kind)
+        {
+            case ActivationKind.Identity:
+                break;
+            case ActivationKind.Sigmoid:
+                Elementwise<T>.Map(new SigmoidDerivativeOperator<T>(), delta, activations, delta);
+                break;
+            case ActivationKind.Tanh:
+                Elementwise<T>.Map(new TanhDerivativeOperator<T>(), delta, activations, delta);
+                break;
+            case ActivationKind.ReLU:
+                Elementwise<T>.Map(new ReluDerivativeOperator<T>(), delta, activations, delta);
+                break;
+            case ActivationKind.LeakyReLU:
+                Elementwise<T>.Map(new LeakyReluDerivativeOperator<T>(T.CreateChecked(activation.Alpha)), delta, activations, delta);
+                break;
+            default:
+                throw new InvalidOperationException($"{activation} has no elementwise derivative to train through.");
+        }
+    }
+}

@@ -1,0 +1,50 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using FastBackprop.Kernels.Simd;
+
+namespace FastBackprop.Kernels.Elementwise;
+
+/// <summary>An elementwise operation written once for every register width (TensorPrimitives' pattern).
+/// Instance methods on a struct, so an operation can carry a parameter such as leaky ReLU's α.</summary>
+internal interface IBinaryOperator<T> where T : unmanaged
+{
+    T Invoke(T x, T y);
+    TVec Invoke<TSimd, TVec>(TVec x, TVec y) where TSimd : ISimd<T, TVec> where TVec : unmanaged;
+}
+
+/// <summary>The one loop that runs any <see cref="IBinaryOperator{T}"/> over spans: the widest
+/// accelerated register width, then a scalar remainder. In-place use (destination == x) is fine.</summary>
+internal static unsafe class Elementwise<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public static void Map<TOperator>(TOperator op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination)
+        where TOperator : struct, IBinaryOperator<T>
+    {
+        int length = destination.Length;
+        if (x.Length < length || y.Length < length)
+            throw new ArgumentException($"Elementwise inputs have {x.Length} and {y.Length} elements, destination {length}.");
+        fixed (T* px = &MemoryMarshal.GetReference(x))
+        fixed (T* py = &MemoryMarshal.GetReference(y))
+        fixed (T* pd = &MemoryMarshal.GetReference(destination))
+        {
+            if (Vector512.IsHardwareAccelerated)
+                Loop<TOperator, Simd512<T>, Vector512<T>>(op, px, py, pd, length);
+            else if (Vector256.IsHardwareAccelerated)
+                Loop<TOperator, Simd256<T>, Vector256<T>>(op, px, py, pd, length);
+            else
+                Loop<TOperator, Simd128<T>, Vector128<T>>(op, px, py, pd, length);
+        }
+    }
+
+    private static void Loop<TOperator, TSimd, TVec>(TOperator op, T* x, T* y, T* destination, int length)
+        where TOperator : struct, IBinaryOperator<T>
+        where TSimd : ISimd<T, TVec>
+        where TVec : unmanaged
+    {
+        int i = 0;
+        for (; i <= length - TSimd.Count; i += TSimd.Count)
+            TSimd.Store(destination + i, op.Invoke<TSimd, TVec>(TSimd.Load(x + i), TSimd.Load(y + i)));
+        for (; i < length; i++)
+            destination[i] = op.Invoke(x[i], y[i]);
+    }
+}

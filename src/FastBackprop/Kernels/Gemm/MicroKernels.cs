@@ -1,0 +1,159 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using FastBackprop.Kernels.Simd;
+
+namespace FastBackprop.Kernels.Gemm;
+
+// Generated shape: the accumulators must be named locals (not an array) so the JIT keeps them in
+// registers. Each k step loads one row of the packed B micro-panel (two registers wide) and
+// broadcasts MR values of the packed A micro-panel, issuing 2·MR independent FMAs.
+
+/// <summary>A register-blocked GEMM micro-kernel: C[MR×NR] = α·Ã·B̃ + β·C over one K block.</summary>
+internal unsafe interface IMicroKernel<T> where T : unmanaged
+{
+    /// <summary>Rows of the C tile (broadcast values of packed A per k).</summary>
+    static abstract int MR { get; }
+    /// <summary>Columns of the C tile (two SIMD registers).</summary>
+    static abstract int NR { get; }
+    /// <summary>β = 0 means C is written without being read (BLAS semantics: NaN in C does not survive).</summary>
+    static abstract void Run(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta);
+}
+
+/// <summary>Writing one two-register row of a finished tile.</summary>
+internal static unsafe class TileStore<T, TSimd, TVec>
+    where T : unmanaged
+    where TSimd : ISimd<T, TVec>
+    where TVec : unmanaged
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Overwrite(T* c, nint count, TVec x0, TVec x1, TVec alpha)
+    {
+        TSimd.Store(c, TSimd.Multiply(x0, alpha));
+        TSimd.Store(c + count, TSimd.Multiply(x1, alpha));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Accumulate(T* c, nint count, TVec x0, TVec x1, TVec alpha, TVec beta)
+    {
+        TSimd.Store(c, TSimd.MultiplyAdd(TSimd.Load(c), beta, TSimd.Multiply(x0, alpha)));
+        TSimd.Store(c + count, TSimd.MultiplyAdd(TSimd.Load(c + count), beta, TSimd.Multiply(x1, alpha)));
+    }
+}
+
+/// <summary>12 rows × 2 registers: 24 accumulators + 2 B registers + 1 broadcast fit AVX-512's 32 zmm registers.</summary>
+internal unsafe struct MicroKernel12xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    where TSimd : ISimd<T, TVec>
+    where TVec : unmanaged
+{
+    public static int MR => 12;
+    public static int NR => 2 * TSimd.Count;
+
+    public static void Run(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta)
+    {
+        TVec c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero, c60 = TSimd.Zero, c61 = TSimd.Zero, c70 = TSimd.Zero, c71 = TSimd.Zero, c80 = TSimd.Zero, c81 = TSimd.Zero, c90 = TSimd.Zero, c91 = TSimd.Zero, c100 = TSimd.Zero, c101 = TSimd.Zero, c110 = TSimd.Zero, c111 = TSimd.Zero;
+        nint count = TSimd.Count;
+        for (int p = 0; p < kc; p++)
+        {
+            TVec b0 = TSimd.Load(packedB);
+            TVec b1 = TSimd.Load(packedB + count);
+            TVec a;
+            a = TSimd.Broadcast(packedA[0]); c00 = TSimd.MultiplyAdd(a, b0, c00); c01 = TSimd.MultiplyAdd(a, b1, c01);
+            a = TSimd.Broadcast(packedA[1]); c10 = TSimd.MultiplyAdd(a, b0, c10); c11 = TSimd.MultiplyAdd(a, b1, c11);
+            a = TSimd.Broadcast(packedA[2]); c20 = TSimd.MultiplyAdd(a, b0, c20); c21 = TSimd.MultiplyAdd(a, b1, c21);
+            a = TSimd.Broadcast(packedA[3]); c30 = TSimd.MultiplyAdd(a, b0, c30); c31 = TSimd.MultiplyAdd(a, b1, c31);
+            a = TSimd.Broadcast(packedA[4]); c40 = TSimd.MultiplyAdd(a, b0, c40); c41 = TSimd.MultiplyAdd(a, b1, c41);
+            a = TSimd.Broadcast(packedA[5]); c50 = TSimd.MultiplyAdd(a, b0, c50); c51 = TSimd.MultiplyAdd(a, b1, c51);
+            a = TSimd.Broadcast(packedA[6]); c60 = TSimd.MultiplyAdd(a, b0, c60); c61 = TSimd.MultiplyAdd(a, b1, c61);
+            a = TSimd.Broadcast(packedA[7]); c70 = TSimd.MultiplyAdd(a, b0, c70); c71 = TSimd.MultiplyAdd(a, b1, c71);
+            a = TSimd.Broadcast(packedA[8]); c80 = TSimd.MultiplyAdd(a, b0, c80); c81 = TSimd.MultiplyAdd(a, b1, c81);
+            a = TSimd.Broadcast(packedA[9]); c90 = TSimd.MultiplyAdd(a, b0, c90); c91 = TSimd.MultiplyAdd(a, b1, c91);
+            a = TSimd.Broadcast(packedA[10]); c100 = TSimd.MultiplyAdd(a, b0, c100); c101 = TSimd.MultiplyAdd(a, b1, c101);
+            a = TSimd.Broadcast(packedA[11]); c110 = TSimd.MultiplyAdd(a, b0, c110); c111 = TSimd.MultiplyAdd(a, b1, c111);
+            packedA += 12;
+            packedB += 2 * count;
+        }
+        TVec alphaV = TSimd.Broadcast(alpha);
+        if (beta == T.Zero)
+        {
+            TileStore<T, TSimd, TVec>.Overwrite(c + 0 * ldc, count, c00, c01, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 1 * ldc, count, c10, c11, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 2 * ldc, count, c20, c21, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 3 * ldc, count, c30, c31, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 4 * ldc, count, c40, c41, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 5 * ldc, count, c50, c51, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 6 * ldc, count, c60, c61, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 7 * ldc, count, c70, c71, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 8 * ldc, count, c80, c81, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 9 * ldc, count, c90, c91, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 10 * ldc, count, c100, c101, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 11 * ldc, count, c110, c111, alphaV);
+        }
+        else
+        {
+            TVec betaV = TSimd.Broadcast(beta);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 0 * ldc, count, c00, c01, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 1 * ldc, count, c10, c11, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 2 * ldc, count, c20, c21, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 3 * ldc, count, c30, c31, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 4 * ldc, count, c40, c41, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 5 * ldc, count, c50, c51, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 6 * ldc, count, c60, c61, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 7 * ldc, count, c70, c71, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 8 * ldc, count, c80, c81, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 9 * ldc, count, c90, c91, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 10 * ldc, count, c100, c101, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 11 * ldc, count, c110, c111, alphaV, betaV);
+        }
+    }
+}
+
+/// <summary>6 rows × 2 registers: 12 accumulators + 2 B registers + 1 broadcast fit the 16 ymm/xmm registers of AVX2 and SSE.</summary>
+internal unsafe struct MicroKernel6xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    where TSimd : ISimd<T, TVec>
+    where TVec : unmanaged
+{
+    public static int MR => 6;
+    public static int NR => 2 * TSimd.Count;
+
+    public static void Run(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta)
+    {
+        TVec c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero;
+        nint count = TSimd.Count;
+        for (int p = 0; p < kc; p++)
+        {
+            TVec b0 = TSimd.Load(packedB);
+            TVec b1 = TSimd.Load(packedB + count);
+            TVec a;
+            a = TSimd.Broadcast(packedA[0]); c00 = TSimd.MultiplyAdd(a, b0, c00); c01 = TSimd.MultiplyAdd(a, b1, c01);
+            a = TSimd.Broadcast(packedA[1]); c10 = TSimd.MultiplyAdd(a, b0, c10); c11 = TSimd.MultiplyAdd(a, b1, c11);
+            a = TSimd.Broadcast(packedA[2]); c20 = TSimd.MultiplyAdd(a, b0, c20); c21 = TSimd.MultiplyAdd(a, b1, c21);
+            a = TSimd.Broadcast(packedA[3]); c30 = TSimd.MultiplyAdd(a, b0, c30); c31 = TSimd.MultiplyAdd(a, b1, c31);
+            a = TSimd.Broadcast(packedA[4]); c40 = TSimd.MultiplyAdd(a, b0, c40); c41 = TSimd.MultiplyAdd(a, b1, c41);
+            a = TSimd.Broadcast(packedA[5]); c50 = TSimd.MultiplyAdd(a, b0, c50); c51 = TSimd.MultiplyAdd(a, b1, c51);
+            packedA += 6;
+            packedB += 2 * count;
+        }
+        TVec alphaV = TSimd.Broadcast(alpha);
+        if (beta == T.Zero)
+        {
+            TileStore<T, TSimd, TVec>.Overwrite(c + 0 * ldc, count, c00, c01, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 1 * ldc, count, c10, c11, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 2 * ldc, count, c20, c21, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 3 * ldc, count, c30, c31, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 4 * ldc, count, c40, c41, alphaV);
+            TileStore<T, TSimd, TVec>.Overwrite(c + 5 * ldc, count, c50, c51, alphaV);
+        }
+        else
+        {
+            TVec betaV = TSimd.Broadcast(beta);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 0 * ldc, count, c00, c01, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 1 * ldc, count, c10, c11, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 2 * ldc, count, c20, c21, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 3 * ldc, count, c30, c31, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 4 * ldc, count, c40, c41, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Accumulate(c + 5 * ldc, count, c50, c51, alphaV, betaV);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using System.Numerics;
+
+namespace FastBackprop.Kernels.Gemm;
+
+/// <summary>
+/// Copies blocks of op(A) and op(B) into the contiguous micro-panel order the micro-kernel streams
+/// through. The transposes are absorbed here, so one micro-kernel serves NN, NT, TN and TT; partial
+/// panels are zero-padded so the kernel never needs an edge case in its inner loop.
+/// </summary>
+internal static unsafe class Packing<T> where T : unmanaged, INumberBase<T>
+{
+    /// <summary>
+    /// Packs op(A)[0..mc, 0..kc] (the block starting at <paramref name="a"/>) into MR-row micro-panels:
+    /// panel r, step p holds op(A)[r·MR + 0..MR, p] contiguously.
+    /// </summary>
+    public static void PackA(bool transposed, T* a, nint lda, int mc, int kc, int mr, T* destination)
+    {
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            T* panel = destination + (nint)ir * kc;
+            if (!transposed)
+            {
+                // op(A)(i, p) = a[i·lda + p]: each source row becomes one strided lane of the panel.
+                for (int ii = 0; ii < rows; ii++)
+                {
+                    T* source = a + (ir + ii) * lda;
+                    for (int p = 0; p < kc; p++)
+                        panel[p * mr + ii] = source[p];
+                }
+            }
+            else
+            {
+                // op(A)(i, p) = a[p·lda + i]: each source row segment is one panel step.
+                for (int p = 0; p < kc; p++)
+                    new ReadOnlySpan<T>(a + p * lda + ir, rows).CopyTo(new Span<T>(panel + p * mr, rows));
+            }
+            if (rows < mr)
+            {
+                for (int p = 0; p < kc; p++)
+                    new Span<T>(panel + p * mr + rows, mr - rows).Clear();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Packs op(B)[0..kc, 0..nc] into NR-column micro-panels: panel j, step p holds
+    /// op(B)[p, j·NR + 0..NR] contiguously.
+    /// </summary>
+    public static void PackB(bool transposed, T* b, nint ldb, int kc, int nc, int nr, T* destination)
+    {
+        for (int jr = 0; jr < nc; jr += nr)
+        {
+            int columns = Math.Min(nr, nc - jr);
+            T* panel = destination + (nint)jr * kc;
+            if (!transposed)
+            {
+                // op(B)(p, j) = b[p·ldb + j]: row segments copy straight across.
+                for (int p = 0; p < kc; p++)
+                    new ReadOnlySpan<T>(b + p * ldb + jr, columns).CopyTo(new Span<T>(panel + p * nr, columns));
+            }
+            else
+            {
+                // op(B)(p, j) = b[j·ldb + p]: each source row becomes one strided lane of the panel.
+                for (int jj = 0; jj < columns; jj++)
+                {
+                    T* source = b + (jr + jj) * ldb;
+                    for (int p = 0; p < kc; p++)
+                        panel[p * nr + jj] = source[p];
+                }
+            }
+            if (columns < nr)
+            {
+                for (int p = 0; p < kc; p++)
+                    new Span<T>(panel + p * nr + columns, nr - columns).Clear();
+            }
+        }
+    }
+}

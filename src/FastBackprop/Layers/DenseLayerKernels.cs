@@ -1,0 +1,258 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using FastBackprop.Kernels.Elementwise;
+using FastBackprop.Kernels.Fused;
+using FastBackprop.Kernels.Gemm;
+
+namespace FastBackprop;
+
+/// <summary>
+/// The dense layer's forward and backward kernels on row-major batches (one sample per row), in
+/// llm.c's argument order: outputs first, then inputs, then sizes. Shapes follow MATH.md:
+/// W is units×inputs, a batch is batch×features.
+/// </summary>
+public static class DenseLayerKernels
+{
+    /// <summary>
+    /// Forward: <c>Z = X·Wᵀ + b</c>, <c>output = g(Z)</c>, fused into the GEMM for elementwise g.
+    /// When <paramref name="preActivation"/> is not empty Z is also written there (the output layer keeps
+    /// its logits for a stable loss); softmax needs it, as it is applied row by row after the product.
+    /// </summary>
+    public static void Forward<T>(Span<T> output, Span<T> preActivation, ReadOnlySpan<T> input,
+        ReadOnlySpan<T> weights, ReadOnlySpan<T> bias, int batch, int inputs, int units, Activation activation)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Guard.Positive(batch, nameof(batch));
+        Guard.Positive(inputs, nameof(inputs));
+        Guard.Positive(units, nameof(units));
+        Guard.Length(output, (long)batch * units, nameof(output), $"batch×units = {batch}×{units}");
+        if (!preActivation.IsEmpty)
+            Guard.Length(preActivation, (long)batch * units, nameof(preActivation), $"batch×units = {batch}×{units}");
+        else if (activation.Kind == ActivationKind.Softmax)
+            throw new ArgumentException("Softmax needs a preActivation buffer (batch×units) for the logits.", nameof(preActivation));
+        Guard.Length(input, (long)batch * inputs, nameof(input), $"batch×inputs = {batch}×{inputs}");
+        Guard.Length(weights, (long)units * inputs, nameof(weights), $"units×inputs = {units}×{inputs}");
+        Guard.Length(bias, units, nameof(bias), $"units = {units}");
+        ForwardUnchecked(output, preActivation, input, weights, bias, batch, inputs, units, activation);
+    }
+
+    internal static unsafe void ForwardUnchecked<T>(Span<T> output, Span<T> preActivation, ReadOnlySpan<T> input,
+        ReadOnlySpan<T> weights, ReadOnlySpan<T> bias, int batch, int inputs, int units, Activation activation)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        fixed (T* pBias = &MemoryMarshal.GetReference(bias))
+        {
+            if (preActivation.IsEmpty)
+            {
+                var epilogue = new BiasActivationEpilogue<T>(pBias, activation);
+                Gemm.RunChecked(Transpose.No, Transpose.Yes, batch, units, inputs, T.One, input, inputs,
+                    weights, inputs, T.Zero, output, units, ref epilogue);
+                return;
+            }
+            var biasOnly = new BiasActivationEpilogue<T>(pBias, Activation.Identity);
+            Gemm.RunChecked(Transpose.No, Transpose.Yes, batch, units, inputs, T.One, input, inputs,
+                weights, inputs, T.Zero, preActivation, units, ref biasOnly);
+        }
+        preActivation.CopyTo(output);
+        if (activation.Kind == ActivationKind.Softmax)
+            ActivationKernels<T>.SoftmaxRowsInPlace(output, batch, units, units);
+        else
+            ActivationKernels<T>.ApplyInPlace(activation, output);
+    }
+
+    /// <summary>
+    /// The Hadamard δ step: <c>Δ = (Δ_next·W_next) ⊙ g'(A)</c>, the derivative read from this layer's
+    /// activations <paramref name="activations"/> (batch×units); W_next is nextUnits×units.
+    /// </summary>
+    public static void HiddenDelta<T>(Span<T> delta, ReadOnlySpan<T> nextDelta, ReadOnlySpan<T> nextWeights,
+        ReadOnlySpan<T> activations, int batch, int units, int nextUnits, Activation activation)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Guard.Positive(batch, nameof(batch));
+        Guard.Positive(units, nameof(units));
+        Guard.Positive(nextUnits, nameof(nextUnits));
+        RequireTrainable(activation, nameof(activation));
+        Guard.Length(delta, (long)batch * units, nameof(delta), $"batch×units = {batch}×{units}");
+        Guard.Length(nextDelta, (long)batch * nextUnits, nameof(nextDelta), $"batch×nextUnits = {batch}×{nextUnits}");
+        Guard.Length(nextWeights, (long)nextUnits * units, nameof(nextWeights), $"nextUnits×units = {nextUnits}×{units}");
+        Guard.Length(activations, (long)batch * units, nameof(activations), $"batch×units = {batch}×{units}");
+        HiddenDeltaUnchecked(delta, nextDelta, nextWeights, activations, batch, units, nextUnits, activation);
+    }
+
+    internal static unsafe void HiddenDeltaUnchecked<T>(Span<T> delta, ReadOnlySpan<T> nextDelta, ReadOnlySpan<T> nextWeights,
+        ReadOnlySpan<T> activations, int batch, int units, int nextUnits, Activation activation)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        fixed (T* pActivations = &MemoryMarshal.GetReference(activations))
+        {
+            var epilogue = new DerivativeEpilogue<T>(pActivations, units, activation);
+            Gemm.RunChecked(Transpose.No, Transpose.No, batch, units, nextUnits, T.One, nextDelta, nextUnits,
+                nextWeights, units, T.Zero, delta, units, ref epilogue);
+        }
+    }
+
+    /// <summary>Weight gradient <c>∂C/∂W = Δᵀ·X</c> (units×inputs) from Δ (batch×units) and the layer input X (batch×inputs).</summary>
+    public static void WeightGradient<T>(Span<T> weightGradient, ReadOnlySpan<T> delta, ReadOnlySpan<T> input,
+        int batch, int inputs, int units)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Guard.Positive(batch, nameof(batch));
+        Guard.Positive(inputs, nameof(inputs));
+        Guard.Positive(units, nameof(units));
+        Guard.Length(weightGradient, (long)units * inputs, nameof(weightGradient), $"units×inputs = {units}×{inputs}");
+        Guard.Length(delta, (long)batch * units, nameof(delta), $"batch×units = {batch}×{units}");
+        Guard.Length(input, (long)batch * inputs, nameof(input), $"batch×inputs = {batch}×{inputs}");
+        WeightGradientUnchecked(weightGradient, delta, input, batch, inputs, units);
+    }
+
+    internal static void WeightGradientUnchecked<T>(Span<T> weightGradient, ReadOnlySpan<T> delta, ReadOnlySpan<T> input,
+        int batch, int inputs, int units)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var none = new NoEpilogue<T>();
+        Gemm.RunChecked(Transpose.Yes, Transpose.No, units, inputs, batch, T.One, delta, units,
+            input, inputs, T.Zero, weightGradient, inputs, ref none);
+    }
+
+    /// <summary>Bias gradient <c>∂C/∂b = Σ_i Δ[i]</c>, the column sums of Δ (batch×units), summed in row order.</summary>
+    public static void BiasGradient<T>(Span<T> biasGradient, ReadOnlySpan<T> delta, int batch, int units)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Guard.Positive(batch, nameof(batch));
+        Guard.Positive(units, nameof(units));
+        Guard.Length(biasGradient, units, nameof(biasGradient), $"units = {units}");
+        Guard.Length(delta, (long)batch * units, nameof(delta), $"batch×units = {batch}×{units}");
+        BiasGradientUnchecked(biasGradient, delta, batch, units);
+    }
+
+    internal static void BiasGradientUnchecked<T>(Span<T> biasGradient, ReadOnlySpan<T> delta, int batch, int units)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        delta[..units].CopyTo(biasGradient);
+        for (int i = 1; i < batch; i++)
+            TensorPrimitives.Add<T>(biasGradient, delta.Slice(i * units, units), biasGradient);
+    }
+
+    /// <summary>
+    /// The output layer's error <c>Δ_L = ∂C/∂Z_L</c> and the loss, for targets given as values
+    /// (one-hot rows for softmax cross-entropy, 0/1 for binary cross-entropy, anything for squared error).
+    /// <paramref name="logits"/> is Z_L and <paramref name="outputs"/> is g(Z_L), both batch×units.
+    /// </summary>
+    public static T OutputDelta<T>(Span<T> delta, ReadOnlySpan<T> logits, ReadOnlySpan<T> outputs,
+        ReadOnlySpan<T> targets, int batch, int units, Activation activation, Loss loss)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ValidateOutputDelta(delta, logits, outputs, batch, units, activation, loss);
+        Guard.Length(targets, (long)batch * units, nameof(targets), $"batch×units = {batch}×{units}");
+        ValidateTargets(targets, batch, units, loss);
+        return OutputDeltaUnchecked(delta, logits, outputs, targets, batch, units, activation, loss);
+    }
+
+    /// <summary>The output error and loss for softmax cross-entropy with one class index per sample.</summary>
+    public static T OutputDelta<T>(Span<T> delta, ReadOnlySpan<T> logits, ReadOnlySpan<T> outputs,
+        ReadOnlySpan<int> classIndices, int batch, int units, Activation activation, Loss loss)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ValidateOutputDelta(delta, logits, outputs, batch, units, activation, loss);
+        if (loss.Kind != LossKind.SoftmaxCrossEntropy)
+            throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
+        ValidateClassIndices(classIndices, batch, units);
+        return OutputDeltaUnchecked(delta, logits, outputs, classIndices, batch, units, loss);
+    }
+
+    internal static T OutputDeltaUnchecked<T>(Span<T> delta, ReadOnlySpan<T> logits, ReadOnlySpan<T> outputs,
+        ReadOnlySpan<T> targets, int batch, int units, Activation activation, Loss loss)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        double scale = Scale(loss, batch);
+        int count = batch * units;
+        double value = loss.Kind switch
+        {
+            LossKind.SquaredError => LossKernels<T>.SquaredError(delta, outputs, targets, activation, count, scale),
+            LossKind.BinaryCrossEntropy => LossKernels<T>.BinaryCrossEntropy(delta, logits, outputs, targets, count, scale),
+            _ => LossKernels<T>.SoftmaxCrossEntropy(delta, logits, outputs, targets, batch, units, scale),
+        };
+        return T.CreateChecked(value);
+    }
+
+    internal static T OutputDeltaUnchecked<T>(Span<T> delta, ReadOnlySpan<T> logits, ReadOnlySpan<T> outputs,
+        ReadOnlySpan<int> classIndices, int batch, int units, Loss loss)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => T.CreateChecked(LossKernels<T>.SoftmaxCrossEntropy(delta, logits, outputs, classIndices, batch, units, Scale(loss, batch)));
+
+    private static double Scale(Loss loss, int batch) => loss.Reduction == Reduction.Mean ? 1.0 / batch : 1.0;
+
+    /// <summary>Throws unless <paramref name="loss"/> may be used with an output layer of <paramref name="activation"/>.</summary>
+    internal static void ValidatePairing(Activation activation, Loss loss)
+    {
+        if (loss.Reduction is not (Reduction.Mean or Reduction.Sum))
+            throw new ArgumentOutOfRangeException(nameof(loss), loss, $"Unknown reduction {(int)loss.Reduction}.");
+        RequireTrainable(activation, nameof(activation));
+        bool ok = loss.Kind switch
+        {
+            LossKind.SquaredError => activation.Kind != ActivationKind.Softmax,
+            LossKind.BinaryCrossEntropy => activation.Kind == ActivationKind.Sigmoid,
+            LossKind.SoftmaxCrossEntropy => activation.Kind == ActivationKind.Softmax,
+            _ => throw new ArgumentOutOfRangeException(nameof(loss), loss, $"Unknown loss kind {(int)loss.Kind}."),
+        };
+        if (!ok)
+            throw new ArgumentException(loss.Kind switch
+            {
+                LossKind.SquaredError => "Squared error cannot train a softmax output; use softmax cross-entropy.",
+                LossKind.BinaryCrossEntropy => $"Binary cross-entropy needs a sigmoid output layer, not {activation}.",
+                _ => $"Softmax cross-entropy needs a softmax output layer, not {activation}.",
+            }, nameof(loss));
+    }
+
+    internal static void RequireTrainable(Activation activation, string name)
+    {
+        if (!activation.IsTrainable)
+            throw new ArgumentException($"Cannot train through a {activation} activation: its gradient is zero almost everywhere (inference only).", name);
+    }
+
+    internal static void ValidateTargets<T>(ReadOnlySpan<T> targets, int batch, int units, Loss loss)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Guard.Finite(targets, nameof(targets));
+        if (loss.Kind == LossKind.SquaredError)
+            return;
+        for (int i = 0; i < targets.Length; i++)
+        {
+            if (targets[i] < T.Zero || targets[i] > T.One)
+                throw new ArgumentOutOfRangeException(nameof(targets), targets[i],
+                    $"{loss.Kind} targets must lie in [0, 1]; targets[{i}] (sample {i / units}, output {i % units}) = {targets[i]}.");
+        }
+        if (loss.Kind == LossKind.SoftmaxCrossEntropy)
+        {
+            for (int i = 0; i < batch; i++)
+            {
+                double sum = double.CreateChecked(TensorPrimitives.Sum<T>(targets.Slice(i * units, units)));
+                if (Math.Abs(sum - 1) > 1e-3)
+                    throw new ArgumentException($"Softmax cross-entropy targets must be distributions (one-hot rows); row {i} sums to {sum}.", nameof(targets));
+            }
+        }
+    }
+
+    internal static void ValidateClassIndices(ReadOnlySpan<int> classIndices, int batch, int units)
+    {
+        Guard.Length(classIndices, batch, nameof(classIndices), $"batch = {batch}");
+        for (int i = 0; i < classIndices.Length; i++)
+        {
+            if ((uint)classIndices[i] >= (uint)units)
+                throw new ArgumentOutOfRangeException(nameof(classIndices), classIndices[i],
+                    $"classIndices[{i}] = {classIndices[i]} is outside [0, {units}).");
+        }
+    }
+
+    private static void ValidateOutputDelta<T>(Span<T> delta, ReadOnlySpan<T> logits, ReadOnlySpan<T> outputs,
+        int batch, int units, Activation activation, Loss loss)
+    {
+        Guard.Positive(batch, nameof(batch));
+        Guard.Positive(units, nameof(units));
+        ValidatePairing(activation, loss);
+        Guard.Length(delta, (long)batch * units, nameof(delta), $"batch×units = {batch}×{units}");
+        Guard.Length(logits, (long)batch * units, nameof(logits), $"batch×units = {batch}×{units}");
+        Guard.Length(outputs, (long)batch * units, nameof(outputs), $"batch×units = {batch}×{units}");
+    }
+}

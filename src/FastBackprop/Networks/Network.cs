@@ -1,0 +1,331 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace FastBackprop;
+
+/// <summary>
+/// A multilayer perceptron of dense layers (MATH.md): <c>Z_l = A_{l-1}·W_lᵀ + b_l</c>,
+/// <c>A_l = g_l(Z_l)</c>, batches row-major with one sample per row. All parameters live in one
+/// contiguous buffer. Forward and gradient calls reuse a workspace owned by the network, so one
+/// network must not be used by several threads at once.
+/// </summary>
+public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private readonly LayerSpec[] layers;
+    private readonly ParameterLayout layout;
+    private readonly T[] parameters;
+    private Workspace? workspace;
+
+    /// <summary>Builds a network and initialises it reproducibly from <paramref name="seed"/>: weights
+    /// Xavier/Glorot-uniform for sigmoid, tanh, identity, step and softmax layers, He-normal for the
+    /// ReLU family; biases zero.</summary>
+    /// <exception cref="ArgumentException">A size is not positive, the list is empty, or softmax is not the last layer.</exception>
+    public Network(int inputSize, IReadOnlyList<LayerSpec> layers, int seed = 0)
+    {
+        Guard.Positive(inputSize, nameof(inputSize));
+        ArgumentNullException.ThrowIfNull(layers);
+        if (layers.Count == 0)
+            throw new ArgumentException("A network needs at least one layer.", nameof(layers));
+        this.layers = layers.ToArray();
+        var sizes = new int[this.layers.Length + 1];
+        sizes[0] = inputSize;
+        for (int l = 0; l < this.layers.Length; l++)
+        {
+            LayerSpec spec = this.layers[l];
+            if (spec.Units <= 0)
+                throw new ArgumentOutOfRangeException(nameof(layers), spec.Units, $"Layer {l} has {spec.Units} units; it needs at least 1.");
+            if (!Enum.IsDefined(spec.Activation.Kind))
+                throw new ArgumentOutOfRangeException(nameof(layers), spec.Activation.Kind, $"Layer {l} has an unknown activation kind.");
+            if (spec.Activation.Kind == ActivationKind.Softmax && l != this.layers.Length - 1)
+                throw new ArgumentException($"Softmax is only allowed on the output layer, but layer {l} of {this.layers.Length} uses it.", nameof(layers));
+            sizes[l + 1] = spec.Units;
+        }
+        layout = new ParameterLayout(sizes);
+        parameters = new T[layout.Count];
+        Initialize(seed);
+    }
+
+    /// <summary>Features per sample.</summary>
+    public int InputSize => layout.Sizes[0];
+
+    /// <summary>Outputs per sample (units of the last layer).</summary>
+    public int OutputSize => layout.Sizes[^1];
+
+    /// <summary>Number of dense layers.</summary>
+    public int LayerCount => layers.Length;
+
+    /// <summary>All weights and biases, layer by layer (W_l row-major, then b_l).</summary>
+    public Span<T> Parameters => parameters;
+
+    /// <summary>The shape and activation of layer <paramref name="index"/> (0-based).</summary>
+    public LayerSpec Layer(int index)
+    {
+        CheckLayer(index);
+        return layers[index];
+    }
+
+    /// <summary>Inputs of layer <paramref name="index"/> (the units of the layer before, or the input size).</summary>
+    public int LayerInputs(int index)
+    {
+        CheckLayer(index);
+        return layout.Sizes[index];
+    }
+
+    /// <summary>Live view of layer <paramref name="layer"/>'s weights, units×inputs row-major (row i: unit i's input weights).</summary>
+    public Span<T> Weights(int layer)
+    {
+        CheckLayer(layer);
+        var (offset, length) = layout.Weights(layer);
+        return parameters.AsSpan(offset, length);
+    }
+
+    /// <summary>Live view of layer <paramref name="layer"/>'s biases.</summary>
+    public Span<T> Biases(int layer)
+    {
+        CheckLayer(layer);
+        var (offset, length) = layout.Biases(layer);
+        return parameters.AsSpan(offset, length);
+    }
+
+    /// <summary>Copies <paramref name="values"/> (units×inputs, finite) into layer <paramref name="layer"/>'s weights.</summary>
+    public void SetWeights(int layer, ReadOnlySpan<T> values)
+    {
+        Span<T> target = Weights(layer);
+        Guard.Length(values, target.Length, nameof(values), $"layer {layer}'s weights ({layers[layer].Units}×{layout.Sizes[layer]})");
+        Guard.Finite(values, nameof(values));
+        values.CopyTo(target);
+    }
+
+    /// <summary>Copies <paramref name="values"/> (units, finite) into layer <paramref name="layer"/>'s biases.</summary>
+    public void SetBiases(int layer, ReadOnlySpan<T> values)
+    {
+        Span<T> target = Biases(layer);
+        Guard.Length(values, target.Length, nameof(values), $"layer {layer}'s biases ({layers[layer].Units})");
+        Guard.Finite(values, nameof(values));
+        values.CopyTo(target);
+    }
+
+    /// <summary>A gradient buffer shaped like this network's parameters.</summary>
+    public Gradients<T> CreateGradients() => new(layout);
+
+    /// <summary>Runs the network on <paramref name="batchSize"/> samples (rows of <paramref name="inputs"/>)
+    /// and writes batchSize×OutputSize results to <paramref name="outputs"/>.</summary>
+    public void Forward(ReadOnlySpan<T> inputs, int batchSize, Span<T> outputs)
+    {
+        ValidateInputs(inputs, batchSize);
+        Guard.Length(outputs, (long)batchSize * OutputSize, nameof(outputs), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
+        Workspace w = WorkspaceFor(batchSize);
+        ForwardPass(w, inputs, batchSize);
+        w.Output(OutputSize, batchSize).CopyTo(outputs);
+    }
+
+    /// <summary>
+    /// Forward and backward pass on a batch: returns the loss and writes ∂C/∂θ for every parameter into
+    /// <paramref name="gradients"/> (overwritten). Targets are batchSize×OutputSize: one-hot rows for
+    /// softmax cross-entropy, values in [0, 1] for binary cross-entropy, real values for squared error.
+    /// </summary>
+    /// <exception cref="ArgumentException">Shapes disagree, data are empty or non-finite, the loss does not fit
+    /// the output activation, or a layer uses the step activation.</exception>
+    public T ComputeGradients(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss, Gradients<T> gradients)
+    {
+        ValidateTraining(inputs, batchSize, loss, gradients);
+        Guard.Length(targets, (long)batchSize * OutputSize, nameof(targets), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
+        DenseLayerKernels.ValidateTargets(targets, batchSize, OutputSize, loss);
+
+        Workspace w = WorkspaceFor(batchSize);
+        ForwardPass(w, inputs, batchSize);
+        int last = layers.Length - 1;
+        T value = DenseLayerKernels.OutputDeltaUnchecked(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
+            w.Output(OutputSize, batchSize), targets, batchSize, OutputSize, layers[last].Activation, loss);
+        BackwardPass(w, inputs, batchSize, gradients);
+        return value;
+    }
+
+    /// <summary>Like <see cref="ComputeGradients(ReadOnlySpan{T}, ReadOnlySpan{T}, int, Loss, Gradients{T})"/>
+    /// with one class index per sample (softmax cross-entropy only).</summary>
+    public T ComputeGradients(ReadOnlySpan<T> inputs, ReadOnlySpan<int> classIndices, int batchSize, Loss loss, Gradients<T> gradients)
+    {
+        ValidateTraining(inputs, batchSize, loss, gradients);
+        if (loss.Kind != LossKind.SoftmaxCrossEntropy)
+            throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
+        DenseLayerKernels.ValidateClassIndices(classIndices, batchSize, OutputSize);
+
+        Workspace w = WorkspaceFor(batchSize);
+        ForwardPass(w, inputs, batchSize);
+        T value = DenseLayerKernels.OutputDeltaUnchecked(w.Delta(layers.Length - 1, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
+            w.Output(OutputSize, batchSize), classIndices, batchSize, OutputSize, loss);
+        BackwardPass(w, inputs, batchSize, gradients);
+        return value;
+    }
+
+    /// <summary>Plain gradient descent: θ ← θ − η·∂C/∂θ.</summary>
+    public void ApplyGradients(Gradients<T> gradients, T learningRate)
+    {
+        ArgumentNullException.ThrowIfNull(gradients);
+        CheckGradients(gradients);
+        Guard.PositiveFinite(learningRate, nameof(learningRate));
+        TensorPrimitives.MultiplyAdd<T>(gradients.Values, -learningRate, parameters, parameters);
+    }
+
+    /// <summary>One gradient-descent step on a batch; returns the loss before the step.</summary>
+    public T TrainStep(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss, T learningRate)
+    {
+        Guard.PositiveFinite(learningRate, nameof(learningRate));
+        Gradients<T> g = TrainingGradients();
+        T value = ComputeGradients(inputs, targets, batchSize, loss, g);
+        ApplyGradients(g, learningRate);
+        return value;
+    }
+
+    /// <summary>One gradient-descent step on a batch labelled by class index; returns the loss before the step.</summary>
+    public T TrainStep(ReadOnlySpan<T> inputs, ReadOnlySpan<int> classIndices, int batchSize, Loss loss, T learningRate)
+    {
+        Guard.PositiveFinite(learningRate, nameof(learningRate));
+        Gradients<T> g = TrainingGradients();
+        T value = ComputeGradients(inputs, classIndices, batchSize, loss, g);
+        ApplyGradients(g, learningRate);
+        return value;
+    }
+
+    private Gradients<T>? stepGradients;
+
+    private Gradients<T> TrainingGradients() => stepGradients ??= CreateGradients();
+
+    private void ForwardPass(Workspace w, ReadOnlySpan<T> inputs, int batch)
+    {
+        ReadOnlySpan<T> input = inputs;
+        for (int l = 0; l < layers.Length; l++)
+        {
+            int n = layout.Sizes[l], m = layout.Sizes[l + 1];
+            bool isOutput = l == layers.Length - 1;
+            Span<T> output = w.Activations(l, m, batch);
+            // The output layer keeps Z_L so the losses can be computed from the logits.
+            Span<T> preActivation = isOutput ? w.Logits(m, batch) : default;
+            DenseLayerKernels.ForwardUnchecked(output, preActivation, input, Weights(l), Biases(l), batch, n, m, layers[l].Activation);
+            input = output;
+        }
+    }
+
+    /// <summary>Expects Δ_L in the workspace; fills every gradient (MATH.md's BP2–BP4).</summary>
+    private void BackwardPass(Workspace w, ReadOnlySpan<T> inputs, int batch, Gradients<T> gradients)
+    {
+        for (int l = layers.Length - 1; l >= 0; l--)
+        {
+            int n = layout.Sizes[l], m = layout.Sizes[l + 1];
+            Span<T> delta = w.Delta(l, m, batch);
+            ReadOnlySpan<T> layerInput = l == 0 ? inputs : w.Activations(l - 1, n, batch);
+            DenseLayerKernels.WeightGradientUnchecked(gradients.Weights(l), delta, layerInput, batch, n, m);
+            DenseLayerKernels.BiasGradientUnchecked(gradients.Biases(l), delta, batch, m);
+            // Δ_{l-1} = (Δ_l·W_l) ⊙ g'(A_{l-1}); the gradient with respect to the input itself is not needed.
+            if (l > 0)
+                DenseLayerKernels.HiddenDeltaUnchecked(w.Delta(l - 1, n, batch), delta, Weights(l),
+                    w.Activations(l - 1, n, batch), batch, n, m, layers[l - 1].Activation);
+        }
+    }
+
+    private void ValidateInputs(ReadOnlySpan<T> inputs, int batchSize)
+    {
+        Guard.Positive(batchSize, nameof(batchSize));
+        Guard.Length(inputs, (long)batchSize * InputSize, nameof(inputs), $"batchSize×InputSize = {batchSize}×{InputSize}");
+        Guard.Finite(inputs, nameof(inputs));
+    }
+
+    private void ValidateTraining(ReadOnlySpan<T> inputs, int batchSize, Loss loss, Gradients<T> gradients)
+    {
+        ArgumentNullException.ThrowIfNull(gradients);
+        CheckGradients(gradients);
+        for (int l = 0; l < layers.Length; l++)
+        {
+            if (!layers[l].Activation.IsTrainable)
+                throw new InvalidOperationException(
+                    $"Layer {l} uses the {layers[l].Activation} activation, whose gradient is zero almost everywhere: it can run inference but cannot be trained by gradient descent.");
+        }
+        DenseLayerKernels.ValidatePairing(layers[^1].Activation, loss);
+        ValidateInputs(inputs, batchSize);
+    }
+
+    private void CheckGradients(Gradients<T> gradients)
+    {
+        if (!gradients.Layout.SameShape(layout))
+            throw new ArgumentException(
+                $"The gradients are shaped for a [{string.Join('-', gradients.Layout.Sizes)}] network, this one is [{string.Join('-', layout.Sizes)}].",
+                nameof(gradients));
+    }
+
+    private void CheckLayer(int layer)
+    {
+        if ((uint)layer >= (uint)layers.Length)
+            throw new ArgumentOutOfRangeException(nameof(layer), layer, $"layer must be in [0, {layers.Length}).");
+    }
+
+    private Workspace WorkspaceFor(int batch)
+    {
+        if (workspace is null || workspace.Capacity < batch)
+            workspace = new Workspace(layout.Sizes, batch);
+        return workspace;
+    }
+
+    private void Initialize(int seed)
+    {
+        var random = new Random(seed);
+        for (int l = 0; l < layers.Length; l++)
+        {
+            int fanIn = layout.Sizes[l], fanOut = layout.Sizes[l + 1];
+            Span<T> w = Weights(l);
+            if (layers[l].Activation.Kind is ActivationKind.ReLU or ActivationKind.LeakyReLU)
+            {
+                // He: N(0, 2/fan_in), keeps the variance of ReLU activations constant across layers.
+                double std = Math.Sqrt(2.0 / fanIn);
+                for (int i = 0; i < w.Length; i++)
+                    w[i] = T.CreateChecked(std * StandardNormal(random));
+            }
+            else
+            {
+                // Xavier/Glorot: U(−r, r) with r = √(6/(fan_in + fan_out)).
+                double limit = Math.Sqrt(6.0 / (fanIn + fanOut));
+                for (int i = 0; i < w.Length; i++)
+                    w[i] = T.CreateChecked((2 * random.NextDouble() - 1) * limit);
+            }
+            Biases(l).Clear();
+        }
+    }
+
+    private static double StandardNormal(Random random)
+    {
+        // Box–Muller; 1 − U keeps the logarithm's argument in (0, 1].
+        double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
+    }
+
+    /// <summary>Activations, output logits and deltas for batches up to <see cref="Capacity"/>.</summary>
+    private sealed class Workspace
+    {
+        private readonly T[][] activations;
+        private readonly T[][] deltas;
+        private readonly T[] logits;
+
+        public Workspace(int[] sizes, int capacity)
+        {
+            Capacity = capacity;
+            int layerCount = sizes.Length - 1;
+            activations = new T[layerCount][];
+            deltas = new T[layerCount][];
+            for (int l = 0; l < layerCount; l++)
+            {
+                activations[l] = new T[checked(capacity * sizes[l + 1])];
+                deltas[l] = new T[checked(capacity * sizes[l + 1])];
+            }
+            logits = new T[checked(capacity * sizes[^1])];
+        }
+
+        public int Capacity { get; }
+
+        public Span<T> Activations(int layer, int units, int batch) => activations[layer].AsSpan(0, units * batch);
+
+        public Span<T> Delta(int layer, int units, int batch) => deltas[layer].AsSpan(0, units * batch);
+
+        public Span<T> Logits(int units, int batch) => logits.AsSpan(0, units * batch);
+
+        public Span<T> Output(int units, int batch) => activations[^1].AsSpan(0, units * batch);
+    }
+}
