@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using FastBackprop.Kernels.Simd;
@@ -54,16 +55,47 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             return;
         }
 
+        if (m <= SmallRowsThreshold)
+        {
+            SmallRows(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ref epilogue);
+            return;
+        }
+
         if (Vector512.IsHardwareAccelerated)
-            Blocked<MicroKernel12xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ref epilogue);
+            Oriented<MicroKernel12xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ref epilogue);
         else if (Vector256.IsHardwareAccelerated)
-            Blocked<MicroKernel6xTwoVectors<T, Simd256<T>, Vector256<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ref epilogue);
+            Oriented<MicroKernel6xTwoVectors<T, Simd256<T>, Vector256<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ref epilogue);
         else
-            Blocked<MicroKernel6xTwoVectors<T, Simd128<T>, Vector128<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ref epilogue);
+            Oriented<MicroKernel6xTwoVectors<T, Simd128<T>, Vector128<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ref epilogue);
     }
 
-    private static void Blocked<TKernel, TEpilogue>(bool transA, bool transB, int m, int n, int k,
+    /// <summary>Up to this many rows of C, packing does not pay (a 12-row tile would be mostly padding):
+    /// each row is a matrix-vector product over unpacked B. Single-sample inference lands here.</summary>
+    private const int SmallRowsThreshold = 2;
+
+    /// <summary>
+    /// Runs on C or on Cᵀ = op(B)ᵀ·op(A)ᵀ, whichever pads less of the MR×NR tiles: a skinny C
+    /// (e.g. 128×10, an output layer) wastes two thirds of a 32-wide tile, while its transpose fills it.
+    /// </summary>
+    private static void Oriented<TKernel, TEpilogue>(bool transA, bool transB, int m, int n, int k,
         T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, ref TEpilogue epilogue)
+        where TKernel : IMicroKernel<T>
+        where TEpilogue : struct, IGemmEpilogue<T>
+    {
+        int mr = TKernel.MR, nr = TKernel.NR;
+        long asIs = (long)RoundUp(m, mr) * RoundUp(n, nr);
+        long transposed = (long)RoundUp(n, mr) * RoundUp(m, nr);
+        if (transposed < asIs)
+            Blocked<TKernel, TEpilogue>(!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, transposedC: true, ref epilogue);
+        else
+            Blocked<TKernel, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, transposedC: false, ref epilogue);
+    }
+
+    /// <summary>The five loops. With <paramref name="transposedC"/> the product computed is the transpose
+    /// of the caller's C (m, n here are the caller's n, m): every tile goes through the aside buffer
+    /// and is merged transposed, and the epilogue sees the tile in the caller's coordinates.</summary>
+    private static void Blocked<TKernel, TEpilogue>(bool transA, bool transB, int m, int n, int k,
+        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool transposedC, ref TEpilogue epilogue)
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
@@ -105,19 +137,30 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                         {
                             int columns = Math.Min(nr, nc - jr);
                             T* bSliver = packedB + (nint)jr * kc;
-                            T* cTile = c + (ic + ir) * ldc + jc + jr;
-                            if (rows == mr && columns == nr)
+                            if (transposedC)
                             {
-                                TKernel.Run(kc, aSliver, bSliver, cTile, ldc, alpha, blockBeta);
+                                T* cTile = c + (jc + jr) * ldc + ic + ir;
+                                TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero);
+                                MergeTile(edgeTile, nr, cTile, 1, ldc, rows, columns, alpha, blockBeta);
+                                if (lastK)
+                                    epilogue.Apply(cTile, ldc, jc + jr, ic + ir, columns, rows);
                             }
                             else
                             {
-                                // Edge tile: compute the full padded tile aside, merge only the valid part.
-                                TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero);
-                                MergeEdgeTile(edgeTile, nr, cTile, ldc, rows, columns, alpha, blockBeta);
+                                T* cTile = c + (ic + ir) * ldc + jc + jr;
+                                if (rows == mr && columns == nr)
+                                {
+                                    TKernel.Run(kc, aSliver, bSliver, cTile, ldc, alpha, blockBeta);
+                                }
+                                else
+                                {
+                                    // Edge tile: compute the full padded tile aside, merge only the valid part.
+                                    TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero);
+                                    MergeTile(edgeTile, nr, cTile, ldc, 1, rows, columns, alpha, blockBeta);
+                                }
+                                if (lastK)
+                                    epilogue.Apply(cTile, ldc, ic + ir, jc + jr, rows, columns);
                             }
-                            if (lastK)
-                                epilogue.Apply(cTile, ldc, ic + ir, jc + jr, rows, columns);
                         }
                     }
                 }
@@ -125,22 +168,75 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         }
     }
 
-    private static void MergeEdgeTile(T* tile, nint ldt, T* c, nint ldc, int rows, int columns, T alpha, T beta)
+    /// <summary>C(i, j) = α·tile(i, j) + β·C(i, j) over the valid part of a tile, C addressed with
+    /// separate row and column strides so the same code writes a tile or its transpose.</summary>
+    private static void MergeTile(T* tile, nint ldt, T* c, nint rowStride, nint columnStride,
+        int rows, int columns, T alpha, T beta)
     {
         for (int i = 0; i < rows; i++)
         {
             T* source = tile + i * ldt;
-            T* target = c + i * ldc;
+            T* target = c + i * rowStride;
             if (beta == T.Zero)
             {
                 for (int j = 0; j < columns; j++)
-                    target[j] = alpha * source[j];
+                    target[j * columnStride] = alpha * source[j];
             }
             else
             {
                 for (int j = 0; j < columns; j++)
-                    target[j] = alpha * source[j] + beta * target[j];
+                    target[j * columnStride] = alpha * source[j] + beta * target[j * columnStride];
             }
+        }
+    }
+
+    /// <summary>
+    /// C rows one at a time as matrix-vector products, reading B in place: with op(B) = Bᵀ each
+    /// element is a dot product of two contiguous rows; with op(B) = B each row of C accumulates
+    /// α·a_ip times row p of B. Memory-bound on B, which is what a single sample costs anyway.
+    /// </summary>
+    private static void SmallRows<TEpilogue>(bool transA, bool transB, int m, int n, int k,
+        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, ref TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue<T>
+    {
+        nint rowElements = PackBuffers<T>.RoundToCacheLine(k);
+        T* scratch = PackBuffers<T>.Get(rowElements + n);
+        var aRow = new Span<T>(scratch, k);
+        var accumulator = new Span<T>(scratch + rowElements, n);
+        for (int i = 0; i < m; i++)
+        {
+            // Row i of op(A), contiguous (gathered when A is stored transposed).
+            if (transA)
+            {
+                for (int p = 0; p < k; p++)
+                    aRow[p] = a[p * lda + i];
+            }
+            else
+            {
+                new ReadOnlySpan<T>(a + i * lda, k).CopyTo(aRow);
+            }
+
+            if (transB)
+            {
+                for (int j = 0; j < n; j++)
+                    accumulator[j] = TensorPrimitives.Dot<T>(aRow, new ReadOnlySpan<T>(b + j * ldb, k));
+            }
+            else
+            {
+                accumulator.Clear();
+                for (int p = 0; p < k; p++)
+                    TensorPrimitives.MultiplyAdd<T>(new ReadOnlySpan<T>(b + p * ldb, n), aRow[p], accumulator, accumulator);
+            }
+
+            var row = new Span<T>(c + i * ldc, n);
+            if (beta == T.Zero)
+                TensorPrimitives.Multiply<T>(accumulator, alpha, row);
+            else
+            {
+                TensorPrimitives.Multiply<T>(row, beta, row);
+                TensorPrimitives.MultiplyAdd<T>(accumulator, alpha, row, row);
+            }
+            epilogue.Apply(c + i * ldc, ldc, i, 0, 1, n);
         }
     }
 

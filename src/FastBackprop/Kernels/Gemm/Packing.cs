@@ -21,13 +21,8 @@ internal static unsafe class Packing<T> where T : unmanaged, INumberBase<T>
             T* panel = destination + (nint)ir * kc;
             if (!transposed)
             {
-                // op(A)(i, p) = a[i·lda + p]: each source row becomes one strided lane of the panel.
-                for (int ii = 0; ii < rows; ii++)
-                {
-                    T* source = a + (ir + ii) * lda;
-                    for (int p = 0; p < kc; p++)
-                        panel[p * mr + ii] = source[p];
-                }
+                // op(A)(i, p) = a[i·lda + p]: each source row becomes one interleaved lane of the panel.
+                Transposition<T>.Interleave(a + ir * lda, lda, rows, kc, mr, panel);
             }
             else
             {
@@ -61,13 +56,8 @@ internal static unsafe class Packing<T> where T : unmanaged, INumberBase<T>
             }
             else
             {
-                // op(B)(p, j) = b[j·ldb + p]: each source row becomes one strided lane of the panel.
-                for (int jj = 0; jj < columns; jj++)
-                {
-                    T* source = b + (jr + jj) * ldb;
-                    for (int p = 0; p < kc; p++)
-                        panel[p * nr + jj] = source[p];
-                }
+                // op(B)(p, j) = b[j·ldb + p]: each source row becomes one interleaved lane of the panel.
+                Transposition<T>.Interleave(b + jr * ldb, ldb, columns, kc, nr, panel);
             }
             if (columns < nr)
             {

@@ -1,0 +1,28 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using FastBackprop.Benchmarks;
+using System.Runtime.Intrinsics;
+
+// Usage: dotnet run -c Release --project bench/FastBackprop.Benchmarks -- [--quick] [BenchmarkDotNet args, e.g. --filter '*Gemm*']
+// Run under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` so the OpenBLAS peer uses its AVX-512 kernels.
+bool quick = args.Contains("--quick");
+string[] rest = args.Where(a => a != "--quick").ToArray();
+GemmBenchmarks.Quick = quick;
+
+// fp32 FMA peak of one core of the machine the results document was measured on (AMD EPYC, 2 FMA/cycle):
+// 225 GFLOP/s with AVX-512, half that on the AVX2 path. Override with FASTBACKPROP_PEAK_GFLOPS.
+double peak = double.TryParse(Environment.GetEnvironmentVariable("FASTBACKPROP_PEAK_GFLOPS"), out double p) ? p
+    : Vector512.IsHardwareAccelerated ? 225 : 112.5;
+
+Job job = quick
+    ? Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(7).WithLaunchCount(1)
+    : Job.Default.WithWarmupCount(5).WithIterationCount(15).WithLaunchCount(1);
+var config = DefaultConfig.Instance
+    .AddJob(job)
+    .AddColumn(new GflopsColumn(peak))
+    .WithOptions(ConfigOptions.DisableOptimizationsValidator);
+if (rest.Length == 0)
+    rest = ["--filter", "*"];
+BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(rest, config);
