@@ -28,6 +28,18 @@ public static class Gemm
         double beta, Span<double> c, int ldc)
         => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 
+    /// <summary>
+    /// The most threads one product may use (default: the processor count). Work is split over rows
+    /// and columns of C, never over k, so results are bit-identical for every setting. Products
+    /// below a few MFLOP always run on the calling thread.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public static int MaxDegreeOfParallelism
+    {
+        get => GemmThreading.MaxDegreeOfParallelism;
+        set => GemmThreading.MaxDegreeOfParallelism = value;
+    }
+
     private static unsafe void Run<T>(Transpose transA, Transpose transB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>

@@ -103,23 +103,22 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         int kcMax = Math.Min(k, GemmBlocking.KC<T>());
         int mcMax = RoundUp(Math.Min(m, GemmBlocking.MC), mr);
         int ncMax = RoundUp(Math.Min(n, GemmBlocking.NC), nr);
+        int threads = GemmThreading.ThreadsFor(m, n, k, mcMax / mr);
 
         nint aElements = PackBuffers<T>.RoundToCacheLine((nint)mcMax * kcMax);
         nint bElements = PackBuffers<T>.RoundToCacheLine((nint)ncMax * kcMax);
-        T* packedA = PackBuffers<T>.Get(aElements + bElements + mr * nr);
+        nint tileElements = PackBuffers<T>.RoundToCacheLine(mr * nr);
+        T* packedA = PackBuffers<T>.Get(aElements + bElements + threads * tileElements);
         T* packedB = packedA + aElements;
-        T* edgeTile = packedB + bElements;
+        T* edgeTiles = packedB + bElements;
 
+        var block = new Block(transposedC, c, ldc, alpha, packedA, packedB, edgeTiles, tileElements);
         for (int ic = 0; ic < m; ic += GemmBlocking.MC)
         {
             int mc = Math.Min(GemmBlocking.MC, m - ic);
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
-                bool lastK = pc + kc == k;
-                // Only the first K block applies the caller's β; later blocks add onto it.
-                T blockBeta = pc == 0 ? beta : T.One;
-
                 T* aBlock = transA ? a + pc * lda + ic : a + ic * lda + pc;
                 Packing<T>.PackA(transA, aBlock, lda, mc, kc, mr, packedA);
 
@@ -129,40 +128,94 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                     T* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
                     Packing<T>.PackB(transB, bBlock, ldb, kc, nc, nr, packedB);
 
-                    for (int ir = 0; ir < mc; ir += mr)
+                    // Only the first K block applies the caller's β; later blocks add onto it.
+                    block.Set(ic, jc, mc, nc, kc, pc == 0 ? beta : T.One, lastK: pc + kc == k);
+                    int slivers = (mc + mr - 1) / mr;
+                    if (threads <= 1)
                     {
-                        int rows = Math.Min(mr, mc - ir);
-                        T* aSliver = packedA + (nint)ir * kc;
-                        for (int jr = 0; jr < nc; jr += nr)
-                        {
-                            int columns = Math.Min(nr, nc - jr);
-                            T* bSliver = packedB + (nint)jr * kc;
-                            if (transposedC)
-                            {
-                                T* cTile = c + (jc + jr) * ldc + ic + ir;
-                                TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero);
-                                MergeTile(edgeTile, nr, cTile, 1, ldc, rows, columns, alpha, blockBeta);
-                                if (lastK)
-                                    epilogue.Apply(cTile, ldc, jc + jr, ic + ir, columns, rows);
-                            }
-                            else
-                            {
-                                T* cTile = c + (ic + ir) * ldc + jc + jr;
-                                if (rows == mr && columns == nr)
-                                {
-                                    TKernel.Run(kc, aSliver, bSliver, cTile, ldc, alpha, blockBeta);
-                                }
-                                else
-                                {
-                                    // Edge tile: compute the full padded tile aside, merge only the valid part.
-                                    TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero);
-                                    MergeTile(edgeTile, nr, cTile, ldc, 1, rows, columns, alpha, blockBeta);
-                                }
-                                if (lastK)
-                                    epilogue.Apply(cTile, ldc, ic + ir, jc + jr, rows, columns);
-                            }
-                        }
+                        Slivers<TKernel, TEpilogue>(block, 0, slivers, 0, ref epilogue);
                     }
+                    else
+                    {
+                        // Threads split the rows of the packed block (never K), so every tile sees
+                        // the same arithmetic whatever the thread count: results are bit-identical.
+                        Block shared = block;
+                        TEpilogue sharedEpilogue = epilogue;
+                        int parts = Math.Min(threads, slivers);
+                        Parallel.For(0, parts, GemmThreading.Options, part =>
+                        {
+                            TEpilogue local = sharedEpilogue;
+                            Slivers<TKernel, TEpilogue>(shared, part * slivers / parts, (part + 1) * slivers / parts, part, ref local);
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>What one (ic, pc, jc) block's micro-loops need; a struct so it can be handed to workers.</summary>
+    private struct Block(bool transposedC, T* c, nint ldc, T alpha, T* packedA, T* packedB, T* edgeTiles, nint tileElements)
+    {
+        public readonly bool TransposedC = transposedC;
+        public readonly T* C = c;
+        public readonly nint Ldc = ldc;
+        public readonly T Alpha = alpha;
+        public readonly T* PackedA = packedA;
+        public readonly T* PackedB = packedB;
+        public readonly T* EdgeTiles = edgeTiles;
+        public readonly nint TileElements = tileElements;
+        public int Ic, Jc, Mc, Nc, Kc;
+        public T Beta;
+        public bool LastK;
+
+        public void Set(int ic, int jc, int mc, int nc, int kc, T beta, bool lastK)
+        {
+            Ic = ic; Jc = jc; Mc = mc; Nc = nc; Kc = kc; Beta = beta; LastK = lastK;
+        }
+    }
+
+    /// <summary>The jr and ir loops over micro-panels [firstSliver, endSliver) of the packed A block.
+    /// An MR×KC sliver of A stays in L1 while the jr loop streams packed B from L2.</summary>
+    private static void Slivers<TKernel, TEpilogue>(in Block block, int firstSliver, int endSliver, int worker, ref TEpilogue epilogue)
+        where TKernel : IMicroKernel<T>
+        where TEpilogue : struct, IGemmEpilogue<T>
+    {
+        int mr = TKernel.MR, nr = TKernel.NR, kc = block.Kc;
+        T* edgeTile = block.EdgeTiles + worker * block.TileElements;
+        nint ldc = block.Ldc;
+        for (int sliver = firstSliver; sliver < endSliver; sliver++)
+        {
+            int ir = sliver * mr;
+            int rows = Math.Min(mr, block.Mc - ir);
+            T* aSliver = block.PackedA + (nint)ir * kc;
+            for (int jr = 0; jr < block.Nc; jr += nr)
+            {
+                int columns = Math.Min(nr, block.Nc - jr);
+                T* bSliver = block.PackedB + (nint)jr * kc;
+                int row = block.Ic + ir, column = block.Jc + jr;
+                if (block.TransposedC)
+                {
+                    T* cTile = block.C + column * ldc + row;
+                    TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero);
+                    MergeTile(edgeTile, nr, cTile, 1, ldc, rows, columns, block.Alpha, block.Beta);
+                    if (block.LastK)
+                        epilogue.Apply(cTile, ldc, column, row, columns, rows);
+                }
+                else
+                {
+                    T* cTile = block.C + row * ldc + column;
+                    if (rows == mr && columns == nr)
+                    {
+                        TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta);
+                    }
+                    else
+                    {
+                        // Edge tile: compute the full padded tile aside, merge only the valid part.
+                        TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero);
+                        MergeTile(edgeTile, nr, cTile, ldc, 1, rows, columns, block.Alpha, block.Beta);
+                    }
+                    if (block.LastK)
+                        epilogue.Apply(cTile, ldc, row, column, rows, columns);
                 }
             }
         }
