@@ -10,6 +10,9 @@ namespace FastBackprop.Benchmarks;
 /// managed multiply and the simple Vector&lt;float&gt; loop, all single-threaded, in one run.</summary>
 public class GemmBenchmarks
 {
+    /// <summary>Threads given to FastBackprop and OpenBLAS (the other peers are single-threaded).</summary>
+    protected virtual int Threads => 1;
+
     private float[] a = [], b = [], c = [];
     private Matrix<float> ma = null!, mb = null!, mc = null!;
 
@@ -31,8 +34,9 @@ public class GemmBenchmarks
         ma = DenseMatrix.Create(Shape.M, Shape.K, (i, j) => a[i * Shape.K + j]);
         mb = DenseMatrix.Create(Shape.K, Shape.N, (i, j) => b[i * Shape.N + j]);
         mc = DenseMatrix.Create(Shape.M, Shape.N, 0f);
-        OpenBlas.SetThreadCount(1);
-        Console.WriteLine($"// kernel: {GemmDriver<float>.KernelName}; OpenBLAS core: {(OpenBlas.IsAvailable ? OpenBlas.CoreName : OpenBlas.Unavailable)}; " +
+        OpenBlas.SetThreadCount(Threads);
+        Gemm.MaxDegreeOfParallelism = Threads;
+        Console.WriteLine($"// threads: {Threads}; kernel: {GemmDriver<float>.KernelName}; OpenBLAS core: {(OpenBlas.IsAvailable ? OpenBlas.CoreName : OpenBlas.Unavailable)}; " +
             $"OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"}");
     }
 
@@ -48,9 +52,11 @@ public class GemmBenchmarks
         OpenBlas.Multiply(Shape.TransA == Transpose.Yes, Shape.TransB == Transpose.Yes, Shape.M, Shape.N, Shape.K, 1f, a, LdA, b, LdB, 0f, c, Shape.N);
     }
 
+    [BenchmarkCategory("SingleThreadPeers")]
     [Benchmark]
     public void MathNetManaged() => ma.Multiply(mb, mc);
 
+    [BenchmarkCategory("SingleThreadPeers")]
     [Benchmark]
     public void SimpleVectorLoop() => SimpleVectorGemm.Multiply(Shape.M, Shape.N, Shape.K, a, b, c);
 
@@ -65,4 +71,10 @@ public class GemmBenchmarks
             values[i] = (float)(random.NextDouble() * 2 - 1);
         return values;
     }
+}
+
+/// <summary>The same products on two threads, FastBackprop against OpenBLAS (two threads each).</summary>
+public class GemmTwoThreadBenchmarks : GemmBenchmarks
+{
+    protected override int Threads => 2;
 }

@@ -25,4 +25,7 @@ var config = DefaultConfig.Instance
     .WithOptions(ConfigOptions.DisableOptimizationsValidator);
 if (rest.Length == 0)
     rest = ["--filter", "*"];
+// Two-thread runs compare FastBackprop with OpenBLAS only: the managed peers have no threads to give.
+config = config.AddFilter(new BenchmarkDotNet.Filters.SimpleFilter(b =>
+    !(b.Descriptor.Type == typeof(GemmTwoThreadBenchmarks) && b.Descriptor.Categories.Contains("SingleThreadPeers"))));
 BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(rest, config);
