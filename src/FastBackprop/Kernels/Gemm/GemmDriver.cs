@@ -115,7 +115,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         int kcMax = GemmBlocking.BalancedKC<T>(k);
         int mcMax = RoundUp(Math.Min(m, GemmBlocking.MC), mr);
         int ncMax = RoundUp(Math.Min(n, GemmBlocking.NC), nr);
-        int threads = GemmThreading.ThreadsFor(m, n, k, mcMax / mr);
+        int threads = GemmThreading.ThreadsFor(m, n, k, Math.Max(mcMax / mr, ncMax / nr));
 
         nint aElements = PackBuffers<T>.RoundToCacheLine((nint)mcMax * kcMax);
         nint bElements = PackBuffers<T>.RoundToCacheLine((nint)ncMax * kcMax);
@@ -138,27 +138,49 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                 {
                     int nc = Math.Min(GemmBlocking.NC, n - jc);
                     T* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
-                    Packing<T>.PackB(transB, bBlock, ldb, kc, nc, nr, packedB);
-
                     // Only the first K block applies the caller's β; later blocks add onto it.
                     block.Set(ic, jc, mc, nc, kc, pc == 0 ? beta : T.One, lastK: pc + kc == k);
                     int slivers = (mc + mr - 1) / mr;
+                    int panels = (nc + nr - 1) / nr;
                     if (threads <= 1)
                     {
-                        Slivers<TKernel, TEpilogue>(block, 0, slivers, 0, ref epilogue);
+                        Packing<T>.PackB(transB, bBlock, ldb, kc, nc, nr, packedB);
+                        Slivers<TKernel, TEpilogue>(block, 0, slivers, 0, panels, 0, ref epilogue);
                     }
                     else
                     {
-                        // Threads split the rows of the packed block (never K), so every tile sees
-                        // the same arithmetic whatever the thread count: results are bit-identical.
+                        // Threads split C's rows or columns, never K, so every tile sees the same
+                        // arithmetic whatever the thread count: results are bit-identical.
                         Block shared = block;
                         TEpilogue sharedEpilogue = epilogue;
-                        int parts = Math.Min(threads, slivers);
-                        Parallel.For(0, parts, GemmThreading.Options, part =>
+                        if (panels >= 2 * threads)
                         {
-                            TEpilogue local = sharedEpilogue;
-                            Slivers<TKernel, TEpilogue>(shared, part * slivers / parts, (part + 1) * slivers / parts, part, ref local);
-                        });
+                            // Split the columns: each thread packs its own B panels and runs them,
+                            // so packing B is parallel too and needs no barrier.
+                            int parts = threads;
+                            nint bAddress = (nint)bBlock, ldbCopy = ldb;
+                            bool transBCopy = transB;
+                            Parallel.For(0, parts, GemmThreading.Options, part =>
+                            {
+                                int first = part * panels / parts, end = (part + 1) * panels / parts;
+                                int firstColumn = first * nr, columns = Math.Min(shared.Nc, end * nr) - firstColumn;
+                                T* source = (T*)bAddress + (transBCopy ? firstColumn * ldbCopy : firstColumn);
+                                Packing<T>.PackB(transBCopy, source, ldbCopy, shared.Kc, columns, nr, shared.PackedB + (nint)firstColumn * shared.Kc);
+                                TEpilogue local = sharedEpilogue;
+                                Slivers<TKernel, TEpilogue>(shared, 0, slivers, first, end, part, ref local);
+                            });
+                        }
+                        else
+                        {
+                            // Few column panels: pack B once, split the rows.
+                            Packing<T>.PackB(transB, bBlock, ldb, kc, nc, nr, packedB);
+                            int parts = Math.Min(threads, slivers);
+                            Parallel.For(0, parts, GemmThreading.Options, part =>
+                            {
+                                TEpilogue local = sharedEpilogue;
+                                Slivers<TKernel, TEpilogue>(shared, part * slivers / parts, (part + 1) * slivers / parts, 0, panels, part, ref local);
+                            });
+                        }
                     }
                 }
             }
@@ -186,9 +208,11 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         }
     }
 
-    /// <summary>The jr and ir loops over micro-panels [firstSliver, endSliver) of the packed A block.
+    /// <summary>The ir and jr loops over micro-panels [firstSliver, endSliver) of the packed A block and
+    /// [firstPanel, endPanel) of the packed B block.
     /// An MR×KC sliver of A stays in L1 while the jr loop streams packed B from L2.</summary>
-    private static void Slivers<TKernel, TEpilogue>(in Block block, int firstSliver, int endSliver, int worker, ref TEpilogue epilogue)
+    private static void Slivers<TKernel, TEpilogue>(in Block block, int firstSliver, int endSliver,
+        int firstPanel, int endPanel, int worker, ref TEpilogue epilogue)
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
@@ -200,7 +224,8 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             int ir = sliver * mr;
             int rows = Math.Min(mr, block.Mc - ir);
             T* aSliver = block.PackedA + (nint)ir * kc;
-            for (int jr = 0; jr < block.Nc; jr += nr)
+            int endColumn = Math.Min(block.Nc, endPanel * nr);
+            for (int jr = firstPanel * nr; jr < endColumn; jr += nr)
             {
                 int columns = Math.Min(nr, block.Nc - jr);
                 T* bSliver = block.PackedB + (nint)jr * kc;

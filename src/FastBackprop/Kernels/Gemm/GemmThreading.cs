@@ -23,10 +23,10 @@ internal static class GemmThreading
         }
     }
 
-    public static int ThreadsFor(int m, int n, int k, int slivers)
+    public static int ThreadsFor(int m, int n, int k, int tiles)
     {
         double flops = 2.0 * m * n * k;
         int byWork = (int)Math.Min(int.MaxValue, flops / MinimumFlopsPerThread);
-        return Math.Max(1, Math.Min(Math.Min(maxDegree, byWork), slivers));
+        return Math.Max(1, Math.Min(Math.Min(maxDegree, byWork), tiles));
     }
 }
