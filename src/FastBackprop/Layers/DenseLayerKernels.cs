@@ -73,6 +73,8 @@ public static class DenseLayerKernels
         Guard.Positive(units, nameof(units));
         Guard.Positive(nextUnits, nameof(nextUnits));
         RequireTrainable(activation, nameof(activation));
+        if (activation.Kind == ActivationKind.Softmax)
+            throw new ArgumentException("Softmax has no elementwise derivative: it is an output-layer activation, trained only fused with cross-entropy (OutputDelta).", nameof(activation));
         Guard.Length(delta, (long)batch * units, nameof(delta), $"batch×units = {batch}×{units}");
         Guard.Length(nextDelta, (long)batch * nextUnits, nameof(nextDelta), $"batch×nextUnits = {batch}×{nextUnits}");
         Guard.Length(nextWeights, (long)nextUnits * units, nameof(nextWeights), $"nextUnits×units = {nextUnits}×{units}");

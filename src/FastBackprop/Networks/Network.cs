@@ -60,14 +60,14 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// <summary>The shape and activation of layer <paramref name="index"/> (0-based).</summary>
     public LayerSpec Layer(int index)
     {
-        CheckLayer(index);
+        CheckLayer(index, nameof(index));
         return layers[index];
     }
 
     /// <summary>Inputs of layer <paramref name="index"/> (the units of the layer before, or the input size).</summary>
     public int LayerInputs(int index)
     {
-        CheckLayer(index);
+        CheckLayer(index, nameof(index));
         return layout.Sizes[index];
     }
 
@@ -252,10 +252,10 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
                 nameof(gradients));
     }
 
-    private void CheckLayer(int layer)
+    private void CheckLayer(int layer, string name = "layer")
     {
         if ((uint)layer >= (uint)layers.Length)
-            throw new ArgumentOutOfRangeException(nameof(layer), layer, $"layer must be in [0, {layers.Length}).");
+            throw new ArgumentOutOfRangeException(name, layer, $"{name} must be in [0, {layers.Length}) (got {layer}).");
     }
 
     private Workspace WorkspaceFor(int batch)

@@ -1,0 +1,145 @@
+using System.Numerics;
+using FsCheck;
+using FsCheck.Fluent;
+
+namespace FastBackprop.Tests;
+
+/// <summary>Tests that change the process-wide Gemm.MaxDegreeOfParallelism run alone.</summary>
+[CollectionDefinition(nameof(GemmThreadCount), DisableParallelization = true)]
+public sealed class GemmThreadCount;
+
+/// <summary>
+/// Gemm.MaxDegreeOfParallelism: work is split over rows and columns of C, never over k, so results are
+/// bit-identical for every thread count (DESIGN.md: results do not depend on the thread count).
+/// </summary>
+[Collection(nameof(GemmThreadCount))]
+public class GemmThreadingTests
+{
+    /// <summary>Products big enough to be split (2mnk ≥ 12 MFLOP: at least 3 threads' worth), with few column
+    /// panels (split by rows: n = 65) or many (split by columns, each thread packing its own B: n = 600).</summary>
+    private static Arbitrary<GemmCase> BigCases()
+    {
+        Gen<GemmCase> gen = from c in GemmCase.Generator()
+                            from m in Gen.Elements(257, 400)
+                            from n in Gen.Elements(65, 129, 600)
+                            from k in Gen.Elements(385, 450)
+                            select c with { M = m, N = n, K = k };
+        return Arb.From(gen, GemmCase.Shrink);
+    }
+
+    /// <summary>The smallest products that are still split (2mnk ≥ 8 MFLOP), so the naive reference stays quick.</summary>
+    private static Arbitrary<GemmCase> SplitCases()
+    {
+        Gen<GemmCase> gen = from c in GemmCase.Generator()
+                            from shape in Gen.Elements((129, 600, 65), (257, 65, 385), (200, 129, 200), (65, 517, 129))
+                            select c with { M = shape.Item1, N = shape.Item2, K = shape.Item3 };
+        return Arb.From(gen);
+    }
+
+    [Fact]
+    public void Results_do_not_depend_on_the_thread_count()
+    {
+        int original = Gemm.MaxDegreeOfParallelism;
+        try
+        {
+            Properties.Check("gemm-threads", BigCases(), c =>
+            {
+                SameForEveryThreadCount<float>(c);
+                SameForEveryThreadCount<double>(c);
+            }, 12);
+        }
+        finally
+        {
+            Gemm.MaxDegreeOfParallelism = original;
+        }
+    }
+
+    /// <summary>With several threads the results still match the reference (not only each other).</summary>
+    [Fact]
+    public void Threaded_products_match_the_reference()
+    {
+        int original = Gemm.MaxDegreeOfParallelism;
+        try
+        {
+            Gemm.MaxDegreeOfParallelism = 3;
+            Properties.Check("gemm-threads-reference", SplitCases(), c =>
+            {
+                GemmTests.RunCase<float>(c);
+                GemmTests.RunCase<double>(c);
+            }, 12);
+        }
+        finally
+        {
+            Gemm.MaxDegreeOfParallelism = original;
+        }
+    }
+
+    [Fact]
+    public void Network_gradients_do_not_depend_on_the_thread_count()
+    {
+        int original = Gemm.MaxDegreeOfParallelism;
+        try
+        {
+            var random = new Random(5);
+            LayerSpec[] specs = [new(300, Activation.ReLU), new(129, Activation.Tanh), new(10, Activation.Softmax)];
+            const int batch = 256, inputs = 200;
+            float[] x = TestData.Uniform<float>(random, batch * inputs);
+            int[] classes = Enumerable.Range(0, batch).Select(_ => random.Next(10)).ToArray();
+            float[]? first = null;
+            float firstLoss = 0;
+            foreach (int threads in new[] { 1, 2, 3, 4 })
+            {
+                Gemm.MaxDegreeOfParallelism = threads;
+                var network = new Network<float>(inputs, specs, seed: 9);
+                Gradients<float> g = network.CreateGradients();
+                float loss = network.ComputeGradients(x, classes, batch, Loss.SoftmaxCrossEntropy, g);
+                if (first is null)
+                {
+                    first = g.Values.ToArray();
+                    firstLoss = loss;
+                }
+                else
+                {
+                    Assert.Equal(Bits.Of(firstLoss), Bits.Of(loss));
+                    Bits.Equal<float>(first, g.Values, $"gradients with {threads} threads vs 1");
+                }
+            }
+        }
+        finally
+        {
+            Gemm.MaxDegreeOfParallelism = original;
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-2)]
+    public void Thread_count_below_one_is_rejected(int value)
+    {
+        int original = Gemm.MaxDegreeOfParallelism;
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.MaxDegreeOfParallelism = value);
+        Assert.Contains($"{value}", ex.Message);
+        Assert.Equal(original, Gemm.MaxDegreeOfParallelism);
+    }
+
+    private static void SameForEveryThreadCount<T>(GemmCase c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var random = new Random(c.Seed);
+        bool ta = c.TransA == Transpose.Yes, tb = c.TransB == Transpose.Yes;
+        int lda = (ta ? c.M : c.K) + c.PadA, ldb = (tb ? c.K : c.N) + c.PadB, ldc = c.N + c.PadC;
+        T[] a = TestData.Uniform<T>(random, ((ta ? c.K : c.M) - 1) * lda + (ta ? c.M : c.K));
+        T[] b = TestData.Uniform<T>(random, ((tb ? c.N : c.K) - 1) * ldb + (tb ? c.K : c.N));
+        T[] c0 = TestData.Uniform<T>(random, (c.M - 1) * ldc + c.N);
+        T[]? first = null;
+        foreach (int threads in new[] { 1, 2, 3, 4, 7 })
+        {
+            Gemm.MaxDegreeOfParallelism = threads;
+            T[] result = (T[])c0.Clone();
+            GemmCall.Multiply<T>(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, a, lda, b, ldb, c.Beta, result, ldc);
+            if (first is null)
+                first = result;
+            else
+                Bits.Equal<T>(first, result, $"{c} ({typeof(T).Name}): {threads} threads vs 1");
+        }
+    }
+}
