@@ -5,11 +5,14 @@ using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using FastBackprop.Benchmarks;
 using System.Runtime.Intrinsics;
 
-// Usage: dotnet run -c Release --project bench/FastBackprop.Benchmarks -- [--quick] [BenchmarkDotNet args, e.g. --filter '*Gemm*']
+// Usage: dotnet run -c Release --project bench/FastBackprop.Benchmarks -- [--quick] [--all-shapes] [BenchmarkDotNet args, e.g. --filter '*Gemm*']
 // Run under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` so the OpenBLAS peer uses its AVX-512 kernels.
+// --quick: short in-process job and the main shapes (about a minute per class);
+// --all-shapes: every shape of GemmShape.All even with --quick.
 bool quick = args.Contains("--quick");
-string[] rest = args.Where(a => a != "--quick").ToArray();
-GemmBenchmarks.Quick = quick;
+bool allShapes = args.Contains("--all-shapes");
+string[] rest = args.Where(a => a is not ("--quick" or "--all-shapes")).ToArray();
+GemmBenchmarks.Quick = quick && !allShapes;
 
 // fp32 FMA peak of one core of the machine the results document was measured on (AMD EPYC, 2 FMA/cycle):
 // 225 GFLOP/s with AVX-512, half that on the AVX2 path. Override with FASTBACKPROP_PEAK_GFLOPS.
