@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 
 namespace FastBackprop.Kernels.Gemm;
 
@@ -28,13 +29,10 @@ internal static unsafe class Packing<T> where T : unmanaged, INumberBase<T>
             {
                 // op(A)(i, p) = a[p·lda + i]: each source row segment is one panel step.
                 for (int p = 0; p < kc; p++)
-                    new ReadOnlySpan<T>(a + p * lda + ir, rows).CopyTo(new Span<T>(panel + p * mr, rows));
+                    CopyShort(a + p * lda + ir, panel + p * mr, rows);
             }
             if (rows < mr)
-            {
-                for (int p = 0; p < kc; p++)
-                    new Span<T>(panel + p * mr + rows, mr - rows).Clear();
-            }
+                ClearLanes(panel, kc, mr, rows);
         }
     }
 
@@ -52,7 +50,7 @@ internal static unsafe class Packing<T> where T : unmanaged, INumberBase<T>
             {
                 // op(B)(p, j) = b[p·ldb + j]: row segments copy straight across.
                 for (int p = 0; p < kc; p++)
-                    new ReadOnlySpan<T>(b + p * ldb + jr, columns).CopyTo(new Span<T>(panel + p * nr, columns));
+                    CopyShort(b + p * ldb + jr, panel + p * nr, columns);
             }
             else
             {
@@ -60,10 +58,30 @@ internal static unsafe class Packing<T> where T : unmanaged, INumberBase<T>
                 Transposition<T>.Interleave(b + jr * ldb, ldb, columns, kc, nr, panel);
             }
             if (columns < nr)
-            {
-                for (int p = 0; p < kc; p++)
-                    new Span<T>(panel + p * nr + columns, nr - columns).Clear();
-            }
+                ClearLanes(panel, kc, nr, columns);
+        }
+    }
+
+    /// <summary>Copies one panel row (at most a few registers wide) inline: a Span.CopyTo call per
+    /// 32-element row cost more than the copy itself on small products.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyShort(T* source, T* destination, int count)
+    {
+        int i = 0;
+        for (; i <= count - Vector<T>.Count; i += Vector<T>.Count)
+            Vector.Store(Vector.Load(source + i), destination + i);
+        for (; i < count; i++)
+            destination[i] = source[i];
+    }
+
+    /// <summary>Zeroes lanes [valid, width) of every step of a partial micro-panel.</summary>
+    private static void ClearLanes(T* panel, int steps, int width, int valid)
+    {
+        for (int p = 0; p < steps; p++)
+        {
+            T* row = panel + p * width;
+            for (int lane = valid; lane < width; lane++)
+                row[lane] = T.Zero;
         }
     }
 }
