@@ -16,12 +16,13 @@ public sealed class GemmThreadCount;
 public class GemmThreadingTests
 {
     /// <summary>Products big enough to be split (2mnk ≥ 12 MFLOP: at least 3 threads' worth), with few column
-    /// panels (split by rows: n = 65) or many (split by columns, each thread packing its own B: n = 600).</summary>
+    /// panels (split by rows: n = 65) or many (split by columns, each thread packing its own B: n = 600, 1100,
+    /// i.e. several N blocks per K block).</summary>
     private static Arbitrary<GemmCase> BigCases()
     {
         Gen<GemmCase> gen = from c in GemmCase.Generator()
                             from m in Gen.Elements(257, 400)
-                            from n in Gen.Elements(65, 129, 600)
+                            from n in Gen.Elements(65, 129, 600, 1100)
                             from k in Gen.Elements(385, 450)
                             select c with { M = m, N = n, K = k };
         return Arb.From(gen, GemmCase.Shrink);
@@ -31,7 +32,9 @@ public class GemmThreadingTests
     private static Arbitrary<GemmCase> SplitCases()
     {
         Gen<GemmCase> gen = from c in GemmCase.Generator()
-                            from shape in Gen.Elements((129, 600, 65), (257, 65, 385), (200, 129, 200), (65, 517, 129))
+                            // (300, 700, 900): two N blocks and three K blocks under the column split — the shape that
+                            // caught threads repacking B panels another thread was still reading.
+                            from shape in Gen.Elements((129, 600, 65), (257, 65, 385), (200, 129, 200), (65, 517, 129), (300, 700, 900))
                             select c with { M = shape.Item1, N = shape.Item2, K = shape.Item3 };
         return Arb.From(gen);
     }

@@ -118,69 +118,98 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         int threads = GemmThreading.ThreadsFor(m, n, k, Math.Max(mcMax / mr, ncMax / nr));
 
         nint aElements = PackBuffers<T>.RoundToCacheLine((nint)mcMax * kcMax);
-        nint bElements = PackBuffers<T>.RoundToCacheLine((nint)ncMax * kcMax);
+        // Column-split threads each own a fixed region of packed B for the whole K block (a thread
+        // must never overwrite panels another thread may still be reading): up to one extra panel each.
+        int panelsPerThread = (ncMax / nr + threads - 1) / threads;
+        nint bElements = PackBuffers<T>.RoundToCacheLine((nint)Math.Max(ncMax, threads * panelsPerThread * nr) * kcMax);
         nint tileElements = PackBuffers<T>.RoundToCacheLine(mr * nr);
         T* packedA = PackBuffers<T>.Get(aElements + bElements + threads * tileElements);
         T* packedB = packedA + aElements;
         T* edgeTiles = packedB + bElements;
 
         var block = new Block(transposedC, c, ldc, alpha, packedA, packedB, edgeTiles, tileElements);
+        int totalPanels = (n + nr - 1) / nr;
         for (int ic = 0; ic < m; ic += GemmBlocking.MC)
         {
             int mc = Math.Min(GemmBlocking.MC, m - ic);
+            int slivers = (mc + mr - 1) / mr;
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);
                 T* aBlock = transA ? a + pc * lda + ic : a + ic * lda + pc;
-                Packing<T>.PackA(transA, aBlock, lda, mc, kc, mr, packedA);
+                // Only the first K block applies the caller's β; later blocks add onto it.
+                T blockBeta = pc == 0 ? beta : T.One;
+                bool lastK = pc + kc == k;
 
-                for (int jc = 0; jc < n; jc += GemmBlocking.NC)
+                if (threads <= 1)
                 {
-                    int nc = Math.Min(GemmBlocking.NC, n - jc);
-                    T* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
-                    // Only the first K block applies the caller's β; later blocks add onto it.
-                    block.Set(ic, jc, mc, nc, kc, pc == 0 ? beta : T.One, lastK: pc + kc == k);
-                    int slivers = (mc + mr - 1) / mr;
-                    int panels = (nc + nr - 1) / nr;
-                    if (threads <= 1)
+                    Packing<T>.PackA(transA, aBlock, lda, mc, kc, mr, packedA);
+                    for (int jc = 0; jc < n; jc += GemmBlocking.NC)
                     {
-                        Packing<T>.PackB(transB, bBlock, ldb, kc, nc, nr, packedB);
-                        Slivers<TKernel, TEpilogue>(block, 0, slivers, 0, panels, 0, ref epilogue);
+                        int nc = Math.Min(GemmBlocking.NC, n - jc);
+                        Packing<T>.PackB(transB, transB ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kc, nc, nr, packedB);
+                        block.Set(ic, jc, mc, nc, kc, blockBeta, lastK);
+                        Slivers<TKernel, TEpilogue>(block, 0, slivers, 0, (nc + nr - 1) / nr, 0, ref epilogue);
                     }
-                    else
+                    continue;
+                }
+
+                // Threads split C's rows or columns, never K, so every tile sees the same arithmetic
+                // whatever the thread count: results are bit-identical. Packing is split too.
+                Block shared = block;
+                shared.Set(ic, 0, mc, 0, kc, blockBeta, lastK);
+                TEpilogue sharedEpilogue = epilogue;
+                nint aAddress = (nint)aBlock, bAddress = (nint)b, ldaCopy = lda, ldbCopy = ldb;
+                bool transACopy = transA, transBCopy = transB;
+                int packParts = Math.Min(threads, slivers), pcCopy = pc, nCopy = n;
+                Parallel.For(0, packParts, GemmThreading.Options, part =>
+                {
+                    int first = part * slivers / packParts * mr, end = Math.Min(shared.Mc, (part + 1) * slivers / packParts * mr);
+                    T* source = (T*)aAddress + (transACopy ? first : first * ldaCopy);
+                    Packing<T>.PackA(transACopy, source, ldaCopy, end - first, shared.Kc, mr, shared.PackedA + (nint)first * shared.Kc);
+                });
+
+                if (totalPanels >= 2 * threads)
+                {
+                    // Split the columns of every N block: each thread packs its own B panels and runs
+                    // them over all rows; no thread reads another's panels, so no barrier is needed.
+                    Parallel.For(0, threads, GemmThreading.Options, part =>
                     {
-                        // Threads split C's rows or columns, never K, so every tile sees the same
-                        // arithmetic whatever the thread count: results are bit-identical.
-                        Block shared = block;
-                        TEpilogue sharedEpilogue = epilogue;
-                        if (panels >= 2 * threads)
+                        Block local = shared;
+                        TEpilogue localEpilogue = sharedEpilogue;
+                        for (int jc = 0; jc < nCopy; jc += GemmBlocking.NC)
                         {
-                            // Split the columns: each thread packs its own B panels and runs them,
-                            // so packing B is parallel too and needs no barrier.
-                            int parts = threads;
-                            nint bAddress = (nint)bBlock, ldbCopy = ldb;
-                            bool transBCopy = transB;
-                            Parallel.For(0, parts, GemmThreading.Options, part =>
-                            {
-                                int first = part * panels / parts, end = (part + 1) * panels / parts;
-                                int firstColumn = first * nr, columns = Math.Min(shared.Nc, end * nr) - firstColumn;
-                                T* source = (T*)bAddress + (transBCopy ? firstColumn * ldbCopy : firstColumn);
-                                Packing<T>.PackB(transBCopy, source, ldbCopy, shared.Kc, columns, nr, shared.PackedB + (nint)firstColumn * shared.Kc);
-                                TEpilogue local = sharedEpilogue;
-                                Slivers<TKernel, TEpilogue>(shared, 0, slivers, first, end, part, ref local);
-                            });
+                            int nc = Math.Min(GemmBlocking.NC, nCopy - jc);
+                            int panels = (nc + nr - 1) / nr;
+                            int first = part * panels / threads, end = (part + 1) * panels / threads;
+                            if (first == end)
+                                continue;
+                            int firstColumn = first * nr, columns = Math.Min(nc, end * nr) - firstColumn;
+                            int column = jc + firstColumn;
+                            T* source = transBCopy ? (T*)bAddress + column * ldbCopy + pcCopy : (T*)bAddress + pcCopy * ldbCopy + column;
+                            T* region = shared.PackedB + (nint)part * panelsPerThread * nr * local.Kc;
+                            Packing<T>.PackB(transBCopy, source, ldbCopy, local.Kc, columns, nr, region);
+                            local.Set(local.Ic, jc, local.Mc, nc, local.Kc, local.Beta, local.LastK);
+                            local.PackedB = region;
+                            Slivers<TKernel, TEpilogue>(local, 0, slivers, first, end, part, ref localEpilogue);
                         }
-                        else
+                    });
+                }
+                else
+                {
+                    // Few column panels: pack B once per N block, split the rows.
+                    for (int jc = 0; jc < n; jc += GemmBlocking.NC)
+                    {
+                        int nc = Math.Min(GemmBlocking.NC, n - jc);
+                        Packing<T>.PackB(transB, transB ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kc, nc, nr, packedB);
+                        shared.Set(ic, jc, mc, nc, kc, blockBeta, lastK);
+                        Block rows = shared;
+                        int parts = Math.Min(threads, slivers), panels = (nc + nr - 1) / nr;
+                        Parallel.For(0, parts, GemmThreading.Options, part =>
                         {
-                            // Few column panels: pack B once, split the rows.
-                            Packing<T>.PackB(transB, bBlock, ldb, kc, nc, nr, packedB);
-                            int parts = Math.Min(threads, slivers);
-                            Parallel.For(0, parts, GemmThreading.Options, part =>
-                            {
-                                TEpilogue local = sharedEpilogue;
-                                Slivers<TKernel, TEpilogue>(shared, part * slivers / parts, (part + 1) * slivers / parts, 0, panels, part, ref local);
-                            });
-                        }
+                            TEpilogue local = sharedEpilogue;
+                            Slivers<TKernel, TEpilogue>(rows, part * slivers / parts, (part + 1) * slivers / parts, 0, panels, part, ref local);
+                        });
                     }
                 }
             }
@@ -195,7 +224,8 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         public readonly nint Ldc = ldc;
         public readonly T Alpha = alpha;
         public readonly T* PackedA = packedA;
-        public readonly T* PackedB = packedB;
+        /// <summary>Packed B, starting at the first panel of the range a worker runs.</summary>
+        public T* PackedB = packedB;
         public readonly T* EdgeTiles = edgeTiles;
         public readonly nint TileElements = tileElements;
         public int Ic, Jc, Mc, Nc, Kc;
@@ -228,7 +258,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             for (int jr = firstPanel * nr; jr < endColumn; jr += nr)
             {
                 int columns = Math.Min(nr, block.Nc - jr);
-                T* bSliver = block.PackedB + (nint)jr * kc;
+                T* bSliver = block.PackedB + (nint)(jr - firstPanel * nr) * kc;
                 int row = block.Ic + ir, column = block.Jc + jr;
                 if (block.TransposedC)
                 {
