@@ -1,3 +1,4 @@
+using System.Numerics;
 namespace FastBackprop.Tests;
 
 /// <summary>MATH.md's worked examples: XOR, a 3-4-3-1 network's shapes, and one hidden layer fitting sin.</summary>
@@ -39,10 +40,7 @@ public class LearningTests
         double[] inputs = XorInputs.Select(v => (double)v).ToArray(), targets = XorTargets.Select(v => (double)v).ToArray();
         for (int step = 0; step < 6000; step++)
             network.TrainStep(inputs, targets, 4, Loss.SumSquaredError, 2.0);
-        var outputs = new double[4];
-        network.Forward(inputs, 4, outputs);
-        for (int i = 0; i < 4; i++)
-            Assert.True((outputs[i] > 0.5) == (targets[i] == 1), $"seed {seed}: XOR({inputs[2 * i]}, {inputs[2 * i + 1]}) = {outputs[i]}");
+        AssertSolvesXor(network, seed);
     }
 
     /// <summary>A single layer cannot: the best a linear boundary does is 3 of 4.</summary>
@@ -58,12 +56,13 @@ public class LearningTests
         Assert.True(correct < 4, $"a single sigmoid unit separated XOR: {string.Join(", ", outputs)}");
     }
 
-    private static void AssertSolvesXor(Network<float> network, int seed)
+    private static void AssertSolvesXor<T>(Network<T> network, int seed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var outputs = new float[4];
-        network.Forward(XorInputs, 4, outputs);
+        T[] inputs = XorInputs.Select(T.CreateChecked).ToArray();
+        var outputs = new T[4];
+        network.Forward(inputs, 4, outputs);
         for (int i = 0; i < 4; i++)
-            Assert.True((outputs[i] > 0.5f) == (XorTargets[i] == 1), $"seed {seed}: XOR({XorInputs[2 * i]}, {XorInputs[2 * i + 1]}) = {outputs[i]}");
+            Assert.True((double.CreateChecked(outputs[i]) > 0.5) == (XorTargets[i] == 1), $"seed {seed}: XOR({XorInputs[2 * i]}, {XorInputs[2 * i + 1]}) = {outputs[i]}");
     }
 
     /// <summary>MATH.md: d = 3, m₁ = 4, m₂ = 3, m₃ = 1 gives W₁ 4×3, W₂ 3×4, W₃ 1×3; row i of W holds unit i's input weights.</summary>
