@@ -51,6 +51,28 @@ public class NetworkTests
         }, 20);
     }
 
+    /// <summary>ComputeLoss is the forward half of ComputeGradients: the same loss bit for bit, and the same
+    /// outputs as Forward, with targets and with class indices.</summary>
+    [Fact]
+    public void ComputeLoss_equals_the_loss_of_ComputeGradients()
+    {
+        Properties.Check("network-compute-loss", NetworkCase.Arbitrary(Head.SoftmaxMeanClassIndex), c =>
+        {
+            Network<float> network = Build<float>(c, out float[] x, out float[] targets, out int[] classes);
+            Loss loss = Heads.Loss(c.Head);
+            Gradients<float> g = network.CreateGradients();
+            float expectedIndexed = network.ComputeGradients(x, classes, c.Batch, loss, g);
+            float expectedOneHot = network.ComputeGradients(x, targets, c.Batch, loss, g);
+            var forward = new float[c.Batch * c.Outputs];
+            network.Forward(x, c.Batch, forward);
+            var outputs = new float[c.Batch * c.Outputs];
+            Assert.Equal(Bits.Of(expectedIndexed), Bits.Of(network.ComputeLoss(x, classes, c.Batch, loss, outputs)));
+            Bits.Equal<float>(forward, outputs, $"{c}: outputs of ComputeLoss");
+            Assert.Equal(Bits.Of(expectedOneHot), Bits.Of(network.ComputeLoss(x, targets, c.Batch, loss)));
+            Assert.Throws<ArgumentException>("outputs", () => network.ComputeLoss(x, classes, c.Batch, loss, new float[outputs.Length + 1]));
+        }, 20);
+    }
+
     [Fact]
     public void Parameters_are_laid_out_layer_by_layer()
     {

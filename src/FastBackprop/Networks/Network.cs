@@ -158,6 +158,50 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         return value;
     }
 
+    /// <summary>The loss of the network on a batch (forward pass only, from the output logits, so it is as
+    /// stable as training's). Targets as for <see cref="ComputeGradients(ReadOnlySpan{T}, ReadOnlySpan{T}, int, Loss, Gradients{T})"/>;
+    /// when <paramref name="outputs"/> is not empty it receives the batchSize×OutputSize outputs too.</summary>
+    public T ComputeLoss(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss, Span<T> outputs = default)
+    {
+        DenseLayerKernels.ValidatePairing(layers[^1].Activation, loss);
+        ValidateInputs(inputs, batchSize);
+        Guard.Length(targets, (long)batchSize * OutputSize, nameof(targets), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
+        DenseLayerKernels.ValidateTargets(targets, batchSize, OutputSize, loss);
+        ValidateOptionalOutputs(outputs, batchSize);
+        Workspace w = WorkspaceFor(batchSize);
+        ForwardPass(w, inputs, batchSize);
+        T value = DenseLayerKernels.OutputDeltaUnchecked(w.Delta(layers.Length - 1, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
+            w.Output(OutputSize, batchSize), targets, batchSize, OutputSize, layers[^1].Activation, loss);
+        if (!outputs.IsEmpty)
+            w.Output(OutputSize, batchSize).CopyTo(outputs);
+        return value;
+    }
+
+    /// <summary>Like <see cref="ComputeLoss(ReadOnlySpan{T}, ReadOnlySpan{T}, int, Loss, Span{T})"/> with one class
+    /// index per sample (softmax cross-entropy only).</summary>
+    public T ComputeLoss(ReadOnlySpan<T> inputs, ReadOnlySpan<int> classIndices, int batchSize, Loss loss, Span<T> outputs = default)
+    {
+        DenseLayerKernels.ValidatePairing(layers[^1].Activation, loss);
+        if (loss.Kind != LossKind.SoftmaxCrossEntropy)
+            throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
+        ValidateInputs(inputs, batchSize);
+        DenseLayerKernels.ValidateClassIndices(classIndices, batchSize, OutputSize);
+        ValidateOptionalOutputs(outputs, batchSize);
+        Workspace w = WorkspaceFor(batchSize);
+        ForwardPass(w, inputs, batchSize);
+        T value = DenseLayerKernels.OutputDeltaUnchecked(w.Delta(layers.Length - 1, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
+            w.Output(OutputSize, batchSize), classIndices, batchSize, OutputSize, loss);
+        if (!outputs.IsEmpty)
+            w.Output(OutputSize, batchSize).CopyTo(outputs);
+        return value;
+    }
+
+    private void ValidateOptionalOutputs(Span<T> outputs, int batchSize)
+    {
+        if (!outputs.IsEmpty)
+            Guard.Length<T>(outputs, (long)batchSize * OutputSize, nameof(outputs), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
+    }
+
     /// <summary>Plain gradient descent: θ ← θ − η·∂C/∂θ.</summary>
     public void ApplyGradients(Gradients<T> gradients, T learningRate)
     {
