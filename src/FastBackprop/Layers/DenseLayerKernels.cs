@@ -61,6 +61,29 @@ public static class DenseLayerKernels
             ActivationKernels<T>.ApplyInPlace(activation, output);
     }
 
+    /// <summary>The forward layer unfused, for comparison: GEMM, then a pass adding the bias, then a pass
+    /// applying the activation.</summary>
+    internal static void ForwardUnfused<T>(Span<T> output, Span<T> preActivation, ReadOnlySpan<T> input,
+        ReadOnlySpan<T> weights, ReadOnlySpan<T> bias, int batch, int inputs, int units, Activation activation)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Span<T> z = preActivation.IsEmpty ? output : preActivation;
+        var none = new NoEpilogue<T>();
+        Gemm.RunChecked(Transpose.No, Transpose.Yes, batch, units, inputs, T.One, input, inputs,
+            weights, inputs, T.Zero, z, units, ref none);
+        for (int i = 0; i < batch; i++)
+        {
+            Span<T> row = z.Slice(i * units, units);
+            TensorPrimitives.Add<T>(row, bias, row);
+        }
+        if (!preActivation.IsEmpty)
+            preActivation.CopyTo(output);
+        if (activation.Kind == ActivationKind.Softmax)
+            ActivationKernels<T>.SoftmaxRowsInPlace(output, batch, units, units);
+        else
+            ActivationKernels<T>.ApplyInPlace(activation, output);
+    }
+
     /// <summary>
     /// The Hadamard δ step: <c>Δ = (Δ_next·W_next) ⊙ g'(A)</c>, the derivative read from this layer's
     /// activations <paramref name="activations"/> (batch×units); W_next is nextUnits×units.
@@ -92,6 +115,17 @@ public static class DenseLayerKernels
             Gemm.RunChecked(Transpose.No, Transpose.No, batch, units, nextUnits, T.One, nextDelta, nextUnits,
                 nextWeights, units, T.Zero, delta, units, ref epilogue);
         }
+    }
+
+    /// <summary>The Hadamard δ step unfused, for comparison: GEMM, then a pass multiplying by g'(A).</summary>
+    internal static void HiddenDeltaUnfused<T>(Span<T> delta, ReadOnlySpan<T> nextDelta, ReadOnlySpan<T> nextWeights,
+        ReadOnlySpan<T> activations, int batch, int units, int nextUnits, Activation activation)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var none = new NoEpilogue<T>();
+        Gemm.RunChecked(Transpose.No, Transpose.No, batch, units, nextUnits, T.One, nextDelta, nextUnits,
+            nextWeights, units, T.Zero, delta, units, ref none);
+        ActivationKernels<T>.MultiplyByDerivative(activation, delta, activations);
     }
 
     /// <summary>Weight gradient <c>∂C/∂W = Δᵀ·X</c> (units×inputs) from Δ (batch×units) and the layer input X (batch×inputs).</summary>

@@ -54,6 +54,14 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// <summary>Number of dense layers.</summary>
     public int LayerCount => layers.Length;
 
+    /// <summary>
+    /// True (the default) runs the fused kernels: bias and activation applied to each GEMM tile in registers,
+    /// the Hadamard δ step and the bias gradient inside the backward GEMM, the output δ with its loss in one
+    /// pass. False runs the same mathematics unfused — each GEMM, then separate passes over its result — kept
+    /// for measuring what fusion buys and as a second path the tests compare.
+    /// </summary>
+    public bool UseFusedKernels { get; set; } = true;
+
     /// <summary>All weights and biases, layer by layer (W_l row-major, then b_l).</summary>
     public Span<T> Parameters => parameters;
 
@@ -117,6 +125,47 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         Workspace w = WorkspaceFor(batchSize);
         ForwardPass(w, inputs, batchSize);
         w.Output(OutputSize, batchSize).CopyTo(outputs);
+    }
+
+    /// <summary>A workspace for <see cref="Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/> on batches of up to
+    /// <paramref name="maxBatchSize"/> samples. Give each thread that predicts its own.</summary>
+    public InferenceWorkspace<T> CreateInferenceWorkspace(int maxBatchSize = 1)
+    {
+        Guard.Positive(maxBatchSize, nameof(maxBatchSize));
+        return new InferenceWorkspace<T>(layout, maxBatchSize);
+    }
+
+    /// <summary>
+    /// Inference without allocating: runs <paramref name="batchSize"/> samples and writes
+    /// batchSize×OutputSize results to <paramref name="outputs"/>, using only <paramref name="workspace"/>
+    /// for intermediate values. Several threads may predict on one network at once, each with its own
+    /// workspace, and get exactly what one thread would (the parameters must not change meanwhile).
+    /// </summary>
+    public void Predict(ReadOnlySpan<T> inputs, int batchSize, Span<T> outputs, InferenceWorkspace<T> workspace)
+    {
+        ArgumentNullException.ThrowIfNull(workspace);
+        if (!workspace.Layout.SameShape(layout))
+            throw new ArgumentException(
+                $"The workspace is shaped for a [{string.Join('-', workspace.Layout.Sizes)}] network, this one is [{string.Join('-', layout.Sizes)}].",
+                nameof(workspace));
+        if (batchSize > workspace.Capacity)
+            throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize,
+                $"batchSize {batchSize} exceeds the workspace's capacity of {workspace.Capacity}; create one with CreateInferenceWorkspace({batchSize}).");
+        ValidateInputs(inputs, batchSize);
+        Guard.Length<T>(outputs, (long)batchSize * OutputSize, nameof(outputs), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
+
+        ReadOnlySpan<T> input = inputs;
+        for (int l = 0; l < layers.Length; l++)
+        {
+            int n = layout.Sizes[l], m = layout.Sizes[l + 1];
+            bool isOutput = l == layers.Length - 1;
+            // Hidden layers alternate between the workspace's two buffers; the last writes the caller's
+            // outputs directly (softmax keeps its logits there and normalises them in place).
+            Span<T> output = isOutput ? outputs : workspace.Buffer(l & 1, m * batchSize);
+            Span<T> preActivation = isOutput && layers[l].Activation.Kind == ActivationKind.Softmax ? outputs : default;
+            LayerForward(l, output, preActivation, input, batchSize);
+            input = output;
+        }
     }
 
     /// <summary>
@@ -245,9 +294,18 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             Span<T> output = w.Activations(l, m, batch);
             // The output layer keeps Z_L so the losses can be computed from the logits.
             Span<T> preActivation = isOutput ? w.Logits(m, batch) : default;
-            DenseLayerKernels.ForwardUnchecked(output, preActivation, input, Weights(l), Biases(l), batch, n, m, layers[l].Activation);
+            LayerForward(l, output, preActivation, input, batch);
             input = output;
         }
+    }
+
+    private void LayerForward(int l, Span<T> output, Span<T> preActivation, ReadOnlySpan<T> input, int batch)
+    {
+        int n = layout.Sizes[l], m = layout.Sizes[l + 1];
+        if (UseFusedKernels)
+            DenseLayerKernels.ForwardUnchecked(output, preActivation, input, Weights(l), Biases(l), batch, n, m, layers[l].Activation);
+        else
+            DenseLayerKernels.ForwardUnfused(output, preActivation, input, Weights(l), Biases(l), batch, n, m, layers[l].Activation);
     }
 
     /// <summary>Expects Δ_L in the workspace; fills every gradient (MATH.md's BP2–BP4).</summary>
@@ -261,8 +319,13 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             DenseLayerKernels.WeightGradientUnchecked(gradients.Weights(l), delta, layerInput, batch, n, m);
             DenseLayerKernels.BiasGradientUnchecked(gradients.Biases(l), delta, batch, m);
             // Δ_{l-1} = (Δ_l·W_l) ⊙ g'(A_{l-1}); the gradient with respect to the input itself is not needed.
-            if (l > 0)
+            if (l == 0)
+                continue;
+            if (UseFusedKernels)
                 DenseLayerKernels.HiddenDeltaUnchecked(w.Delta(l - 1, n, batch), delta, Weights(l),
+                    w.Activations(l - 1, n, batch), batch, n, m, layers[l - 1].Activation);
+            else
+                DenseLayerKernels.HiddenDeltaUnfused(w.Delta(l - 1, n, batch), delta, Weights(l),
                     w.Activations(l - 1, n, batch), batch, n, m, layers[l - 1].Activation);
         }
     }

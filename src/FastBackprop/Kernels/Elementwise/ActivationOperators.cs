@@ -6,6 +6,82 @@ namespace FastBackprop.Kernels.Elementwise;
 // Forward operators take (z, z); derivative operators take (δ, a) and return δ ⊙ g'(a): every
 // derivative in MATH.md can be written from the activation a = g(z), so Z never has to be kept.
 
+/// <summary>g(z) = z (the forward identity; a fused epilogue with it only adds the bias).</summary>
+internal readonly struct IdentityOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public T Invoke(T z, T unused) => z;
+    public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged => z;
+}
+
+/// <summary>g(z) = z for z &gt; 0, else 0 (so g(−0) = 0 and g'(0) = 0, as MATH.md's convention).</summary>
+internal readonly struct ReluOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public T Invoke(T z, T unused) => z > T.Zero ? z : T.Zero;
+    public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
+        => TSimd.SelectWherePositive(z, z, TSimd.Zero);
+}
+
+/// <summary>σ(z) = 1 / (1 + e^−z): for very negative z, e^−z overflows to ∞ and σ is exactly 0, never NaN.</summary>
+internal readonly struct SigmoidOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public T Invoke(T z, T unused) => T.One / (T.One + T.Exp(-z));
+    public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
+    {
+        TVec one = TSimd.Broadcast(T.One);
+        return TSimd.Divide(one, TSimd.Add(one, TSimd.Exp(TSimd.Subtract(TSimd.Zero, z))));
+    }
+}
+
+/// <summary>
+/// tanh z = sign(z)·(1 − e^−2|z|)/(1 + e^−2|z|), saturating to ±1 without overflow. Below |z| = 1/8 the
+/// subtraction 1 − e^−2|z| would cancel (an error of one rounding unit of 1, not of the value), so the odd
+/// Taylor series takes over there: x − x³/3 + 2x⁵/15 − …, nine terms, whose first omitted term is below
+/// 1e-19 of the value. The same lanes are computed in the GEMM epilogue and in the elementwise passes.
+/// </summary>
+internal readonly struct TanhOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private static readonly T SmallMagnitude = T.CreateChecked(0.125);
+    private static readonly T C8 = T.CreateChecked(6404582.0 / 10854718875.0);
+    private static readonly T C7 = T.CreateChecked(-929569.0 / 638512875.0);
+    private static readonly T C6 = T.CreateChecked(21844.0 / 6081075.0);
+    private static readonly T C5 = T.CreateChecked(-1382.0 / 155925.0);
+    private static readonly T C4 = T.CreateChecked(62.0 / 2835.0);
+    private static readonly T C3 = T.CreateChecked(-17.0 / 315.0);
+    private static readonly T C2 = T.CreateChecked(2.0 / 15.0);
+    private static readonly T C1 = T.CreateChecked(-1.0 / 3.0);
+
+    public T Invoke(T z, T unused)
+    {
+        T magnitude = T.Abs(z);
+        if (magnitude < SmallMagnitude)
+        {
+            T z2 = z * z;
+            T series = ((((((C8 * z2 + C7) * z2 + C6) * z2 + C5) * z2 + C4) * z2 + C3) * z2 + C2) * z2 + C1;
+            return z + z * z2 * series;
+        }
+        T t = T.Exp(-(magnitude + magnitude));
+        return T.CopySign((T.One - t) / (T.One + t), z);
+    }
+
+    public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
+    {
+        TVec magnitude = TSimd.Abs(z);
+        TVec one = TSimd.Broadcast(T.One);
+        TVec t = TSimd.Exp(TSimd.Subtract(TSimd.Zero, TSimd.Add(magnitude, magnitude)));
+        TVec large = TSimd.CopySign(TSimd.Divide(TSimd.Subtract(one, t), TSimd.Add(one, t)), z);
+        TVec z2 = TSimd.Multiply(z, z);
+        TVec series = TSimd.MultiplyAdd(TSimd.Broadcast(C8), z2, TSimd.Broadcast(C7));
+        series = TSimd.MultiplyAdd(series, z2, TSimd.Broadcast(C6));
+        series = TSimd.MultiplyAdd(series, z2, TSimd.Broadcast(C5));
+        series = TSimd.MultiplyAdd(series, z2, TSimd.Broadcast(C4));
+        series = TSimd.MultiplyAdd(series, z2, TSimd.Broadcast(C3));
+        series = TSimd.MultiplyAdd(series, z2, TSimd.Broadcast(C2));
+        series = TSimd.MultiplyAdd(series, z2, TSimd.Broadcast(C1));
+        TVec small = TSimd.MultiplyAdd(TSimd.Multiply(z, z2), series, z);
+        return TSimd.SelectWhereLess(magnitude, TSimd.Broadcast(SmallMagnitude), small, large);
+    }
+}
+
 /// <summary>g(z) = z for z &gt; 0, else αz.</summary>
 internal readonly struct LeakyReluOperator<T>(T alpha) : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {

@@ -14,7 +14,7 @@ internal interface IBinaryOperator<T> where T : unmanaged
 }
 
 /// <summary>The one loop that runs any <see cref="IBinaryOperator{T}"/> over spans: the widest
-/// accelerated register width, then a scalar remainder. In-place use (destination == x) is fine.</summary>
+/// accelerated register width, the remainder in one padded register. In-place use (destination == x) is fine.</summary>
 internal static unsafe class Elementwise<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public static void Map<TOperator>(TOperator op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination)
@@ -44,7 +44,19 @@ internal static unsafe class Elementwise<T> where T : unmanaged, IBinaryFloating
         int i = 0;
         for (; i <= length - TSimd.Count; i += TSimd.Count)
             TSimd.Store(destination + i, op.Invoke<TSimd, TVec>(TSimd.Load(x + i), TSimd.Load(y + i)));
-        for (; i < length; i++)
-            destination[i] = op.Invoke(x[i], y[i]);
+        if (i == length)
+            return;
+        // The remainder also goes through the vector form (in a zero-padded register), so every element
+        // gets bit-for-bit what the fused GEMM epilogues compute for it, whatever its position.
+        int rest = length - i;
+        T* bufferX = stackalloc T[TSimd.Count];
+        T* bufferY = stackalloc T[TSimd.Count];
+        for (int j = 0; j < TSimd.Count; j++)
+        {
+            bufferX[j] = j < rest ? x[i + j] : default;
+            bufferY[j] = j < rest ? y[i + j] : default;
+        }
+        TSimd.Store(bufferX, op.Invoke<TSimd, TVec>(TSimd.Load(bufferX), TSimd.Load(bufferY)));
+        new ReadOnlySpan<T>(bufferX, rest).CopyTo(new Span<T>(destination + i, rest));
     }
 }

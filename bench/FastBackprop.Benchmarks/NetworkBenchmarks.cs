@@ -1,0 +1,140 @@
+using BenchmarkDotNet.Attributes;
+
+namespace FastBackprop.Benchmarks;
+
+/// <summary>A network and batch size to time; the same cases are timed in PyTorch by bench/pytorch_mlp.py.</summary>
+public sealed class NetworkCase(string name, int[] sizes, Activation hidden, Activation output, Loss loss, int batch, bool training = true) : IFlopCount
+{
+    public int[] Sizes { get; } = sizes;
+    public Activation Hidden { get; } = hidden;
+    public Activation Output { get; } = output;
+    public Loss Loss { get; } = loss;
+    public int Batch { get; } = batch;
+
+    /// <summary>One training step (or one forward pass for an inference case): forward 2·b·Σ n_l·n_{l-1}, weight gradients the same again, and input
+    /// gradients of every layer but the first.</summary>
+    public double Flops
+    {
+        get
+        {
+            double forward = 0, inputGradients = 0;
+            for (int l = 1; l < Sizes.Length; l++)
+            {
+                forward += 2.0 * Batch * Sizes[l] * Sizes[l - 1];
+                if (l > 1)
+                    inputGradients += 2.0 * Batch * Sizes[l] * Sizes[l - 1];
+            }
+            return training ? 2 * forward + inputGradients : forward;
+        }
+    }
+
+    public Network<float> Build(int seed = 1)
+    {
+        var layers = new List<LayerSpec>();
+        for (int l = 1; l < Sizes.Length; l++)
+            layers.Add(new LayerSpec(Sizes[l], l == Sizes.Length - 1 ? Output : Hidden));
+        return new Network<float>(Sizes[0], layers, seed);
+    }
+
+    public override string ToString() => name;
+
+    /// <summary>The two training cases: MNIST-sized ReLU with softmax cross-entropy, and a small
+    /// tanh network with binary cross-entropy where per-call overhead dominates.</summary>
+    public static IEnumerable<NetworkCase> Training =>
+    [
+        new("784-512-256-10 relu/softmax-CE b128", [784, 512, 256, 10], Activation.ReLU, Activation.Softmax, new Loss(LossKind.SoftmaxCrossEntropy), 128),
+        new("32-64-64-1 tanh/sigmoid-BCE b32", [32, 64, 64, 1], Activation.Tanh, Activation.Sigmoid, new Loss(LossKind.BinaryCrossEntropy), 32),
+    ];
+
+    public static IEnumerable<NetworkCase> Inference =>
+    [
+        new("784-512-256-10 b1", [784, 512, 256, 10], Activation.ReLU, Activation.Softmax, new Loss(LossKind.SoftmaxCrossEntropy), 1, training: false),
+        new("784-512-256-10 b128", [784, 512, 256, 10], Activation.ReLU, Activation.Softmax, new Loss(LossKind.SoftmaxCrossEntropy), 128, training: false),
+    ];
+}
+
+/// <summary>One SGD training step (forward, backward, gradients, update) with the fused kernels and
+/// with the unfused reference path (GEMM, then separate passes for everything elementwise).</summary>
+[MemoryDiagnoser]
+public class TrainingStepBenchmarks
+{
+    protected virtual int Threads => 1;
+
+    private Network<float> network = null!;
+    private float[] inputs = [], targets = [];
+    private int[] classes = [];
+
+    public static IEnumerable<NetworkCase> Cases => NetworkCase.Training;
+
+    [ParamsSource(nameof(Cases))]
+    public NetworkCase Case { get; set; } = null!;
+
+    [Params(true, false)]
+    public bool Fused { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        Gemm.MaxDegreeOfParallelism = Threads;
+        network = Case.Build();
+        network.UseFusedKernels = Fused;
+        var random = new Random(7);
+        inputs = new float[Case.Batch * Case.Sizes[0]];
+        for (int i = 0; i < inputs.Length; i++)
+            inputs[i] = (float)random.NextDouble();
+        int outputs = Case.Sizes[^1];
+        classes = new int[Case.Batch];
+        targets = new float[Case.Batch * outputs];
+        for (int i = 0; i < Case.Batch; i++)
+        {
+            classes[i] = random.Next(Math.Max(outputs, 2)) % outputs;
+            targets[i * outputs + classes[i]] = outputs == 1 ? random.Next(2) : 1;
+        }
+        Console.WriteLine($"// threads: {Threads}; fused: {Fused}; kernel: {Kernels.Gemm.GemmDriver<float>.KernelName}");
+    }
+
+    [Benchmark]
+    public float TrainStep() => Case.Loss.Kind == LossKind.SoftmaxCrossEntropy
+        ? network.TrainStep(inputs, classes, Case.Batch, Case.Loss, 0.001f)
+        : network.TrainStep(inputs, targets, Case.Batch, Case.Loss, 0.001f);
+}
+
+/// <summary>The same steps with two GEMM threads.</summary>
+public class TrainingStepTwoThreadBenchmarks : TrainingStepBenchmarks
+{
+    protected override int Threads => 2;
+}
+
+/// <summary>Inference through <see cref="Network{T}.Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/>:
+/// one sample (bound by reading the weights) and a batch of 128.</summary>
+[MemoryDiagnoser]
+public class InferenceBenchmarks
+{
+    private Network<float> network = null!;
+    private InferenceWorkspace<float> workspace = null!;
+    private float[] inputs = [], outputs = [];
+
+    public static IEnumerable<NetworkCase> Cases => NetworkCase.Inference;
+
+    [ParamsSource(nameof(Cases))]
+    public NetworkCase Case { get; set; } = null!;
+
+    [Params(1, 2)]
+    public int Threads { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        Gemm.MaxDegreeOfParallelism = Threads;
+        network = Case.Build();
+        workspace = network.CreateInferenceWorkspace(Case.Batch);
+        var random = new Random(7);
+        inputs = new float[Case.Batch * Case.Sizes[0]];
+        for (int i = 0; i < inputs.Length; i++)
+            inputs[i] = (float)random.NextDouble();
+        outputs = new float[Case.Batch * Case.Sizes[^1]];
+    }
+
+    [Benchmark]
+    public void Predict() => network.Predict(inputs, Case.Batch, outputs, workspace);
+}
