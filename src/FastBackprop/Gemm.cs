@@ -45,13 +45,13 @@ public static class Gemm
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var epilogue = new NoEpilogue<T>();
-        RunChecked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ref epilogue);
+        RunChecked(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, in epilogue);
     }
 
     /// <summary>Validates the BLAS arguments once, then runs the driver with a fused epilogue.</summary>
     internal static unsafe void RunChecked<T, TEpilogue>(Transpose transA, Transpose transB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc,
-        ref TEpilogue epilogue)
+        in TEpilogue epilogue)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
@@ -70,7 +70,7 @@ public static class Gemm
         fixed (T* pb = &MemoryMarshal.GetReference(b))
         fixed (T* pc = &MemoryMarshal.GetReference(c))
         {
-            GemmDriver<T>.Run(ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, ref epilogue);
+            GemmDriver<T>.Run(ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, in epilogue);
         }
     }
 

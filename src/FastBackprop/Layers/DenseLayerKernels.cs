@@ -45,20 +45,49 @@ public static class DenseLayerKernels
         {
             if (preActivation.IsEmpty)
             {
-                var epilogue = new BiasActivationEpilogue<T>(pBias, activation);
-                Gemm.RunChecked(Transpose.No, Transpose.Yes, batch, units, inputs, T.One, input, inputs,
-                    weights, inputs, T.Zero, output, units, ref epilogue);
-                return;
+                // Every elementwise activation runs in the GEMM's registers: A is written once.
+                switch (activation.Kind)
+                {
+                    case ActivationKind.Identity:
+                        ForwardFused(new IdentityOperator<T>(), output, input, weights, pBias, batch, inputs, units);
+                        return;
+                    case ActivationKind.Sigmoid:
+                        ForwardFused(new SigmoidOperator<T>(), output, input, weights, pBias, batch, inputs, units);
+                        return;
+                    case ActivationKind.Tanh:
+                        ForwardFused(new TanhOperator<T>(), output, input, weights, pBias, batch, inputs, units);
+                        return;
+                    case ActivationKind.ReLU:
+                        ForwardFused(new ReluOperator<T>(), output, input, weights, pBias, batch, inputs, units);
+                        return;
+                    case ActivationKind.LeakyReLU:
+                        ForwardFused(new LeakyReluOperator<T>(T.CreateChecked(activation.Alpha)), output, input, weights, pBias, batch, inputs, units);
+                        return;
+                    case ActivationKind.Step:
+                        ForwardFused(new StepOperator<T>(), output, input, weights, pBias, batch, inputs, units);
+                        return;
+                }
             }
-            var biasOnly = new BiasActivationEpilogue<T>(pBias, Activation.Identity);
-            Gemm.RunChecked(Transpose.No, Transpose.Yes, batch, units, inputs, T.One, input, inputs,
-                weights, inputs, T.Zero, preActivation, units, ref biasOnly);
+            // The output layer keeps Z (its loss is computed from the logits), and softmax needs whole rows.
+            ForwardFused(new IdentityOperator<T>(), preActivation, input, weights, pBias, batch, inputs, units);
         }
-        preActivation.CopyTo(output);
+        // Inference may keep Z in the caller's output itself and normalise it in place.
+        if (!output.Overlaps(preActivation))
+            preActivation.CopyTo(output);
         if (activation.Kind == ActivationKind.Softmax)
             ActivationKernels<T>.SoftmaxRowsInPlace(output, batch, units, units);
         else
             ActivationKernels<T>.ApplyInPlace(activation, output);
+    }
+
+    private static unsafe void ForwardFused<T, TActivation>(TActivation activation, Span<T> output, ReadOnlySpan<T> input,
+        ReadOnlySpan<T> weights, T* bias, int batch, int inputs, int units)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TActivation : struct, IBinaryOperator<T>
+    {
+        var epilogue = new BiasActivationEpilogue<T, TActivation>(bias, activation);
+        Gemm.RunChecked(Transpose.No, Transpose.Yes, batch, units, inputs, T.One, input, inputs,
+            weights, inputs, T.Zero, output, units, in epilogue);
     }
 
     /// <summary>The forward layer unfused, for comparison: GEMM, then a pass adding the bias, then a pass
@@ -70,7 +99,7 @@ public static class DenseLayerKernels
         Span<T> z = preActivation.IsEmpty ? output : preActivation;
         var none = new NoEpilogue<T>();
         Gemm.RunChecked(Transpose.No, Transpose.Yes, batch, units, inputs, T.One, input, inputs,
-            weights, inputs, T.Zero, z, units, ref none);
+            weights, inputs, T.Zero, z, units, in none);
         for (int i = 0; i < batch; i++)
         {
             Span<T> row = z.Slice(i * units, units);
@@ -105,15 +134,73 @@ public static class DenseLayerKernels
         HiddenDeltaUnchecked(delta, nextDelta, nextWeights, activations, batch, units, nextUnits, activation);
     }
 
+    /// <summary>The Hadamard δ step fused into the GEMM. With a non-empty <paramref name="biasGradient"/> the
+    /// epilogue also sums Δ's columns (the bias gradient of this layer) through <paramref name="partialSums"/>,
+    /// which needs <see cref="BiasGradientScratch"/> elements.</summary>
     internal static unsafe void HiddenDeltaUnchecked<T>(Span<T> delta, ReadOnlySpan<T> nextDelta, ReadOnlySpan<T> nextWeights,
-        ReadOnlySpan<T> activations, int batch, int units, int nextUnits, Activation activation)
+        ReadOnlySpan<T> activations, int batch, int units, int nextUnits, Activation activation,
+        Span<T> biasGradient = default, Span<T> partialSums = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        fixed (T* pActivations = &MemoryMarshal.GetReference(activations))
+        var shape = new DeltaShape(batch, units, nextUnits);
+        switch (activation.Kind)
         {
-            var epilogue = new DerivativeEpilogue<T>(pActivations, units, activation);
+            case ActivationKind.Identity:
+                DeltaFused(new IdentityOperator<T>(), delta, nextDelta, nextWeights, activations, shape, biasGradient, partialSums);
+                break;
+            case ActivationKind.Sigmoid:
+                DeltaFused(new SigmoidDerivativeOperator<T>(), delta, nextDelta, nextWeights, activations, shape, biasGradient, partialSums);
+                break;
+            case ActivationKind.Tanh:
+                DeltaFused(new TanhDerivativeOperator<T>(), delta, nextDelta, nextWeights, activations, shape, biasGradient, partialSums);
+                break;
+            case ActivationKind.ReLU:
+                DeltaFused(new ReluDerivativeOperator<T>(), delta, nextDelta, nextWeights, activations, shape, biasGradient, partialSums);
+                break;
+            case ActivationKind.LeakyReLU:
+                DeltaFused(new LeakyReluDerivativeOperator<T>(T.CreateChecked(activation.Alpha)), delta, nextDelta, nextWeights, activations, shape, biasGradient, partialSums);
+                break;
+            default:
+                throw new InvalidOperationException($"{activation} has no elementwise derivative to train through.");
+        }
+    }
+
+    /// <summary>Elements of the partial-sums scratch a fused bias gradient needs for Δ of batch×units.</summary>
+    internal static int BiasGradientScratch<T>(int batch, int units, int nextUnits) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int group = GemmDriver<T>.RowGroup(batch, units, nextUnits, T.One);
+        return checked((batch + group - 1) / group * units);
+    }
+
+    private readonly record struct DeltaShape(int Batch, int Units, int NextUnits);
+
+    private static unsafe void DeltaFused<T, TDerivative>(TDerivative derivative, Span<T> delta, ReadOnlySpan<T> nextDelta,
+        ReadOnlySpan<T> nextWeights, ReadOnlySpan<T> activations, DeltaShape shape, Span<T> biasGradient, Span<T> partialSums)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TDerivative : struct, IBinaryOperator<T>
+    {
+        (int batch, int units, int nextUnits) = shape;
+        fixed (T* pActivations = &MemoryMarshal.GetReference(activations))
+        fixed (T* pPartial = &MemoryMarshal.GetReference(partialSums))
+        {
+            if (biasGradient.IsEmpty)
+            {
+                var epilogue = new DerivativeEpilogue<T, TDerivative, SwitchOff>(pActivations, units, derivative, null, 0, 1);
+                Gemm.RunChecked(Transpose.No, Transpose.No, batch, units, nextUnits, T.One, nextDelta, nextUnits,
+                    nextWeights, units, T.Zero, delta, units, in epilogue);
+                return;
+            }
+            int group = GemmDriver<T>.RowGroup(batch, units, nextUnits, T.One);
+            int groups = (batch + group - 1) / group;
+            if (partialSums.Length < (long)groups * units)
+                throw new InvalidOperationException($"The bias-gradient scratch holds {partialSums.Length} elements; {groups}×{units} are needed.");
+            var summing = new DerivativeEpilogue<T, TDerivative, SwitchOn>(pActivations, units, derivative, pPartial, units, group);
             Gemm.RunChecked(Transpose.No, Transpose.No, batch, units, nextUnits, T.One, nextDelta, nextUnits,
-                nextWeights, units, T.Zero, delta, units, ref epilogue);
+                nextWeights, units, T.Zero, delta, units, in summing);
+            // The groups' sums, added in group order: a fixed order, whatever the thread count.
+            partialSums[..units].CopyTo(biasGradient);
+            for (int g = 1; g < groups; g++)
+                TensorPrimitives.Add<T>(biasGradient, partialSums.Slice(g * units, units), biasGradient);
         }
     }
 
@@ -124,7 +211,7 @@ public static class DenseLayerKernels
     {
         var none = new NoEpilogue<T>();
         Gemm.RunChecked(Transpose.No, Transpose.No, batch, units, nextUnits, T.One, nextDelta, nextUnits,
-            nextWeights, units, T.Zero, delta, units, ref none);
+            nextWeights, units, T.Zero, delta, units, in none);
         ActivationKernels<T>.MultiplyByDerivative(activation, delta, activations);
     }
 
@@ -148,7 +235,7 @@ public static class DenseLayerKernels
     {
         var none = new NoEpilogue<T>();
         Gemm.RunChecked(Transpose.Yes, Transpose.No, units, inputs, batch, T.One, delta, units,
-            input, inputs, T.Zero, weightGradient, inputs, ref none);
+            input, inputs, T.Zero, weightGradient, inputs, in none);
     }
 
     /// <summary>Bias gradient <c>∂C/∂b = Σ_i Δ[i]</c>, the column sums of Δ (batch×units), summed in row order.</summary>

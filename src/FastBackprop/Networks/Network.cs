@@ -317,13 +317,16 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             Span<T> delta = w.Delta(l, m, batch);
             ReadOnlySpan<T> layerInput = l == 0 ? inputs : w.Activations(l - 1, n, batch);
             DenseLayerKernels.WeightGradientUnchecked(gradients.Weights(l), delta, layerInput, batch, n, m);
-            DenseLayerKernels.BiasGradientUnchecked(gradients.Biases(l), delta, batch, m);
+            // Fused, a hidden layer's bias gradient was summed while its Δ was computed (below, one layer up).
+            if (!UseFusedKernels || l == layers.Length - 1)
+                DenseLayerKernels.BiasGradientUnchecked(gradients.Biases(l), delta, batch, m);
             // Δ_{l-1} = (Δ_l·W_l) ⊙ g'(A_{l-1}); the gradient with respect to the input itself is not needed.
             if (l == 0)
                 continue;
             if (UseFusedKernels)
                 DenseLayerKernels.HiddenDeltaUnchecked(w.Delta(l - 1, n, batch), delta, Weights(l),
-                    w.Activations(l - 1, n, batch), batch, n, m, layers[l - 1].Activation);
+                    w.Activations(l - 1, n, batch), batch, n, m, layers[l - 1].Activation,
+                    gradients.Biases(l - 1), w.PartialSums(DenseLayerKernels.BiasGradientScratch<T>(batch, n, m)));
             else
                 DenseLayerKernels.HiddenDeltaUnfused(w.Delta(l - 1, n, batch), delta, Weights(l),
                     w.Activations(l - 1, n, batch), batch, n, m, layers[l - 1].Activation);
@@ -410,6 +413,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         private readonly T[][] activations;
         private readonly T[][] deltas;
         private readonly T[] logits;
+        private readonly T[] partialSums;
 
         public Workspace(int[] sizes, int capacity)
         {
@@ -423,6 +427,8 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
                 deltas[l] = new T[checked(capacity * sizes[l + 1])];
             }
             logits = new T[checked(capacity * sizes[^1])];
+            // Row groups of a fused bias gradient: one when batch ≤ 2, otherwise at least 6 rows each.
+            partialSums = new T[checked((capacity / 6 + 2) * sizes.Max())];
         }
 
         public int Capacity { get; }
@@ -432,6 +438,8 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         public Span<T> Delta(int layer, int units, int batch) => deltas[layer].AsSpan(0, units * batch);
 
         public Span<T> Logits(int units, int batch) => logits.AsSpan(0, units * batch);
+
+        public Span<T> PartialSums(int length) => partialSums.AsSpan(0, length);
 
         public Span<T> Output(int units, int batch) => activations[^1].AsSpan(0, units * batch);
     }

@@ -1,39 +1,64 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using FastBackprop.Kernels.Elementwise;
 using FastBackprop.Kernels.Gemm;
+using FastBackprop.Kernels.Simd;
 
 namespace FastBackprop.Kernels.Fused;
 
-/// <summary>Forward epilogue: Z + bias, then g, on each finished tile while it is in L1
-/// (one pass over A_l instead of three). A null bias adds nothing; Identity applies nothing.</summary>
-internal unsafe struct BiasActivationEpilogue<T>(T* bias, Activation activation) : IGemmEpilogue<T>
-    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+/// <summary>A compile-time switch for a generic epilogue (the JIT folds <see cref="On"/> to a constant).</summary>
+internal interface ISwitch
 {
-    public readonly void Apply(T* c, nint ldc, int row, int column, int rows, int columns)
+    static abstract bool On { get; }
+}
+
+internal struct SwitchOn : ISwitch
+{
+    public static bool On => true;
+}
+
+internal struct SwitchOff : ISwitch
+{
+    public static bool On => false;
+}
+
+/// <summary>Forward epilogue: <c>A = g(Z + b)</c> on each register of the finished tile, so A_l is written
+/// once and Z never exists in memory. <typeparamref name="TActivation"/> is a forward operator (z, z) → g(z).</summary>
+internal readonly unsafe struct BiasActivationEpilogue<T, TActivation>(T* bias, TActivation activation) : IGemmEpilogue<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    where TActivation : struct, IBinaryOperator<T>
+{
+    public static bool Active => true;
+    public static bool SumsColumns => false;
+    public int RowGroup => 1;
+    public T* OperandRow(int row) => bias;
+    public T* PartialSums(int group) => null;
+
+    public TVec Transform<TSimd, TVec>(TVec value, TVec operand) where TSimd : ISimd<T, TVec> where TVec : unmanaged
     {
-        for (int i = 0; i < rows; i++)
-        {
-            var values = new Span<T>(c + i * ldc, columns);
-            if (bias != null)
-                TensorPrimitives.Add<T>(values, new ReadOnlySpan<T>(bias + column, columns), values);
-            ActivationKernels<T>.ApplyInPlace(activation, values);
-        }
+        TVec z = TSimd.Add(value, operand);
+        return activation.Invoke<TSimd, TVec>(z, z);
     }
 }
 
-/// <summary>Backward epilogue, the Hadamard δ step: Δ_l = (Δ_{l+1}·W_{l+1}) ⊙ g'(A_l), multiplying each
-/// finished tile by the derivative read from the stored activations of the same rows and columns.</summary>
-internal unsafe struct DerivativeEpilogue<T>(T* activations, nint ldActivations, Activation activation) : IGemmEpilogue<T>
+/// <summary>
+/// Backward epilogue, the Hadamard δ step: <c>Δ_l = (Δ_{l+1}·W_{l+1}) ⊙ g'(A_l)</c>, the derivative read from
+/// the stored activations at the tile's own rows and columns. With <typeparamref name="TBiasGradient"/> on,
+/// it also sums the finished Δ over each row group into a partial-sums buffer (⌈batch/RowGroup⌉ × units):
+/// the bias gradient then costs one short reduction instead of another pass over Δ, and since the groups
+/// follow the tiles, not the threads, the result does not depend on the thread count.
+/// </summary>
+internal readonly unsafe struct DerivativeEpilogue<T, TDerivative, TBiasGradient>(
+    T* activations, nint ldActivations, TDerivative derivative, T* partialSums, nint ldPartialSums, int rowGroup) : IGemmEpilogue<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    where TDerivative : struct, IBinaryOperator<T>
+    where TBiasGradient : struct, ISwitch
 {
-    public readonly void Apply(T* c, nint ldc, int row, int column, int rows, int columns)
-    {
-        for (int i = 0; i < rows; i++)
-        {
-            var delta = new Span<T>(c + i * ldc, columns);
-            var a = new ReadOnlySpan<T>(activations + (row + i) * ldActivations + column, columns);
-            ActivationKernels<T>.MultiplyByDerivative(activation, delta, a);
-        }
-    }
+    public static bool Active => true;
+    public static bool SumsColumns => TBiasGradient.On;
+    public int RowGroup => rowGroup;
+    public T* OperandRow(int row) => activations + row * ldActivations;
+    public T* PartialSums(int group) => partialSums + group * ldPartialSums;
+
+    public TVec Transform<TSimd, TVec>(TVec value, TVec operand) where TSimd : ISimd<T, TVec> where TVec : unmanaged
+        => derivative.Invoke<TSimd, TVec>(value, operand);
 }

@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using FastBackprop.Kernels.Simd;
+using FastBackprop.Kernels.Threading;
 
 namespace FastBackprop.Kernels.Gemm;
 
@@ -52,7 +53,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
 
     /// <summary>C[m×n] = α·op(A)·op(B) + β·C, then <paramref name="epilogue"/> on every finished tile.</summary>
     public static void Run<TEpilogue>(bool transA, bool transB, int m, int n, int k,
-        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, ref TEpilogue epilogue)
+        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
         where TEpilogue : struct, IGemmEpilogue<T>
     {
         if (m == 0 || n == 0)
@@ -61,53 +62,71 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         {
             // Nothing to multiply: BLAS leaves C = β·C without touching A or B (NaN there stays out).
             ScaleRows(c, ldc, m, n, beta);
-            epilogue.Apply(c, ldc, 0, 0, m, n);
+            GemmEpilogue<T>.ApplyToStoredTile(epilogue, c, ldc, 0, 0, m, n);
             return;
         }
 
         if (m <= SmallRowsThreshold)
         {
-            SmallRows(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ref epilogue);
+            SmallRows(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
             return;
         }
 
         if (Vector512.IsHardwareAccelerated)
-            Oriented<MicroKernel12xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ref epilogue);
+            Oriented<MicroKernel12xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
         else if (Vector256.IsHardwareAccelerated)
-            Oriented<MicroKernel6xTwoVectors<T, Simd256<T>, Vector256<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ref epilogue);
+            Oriented<MicroKernel6xTwoVectors<T, Simd256<T>, Vector256<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
         else
-            Oriented<MicroKernel6xTwoVectors<T, Simd128<T>, Vector128<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ref epilogue);
+            Oriented<MicroKernel6xTwoVectors<T, Simd128<T>, Vector128<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+    }
+
+    /// <summary>
+    /// The row group an epilogue that sums columns must use for this product (see
+    /// <see cref="IGemmEpilogue{T}.RowGroup"/>): the rows one tile covers — MR, or NR when the product runs
+    /// transposed — or all rows when they are handled one at a time. At most ⌈m/6⌉ groups unless m ≤ 2.
+    /// </summary>
+    public static int RowGroup(int m, int n, int k, T alpha)
+    {
+        if (k == 0 || alpha == T.Zero || m <= SmallRowsThreshold)
+            return Math.Max(m, 1);
+        (int mr, int nr) = Vector512.IsHardwareAccelerated ? (12, 2 * Vector512<T>.Count)
+            : Vector256.IsHardwareAccelerated ? (6, 2 * Vector256<T>.Count) : (6, 2 * Vector128<T>.Count);
+        return Transposes(m, n, mr, nr) ? nr : mr;
     }
 
     /// <summary>Up to this many rows of C, packing does not pay (a 12-row tile would be mostly padding):
     /// each row is a matrix-vector product over unpacked B. Single-sample inference lands here.</summary>
     private const int SmallRowsThreshold = 2;
 
+    /// <summary>The transposed form merges every tile through the aside buffer, so it must save a good share
+    /// of the padded work to pay (128×10: 64% saved; 128×512 would save 2% and lose 40% to merging).</summary>
+    private static bool Transposes(int m, int n, int mr, int nr)
+    {
+        long asIs = (long)RoundUp(m, mr) * RoundUp(n, nr);
+        long transposed = (long)RoundUp(n, mr) * RoundUp(m, nr);
+        return transposed * 4 < asIs * 3;
+    }
+
     /// <summary>
     /// Runs on C or on Cᵀ = op(B)ᵀ·op(A)ᵀ, whichever pads less of the MR×NR tiles: a skinny C
     /// (e.g. 128×10, an output layer) wastes two thirds of a 32-wide tile, while its transpose fills it.
     /// </summary>
     private static void Oriented<TKernel, TEpilogue>(bool transA, bool transB, int m, int n, int k,
-        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, ref TEpilogue epilogue)
+        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
-        int mr = TKernel.MR, nr = TKernel.NR;
-        long asIs = (long)RoundUp(m, mr) * RoundUp(n, nr);
-        long transposed = (long)RoundUp(n, mr) * RoundUp(m, nr);
-        // The transposed form merges every tile through the aside buffer, so it must save a good share
-        // of the padded work to pay (128×10: 64% saved; 128×512 would save 2% and lose 40% to merging).
-        if (transposed * 4 < asIs * 3)
-            Blocked<TKernel, TEpilogue>(!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, transposedC: true, ref epilogue);
+        if (Transposes(m, n, TKernel.MR, TKernel.NR))
+            Blocked<TKernel, TEpilogue>(!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, transposedC: true, epilogue);
         else
-            Blocked<TKernel, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, transposedC: false, ref epilogue);
+            Blocked<TKernel, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, transposedC: false, epilogue);
     }
 
     /// <summary>The five loops. With <paramref name="transposedC"/> the product computed is the transpose
     /// of the caller's C (m, n here are the caller's n, m): every tile goes through the aside buffer
     /// and is merged transposed, and the epilogue sees the tile in the caller's coordinates.</summary>
     private static void Blocked<TKernel, TEpilogue>(bool transA, bool transB, int m, int n, int k,
-        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool transposedC, ref TEpilogue epilogue)
+        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool transposedC, in TEpilogue epilogue)
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
@@ -149,51 +168,21 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                         int nc = Math.Min(GemmBlocking.NC, n - jc);
                         Packing<T>.PackB(transB, transB ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kc, nc, nr, packedB);
                         block.Set(ic, jc, mc, nc, kc, blockBeta, lastK);
-                        Slivers<TKernel, TEpilogue>(block, 0, slivers, 0, (nc + nr - 1) / nr, 0, ref epilogue);
+                        Slivers<TKernel, TEpilogue>(block, 0, slivers, 0, (nc + nr - 1) / nr, 0, epilogue);
                     }
                     continue;
                 }
 
                 // Threads split C's rows or columns, never K, so every tile sees the same arithmetic
                 // whatever the thread count: results are bit-identical. Packing is split too.
-                Block shared = block;
-                shared.Set(ic, 0, mc, 0, kc, blockBeta, lastK);
-                TEpilogue sharedEpilogue = epilogue;
-                nint aAddress = (nint)aBlock, bAddress = (nint)b, ldaCopy = lda, ldbCopy = ldb;
-                bool transACopy = transA, transBCopy = transB;
-                int packParts = Math.Min(threads, slivers), pcCopy = pc, nCopy = n;
-                Parallel.For(0, packParts, GemmThreading.Options, part =>
-                {
-                    int first = part * slivers / packParts * mr, end = Math.Min(shared.Mc, (part + 1) * slivers / packParts * mr);
-                    T* source = (T*)aAddress + (transACopy ? first : first * ldaCopy);
-                    Packing<T>.PackA(transACopy, source, ldaCopy, end - first, shared.Kc, mr, shared.PackedA + (nint)first * shared.Kc);
-                });
+                block.Set(ic, 0, mc, 0, kc, blockBeta, lastK);
+                var packA = new PackAWork(transA, aBlock, lda, mc, kc, mr, slivers, Math.Min(threads, slivers), packedA);
+                WorkerTeam.Run(ref packA, packA.Parts);
 
                 if (totalPanels >= 2 * threads)
                 {
-                    // Split the columns of every N block: each thread packs its own B panels and runs
-                    // them over all rows; no thread reads another's panels, so no barrier is needed.
-                    Parallel.For(0, threads, GemmThreading.Options, part =>
-                    {
-                        Block local = shared;
-                        TEpilogue localEpilogue = sharedEpilogue;
-                        for (int jc = 0; jc < nCopy; jc += GemmBlocking.NC)
-                        {
-                            int nc = Math.Min(GemmBlocking.NC, nCopy - jc);
-                            int panels = (nc + nr - 1) / nr;
-                            int first = part * panels / threads, end = (part + 1) * panels / threads;
-                            if (first == end)
-                                continue;
-                            int firstColumn = first * nr, columns = Math.Min(nc, end * nr) - firstColumn;
-                            int column = jc + firstColumn;
-                            T* source = transBCopy ? (T*)bAddress + column * ldbCopy + pcCopy : (T*)bAddress + pcCopy * ldbCopy + column;
-                            T* region = shared.PackedB + (nint)part * panelsPerThread * nr * local.Kc;
-                            Packing<T>.PackB(transBCopy, source, ldbCopy, local.Kc, columns, nr, region);
-                            local.Set(local.Ic, jc, local.Mc, nc, local.Kc, local.Beta, local.LastK);
-                            local.PackedB = region;
-                            Slivers<TKernel, TEpilogue>(local, 0, slivers, first, end, part, ref localEpilogue);
-                        }
-                    });
+                    var columns = new ColumnSplitWork<TKernel, TEpilogue>(block, epilogue, transB, b, ldb, pc, n, threads, panelsPerThread, slivers);
+                    WorkerTeam.Run(ref columns, threads);
                 }
                 else
                 {
@@ -202,18 +191,67 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                     {
                         int nc = Math.Min(GemmBlocking.NC, n - jc);
                         Packing<T>.PackB(transB, transB ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kc, nc, nr, packedB);
-                        shared.Set(ic, jc, mc, nc, kc, blockBeta, lastK);
-                        Block rows = shared;
-                        int parts = Math.Min(threads, slivers), panels = (nc + nr - 1) / nr;
-                        Parallel.For(0, parts, GemmThreading.Options, part =>
-                        {
-                            TEpilogue local = sharedEpilogue;
-                            Slivers<TKernel, TEpilogue>(rows, part * slivers / parts, (part + 1) * slivers / parts, 0, panels, part, ref local);
-                        });
+                        block.Set(ic, jc, mc, nc, kc, blockBeta, lastK);
+                        var rows = new RowSplitWork<TKernel, TEpilogue>(block, epilogue, slivers, Math.Min(threads, slivers), (nc + nr - 1) / nr);
+                        WorkerTeam.Run(ref rows, rows.Parts);
                     }
                 }
             }
         }
+    }
+
+    /// <summary>Packs the slivers of one A block, split evenly between the parts.</summary>
+    private readonly struct PackAWork(bool transA, T* source, nint lda, int mc, int kc, int mr, int slivers, int parts, T* packedA) : IPartitionedWork
+    {
+        public int Parts => parts;
+
+        public void Execute(int part)
+        {
+            int first = part * slivers / parts * mr, end = Math.Min(mc, (part + 1) * slivers / parts * mr);
+            T* from = source + (transA ? first : first * lda);
+            Packing<T>.PackA(transA, from, lda, end - first, kc, mr, packedA + (nint)first * kc);
+        }
+    }
+
+    /// <summary>Splits the columns of every N block: each part packs its own B panels into its own region
+    /// and runs them over all rows; no part reads another's panels, so no barrier is needed.</summary>
+    private readonly struct ColumnSplitWork<TKernel, TEpilogue>(Block shared, TEpilogue epilogue, bool transB, T* b, nint ldb,
+        int pc, int n, int threads, int panelsPerThread, int slivers) : IPartitionedWork
+        where TKernel : IMicroKernel<T>
+        where TEpilogue : struct, IGemmEpilogue<T>
+    {
+        public void Execute(int part)
+        {
+            Block local = shared;
+            int nr = TKernel.NR;
+            T* region = shared.PackedB + (nint)part * panelsPerThread * nr * local.Kc;
+            for (int jc = 0; jc < n; jc += GemmBlocking.NC)
+            {
+                int nc = Math.Min(GemmBlocking.NC, n - jc);
+                int panels = (nc + nr - 1) / nr;
+                int first = part * panels / threads, end = (part + 1) * panels / threads;
+                if (first == end)
+                    continue;
+                int firstColumn = first * nr, columns = Math.Min(nc, end * nr) - firstColumn;
+                int column = jc + firstColumn;
+                T* source = transB ? b + column * ldb + pc : b + pc * ldb + column;
+                Packing<T>.PackB(transB, source, ldb, local.Kc, columns, nr, region);
+                local.Set(local.Ic, jc, local.Mc, nc, local.Kc, local.Beta, local.LastK);
+                local.PackedB = region;
+                Slivers<TKernel, TEpilogue>(local, 0, slivers, first, end, part, epilogue);
+            }
+        }
+    }
+
+    /// <summary>Splits the slivers of A between the parts over one shared packed B block.</summary>
+    private readonly struct RowSplitWork<TKernel, TEpilogue>(Block rows, TEpilogue epilogue, int slivers, int parts, int panels) : IPartitionedWork
+        where TKernel : IMicroKernel<T>
+        where TEpilogue : struct, IGemmEpilogue<T>
+    {
+        public int Parts => parts;
+
+        public void Execute(int part)
+            => Slivers<TKernel, TEpilogue>(rows, part * slivers / parts, (part + 1) * slivers / parts, 0, panels, part, epilogue);
     }
 
     /// <summary>What one (ic, pc, jc) block's micro-loops need; a struct so it can be handed to workers.</summary>
@@ -242,13 +280,14 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// [firstPanel, endPanel) of the packed B block.
     /// An MR×KC sliver of A stays in L1 while the jr loop streams packed B from L2.</summary>
     private static void Slivers<TKernel, TEpilogue>(in Block block, int firstSliver, int endSliver,
-        int firstPanel, int endPanel, int worker, ref TEpilogue epilogue)
+        int firstPanel, int endPanel, int worker, in TEpilogue epilogue)
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
         int mr = TKernel.MR, nr = TKernel.NR, kc = block.Kc;
         T* edgeTile = block.EdgeTiles + worker * block.TileElements;
         nint ldc = block.Ldc;
+        var none = new NoEpilogue<T>();
         for (int sliver = firstSliver; sliver < endSliver; sliver++)
         {
             int ir = sliver * mr;
@@ -263,26 +302,30 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                 if (block.TransposedC)
                 {
                     T* cTile = block.C + column * ldc + row;
-                    TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero);
+                    TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero, none, 0, 0);
                     MergeTile(edgeTile, nr, cTile, 1, ldc, rows, columns, block.Alpha, block.Beta);
                     if (block.LastK)
-                        epilogue.Apply(cTile, ldc, column, row, columns, rows);
+                        GemmEpilogue<T>.ApplyToStoredTile(epilogue, cTile, ldc, column, row, columns, rows);
                 }
                 else
                 {
                     T* cTile = block.C + row * ldc + column;
                     if (rows == mr && columns == nr)
                     {
-                        TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta);
+                        // A full tile: the epilogue runs in registers on the last K block.
+                        if (block.LastK)
+                            TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, epilogue, row, column);
+                        else
+                            TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, none, row, column);
                     }
                     else
                     {
                         // Edge tile: compute the full padded tile aside, merge only the valid part.
-                        TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero);
+                        TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero, none, 0, 0);
                         MergeTile(edgeTile, nr, cTile, ldc, 1, rows, columns, block.Alpha, block.Beta);
+                        if (block.LastK)
+                            GemmEpilogue<T>.ApplyToStoredTile(epilogue, cTile, ldc, row, column, rows, columns);
                     }
-                    if (block.LastK)
-                        epilogue.Apply(cTile, ldc, row, column, rows, columns);
                 }
             }
         }
@@ -316,7 +359,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// α·a_ip times row p of B. Memory-bound on B, which is what a single sample costs anyway.
     /// </summary>
     private static void SmallRows<TEpilogue>(bool transA, bool transB, int m, int n, int k,
-        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, ref TEpilogue epilogue)
+        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
         where TEpilogue : struct, IGemmEpilogue<T>
     {
         nint rowElements = PackBuffers<T>.RoundToCacheLine(k);
@@ -356,7 +399,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                 TensorPrimitives.Multiply<T>(row, beta, row);
                 TensorPrimitives.MultiplyAdd<T>(accumulator, alpha, row, row);
             }
-            epilogue.Apply(c + i * ldc, ldc, i, 0, 1, n);
+            GemmEpilogue<T>.ApplyToStoredTile(epilogue, c + i * ldc, ldc, i, 0, 1, n);
         }
     }
 

@@ -1,17 +1,116 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using FastBackprop.Kernels.Simd;
+
 namespace FastBackprop.Kernels.Gemm;
 
 /// <summary>
-/// Work fused into GEMM: called once for every finished tile of C (after the last K block), while
-/// the tile is still hot in L1, with the tile's position in C. Implemented by structs so the driver,
-/// generic over the epilogue, is specialised and the call inlined (no virtual dispatch).
+/// Work fused into GEMM on the last K block. For a full tile the micro-kernel calls
+/// <see cref="Transform"/> on each register of finished values before storing it, so C is written once,
+/// already transformed; edge tiles, transposed products and single-row products (whose tiles go through
+/// memory) get the same <see cref="Transform"/> applied by <see cref="GemmEpilogue{T}.ApplyToStoredTile"/>.
+/// Implemented by structs, so the driver and the kernels, generic over the epilogue, are specialised and
+/// every call inlined (no virtual dispatch).
 /// </summary>
 internal unsafe interface IGemmEpilogue<T> where T : unmanaged
 {
-    void Apply(T* c, nint ldc, int row, int column, int rows, int columns);
+    /// <summary>False only for <see cref="NoEpilogue{T}"/>: the kernels then store the product untouched.</summary>
+    static abstract bool Active { get; }
+
+    /// <summary>Whether the column sums of the transformed C are wanted (the bias gradient, ΣΔ over rows).</summary>
+    static abstract bool SumsColumns { get; }
+
+    /// <summary>Rows per partial column sum: the rows [g·RowGroup, (g+1)·RowGroup) are summed, in row order,
+    /// into row g of the partial-sums buffer (a group never straddles two tiles, so no two threads write one).</summary>
+    int RowGroup { get; }
+
+    /// <summary>The second input of the transform for row <paramref name="row"/> of C, at column 0
+    /// (the bias vector, or the row of stored activations).</summary>
+    T* OperandRow(int row);
+
+    /// <summary>The finished value of C (a register) and the operand at the same positions.</summary>
+    TVec Transform<TSimd, TVec>(TVec value, TVec operand) where TSimd : ISimd<T, TVec> where TVec : unmanaged;
+
+    /// <summary>Where the partial column sums of row group <paramref name="group"/> go (column 0).</summary>
+    T* PartialSums(int group);
 }
 
 /// <summary>Plain GEMM: nothing after the product.</summary>
-internal struct NoEpilogue<T> : IGemmEpilogue<T> where T : unmanaged
+internal unsafe struct NoEpilogue<T> : IGemmEpilogue<T> where T : unmanaged
 {
-    public readonly unsafe void Apply(T* c, nint ldc, int row, int column, int rows, int columns) { }
+    public static bool Active => false;
+    public static bool SumsColumns => false;
+    public readonly int RowGroup => 1;
+    public readonly T* OperandRow(int row) => null;
+    public readonly TVec Transform<TSimd, TVec>(TVec value, TVec operand) where TSimd : ISimd<T, TVec> where TVec : unmanaged => value;
+    public readonly T* PartialSums(int group) => null;
+}
+
+/// <summary>The epilogue over a tile already stored in C (row-major with stride ldc).</summary>
+internal static unsafe class GemmEpilogue<T> where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>
+{
+    public static void ApplyToStoredTile<TEpilogue>(in TEpilogue epilogue, T* c, nint ldc, int row, int column, int rows, int columns)
+        where TEpilogue : struct, IGemmEpilogue<T>
+    {
+        if (!TEpilogue.Active)
+            return;
+        if (Vector512.IsHardwareAccelerated)
+            Apply<TEpilogue, Simd512<T>, Vector512<T>>(epilogue, c, ldc, row, column, rows, columns);
+        else if (Vector256.IsHardwareAccelerated)
+            Apply<TEpilogue, Simd256<T>, Vector256<T>>(epilogue, c, ldc, row, column, rows, columns);
+        else
+            Apply<TEpilogue, Simd128<T>, Vector128<T>>(epilogue, c, ldc, row, column, rows, columns);
+    }
+
+    /// <summary>Row by row, a register at a time; the ragged end of a row goes through a zero-padded
+    /// register so no byte outside C or the operand is touched.</summary>
+    private static void Apply<TEpilogue, TSimd, TVec>(in TEpilogue epilogue, T* c, nint ldc, int row, int column, int rows, int columns)
+        where TEpilogue : struct, IGemmEpilogue<T>
+        where TSimd : ISimd<T, TVec>
+        where TVec : unmanaged
+    {
+        int count = TSimd.Count;
+        T* valueBuffer = stackalloc T[count];
+        T* operandBuffer = stackalloc T[count];
+        int group = epilogue.RowGroup;
+        for (int i = 0; i < rows; i++)
+        {
+            int r = row + i;
+            T* cRow = c + i * ldc;
+            T* operand = epilogue.OperandRow(r) + column;
+            T* sums = TEpilogue.SumsColumns ? epilogue.PartialSums(r / group) + column : null;
+            bool firstOfGroup = r % group == 0;
+            for (int j = 0; j < columns; j += count)
+            {
+                int width = Math.Min(count, columns - j);
+                TVec y;
+                if (width == count)
+                {
+                    y = epilogue.Transform<TSimd, TVec>(TSimd.Load(cRow + j), TSimd.Load(operand + j));
+                    TSimd.Store(cRow + j, y);
+                }
+                else
+                {
+                    for (int t = 0; t < count; t++)
+                    {
+                        valueBuffer[t] = t < width ? cRow[j + t] : default;
+                        operandBuffer[t] = t < width ? operand[j + t] : default;
+                    }
+                    y = epilogue.Transform<TSimd, TVec>(TSimd.Load(valueBuffer), TSimd.Load(operandBuffer));
+                    TSimd.Store(valueBuffer, y);
+                    for (int t = 0; t < width; t++)
+                        cRow[j + t] = valueBuffer[t];
+                }
+                if (!TEpilogue.SumsColumns)
+                    continue;
+                if (width == count)
+                    TSimd.Store(sums + j, firstOfGroup ? y : TSimd.Add(TSimd.Load(sums + j), y));
+                else
+                {
+                    for (int t = 0; t < width; t++)
+                        sums[j + t] = firstOfGroup ? valueBuffer[t] : sums[j + t] + valueBuffer[t];
+                }
+            }
+        }
+    }
 }

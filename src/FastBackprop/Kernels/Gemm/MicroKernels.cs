@@ -6,37 +6,65 @@ namespace FastBackprop.Kernels.Gemm;
 
 // Generated shape: the accumulators must be named locals (not an array) so the JIT keeps them in
 // registers. Each k step loads one row of the packed B micro-panel (two registers wide) and
-// broadcasts MR values of the packed A micro-panel, issuing 2·MR independent FMAs.
+// broadcasts MR values of the packed A micro-panel, issuing 2·MR independent FMAs. On the last K block
+// the epilogue transforms each register of the finished tile before it is stored, so C is written once.
 
-/// <summary>A register-blocked GEMM micro-kernel: C[MR×NR] = α·Ã·B̃ + β·C over one K block.</summary>
+/// <summary>A register-blocked GEMM micro-kernel: C[MR×NR] = α·Ã·B̃ + β·C over one K block, then the epilogue.</summary>
 internal unsafe interface IMicroKernel<T> where T : unmanaged
 {
     /// <summary>Rows of the C tile (broadcast values of packed A per k).</summary>
     static abstract int MR { get; }
     /// <summary>Columns of the C tile (two SIMD registers).</summary>
     static abstract int NR { get; }
-    /// <summary>β = 0 means C is written without being read (BLAS semantics: NaN in C does not survive).</summary>
-    static abstract void Run(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta);
+    /// <summary>β = 0 means C is written without being read (BLAS semantics: NaN in C does not survive).
+    /// <paramref name="row"/> and <paramref name="column"/> place the tile in C for the epilogue.</summary>
+    static abstract void Run<TEpilogue>(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta,
+        in TEpilogue epilogue, int row, int column) where TEpilogue : struct, IGemmEpilogue<T>;
 }
 
-/// <summary>Writing one two-register row of a finished tile.</summary>
+/// <summary>Writing one two-register row of a finished tile, through the epilogue.</summary>
 internal static unsafe class TileStore<T, TSimd, TVec>
     where T : unmanaged
     where TSimd : ISimd<T, TVec>
     where TVec : unmanaged
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Overwrite(T* c, nint count, TVec x0, TVec x1, TVec alpha)
+    public static void Row<TEpilogue>(T* c, nint count, TVec x0, TVec x1, TVec alpha, TVec beta, bool overwrite,
+        in TEpilogue epilogue, int row, int column, ref TVec sum0, ref TVec sum1)
+        where TEpilogue : struct, IGemmEpilogue<T>
     {
-        TSimd.Store(c, TSimd.Multiply(x0, alpha));
-        TSimd.Store(c + count, TSimd.Multiply(x1, alpha));
+        TVec y0 = TSimd.Multiply(x0, alpha);
+        TVec y1 = TSimd.Multiply(x1, alpha);
+        if (!overwrite)
+        {
+            y0 = TSimd.MultiplyAdd(TSimd.Load(c), beta, y0);
+            y1 = TSimd.MultiplyAdd(TSimd.Load(c + count), beta, y1);
+        }
+        if (TEpilogue.Active)
+        {
+            T* operand = epilogue.OperandRow(row) + column;
+            y0 = epilogue.Transform<TSimd, TVec>(y0, TSimd.Load(operand));
+            y1 = epilogue.Transform<TSimd, TVec>(y1, TSimd.Load(operand + count));
+            if (TEpilogue.SumsColumns)
+            {
+                sum0 = TSimd.Add(sum0, y0);
+                sum1 = TSimd.Add(sum1, y1);
+            }
+        }
+        TSimd.Store(c, y0);
+        TSimd.Store(c + count, y1);
     }
 
+    /// <summary>A full tile's rows all belong to one row group (RowGroup = MR): its column sums are the group's.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Accumulate(T* c, nint count, TVec x0, TVec x1, TVec alpha, TVec beta)
+    public static void ColumnSums<TEpilogue>(in TEpilogue epilogue, nint count, int row, int column, TVec sum0, TVec sum1)
+        where TEpilogue : struct, IGemmEpilogue<T>
     {
-        TSimd.Store(c, TSimd.MultiplyAdd(TSimd.Load(c), beta, TSimd.Multiply(x0, alpha)));
-        TSimd.Store(c + count, TSimd.MultiplyAdd(TSimd.Load(c + count), beta, TSimd.Multiply(x1, alpha)));
+        if (!TEpilogue.SumsColumns)
+            return;
+        T* sums = epilogue.PartialSums(row / epilogue.RowGroup) + column;
+        TSimd.Store(sums, sum0);
+        TSimd.Store(sums + count, sum1);
     }
 }
 
@@ -49,7 +77,8 @@ internal unsafe struct MicroKernel12xTwoVectors<T, TSimd, TVec> : IMicroKernel<T
     public static int MR => 12;
     public static int NR => 2 * TSimd.Count;
 
-    public static void Run(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta)
+    public static void Run<TEpilogue>(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta,
+        in TEpilogue epilogue, int row, int column) where TEpilogue : struct, IGemmEpilogue<T>
     {
         TVec c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero, c60 = TSimd.Zero, c61 = TSimd.Zero, c70 = TSimd.Zero, c71 = TSimd.Zero, c80 = TSimd.Zero, c81 = TSimd.Zero, c90 = TSimd.Zero, c91 = TSimd.Zero, c100 = TSimd.Zero, c101 = TSimd.Zero, c110 = TSimd.Zero, c111 = TSimd.Zero;
         nint count = TSimd.Count;
@@ -73,38 +102,39 @@ internal unsafe struct MicroKernel12xTwoVectors<T, TSimd, TVec> : IMicroKernel<T
             packedA += 12;
             packedB += 2 * count;
         }
-        TVec alphaV = TSimd.Broadcast(alpha);
+        TVec alphaV = TSimd.Broadcast(alpha), betaV = TSimd.Broadcast(beta);
+        TVec sum0 = TSimd.Zero, sum1 = TSimd.Zero;
         if (beta == T.Zero)
         {
-            TileStore<T, TSimd, TVec>.Overwrite(c + 0 * ldc, count, c00, c01, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 1 * ldc, count, c10, c11, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 2 * ldc, count, c20, c21, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 3 * ldc, count, c30, c31, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 4 * ldc, count, c40, c41, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 5 * ldc, count, c50, c51, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 6 * ldc, count, c60, c61, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 7 * ldc, count, c70, c71, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 8 * ldc, count, c80, c81, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 9 * ldc, count, c90, c91, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 10 * ldc, count, c100, c101, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 11 * ldc, count, c110, c111, alphaV);
+            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, alphaV, betaV, true, epilogue, row + 0, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, true, epilogue, row + 1, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, true, epilogue, row + 2, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, true, epilogue, row + 3, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, true, epilogue, row + 4, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, true, epilogue, row + 5, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, alphaV, betaV, true, epilogue, row + 6, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, alphaV, betaV, true, epilogue, row + 7, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 8 * ldc, count, c80, c81, alphaV, betaV, true, epilogue, row + 8, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 9 * ldc, count, c90, c91, alphaV, betaV, true, epilogue, row + 9, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 10 * ldc, count, c100, c101, alphaV, betaV, true, epilogue, row + 10, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 11 * ldc, count, c110, c111, alphaV, betaV, true, epilogue, row + 11, column, ref sum0, ref sum1);
         }
         else
         {
-            TVec betaV = TSimd.Broadcast(beta);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 0 * ldc, count, c00, c01, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 1 * ldc, count, c10, c11, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 2 * ldc, count, c20, c21, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 3 * ldc, count, c30, c31, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 4 * ldc, count, c40, c41, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 5 * ldc, count, c50, c51, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 6 * ldc, count, c60, c61, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 7 * ldc, count, c70, c71, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 8 * ldc, count, c80, c81, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 9 * ldc, count, c90, c91, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 10 * ldc, count, c100, c101, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 11 * ldc, count, c110, c111, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, alphaV, betaV, false, epilogue, row + 0, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, false, epilogue, row + 1, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, false, epilogue, row + 2, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, false, epilogue, row + 3, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, false, epilogue, row + 4, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, false, epilogue, row + 5, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, alphaV, betaV, false, epilogue, row + 6, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, alphaV, betaV, false, epilogue, row + 7, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 8 * ldc, count, c80, c81, alphaV, betaV, false, epilogue, row + 8, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 9 * ldc, count, c90, c91, alphaV, betaV, false, epilogue, row + 9, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 10 * ldc, count, c100, c101, alphaV, betaV, false, epilogue, row + 10, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 11 * ldc, count, c110, c111, alphaV, betaV, false, epilogue, row + 11, column, ref sum0, ref sum1);
         }
+        TileStore<T, TSimd, TVec>.ColumnSums(epilogue, count, row, column, sum0, sum1);
     }
 }
 
@@ -117,7 +147,8 @@ internal unsafe struct MicroKernel6xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
     public static int MR => 6;
     public static int NR => 2 * TSimd.Count;
 
-    public static void Run(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta)
+    public static void Run<TEpilogue>(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta,
+        in TEpilogue epilogue, int row, int column) where TEpilogue : struct, IGemmEpilogue<T>
     {
         TVec c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero;
         nint count = TSimd.Count;
@@ -135,25 +166,26 @@ internal unsafe struct MicroKernel6xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
             packedA += 6;
             packedB += 2 * count;
         }
-        TVec alphaV = TSimd.Broadcast(alpha);
+        TVec alphaV = TSimd.Broadcast(alpha), betaV = TSimd.Broadcast(beta);
+        TVec sum0 = TSimd.Zero, sum1 = TSimd.Zero;
         if (beta == T.Zero)
         {
-            TileStore<T, TSimd, TVec>.Overwrite(c + 0 * ldc, count, c00, c01, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 1 * ldc, count, c10, c11, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 2 * ldc, count, c20, c21, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 3 * ldc, count, c30, c31, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 4 * ldc, count, c40, c41, alphaV);
-            TileStore<T, TSimd, TVec>.Overwrite(c + 5 * ldc, count, c50, c51, alphaV);
+            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, alphaV, betaV, true, epilogue, row + 0, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, true, epilogue, row + 1, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, true, epilogue, row + 2, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, true, epilogue, row + 3, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, true, epilogue, row + 4, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, true, epilogue, row + 5, column, ref sum0, ref sum1);
         }
         else
         {
-            TVec betaV = TSimd.Broadcast(beta);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 0 * ldc, count, c00, c01, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 1 * ldc, count, c10, c11, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 2 * ldc, count, c20, c21, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 3 * ldc, count, c30, c31, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 4 * ldc, count, c40, c41, alphaV, betaV);
-            TileStore<T, TSimd, TVec>.Accumulate(c + 5 * ldc, count, c50, c51, alphaV, betaV);
+            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, alphaV, betaV, false, epilogue, row + 0, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, false, epilogue, row + 1, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, false, epilogue, row + 2, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, false, epilogue, row + 3, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, false, epilogue, row + 4, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, false, epilogue, row + 5, column, ref sum0, ref sum1);
         }
+        TileStore<T, TSimd, TVec>.ColumnSums(epilogue, count, row, column, sum0, sum1);
     }
 }

@@ -1,0 +1,184 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+
+namespace FastBackprop.Kernels.Threading;
+
+/// <summary>Work split into independent parts: <see cref="Execute"/> may run on any thread, in any order.</summary>
+internal interface IPartitionedWork
+{
+    void Execute(int part);
+}
+
+/// <summary>
+/// A persistent team of worker threads for the kernels' fork-join parallelism — what an OpenMP runtime
+/// gives BLIS. Parallel.For costs an allocation and a pool wake-up of several microseconds per call; a
+/// GEMM of a training step forks several times per millisecond, and single-sample inference (about 25 µs)
+/// cannot afford that at all. Workers spin briefly after each job, so back-to-back forks find them awake,
+/// then sleep on an event. The caller runs parts too and returns when every part is done; nothing is
+/// allocated per job. A caller that finds the team busy (another thread is forking) runs all parts itself:
+/// parts are independent and each writes its own output, so results never depend on who ran what.
+/// </summary>
+internal static unsafe class WorkerTeam
+{
+    /// <summary>How long an idle worker keeps polling before it sleeps (about 50 µs).</summary>
+    private static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency / 20_000;
+
+    private static readonly object StartLock = new();
+    private static Worker[] workers = [];
+
+    private static int busy;
+    // The job: published before the generation moves on.
+    private static delegate*<void*, int, void> job;
+    private static void* jobState;
+    private static int jobParts;
+    /// <summary>High 32 bits: the job's generation; low 32 bits: the next unclaimed part. An odd generation
+    /// means "a job is being written": workers wait for an even one. Claiming a part checks the generation,
+    /// so a late worker can never run a part of a job other than the one whose fields it read.</summary>
+    private static long ticket;
+    private static int partsDone;
+    private static ExceptionDispatchInfo? failure;
+
+    /// <summary>Runs <c>work.Execute(p)</c> for p in [0, parts) on the caller and up to parts − 1 workers.</summary>
+    public static void Run<TWork>(ref TWork work, int parts) where TWork : struct, IPartitionedWork
+    {
+        if (parts <= 1 || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
+        {
+            for (int p = 0; p < parts; p++)
+                work.Execute(p);
+            return;
+        }
+        try
+        {
+            EnsureWorkers(parts - 1);
+            long previous = Volatile.Read(ref ticket) >> 32;
+            // Close the previous job before overwriting its fields (a late worker then fails its claim)...
+            Interlocked.Exchange(ref ticket, (previous + 1) << 32);
+            job = &Invoke<TWork>;
+            jobState = Unsafe.AsPointer(ref work);
+            jobParts = parts;
+            failure = null;
+            Volatile.Write(ref partsDone, 0);
+            long generation = previous + 2;
+            // ...and open the new one. Full fence: the job fields are visible before the new generation, and
+            // the new generation before we read whether a worker sleeps (it sets its flag, then re-reads it).
+            Interlocked.Exchange(ref ticket, generation << 32);
+            Worker[] team = workers;
+            for (int i = 0; i < team.Length && i < parts - 1; i++)
+                team[i].WakeIfSleeping();
+
+            RunParts(generation);
+            var spinner = new SpinWait();
+            while (Volatile.Read(ref partsDone) < parts)
+                spinner.SpinOnce(sleep1Threshold: -1);
+            failure?.Throw();
+        }
+        finally
+        {
+            Volatile.Write(ref busy, 0);
+        }
+    }
+
+    private static void Invoke<TWork>(void* state, int part) where TWork : struct, IPartitionedWork
+        => Unsafe.AsRef<TWork>(state).Execute(part);
+
+    /// <summary>Claims and runs parts of job <paramref name="generation"/> until none is left.</summary>
+    private static void RunParts(long generation)
+    {
+        delegate*<void*, int, void> function = job;
+        void* state = jobState;
+        int parts = jobParts;
+        // The fields must be read before the ticket that validates them.
+        Interlocked.MemoryBarrier();
+        while (true)
+        {
+            long current = Volatile.Read(ref ticket);
+            int part = (int)(current & 0xFFFF_FFFF);
+            if (current >> 32 != generation || part >= parts)
+                return;
+            if (Interlocked.CompareExchange(ref ticket, current + 1, current) != current)
+                continue;
+            try
+            {
+                function(state, part);
+            }
+            catch (Exception e)
+            {
+                failure = ExceptionDispatchInfo.Capture(e);
+            }
+            Interlocked.Increment(ref partsDone);
+        }
+    }
+
+    private static void EnsureWorkers(int count)
+    {
+        if (workers.Length >= count)
+            return;
+        lock (StartLock)
+        {
+            if (workers.Length >= count)
+                return;
+            var grown = new Worker[count];
+            workers.CopyTo(grown, 0);
+            for (int i = workers.Length; i < count; i++)
+                grown[i] = new Worker(i);
+            workers = grown;
+        }
+    }
+
+    private sealed class Worker
+    {
+        private readonly ManualResetEventSlim wake = new(false, spinCount: 0);
+        private int sleeping;
+
+        public Worker(int index)
+        {
+            var thread = new Thread(Loop) { IsBackground = true, Name = $"FastBackprop worker {index + 1}" };
+            thread.Start();
+        }
+
+        public void WakeIfSleeping()
+        {
+            if (Volatile.Read(ref sleeping) != 0)
+                wake.Set();
+        }
+
+        private void Loop()
+        {
+            long seen = Volatile.Read(ref ticket) >> 32 & ~1L;
+            while (true)
+            {
+                long generation = WaitForJob(seen);
+                seen = generation;
+                RunParts(generation);
+            }
+        }
+
+        private long WaitForJob(long seen)
+        {
+            while (true)
+            {
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                do
+                {
+                    long generation = Volatile.Read(ref ticket) >> 32;
+                    if (generation != seen && (generation & 1) == 0)
+                        return generation;
+                    Thread.SpinWait(8);
+                }
+                while (System.Diagnostics.Stopwatch.GetTimestamp() - start < SpinTicks);
+
+                Interlocked.Exchange(ref sleeping, 1);
+                long latest = Volatile.Read(ref ticket) >> 32;
+                if (latest != seen)
+                {
+                    // A new job is open or being written: spin for it rather than sleep.
+                    Volatile.Write(ref sleeping, 0);
+                    continue;
+                }
+                wake.Wait();
+                wake.Reset();
+                Volatile.Write(ref sleeping, 0);
+            }
+        }
+    }
+}
