@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 
 namespace FastBackprop;
@@ -12,10 +13,13 @@ internal static class Guard
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive (got {value}).");
     }
 
-    public static void Length<T>(ReadOnlySpan<T> span, long expected, string name, string shape)
+    /// <summary>The shape text is an interpolated string formatted only when the length is wrong, so a
+    /// successful check allocates nothing (hot paths validate on every call).</summary>
+    public static void Length<T>(ReadOnlySpan<T> span, long expected, string name,
+        [InterpolatedStringHandlerArgument("span", "expected")] ref LengthMessage<T> shape)
     {
         if (span.Length != expected)
-            throw new ArgumentException($"{name} has {span.Length} elements but {shape} needs {expected}.", name);
+            throw new ArgumentException($"{name} has {span.Length} elements but {shape.ToStringAndClear()} needs {expected}.", name);
     }
 
     public static void Finite<T>(ReadOnlySpan<T> values, string name) where T : IFloatingPointIeee754<T>
@@ -40,4 +44,32 @@ internal static class Guard
                 return i;
         return -1;
     }
+}
+
+/// <summary>Builds <see cref="Guard.Length{T}"/>'s shape text only when the check fails.</summary>
+[InterpolatedStringHandler]
+internal ref struct LengthMessage<T>
+{
+    private DefaultInterpolatedStringHandler inner;
+    private readonly bool enabled;
+
+    public LengthMessage(int literalLength, int formattedCount, ReadOnlySpan<T> span, long expected, out bool shouldAppend)
+    {
+        enabled = shouldAppend = span.Length != expected;
+        inner = enabled ? new DefaultInterpolatedStringHandler(literalLength, formattedCount) : default;
+    }
+
+    public void AppendLiteral(string value)
+    {
+        if (enabled)
+            inner.AppendLiteral(value);
+    }
+
+    public void AppendFormatted<TValue>(TValue value)
+    {
+        if (enabled)
+            inner.AppendFormatted(value);
+    }
+
+    public string ToStringAndClear() => enabled ? inner.ToStringAndClear() : "";
 }

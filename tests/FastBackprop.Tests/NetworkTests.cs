@@ -194,15 +194,46 @@ public class NetworkTests
     private static void Run<T>(NetworkCase c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         Network<T> network = Build<T>(c, out T[] x, out T[] targets, out int[] classes);
-        ForwardMatches(c, network, x, c.Batch);
-        GradientsMatch(c, network, x, targets, classes, c.Batch);
-        if (c.Batch > 1)
+        // The fused kernels (the default) and the unfused path must both agree with the reference.
+        foreach (bool fused in new[] { true, false })
         {
-            // A smaller batch reuses the workspace sized for the larger one.
-            int half = c.Batch / 2;
-            GradientsMatch(c, network, x.AsSpan(0, half * c.Inputs).ToArray(), targets.AsSpan(0, half * c.Outputs).ToArray(),
-                classes.AsSpan(0, half).ToArray(), half);
-            ForwardMatches(c, network, x.AsSpan(0, half * c.Inputs).ToArray(), half);
+            network.UseFusedKernels = fused;
+            ForwardMatches(c, network, x, c.Batch);
+            GradientsMatch(c, network, x, targets, classes, c.Batch);
+            if (c.Batch > 1)
+            {
+                // A smaller batch reuses the workspace sized for the larger one.
+                int half = c.Batch / 2;
+                GradientsMatch(c, network, x.AsSpan(0, half * c.Inputs).ToArray(), targets.AsSpan(0, half * c.Outputs).ToArray(),
+                    classes.AsSpan(0, half).ToArray(), half);
+                ForwardMatches(c, network, x.AsSpan(0, half * c.Inputs).ToArray(), half);
+            }
+        }
+        network.UseFusedKernels = true;
+        PredictEqualsForward(c, network, x, c.Batch);
+    }
+
+    /// <summary>Predict through its own workspace gives Forward's outputs bit for bit, for the whole batch
+    /// and for each sample alone through a one-sample workspace (single rows take the matrix-vector path,
+    /// so only closeness to the reference is required there).</summary>
+    private static void PredictEqualsForward<T>(NetworkCase c, Network<T> network, T[] x, int batch) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var expected = new T[batch * network.OutputSize];
+        network.Forward(x, batch, expected);
+        var predicted = new T[expected.Length];
+        predicted.AsSpan().Fill(T.NaN);
+        network.Predict(x, batch, predicted, network.CreateInferenceWorkspace(batch + 3));
+        Bits.Equal<T>(expected, predicted, $"{c}: Predict vs Forward");
+
+        InferenceWorkspace<T> single = network.CreateInferenceWorkspace();
+        var one = new T[network.OutputSize];
+        var forwardOne = new T[network.OutputSize];
+        for (int n = 0; n < Math.Min(batch, 3); n++)
+        {
+            ReadOnlySpan<T> row = x.AsSpan(n * network.InputSize, network.InputSize);
+            network.Predict(row, 1, one, single);
+            network.Forward(row, 1, forwardOne);
+            Bits.Equal<T>(forwardOne, one, $"{c}: single-sample Predict vs Forward, row {n}");
         }
     }
 
