@@ -354,9 +354,9 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     }
 
     /// <summary>
-    /// C rows one at a time as matrix-vector products, reading B in place: with op(B) = Bᵀ each
-    /// element is a dot product of two contiguous rows; with op(B) = B each row of C accumulates
-    /// α·a_ip times row p of B. Memory-bound on B, which is what a single sample costs anyway.
+    /// C rows one at a time as matrix-vector products (<see cref="MatrixVector{T}"/>), reading B in place:
+    /// with op(B) = Bᵀ each element is a dot product of two contiguous rows; with op(B) = B each row of C
+    /// accumulates a_ip times row p of B. Memory-bound on B, which is what a single sample costs anyway.
     /// </summary>
     private static void SmallRows<TEpilogue>(bool transA, bool transB, int m, int n, int k,
         T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
@@ -380,16 +380,9 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             }
 
             if (transB)
-            {
-                for (int j = 0; j < n; j++)
-                    accumulator[j] = TensorPrimitives.Dot<T>(aRow, new ReadOnlySpan<T>(b + j * ldb, k));
-            }
+                MatrixVector<T>.DotRows(scratch, b, ldb, n, k, scratch + rowElements);
             else
-            {
-                accumulator.Clear();
-                for (int p = 0; p < k; p++)
-                    TensorPrimitives.MultiplyAdd<T>(new ReadOnlySpan<T>(b + p * ldb, n), aRow[p], accumulator, accumulator);
-            }
+                MatrixVector<T>.AccumulateRows(scratch, b, ldb, n, k, scratch + rowElements);
 
             var row = new Span<T>(c + i * ldc, n);
             if (beta == T.Zero)
