@@ -45,8 +45,6 @@ public static class IdxLoader
     /// <summary>The most dimensions a file may declare.</summary>
     public const int MaxDimensions = 16;
 
-    private const int InitialCapacity = 1 << 20;
-
     /// <summary>Loads an image file as floats.</summary>
     /// <param name="path">The IDX file, gzip-compressed or not.</param>
     /// <param name="scale">Multiplier applied to every value (finite, positive); null for the default: 1/255 for
@@ -225,38 +223,68 @@ public static class IdxLoader
 
     private delegate void Converter<T>(ReadOnlySpan<byte> raw, IdxElementType type, Span<T> destination);
 
-    /// <summary>Reads the values the header promises, converting chunk by chunk. When the length is known (a plain
-    /// seekable file) it has been checked already and the array is allocated at once; otherwise the array grows by
-    /// doubling as data arrive, so a short stream that claims billions of values costs only what it holds.</summary>
+    /// <summary>Reads the values the header promises. When the length is known (a plain seekable file) it has been
+    /// checked already: the result is allocated at once and filled chunk by chunk. Otherwise (gzip, or a stream that
+    /// cannot seek) the raw bytes are gathered in chunks that are allocated only as data arrive, so a short stream that
+    /// claims billions of values costs only what it holds, and converted once at the end.</summary>
     private static T[] ReadValues<T>(Stream source, Header header, string? name, Converter<T> convert)
     {
         long total = header.Elements;
         int size = header.ElementSize;
-        T[] values = new T[header.Remaining is null ? Math.Min(total, InitialCapacity) : total];
-        byte[] buffer = new byte[1 << 16];
-        long done = 0;
-        while (done < total)
+        long need = header.DataBytes;
+        T[] values;
+        if (header.Remaining is not null)
         {
-            int wanted = (int)Math.Min(buffer.Length, (total - done) * size);
-            int got = source.ReadAtLeast(buffer.AsSpan(0, wanted), wanted, throwOnEndOfStream: false);
-            if (got < wanted)
-                throw new DataFormatException(name, null, header.Size + done * size + got,
-                    $"the data end after {done * size + got} of the {header.DataBytes} bytes the header ({string.Join('×', header.Dimensions)} {header.Type}) promises (truncated).");
-            int n = got / size;
-            if (done + n > values.Length)
-                Array.Resize(ref values, (int)Math.Min(total, Math.Max(done + n, 2L * values.Length)));
-            convert(buffer.AsSpan(0, got), header.Type, values.AsSpan((int)done, n));
-            done += n;
+            values = new T[total];
+            byte[] buffer = new byte[1 << 16];
+            long done = 0;
+            while (done < need)
+            {
+                int wanted = (int)Math.Min(buffer.Length, need - done);
+                int got = source.ReadAtLeast(buffer.AsSpan(0, wanted), wanted, throwOnEndOfStream: false);
+                if (got < wanted)
+                    throw Truncated(header, name, done + got);
+                convert(buffer.AsSpan(0, got), header.Type, values.AsSpan((int)(done / size), got / size));
+                done += got;
+            }
         }
-        int extra = source.ReadAtLeast(buffer.AsSpan(0, 1), 1, throwOnEndOfStream: false);
-        if (extra > 0)
+        else
         {
-            string more = header.Remaining is long remaining ? $"{remaining - header.DataBytes} byte(s)" : "more bytes";
-            throw new DataFormatException(name, null, header.Size + header.DataBytes,
-                $"{more} follow the {header.DataBytes} bytes of data the header promises; the header or the file is corrupt.");
+            var chunks = new List<byte[]>();
+            long done = 0;
+            int chunkSize = 1 << 20;
+            while (done < need)
+            {
+                // Chunk sizes are powers of two (multiples of every element size) or the remainder.
+                var chunk = new byte[Math.Min(chunkSize, need - done)];
+                int got = source.ReadAtLeast(chunk, chunk.Length, throwOnEndOfStream: false);
+                if (got < chunk.Length)
+                    throw Truncated(header, name, done + got);
+                chunks.Add(chunk);
+                done += got;
+                chunkSize = Math.Min(chunkSize * 2, 1 << 24);
+            }
+            values = new T[total];
+            long element = 0;
+            foreach (byte[] chunk in chunks)
+            {
+                convert(chunk, header.Type, values.AsSpan((int)element, chunk.Length / size));
+                element += chunk.Length / size;
+            }
+        }
+        Span<byte> probe = stackalloc byte[1];
+        if (source.ReadAtLeast(probe, 1, throwOnEndOfStream: false) > 0)
+        {
+            string more = header.Remaining is long remaining ? $"{remaining - need} byte(s)" : "more bytes";
+            throw new DataFormatException(name, null, header.Size + need,
+                $"{more} follow the {need} bytes of data the header promises; the header or the file is corrupt.");
         }
         return values;
     }
+
+    private static DataFormatException Truncated(Header header, string? name, long found) =>
+        new(name, null, header.Size + found,
+            $"the data end after {found} of the {header.DataBytes} bytes the header ({string.Join('×', header.Dimensions)} {header.Type}) promises (truncated).");
 
     private static void ConvertToFloat(ReadOnlySpan<byte> raw, IdxElementType type, Span<float> destination)
     {
