@@ -1,0 +1,539 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text;
+
+namespace FastBackprop;
+
+/// <summary>
+/// Reads CSV files into data sets: numbers in the invariant culture (<c>1.5e-3</c>, never <c>1,5</c>), cells
+/// optionally quoted (<c>"a,b"</c>, with <c>""</c> for a quote inside, line breaks allowed inside quotes), blank
+/// lines skipped, gzip-compressed files (<c>.csv.gz</c>, recognised by their magic bytes) decompressed on the fly.
+/// Every problem is a <see cref="DataFormatException"/> naming the file and the line: rows with the wrong number
+/// of cells, cells that are not numbers, NaN or infinite values, an empty file, a missing target column, a label
+/// outside a fixed class list.
+/// </summary>
+public static class CsvLoader
+{
+    /// <summary>Loads a labelled data set of float features (see <see cref="Load{T}(string, CsvOptions?)"/>).</summary>
+    public static Dataset<float> Load(string path, CsvOptions? options = null) => Load<float>(path, options);
+
+    /// <summary>Loads a labelled data set: every column but the target is a feature.</summary>
+    /// <param name="path">A CSV file, optionally gzip-compressed.</param>
+    /// <param name="options">Separator, header, target column, task, class list; null for <see cref="CsvOptions.Default"/>.</param>
+    /// <exception cref="DataFormatException">The file is malformed (the message names the line).</exception>
+    /// <exception cref="ArgumentException">The options contradict each other.</exception>
+    public static Dataset<T> Load<T>(string path, CsvOptions? options = null) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        using FileStream file = DataStreams.OpenRead(path);
+        return Load<T>(file, options, path);
+    }
+
+    /// <summary>Loads a labelled data set from a stream (left open), optionally gzip-compressed.</summary>
+    /// <param name="stream">The CSV text (UTF-8 unless it starts with another byte-order mark).</param>
+    /// <param name="options">As for <see cref="Load{T}(string, CsvOptions?)"/>.</param>
+    /// <param name="name">The name used in error messages (e.g. the file name); null for "&lt;stream&gt;".</param>
+    public static Dataset<T> Load<T>(Stream stream, CsvOptions? options = null, string? name = null) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        options ??= CsvOptions.Default;
+        ValidateOptions(options, forFeaturesOnly: false);
+        return Read<T>(stream, options, name, hasTarget: true).ToDataset();
+    }
+
+    /// <summary>Loads float features for prediction (see <see cref="LoadFeatures{T}(string, CsvOptions?, bool)"/>).</summary>
+    public static CsvFeatures<float> LoadFeatures(string path, CsvOptions? options = null, bool dropTargetColumn = false)
+        => LoadFeatures<float>(path, options, dropTargetColumn);
+
+    /// <summary>Loads features only, e.g. input for prediction. Every column is a feature unless
+    /// <paramref name="dropTargetColumn"/> is set, in which case the column named by <see cref="CsvOptions.TargetColumnName"/>
+    /// or <see cref="CsvOptions.TargetColumn"/> is skipped (not parsed). <see cref="CsvOptions.Task"/> and
+    /// <see cref="CsvOptions.ClassLabels"/> are ignored.</summary>
+    /// <exception cref="DataFormatException">The file is malformed (the message names the line).</exception>
+    public static CsvFeatures<T> LoadFeatures<T>(string path, CsvOptions? options = null, bool dropTargetColumn = false)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        using FileStream file = DataStreams.OpenRead(path);
+        return LoadFeatures<T>(file, options, dropTargetColumn, path);
+    }
+
+    /// <summary>Loads features only from a stream (left open); see <see cref="LoadFeatures{T}(string, CsvOptions?, bool)"/>.</summary>
+    /// <param name="stream">The CSV text, optionally gzip-compressed.</param>
+    /// <param name="options">Separator, header and (with <paramref name="dropTargetColumn"/>) the column to skip.</param>
+    /// <param name="dropTargetColumn">Skip the target column of <paramref name="options"/>.</param>
+    /// <param name="name">The name used in error messages; null for "&lt;stream&gt;".</param>
+    public static CsvFeatures<T> LoadFeatures<T>(Stream stream, CsvOptions? options = null, bool dropTargetColumn = false, string? name = null)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        options ??= CsvOptions.Default;
+        ValidateOptions(options, forFeaturesOnly: true);
+        Parsed<T> parsed = Read<T>(stream, options, name, hasTarget: dropTargetColumn);
+        return new CsvFeatures<T>(parsed.Features, parsed.FeatureCount, parsed.Rows, parsed.FeatureNames);
+    }
+
+    private static void ValidateOptions(CsvOptions options, bool forFeaturesOnly)
+    {
+        if (options.Separator is '"' or '\r' or '\n' or ' ' or '\0')
+            throw new ArgumentException($"The separator cannot be U+{(int)options.Separator:X4}.", nameof(options));
+        if (options.TargetColumnName is not null && options.Header == CsvHeader.No)
+            throw new ArgumentException($"TargetColumnName = '{options.TargetColumnName}' needs a header row, but Header is No.", nameof(options));
+        if (forFeaturesOnly)
+            return;
+        if (!Enum.IsDefined(options.Task))
+            throw new ArgumentOutOfRangeException(nameof(options), options.Task, $"Unknown task {(int)options.Task}.");
+        if (options.ClassLabels is { } labels)
+        {
+            if (options.Task != CsvTask.Classification)
+                throw new ArgumentException("ClassLabels is only meaningful for classification.", nameof(options));
+            if (labels.Count < 2)
+                throw new ArgumentException($"ClassLabels has {labels.Count} label(s); a classification set needs at least 2.", nameof(options));
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            for (int i = 0; i < labels.Count; i++)
+            {
+                if (labels[i] is null)
+                    throw new ArgumentException($"ClassLabels[{i}] is null.", nameof(options));
+                if (!seen.Add(labels[i]))
+                    throw new ArgumentException($"ClassLabels lists '{labels[i]}' twice.", nameof(options));
+            }
+        }
+    }
+
+    private static Parsed<T> Read<T>(Stream stream, CsvOptions options, string? name, bool hasTarget)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Stream input = DataStreams.MaybeDecompress(stream, leaveOpen: true);
+        try
+        {
+            using var text = new StreamReader(input, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
+            var reader = new RecordReader(text, options.Separator, name);
+            return Parse<T>(reader, options, name, hasTarget);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataFormatException(name, null, null, $"the gzip data are corrupt: {e.Message}", e);
+        }
+        finally
+        {
+            if (!ReferenceEquals(input, stream))
+                input.Dispose();
+        }
+    }
+
+    private static Parsed<T> Parse<T>(RecordReader reader, CsvOptions options, string? name, bool hasTarget)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        bool classification = hasTarget && options.Task == CsvTask.Classification;
+        if (!reader.Next())
+            throw new DataFormatException(name, null, null, "the file is empty (no rows).");
+        int columns = reader.CellCount;
+        long firstLine = reader.Line;
+
+        // The target column: by name needs the header, by index is known now.
+        int target = -1;
+        if (hasTarget && options.TargetColumnName is null)
+        {
+            int index = options.TargetColumn < 0 ? columns + options.TargetColumn : options.TargetColumn;
+            if ((uint)index >= (uint)columns)
+                throw new DataFormatException(name, firstLine, null,
+                    $"target column {options.TargetColumn} does not exist: the rows have {columns} cell(s).");
+            target = index;
+        }
+
+        bool header = options.Header switch
+        {
+            CsvHeader.Yes => true,
+            CsvHeader.No => false,
+            _ => options.TargetColumnName is not null && hasTarget || FirstRowLooksLikeHeader<T>(reader, classification ? target : -1),
+        };
+
+        string[]? names = null;
+        if (header)
+        {
+            names = new string[columns];
+            for (int c = 0; c < columns; c++)
+                names[c] = reader.CellString(c);
+            if (hasTarget && options.TargetColumnName is string wanted)
+            {
+                target = Array.IndexOf(names, wanted);
+                if (target < 0)
+                    throw new DataFormatException(name, firstLine, null,
+                        $"no column is named '{wanted}'; the header has {Shorten(string.Join(", ", names), 200)}.");
+            }
+            if (!reader.Next())
+                throw new DataFormatException(name, firstLine, null, "the file has a header but no data rows.");
+        }
+
+        int featureCount = hasTarget ? columns - 1 : columns;
+        if (featureCount < 1)
+            throw new DataFormatException(name, firstLine, null, $"the rows have {columns} cell(s): nothing is left for features once the target column is taken.");
+
+        var features = new ChunkedBuffer<T>();
+        var classIds = classification ? new List<int>() : null;
+        var targets = hasTarget && !classification ? new List<T>() : null;
+        var labels = classification ? new LabelTable(options.ClassLabels) : null;
+        int rows = 0;
+        do
+        {
+            if (reader.CellCount != columns)
+                throw new DataFormatException(name, reader.Line, null, $"expected {columns} cells, found {reader.CellCount}.");
+            if ((long)(rows + 1) * featureCount > Array.MaxLength)
+                throw new DataFormatException(name, reader.Line, null, $"too many values: more than {Array.MaxLength} features in all.");
+            Span<T> row = features.Append(featureCount);
+            int k = 0;
+            for (int c = 0; c < columns; c++)
+            {
+                if (c == target)
+                {
+                    if (labels is not null)
+                        classIds!.Add(labels.Id(reader, c, names, name));
+                    else if (targets is not null)
+                        targets.Add(Number<T>(reader, c, names, name));
+                    continue;
+                }
+                row[k++] = Number<T>(reader, c, names, name);
+            }
+            rows++;
+        }
+        while (reader.Next());
+
+        string[]? featureNames = names is null ? null : target < 0 ? names : [.. names[..target], .. names[(target + 1)..]];
+        return new Parsed<T>(features.ToArray(), featureCount, rows, featureNames, classIds, targets, labels, name);
+    }
+
+    /// <summary>Auto-detection: a header if any cell (the class-label column aside) is not a number.</summary>
+    private static bool FirstRowLooksLikeHeader<T>(RecordReader reader, int skipColumn) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int c = 0; c < reader.CellCount; c++)
+        {
+            if (c != skipColumn && !TryParse(reader.Cell(c), out T _))
+                return true;
+        }
+        return false;
+    }
+
+    private static T Number<T>(RecordReader reader, int column, string[]? names, string? name) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ReadOnlySpan<char> cell = reader.Cell(column);
+        if (!TryParse(cell, out T value))
+            throw new DataFormatException(name, reader.Line, null,
+                $"{Column(column, names)}: '{Shorten(cell.ToString(), 40)}' is not a number.");
+        if (!T.IsFinite(value))
+            throw new DataFormatException(name, reader.Line, null,
+                $"{Column(column, names)}: '{Shorten(cell.ToString(), 40)}' is not a finite number (NaN and infinities are rejected, as are values beyond {typeof(T).Name}'s range).");
+        return value;
+    }
+
+    private static bool TryParse<T>(ReadOnlySpan<char> cell, out T value) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        cell = cell.Trim();
+        // Fast path for small non-negative integers (pixels, counts): the conversion from int rounds exactly
+        // as parsing the decimal text would.
+        if (cell.Length is > 0 and <= 9)
+        {
+            int n = 0;
+            int i = 0;
+            for (; i < cell.Length; i++)
+            {
+                uint digit = (uint)(cell[i] - '0');
+                if (digit > 9)
+                    break;
+                n = n * 10 + (int)digit;
+            }
+            if (i == cell.Length)
+            {
+                value = T.CreateTruncating(n);
+                return true;
+            }
+        }
+        return T.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out value);
+    }
+
+    internal static string Column(int column, string[]? names)
+        => names is null ? $"column {column + 1}" : $"column {column + 1} ('{Shorten(names[column], 40)}')";
+
+    internal static string Shorten(string text, int max) => text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…");
+
+    private sealed record Parsed<T>(T[] Features, int FeatureCount, int Rows, string[]? FeatureNames,
+        List<int>? ClassIds, List<T>? Targets, LabelTable? Labels, string? Name) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        public Dataset<T> ToDataset()
+        {
+            if (Targets is not null)
+                return new Dataset<T>(Features, FeatureCount, Targets.ToArray(), 1);
+            (int[] remap, string[] classLabels) = Labels!.Finish(Name);
+            int[] classes = new int[ClassIds!.Count];
+            for (int i = 0; i < classes.Length; i++)
+                classes[i] = remap[ClassIds[i]];
+            return new Dataset<T>(Features, FeatureCount, classes, classLabels.Length, classLabels);
+        }
+    }
+
+    /// <summary>Maps label text to provisional ids without allocating a string per row; <see cref="Finish"/> sorts them.</summary>
+    private sealed class LabelTable
+    {
+        private readonly Dictionary<string, int> ids = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> lookup;
+        private readonly List<string> order = [];
+        private readonly IReadOnlyList<string>? fixedLabels;
+
+        public LabelTable(IReadOnlyList<string>? fixedLabels)
+        {
+            lookup = ids.GetAlternateLookup<ReadOnlySpan<char>>();
+            this.fixedLabels = fixedLabels;
+            if (fixedLabels is not null)
+            {
+                for (int i = 0; i < fixedLabels.Count; i++)
+                {
+                    ids.Add(fixedLabels[i], i);
+                    order.Add(fixedLabels[i]);
+                }
+            }
+        }
+
+        public int Id(RecordReader reader, int column, string[]? names, string? name)
+        {
+            ReadOnlySpan<char> label = reader.IsQuoted(column) ? reader.Cell(column) : reader.Cell(column).Trim();
+            if (lookup.TryGetValue(label, out int id))
+                return id;
+            if (label.IsEmpty)
+                throw new DataFormatException(name, reader.Line, null, $"{Column(column, names)}: the class label is empty.");
+            if (fixedLabels is not null)
+                throw new DataFormatException(name, reader.Line, null,
+                    $"{Column(column, names)}: label '{Shorten(label.ToString(), 40)}' is not one of the {fixedLabels.Count} known classes ({Shorten(string.Join(", ", fixedLabels), 200)}).");
+            string text = label.ToString();
+            id = order.Count;
+            ids.Add(text, id);
+            order.Add(text);
+            return id;
+        }
+
+        /// <summary>Provisional id → class index, and the class labels in class order.</summary>
+        public (int[] Remap, string[] Labels) Finish(string? name)
+        {
+            int count = order.Count;
+            var remap = new int[count];
+            if (fixedLabels is not null)
+            {
+                for (int i = 0; i < count; i++)
+                    remap[i] = i;
+                return (remap, [.. order]);
+            }
+            if (count < 2)
+                throw new DataFormatException(name, null, null,
+                    $"every row has the class label '{Shorten(order[0], 40)}'; classification needs at least 2 classes (CsvOptions.ClassLabels can name the others).");
+            var numbers = new long[count];
+            bool numeric = true;
+            for (int i = 0; i < count && numeric; i++)
+                numeric = long.TryParse(order[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out numbers[i]);
+            int[] sorted = new int[count];
+            for (int i = 0; i < count; i++)
+                sorted[i] = i;
+            if (numeric)
+                Array.Sort(sorted, (a, b) => numbers[a] != numbers[b] ? numbers[a].CompareTo(numbers[b]) : string.CompareOrdinal(order[a], order[b]));
+            else
+                Array.Sort(sorted, (a, b) => string.CompareOrdinal(order[a], order[b]));
+            var labels = new string[count];
+            for (int rank = 0; rank < count; rank++)
+            {
+                remap[sorted[rank]] = rank;
+                labels[rank] = order[sorted[rank]];
+            }
+            return (remap, labels);
+        }
+    }
+
+    /// <summary>Splits records into cells: quoted cells, doubled quotes, line breaks inside quotes; skips blank lines.</summary>
+    private sealed class RecordReader(TextReader reader, char separator, string? name)
+    {
+        private string record = "";
+        private int[] starts = new int[64];
+        private int[] lengths = new int[64];
+        private bool[] quoted = new bool[64];
+        private bool[] escaped = new bool[64];
+        private char[] scratch = new char[256];
+        private long physicalLine;
+
+        /// <summary>The 1-based line on which the current record starts.</summary>
+        public long Line { get; private set; }
+
+        public int CellCount { get; private set; }
+
+        public bool Next()
+        {
+            string? line;
+            do
+            {
+                line = reader.ReadLine();
+                if (line is null)
+                    return false;
+                physicalLine++;
+            }
+            while (string.IsNullOrWhiteSpace(line));
+            Line = physicalLine;
+            record = line;
+            if (line.Contains('"'))
+                SplitQuoted();
+            else
+                SplitPlain();
+            return true;
+        }
+
+        public ReadOnlySpan<char> Cell(int index)
+        {
+            ReadOnlySpan<char> raw = record.AsSpan(starts[index], lengths[index]);
+            if (!escaped[index])
+                return raw;
+            // Undouble the quotes into the scratch buffer (valid until the next call).
+            if (scratch.Length < raw.Length)
+                scratch = new char[raw.Length * 2];
+            int n = 0;
+            for (int i = 0; i < raw.Length; i++)
+            {
+                scratch[n++] = raw[i];
+                if (raw[i] == '"')
+                    i++;
+            }
+            return scratch.AsSpan(0, n);
+        }
+
+        public bool IsQuoted(int index) => quoted[index];
+
+        public string CellString(int index) => quoted[index] ? Cell(index).ToString() : Cell(index).Trim().ToString();
+
+        private void SplitPlain()
+        {
+            ReadOnlySpan<char> text = record;
+            int count = 0, start = 0;
+            while (true)
+            {
+                int end = text[start..].IndexOf(separator);
+                int length = end < 0 ? text.Length - start : end;
+                AddCell(ref count, start, length, false, false);
+                if (end < 0)
+                    break;
+                start += length + 1;
+            }
+            CellCount = count;
+        }
+
+        private void SplitQuoted()
+        {
+            int count = 0, i = 0;
+            while (true)
+            {
+                // Skip leading blanks before a possible opening quote.
+                int j = i;
+                while (j < record.Length && record[j] != separator && char.IsWhiteSpace(record[j]))
+                    j++;
+                if (j < record.Length && record[j] == '"')
+                {
+                    int column = count + 1;
+                    int start = j + 1;
+                    bool hasEscape = false;
+                    int k = start;
+                    while (true)
+                    {
+                        if (k >= record.Length)
+                        {
+                            // The quoted cell goes on over a line break.
+                            string? more = reader.ReadLine();
+                            if (more is null)
+                                throw new DataFormatException(name, Line, null, $"column {column}: the quoted cell is never closed.");
+                            physicalLine++;
+                            record = string.Concat(record, "\n", more);
+                            continue;
+                        }
+                        if (record[k] == '"')
+                        {
+                            if (k + 1 < record.Length && record[k + 1] == '"')
+                            {
+                                hasEscape = true;
+                                k += 2;
+                                continue;
+                            }
+                            break;
+                        }
+                        k++;
+                    }
+                    AddCell(ref count, start, k - start, true, hasEscape);
+                    k++;
+                    while (k < record.Length && record[k] != separator && char.IsWhiteSpace(record[k]))
+                        k++;
+                    if (k >= record.Length)
+                        break;
+                    if (record[k] != separator)
+                        throw new DataFormatException(name, Line, null,
+                            $"column {column}: unexpected '{record[k]}' after the closing quote (a quote inside a quoted cell is written \"\").");
+                    i = k + 1;
+                }
+                else
+                {
+                    int end = record.AsSpan(i).IndexOf(separator);
+                    int length = end < 0 ? record.Length - i : end;
+                    if (record.AsSpan(i, length).Contains('"'))
+                        throw new DataFormatException(name, Line, null,
+                            $"column {count + 1}: a quote inside an unquoted cell ('{Shorten(record.Substring(i, length), 40)}'); quote the whole cell.");
+                    AddCell(ref count, i, length, false, false);
+                    if (end < 0)
+                        break;
+                    i += length + 1;
+                }
+            }
+            CellCount = count;
+        }
+
+        private void AddCell(ref int count, int start, int length, bool isQuoted, bool isEscaped)
+        {
+            if (count == starts.Length)
+            {
+                Array.Resize(ref starts, count * 2);
+                Array.Resize(ref lengths, count * 2);
+                Array.Resize(ref quoted, count * 2);
+                Array.Resize(ref escaped, count * 2);
+            }
+            starts[count] = start;
+            lengths[count] = length;
+            quoted[count] = isQuoted;
+            escaped[count] = isEscaped;
+            count++;
+        }
+    }
+}
+
+/// <summary>Appends rows into fixed-size chunks, so a large file never needs a doubling copy; one exact copy at the end.</summary>
+internal sealed class ChunkedBuffer<T> where T : unmanaged
+{
+    private const int ChunkElements = 1 << 20;
+    private readonly List<(T[] Chunk, int Used)> full = [];
+    private T[] current = [];
+    private int used;
+    private long total;
+
+    public Span<T> Append(int count)
+    {
+        if (current.Length - used < count)
+        {
+            if (used > 0)
+                full.Add((current, used));
+            current = new T[Math.Max(ChunkElements, count)];
+            used = 0;
+        }
+        Span<T> span = current.AsSpan(used, count);
+        used += count;
+        total += count;
+        return span;
+    }
+
+    public T[] ToArray()
+    {
+        var result = new T[total];
+        int offset = 0;
+        foreach ((T[] chunk, int n) in full)
+        {
+            chunk.AsSpan(0, n).CopyTo(result.AsSpan(offset));
+            offset += n;
+        }
+        current.AsSpan(0, used).CopyTo(result.AsSpan(offset));
+        return result;
+    }
+}

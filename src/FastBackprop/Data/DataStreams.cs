@@ -1,0 +1,77 @@
+using System.IO.Compression;
+
+namespace FastBackprop;
+
+/// <summary>Opening data files: gzip is recognised by its magic bytes (1f 8b), never by the file name.</summary>
+internal static class DataStreams
+{
+    /// <summary>Whether <paramref name="stream"/> starts with the gzip magic; returns a stream positioned where
+    /// <paramref name="stream"/> was (the same stream if it can seek, else one that replays the bytes peeked).</summary>
+    public static Stream Peek(Stream stream, bool leaveOpen, out bool isGzip)
+    {
+        Span<byte> magic = stackalloc byte[2];
+        if (stream.CanSeek)
+        {
+            long start = stream.Position;
+            int n = stream.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
+            stream.Position = start;
+            isGzip = n == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+            return stream;
+        }
+        int read = stream.ReadAtLeast(magic, 2, throwOnEndOfStream: false);
+        isGzip = read == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        return new PrefixedStream(magic[..read].ToArray(), stream, leaveOpen);
+    }
+
+    /// <summary>The decompressed content of <paramref name="stream"/> if it is gzip, else the stream itself.</summary>
+    public static Stream MaybeDecompress(Stream stream, bool leaveOpen)
+    {
+        Stream peeked = Peek(stream, leaveOpen, out bool isGzip);
+        return isGzip ? new GZipStream(peeked, CompressionMode.Decompress, leaveOpen) : peeked;
+    }
+
+    public static FileStream OpenRead(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+    }
+
+    /// <summary>Replays a few bytes already read from a non-seekable stream, then reads the rest of it.</summary>
+    private sealed class PrefixedStream(byte[] prefix, Stream inner, bool leaveOpen) : Stream
+    {
+        private int position;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            if (buffer.IsEmpty)
+                return 0;
+            if (position < prefix.Length)
+            {
+                int n = Math.Min(buffer.Length, prefix.Length - position);
+                prefix.AsSpan(position, n).CopyTo(buffer);
+                position += n;
+                return n;
+            }
+            return inner.Read(buffer);
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && !leaveOpen)
+                inner.Dispose();
+            base.Dispose(disposing);
+        }
+    }
+}

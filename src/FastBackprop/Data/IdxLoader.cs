@@ -1,0 +1,341 @@
+using System.Buffers.Binary;
+using System.Numerics.Tensors;
+
+namespace FastBackprop;
+
+/// <summary>The element types of the IDX format (the third byte of the file).</summary>
+public enum IdxElementType : byte
+{
+    /// <summary>Unsigned byte (0x08), as MNIST's pixels and labels.</summary>
+    UnsignedByte = 0x08,
+    /// <summary>Signed byte (0x09).</summary>
+    SignedByte = 0x09,
+    /// <summary>Big-endian 16-bit integer (0x0B).</summary>
+    Int16 = 0x0B,
+    /// <summary>Big-endian 32-bit integer (0x0C).</summary>
+    Int32 = 0x0C,
+    /// <summary>Big-endian IEEE float32 (0x0D).</summary>
+    Float32 = 0x0D,
+    /// <summary>Big-endian IEEE float64 (0x0E).</summary>
+    Float64 = 0x0E,
+}
+
+/// <summary>The content of an IDX image (or any feature) file.</summary>
+/// <param name="Features">Count×FeatureCount values, row-major, finite, scaled.</param>
+/// <param name="Count">Items in the file (its first dimension).</param>
+/// <param name="FeatureCount">Values per item (the product of the other dimensions; 1 for a one-dimensional file).</param>
+/// <param name="Dimensions">All dimensions as the header gives them (e.g. 60000, 28, 28).</param>
+/// <param name="ElementType">How the values are stored in the file.</param>
+public sealed record IdxImages(float[] Features, int Count, int FeatureCount, int[] Dimensions, IdxElementType ElementType);
+
+/// <summary>
+/// Reads the IDX format of MNIST and Fashion-MNIST: two zero bytes, an element-type byte, a dimension-count byte,
+/// the dimensions as big-endian int32, then the values, big-endian. Gzip-compressed files are recognised by their
+/// magic bytes (1f 8b), not by their name. A corrupt or hostile file fails with a <see cref="DataFormatException"/>
+/// naming the byte offset (in the decompressed data): wrong magic, unknown type, no or too many dimensions,
+/// dimensions whose product exceeds <see cref="MaxElements"/>, fewer or more data bytes than the header promises.
+/// Memory is bounded by the data actually present: a plain file's length is checked before anything is
+/// allocated, and a compressed one is read into a buffer that grows only as data arrive.
+/// </summary>
+public static class IdxLoader
+{
+    /// <summary>The most values one file may hold (the largest array .NET can allocate).</summary>
+    public static long MaxElements => Array.MaxLength;
+
+    /// <summary>The most dimensions a file may declare.</summary>
+    public const int MaxDimensions = 16;
+
+    /// <summary>Loads an image file as floats.</summary>
+    /// <param name="path">The IDX file, gzip-compressed or not.</param>
+    /// <param name="scale">Multiplier applied to every value (finite, positive); null for the default: 1/255 for
+    /// unsigned bytes (so pixels land in [0, 1]), 1 for every other type.</param>
+    /// <exception cref="DataFormatException">The file is not a well-formed IDX file (the message names the offset).</exception>
+    public static IdxImages LoadImages(string path, float? scale = null)
+    {
+        using FileStream file = DataStreams.OpenRead(path);
+        return LoadImages(file, scale, path);
+    }
+
+    /// <summary>Loads an image file from a stream (left open); see <see cref="LoadImages(string, float?)"/>.</summary>
+    /// <param name="stream">The IDX data, gzip-compressed or not.</param>
+    /// <param name="scale">As for <see cref="LoadImages(string, float?)"/>.</param>
+    /// <param name="name">The name used in error messages; null for "&lt;stream&gt;".</param>
+    public static IdxImages LoadImages(Stream stream, float? scale = null, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        if (scale is float s && !(s > 0 && float.IsFinite(s)))
+            throw new ArgumentOutOfRangeException(nameof(scale), s, $"scale must be positive and finite (got {s}).");
+        return Read(stream, name, (header, source) =>
+        {
+            float[] values = ReadValues<float>(source, header, name, ConvertToFloat);
+            float factor = scale ?? (header.Type == IdxElementType.UnsignedByte ? 1f / 255f : 1f);
+            if (factor != 1f)
+                TensorPrimitives.Multiply(values, factor, values);
+            if (!TensorPrimitives.IsFiniteAll<float>(values))
+            {
+                int i = Array.FindIndex(values, v => !float.IsFinite(v));
+                throw new DataFormatException(name, null, header.Size + (long)i * header.ElementSize,
+                    $"value {i} is not finite as float after scaling by {factor} ({values[i]}).");
+            }
+            int count = header.Dimensions[0];
+            return new IdxImages(values, count, (int)(header.Elements / count), header.Dimensions, header.Type);
+        });
+    }
+
+    /// <summary>Loads a label file (an integer type, one value per item).</summary>
+    /// <exception cref="DataFormatException">The file is not a well-formed IDX file of integers.</exception>
+    public static int[] LoadLabels(string path)
+    {
+        using FileStream file = DataStreams.OpenRead(path);
+        return LoadLabels(file, path);
+    }
+
+    /// <summary>Loads a label file from a stream (left open); see <see cref="LoadLabels(string)"/>.</summary>
+    /// <param name="stream">The IDX data, gzip-compressed or not.</param>
+    /// <param name="name">The name used in error messages; null for "&lt;stream&gt;".</param>
+    public static int[] LoadLabels(Stream stream, string? name = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return LoadLabelsWithHeader(stream, name).Labels;
+    }
+
+    /// <summary>Loads images and their labels as a classification set.</summary>
+    /// <param name="imagesPath">The image file.</param>
+    /// <param name="labelsPath">The label file, one label per image.</param>
+    /// <param name="classCount">Number of classes (at least 2); null for the largest label + 1 (at least 2).</param>
+    /// <param name="scale">As for <see cref="LoadImages(string, float?)"/>.</param>
+    /// <exception cref="DataFormatException">A file is malformed, the counts differ, or a label is outside [0, classCount).</exception>
+    public static Dataset<float> LoadDataset(string imagesPath, string labelsPath, int? classCount = null, float? scale = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(imagesPath);
+        ArgumentException.ThrowIfNullOrEmpty(labelsPath);
+        if (classCount is int c && c < 2)
+            throw new ArgumentOutOfRangeException(nameof(classCount), c, $"classCount must be at least 2 (got {c}).");
+        (int[] labels, Header labelHeader) = LoadLabelsWithHeader(labelsPath);
+        IdxImages images = LoadImages(imagesPath, scale);
+        if (labels.Length != images.Count)
+            throw new DataFormatException(labelsPath, null, 4,
+                $"the file holds {labels.Length} labels but {Path.GetFileName(imagesPath)} holds {images.Count} images.");
+        int classes = classCount ?? Math.Max(2, labels.Max() + 1);
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if ((uint)labels[i] >= (uint)classes)
+                throw new DataFormatException(labelsPath, null, labelHeader.Size + (long)i * labelHeader.ElementSize,
+                    $"label {i} is {labels[i]}, outside [0, {classes}).");
+        }
+        return new Dataset<float>(images.Features, images.FeatureCount, labels, classes);
+    }
+
+    private static (int[] Labels, Header Header) LoadLabelsWithHeader(string path)
+    {
+        using FileStream file = DataStreams.OpenRead(path);
+        return LoadLabelsWithHeader(file, path);
+    }
+
+    private static (int[] Labels, Header Header) LoadLabelsWithHeader(Stream stream, string? name) => Read(stream, name, (header, source) =>
+    {
+        if (header.Type is IdxElementType.Float32 or IdxElementType.Float64)
+            throw new DataFormatException(name, null, 2, $"labels must be integers, but the file holds {header.Type}.");
+        if (header.Elements != header.Dimensions[0])
+            throw new DataFormatException(name, null, 8,
+                $"a label file holds one value per item, but its dimensions are {string.Join('×', header.Dimensions)}.");
+        return (ReadValues<int>(source, header, name, ConvertToInt), header);
+    });
+
+    private sealed record Header(IdxElementType Type, int[] Dimensions, long Elements, int ElementSize, long? Remaining)
+    {
+        public int Size => 4 + 4 * Dimensions.Length;
+        public long DataBytes => Elements * ElementSize;
+    }
+
+    private static TResult Read<TResult>(Stream stream, string? name, Func<Header, Stream, TResult> body)
+    {
+        Stream source = DataStreams.MaybeDecompress(stream, leaveOpen: true);
+        try
+        {
+            Header header = ReadHeader(source, ReferenceEquals(source, stream) && stream.CanSeek ? stream.Length - stream.Position : null, name);
+            return body(header, source);
+        }
+        catch (InvalidDataException e)
+        {
+            throw new DataFormatException(name, null, null, $"the gzip data are corrupt: {e.Message}", e);
+        }
+        finally
+        {
+            if (!ReferenceEquals(source, stream))
+                source.Dispose();
+        }
+    }
+
+    private static Header ReadHeader(Stream source, long? length, string? name)
+    {
+        Span<byte> start = stackalloc byte[4];
+        int got = source.ReadAtLeast(start, 4, throwOnEndOfStream: false);
+        if (got < 4)
+            throw new DataFormatException(name, null, got, got == 0
+                ? "the file is empty; an IDX file starts with a 4-byte header."
+                : $"the file ends after {got} byte(s), inside the 4-byte IDX header (truncated).");
+        if (start[0] != 0 || start[1] != 0)
+            throw new DataFormatException(name, null, 0,
+                $"not an IDX file: it starts with {start[0]:x2} {start[1]:x2}, where IDX (or gzip, 1f 8b) data start with 00 00.");
+        var type = (IdxElementType)start[2];
+        if (!Enum.IsDefined(type))
+            throw new DataFormatException(name, null, 2,
+                $"unknown element type 0x{start[2]:x2} (known: 08 ubyte, 09 sbyte, 0b int16, 0c int32, 0d float32, 0e float64).");
+        int rank = start[3];
+        if (rank is 0 or > MaxDimensions)
+            throw new DataFormatException(name, null, 3, $"the header declares {rank} dimensions; 1 to {MaxDimensions} are allowed.");
+
+        Span<byte> dims = stackalloc byte[4 * MaxDimensions];
+        dims = dims[..(4 * rank)];
+        got = source.ReadAtLeast(dims, dims.Length, throwOnEndOfStream: false);
+        if (got < dims.Length)
+            throw new DataFormatException(name, null, 4 + got,
+                $"the file ends inside the header: {rank} dimensions need {dims.Length} bytes, found {got} (truncated).");
+        int elementSize = ElementSize(type);
+        var dimensions = new int[rank];
+        long elements = 1;
+        for (int i = 0; i < rank; i++)
+        {
+            int d = BinaryPrimitives.ReadInt32BigEndian(dims[(4 * i)..]);
+            if (d <= 0)
+                throw new DataFormatException(name, null, 4 + 4 * i, $"dimension {i} is {d}; every dimension must be positive.");
+            dimensions[i] = d;
+            elements *= d;   // both factors are below 2^31 and the running product stays below MaxElements: no overflow.
+            if (elements > MaxElements)
+                throw new DataFormatException(name, null, 4 + 4 * i,
+                    $"dimensions {string.Join('×', dimensions[..(i + 1)])} hold more than {MaxElements} values, more than one array can hold.");
+        }
+        var header = new Header(type, dimensions, elements, elementSize, length is long l ? l - (4 + 4 * rank) : null);
+        if (header.Remaining is long remaining && remaining < header.DataBytes)
+            throw new DataFormatException(name, null, header.Size,
+                $"the header ({string.Join('×', dimensions)} {type}) promises {header.DataBytes} bytes of data, but the file has {remaining} (truncated).");
+        return header;
+    }
+
+    private static int ElementSize(IdxElementType type) => type switch
+    {
+        IdxElementType.UnsignedByte or IdxElementType.SignedByte => 1,
+        IdxElementType.Int16 => 2,
+        IdxElementType.Int32 or IdxElementType.Float32 => 4,
+        _ => 8,
+    };
+
+    private delegate void Converter<T>(ReadOnlySpan<byte> raw, IdxElementType type, Span<T> destination);
+
+    /// <summary>Reads the values the header promises. When the length is known (a plain seekable file) it has been
+    /// checked already: the result is allocated at once and filled chunk by chunk. Otherwise (gzip, or a stream that
+    /// cannot seek) the raw bytes are gathered in chunks that are allocated only as data arrive, so a short stream that
+    /// claims billions of values costs only what it holds, and converted once at the end.</summary>
+    private static T[] ReadValues<T>(Stream source, Header header, string? name, Converter<T> convert)
+    {
+        long total = header.Elements;
+        int size = header.ElementSize;
+        long need = header.DataBytes;
+        T[] values;
+        if (header.Remaining is not null)
+        {
+            values = new T[total];
+            byte[] buffer = new byte[1 << 16];
+            long done = 0;
+            while (done < need)
+            {
+                int wanted = (int)Math.Min(buffer.Length, need - done);
+                int got = source.ReadAtLeast(buffer.AsSpan(0, wanted), wanted, throwOnEndOfStream: false);
+                if (got < wanted)
+                    throw Truncated(header, name, done + got);
+                convert(buffer.AsSpan(0, got), header.Type, values.AsSpan((int)(done / size), got / size));
+                done += got;
+            }
+        }
+        else
+        {
+            var chunks = new List<byte[]>();
+            long done = 0;
+            int chunkSize = 1 << 20;
+            while (done < need)
+            {
+                // Chunk sizes are powers of two (multiples of every element size) or the remainder.
+                var chunk = new byte[Math.Min(chunkSize, need - done)];
+                int got = source.ReadAtLeast(chunk, chunk.Length, throwOnEndOfStream: false);
+                if (got < chunk.Length)
+                    throw Truncated(header, name, done + got);
+                chunks.Add(chunk);
+                done += got;
+                chunkSize = Math.Min(chunkSize * 2, 1 << 24);
+            }
+            values = new T[total];
+            long element = 0;
+            foreach (byte[] chunk in chunks)
+            {
+                convert(chunk, header.Type, values.AsSpan((int)element, chunk.Length / size));
+                element += chunk.Length / size;
+            }
+        }
+        Span<byte> probe = stackalloc byte[1];
+        if (source.ReadAtLeast(probe, 1, throwOnEndOfStream: false) > 0)
+        {
+            string more = header.Remaining is long remaining ? $"{remaining - need} byte(s)" : "more bytes";
+            throw new DataFormatException(name, null, header.Size + need,
+                $"{more} follow the {need} bytes of data the header promises; the header or the file is corrupt.");
+        }
+        return values;
+    }
+
+    private static DataFormatException Truncated(Header header, string? name, long found) =>
+        new(name, null, header.Size + found,
+            $"the data end after {found} of the {header.DataBytes} bytes the header ({string.Join('×', header.Dimensions)} {header.Type}) promises (truncated).");
+
+    private static void ConvertToFloat(ReadOnlySpan<byte> raw, IdxElementType type, Span<float> destination)
+    {
+        switch (type)
+        {
+            case IdxElementType.UnsignedByte:
+                TensorPrimitives.ConvertTruncating<byte, float>(raw, destination);
+                break;
+            case IdxElementType.SignedByte:
+                for (int i = 0; i < destination.Length; i++)
+                    destination[i] = (sbyte)raw[i];
+                break;
+            case IdxElementType.Int16:
+                for (int i = 0; i < destination.Length; i++)
+                    destination[i] = BinaryPrimitives.ReadInt16BigEndian(raw[(2 * i)..]);
+                break;
+            case IdxElementType.Int32:
+                for (int i = 0; i < destination.Length; i++)
+                    destination[i] = BinaryPrimitives.ReadInt32BigEndian(raw[(4 * i)..]);
+                break;
+            case IdxElementType.Float32:
+                for (int i = 0; i < destination.Length; i++)
+                    destination[i] = BinaryPrimitives.ReadSingleBigEndian(raw[(4 * i)..]);
+                break;
+            default:
+                for (int i = 0; i < destination.Length; i++)
+                    destination[i] = (float)BinaryPrimitives.ReadDoubleBigEndian(raw[(8 * i)..]);
+                break;
+        }
+    }
+
+    private static void ConvertToInt(ReadOnlySpan<byte> raw, IdxElementType type, Span<int> destination)
+    {
+        switch (type)
+        {
+            case IdxElementType.UnsignedByte:
+                for (int i = 0; i < destination.Length; i++)
+                    destination[i] = raw[i];
+                break;
+            case IdxElementType.SignedByte:
+                for (int i = 0; i < destination.Length; i++)
+                    destination[i] = (sbyte)raw[i];
+                break;
+            case IdxElementType.Int16:
+                for (int i = 0; i < destination.Length; i++)
+                    destination[i] = BinaryPrimitives.ReadInt16BigEndian(raw[(2 * i)..]);
+                break;
+            default:
+                for (int i = 0; i < destination.Length; i++)
+                    destination[i] = BinaryPrimitives.ReadInt32BigEndian(raw[(4 * i)..]);
+                break;
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+
+namespace FastBackprop;
+
+/// <summary>
+/// Everything needed to predict from raw features: the network, the input standardisation fitted on its training
+/// data, the class labels and the loss it was trained with. <see cref="ModelFile"/> saves and loads it.
+/// Like <see cref="Network{T}"/> (whose <see cref="Network{T}.Forward"/> reuses a workspace), a model keeps
+/// scratch buffers and must not be used by several threads at once; give each thread its own (load it once per thread).
+/// </summary>
+public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private readonly string[]? classLabels;
+    private T[] inputScratch = [];
+    private T[] outputScratch = [];
+
+    /// <summary>Bundles a trained network with what prediction needs. The network is shared, not copied.</summary>
+    /// <param name="network">The trained network.</param>
+    /// <param name="inputStandardization">The standardiser fitted on the training features, or null if the network takes raw features.</param>
+    /// <param name="classLabels">Names of the classes: one per output unit, or two (class 0, class 1) for a single output unit; null if unnamed.</param>
+    /// <param name="loss">The loss the network was trained with (for evaluation); it must suit the output activation.</param>
+    /// <exception cref="ArgumentException">The parts do not fit together.</exception>
+    public Model(Network<T> network, Standardizer<T>? inputStandardization = null, IReadOnlyList<string>? classLabels = null, Loss? loss = null)
+    {
+        ArgumentNullException.ThrowIfNull(network);
+        if (inputStandardization is not null && inputStandardization.FeatureCount != network.InputSize)
+            throw new ArgumentException(
+                $"The standardiser has {inputStandardization.FeatureCount} features but the network takes {network.InputSize} inputs.", nameof(inputStandardization));
+        if (classLabels is not null)
+        {
+            int expected = ClassCountOf(network);
+            if (classLabels.Count != expected)
+                throw new ArgumentException(
+                    $"classLabels has {classLabels.Count} names but the network's {network.OutputSize} output unit(s) give {expected} classes.", nameof(classLabels));
+            this.classLabels = new string[classLabels.Count];
+            for (int i = 0; i < classLabels.Count; i++)
+                this.classLabels[i] = classLabels[i] ?? throw new ArgumentException($"classLabels[{i}] is null.", nameof(classLabels));
+        }
+        if (loss is Loss l)
+            DenseLayerKernels.ValidatePairing(network.Layer(network.LayerCount - 1).Activation, l);
+        Network = network;
+        InputStandardization = inputStandardization;
+        Loss = loss;
+    }
+
+    /// <summary>The network.</summary>
+    public Network<T> Network { get; }
+
+    /// <summary>The standardisation applied to raw features before the network, or null.</summary>
+    public Standardizer<T>? InputStandardization { get; }
+
+    /// <summary>The class names (see the constructor), or null.</summary>
+    public IReadOnlyList<string>? ClassLabels => classLabels;
+
+    /// <summary>The loss the network was trained with, or null if not recorded.</summary>
+    public Loss? Loss { get; }
+
+    /// <summary>Raw features per sample.</summary>
+    public int InputSize => Network.InputSize;
+
+    /// <summary>Outputs per sample.</summary>
+    public int OutputSize => Network.OutputSize;
+
+    /// <summary>Standardises a copy of <paramref name="rawFeatures"/> (batchSize rows; the input is not modified) and
+    /// runs the network, writing batchSize×OutputSize outputs. Not thread-safe.</summary>
+    /// <exception cref="ArgumentException">Shapes disagree or the features are not finite.</exception>
+    public void Predict(ReadOnlySpan<T> rawFeatures, int batchSize, Span<T> outputs)
+    {
+        Guard.Positive(batchSize, nameof(batchSize));
+        Guard.Length(rawFeatures, (long)batchSize * InputSize, nameof(rawFeatures), $"batchSize×InputSize = {batchSize}×{InputSize}");
+        if (InputStandardization is null)
+        {
+            Network.Forward(rawFeatures, batchSize, outputs);
+            return;
+        }
+        Guard.Finite(rawFeatures, nameof(rawFeatures));
+        if (inputScratch.Length < rawFeatures.Length)
+            inputScratch = new T[rawFeatures.Length];
+        Span<T> x = inputScratch.AsSpan(0, rawFeatures.Length);
+        rawFeatures.CopyTo(x);
+        InputStandardization.Transform(x);
+        Network.Forward(x, batchSize, outputs);
+    }
+
+    /// <summary>The predicted class of each sample: the index of the largest output (the first on ties), or for a
+    /// single output unit 1 when the output exceeds 0.5, else 0. Not thread-safe.</summary>
+    /// <exception cref="ArgumentException">Shapes disagree or the features are not finite.</exception>
+    public void PredictClasses(ReadOnlySpan<T> rawFeatures, int batchSize, Span<int> classes)
+    {
+        Guard.Positive(batchSize, nameof(batchSize));
+        Guard.Length<int>(classes, batchSize, nameof(classes), $"batchSize = {batchSize}");
+        int n = OutputSize;
+        if (outputScratch.Length < (long)batchSize * n)
+            outputScratch = new T[checked(batchSize * n)];
+        Span<T> outputs = outputScratch.AsSpan(0, batchSize * n);
+        Predict(rawFeatures, batchSize, outputs);
+        T half = T.CreateChecked(0.5);
+        for (int i = 0; i < batchSize; i++)
+            classes[i] = n == 1 ? (outputs[i] > half ? 1 : 0) : TensorPrimitives.IndexOfMax<T>(outputs.Slice(i * n, n));
+    }
+
+    internal static int ClassCountOf(Network<T> network) => network.OutputSize == 1 ? 2 : network.OutputSize;
+}

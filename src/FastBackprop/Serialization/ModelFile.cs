@@ -1,0 +1,479 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace FastBackprop;
+
+/// <summary>
+/// Saves and loads <see cref="Model{T}"/> in the binary format of docs/MODEL_FORMAT.md: little-endian, versioned,
+/// with a trailing SHA-256 over everything before it. Saving to a path is atomic (a crash leaves the previous file
+/// intact); loading verifies the checksum first and then validates every field against the bytes that remain before
+/// allocating, so a corrupt, truncated or hostile file fails with an <see cref="InvalidDataException"/> naming the
+/// offset, field and value, never with a wrong model or an out-of-memory.
+/// </summary>
+public static class ModelFile
+{
+    /// <summary>The format version this library writes (and the only one it reads).</summary>
+    public const uint FormatVersion = 1;
+
+    /// <summary>The largest model file accepted, in bytes (the largest array .NET can allocate, about 2 GiB).</summary>
+    public static long MaxFileBytes => Array.MaxLength;
+
+    /// <summary>The most layers a model file may declare.</summary>
+    public const int MaxLayers = 1 << 16;
+
+    /// <summary>The longest class label, in UTF-8 bytes.</summary>
+    public const int MaxLabelBytes = 4096;
+
+    internal static ReadOnlySpan<byte> Magic => "FBPMODEL"u8;
+
+    internal const int HashSize = 32;
+
+    private const int FlagStandardization = 1, FlagLabels = 2, FlagLoss = 4;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Saves <paramref name="model"/> to <paramref name="path"/> atomically: the bytes go to a temporary file in
+    /// the same directory, which is flushed to disk and then renamed over <paramref name="path"/>. If anything fails the
+    /// temporary file is deleted and an existing file at <paramref name="path"/> is left as it was.</summary>
+    /// <exception cref="ArgumentException">A class label is longer than <see cref="MaxLabelBytes"/> bytes in UTF-8.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
+    public static void Save<T>(string path, Model<T> model) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(model);
+        byte[] bytes = Serialize(model);
+        WriteAtomically(path, stream => stream.Write(bytes));
+    }
+
+    /// <summary>Writes <paramref name="model"/> to <paramref name="stream"/> (left open, not flushed to disk).</summary>
+    public static void Save<T>(Stream stream, Model<T> model) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        ArgumentNullException.ThrowIfNull(model);
+        stream.Write(Serialize(model));
+    }
+
+    /// <summary>Loads a model. A file of the other element type is converted: float32 parameters widen to double
+    /// exactly; float64 parameters are rounded to float (an error if one overflows), so such a model predicts
+    /// close to, not bit-identically with, the saved one.</summary>
+    /// <exception cref="InvalidDataException">The file is corrupt, truncated, too large, of an unknown version, or inconsistent.</exception>
+    public static Model<T> Load<T>(string path) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        long length = file.Length;
+        if (length > MaxFileBytes)
+            throw ModelFormatError.Create(path, 0, "file length", $"the file is {length} bytes, more than the {MaxFileBytes} a model file may have.");
+        byte[] data = new byte[length];
+        int got = file.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
+        if (got != length)
+            throw ModelFormatError.Create(path, got, "file length", $"the file shrank while being read ({got} of {length} bytes).");
+        return Parse<T>(data, path);
+    }
+
+    /// <summary>Loads a model from a stream (read to its end, at most <see cref="MaxFileBytes"/> bytes; left open).
+    /// See <see cref="Load{T}(string)"/>.</summary>
+    public static Model<T> Load<T>(Stream stream) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        byte[] buffer = new byte[stream.CanSeek ? (int)Math.Clamp(stream.Length - stream.Position + 1, 1, 1 << 20) : 1 << 16];
+        int length = 0;
+        while (true)
+        {
+            if (length == buffer.Length)
+            {
+                if (buffer.Length >= MaxFileBytes)
+                    throw ModelFormatError.Create(null, length, "file length", $"the stream holds more than the {MaxFileBytes} bytes a model file may have.");
+                Array.Resize(ref buffer, (int)Math.Min(MaxFileBytes, 2L * buffer.Length));
+            }
+            int n = stream.Read(buffer, length, buffer.Length - length);
+            if (n == 0)
+                break;
+            length += n;
+        }
+        return Parse<T>(buffer.AsSpan(0, length), null);
+    }
+
+    /// <summary>Writes through a temporary file next to <paramref name="path"/>, flushed to disk, then renamed over it.</summary>
+    internal static void WriteAtomically(string path, Action<Stream> write)
+    {
+        string full = Path.GetFullPath(path);
+        string temporary = $"{full}.tmp-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
+        try
+        {
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                write(file);
+                file.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch
+        {
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (IOException)
+            {
+                // Best effort: the original exception matters more.
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+            throw;
+        }
+    }
+
+    private static byte ElementCode<T>() =>
+        typeof(T) == typeof(float) ? (byte)4
+        : typeof(T) == typeof(double) ? (byte)8
+        : throw new NotSupportedException($"Model files hold float or double parameters, not {typeof(T).Name}.");
+
+    internal static byte[] Serialize<T>(Model<T> model) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        byte element = ElementCode<T>();
+        Network<T> network = model.Network;
+        byte[][]? labels = null;
+        if (model.ClassLabels is { } names)
+        {
+            labels = new byte[names.Count][];
+            for (int i = 0; i < names.Count; i++)
+            {
+                labels[i] = StrictUtf8.GetBytes(names[i]);
+                if (labels[i].Length > MaxLabelBytes)
+                    throw new ArgumentException($"Class label {i} is {labels[i].Length} bytes in UTF-8, more than the {MaxLabelBytes} a model file allows.", nameof(model));
+            }
+        }
+        Standardizer<T>? standardizer = model.InputStandardization;
+        long size = 24 + 16L * network.LayerCount + 8 + (long)network.Parameters.Length * element;
+        if (standardizer is not null)
+            size += 4 + 2L * standardizer.FeatureCount * element;
+        if (labels is not null)
+            size += 4 + labels.Sum(l => 4L + l.Length);
+        if (model.Loss is not null)
+            size += 2;
+        size += HashSize;
+        if (size > MaxFileBytes)
+            throw new ArgumentException($"The model needs {size} bytes, more than the {MaxFileBytes} a model file may have.", nameof(model));
+
+        var data = new byte[size];
+        var w = new Writer(data);
+        w.Bytes(Magic);
+        w.U32(FormatVersion);
+        w.U8(element);
+        w.U8((byte)((standardizer is not null ? FlagStandardization : 0) | (labels is not null ? FlagLabels : 0) | (model.Loss is not null ? FlagLoss : 0)));
+        w.U16(0);
+        w.I32(network.InputSize);
+        w.I32(network.LayerCount);
+        for (int l = 0; l < network.LayerCount; l++)
+        {
+            LayerSpec spec = network.Layer(l);
+            w.I32(spec.Units);
+            w.U8((byte)spec.Activation.Kind);
+            w.U8(0);
+            w.U16(0);
+            w.F64(spec.Activation.Alpha);
+        }
+        w.I64(network.Parameters.Length);
+        w.Values<T>(network.Parameters);
+        if (standardizer is not null)
+        {
+            w.I32(standardizer.FeatureCount);
+            w.Values(standardizer.Mean);
+            w.Values(standardizer.Scale);
+        }
+        if (labels is not null)
+        {
+            w.I32(labels.Length);
+            foreach (byte[] label in labels)
+            {
+                w.I32(label.Length);
+                w.Bytes(label);
+            }
+        }
+        if (model.Loss is Loss loss)
+        {
+            w.U8((byte)loss.Kind);
+            w.U8((byte)loss.Reduction);
+        }
+        SHA256.HashData(data.AsSpan(0, w.Position), data.AsSpan(w.Position, HashSize));
+        return data;
+    }
+
+    internal static Model<T> Parse<T>(ReadOnlySpan<byte> data, string? name) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        _ = ElementCode<T>();   // float or double only
+        if (data.Length < Magic.Length || !data[..Magic.Length].SequenceEqual(Magic))
+            throw ModelFormatError.Create(name, 0, "magic", data.Length < Magic.Length
+                ? $"the file is {data.Length} bytes, too short to be a model file."
+                : $"not a FastBackprop model file: it starts with {Convert.ToHexString(data[..Magic.Length])}, not \"FBPMODEL\".");
+        if (data.Length < 12)
+            throw ModelFormatError.Create(name, data.Length, "format version", $"the file ends after {data.Length} bytes, inside the header (truncated).");
+        uint version = BinaryPrimitives.ReadUInt32LittleEndian(data[8..]);
+        if (version != FormatVersion)
+            throw ModelFormatError.Create(name, 8, "format version",
+                $"version {version} is not supported; this library reads version {FormatVersion}{(version > FormatVersion ? " (the file was written by a newer library)" : "")}.");
+        const int minimum = 24 + 16 + 8 + HashSize;
+        if (data.Length < minimum)
+            throw ModelFormatError.Create(name, data.Length, "file length", $"the file is {data.Length} bytes; the smallest model file is {minimum} (truncated).");
+        int end = data.Length - HashSize;
+        Span<byte> hash = stackalloc byte[HashSize];
+        SHA256.HashData(data[..end], hash);
+        if (!hash.SequenceEqual(data[end..]))
+            throw ModelFormatError.Create(name, end, "SHA-256",
+                $"the checksum does not match the {end} bytes before it: the file is corrupt or truncated (stored {Convert.ToHexStringLower(data[end..])}, computed {Convert.ToHexStringLower(hash)}).");
+
+        var r = new Reader(data[..end], name) { Position = 12 };
+        long at = r.Position;
+        byte element = r.U8("element type");
+        if (element is not (4 or 8))
+            throw r.Error(at, "element type", $"{element} is neither 4 (float32) nor 8 (float64).");
+        at = r.Position;
+        byte flags = r.U8("flags");
+        if ((flags & ~(FlagStandardization | FlagLabels | FlagLoss)) != 0)
+            throw r.Error(at, "flags", $"0x{flags:x2} sets unknown bits (known: 0x01 standardisation, 0x02 labels, 0x04 loss).");
+        at = r.Position;
+        if (r.U16("reserved") is ushort reserved and not 0)
+            throw r.Error(at, "reserved", $"{reserved} must be 0.");
+
+        at = r.Position;
+        int inputSize = r.I32("input size");
+        if (inputSize <= 0)
+            throw r.Error(at, "input size", $"{inputSize} must be positive.");
+        at = r.Position;
+        int layerCount = r.I32("layer count");
+        if (layerCount <= 0 || layerCount > MaxLayers)
+            throw r.Error(at, "layer count", $"{layerCount} must be in [1, {MaxLayers}].");
+        if (16L * layerCount > r.Remaining)
+            throw r.Error(at, "layer count", $"{layerCount} layers need {16L * layerCount} bytes, only {r.Remaining} remain.");
+
+        var specs = new LayerSpec[layerCount];
+        long parameters = 0;
+        int fanIn = inputSize;
+        for (int l = 0; l < layerCount; l++)
+        {
+            string field = $"layer {l} units";
+            at = r.Position;
+            int units = r.I32(field);
+            if (units <= 0)
+                throw r.Error(at, field, $"{units} must be positive.");
+            parameters += ((long)fanIn + 1) * units;
+            if (parameters > Array.MaxLength || parameters * element > r.Remaining)
+                throw r.Error(at, field, $"{units} units (after {fanIn} inputs) bring the parameters to {parameters}, more than the {r.Remaining} bytes left can hold.");
+            at = r.Position;
+            field = $"layer {l} activation";
+            var kind = (ActivationKind)r.U8(field);
+            if (!Enum.IsDefined(kind))
+                throw r.Error(at, field, $"unknown activation kind {(int)kind}.");
+            if (kind == ActivationKind.Softmax && l != layerCount - 1)
+                throw r.Error(at, field, $"softmax is only allowed on the output layer, but layer {l} of {layerCount} uses it.");
+            if (r.U8(field) != 0 || r.U16(field) != 0)
+                throw r.Error(at + 1, field, "the 3 reserved bytes after the kind must be 0.");
+            at = r.Position;
+            field = $"layer {l} alpha";
+            double alpha = r.F64(field);
+            if (kind == ActivationKind.LeakyReLU ? !(alpha > 0 && double.IsFinite(alpha)) : BitConverter.DoubleToInt64Bits(alpha) != 0)
+                throw r.Error(at, field, $"{alpha} is invalid for {kind} (leaky ReLU needs a positive finite slope, other kinds 0).");
+            specs[l] = new LayerSpec(units, Activation.FromKind(kind, kind == ActivationKind.LeakyReLU ? alpha : 0.01));
+            fanIn = units;
+        }
+        at = r.Position;
+        long storedCount = r.I64("parameter count");
+        if (storedCount != parameters)
+            throw r.Error(at, "parameter count", $"{storedCount}, but the architecture implies {parameters}.");
+
+        var network = new Network<T>(inputSize, specs, seed: 0);
+        r.Values(network.Parameters, element, "parameters");
+
+        Standardizer<T>? standardizer = null;
+        if ((flags & FlagStandardization) != 0)
+        {
+            at = r.Position;
+            int features = r.I32("standardisation feature count");
+            if (features != inputSize)
+                throw r.Error(at, "standardisation feature count", $"{features}, but the network takes {inputSize} inputs.");
+            var mean = new T[features];
+            var scale = new T[features];
+            r.Values<T>(mean, element, "standardisation mean");
+            at = r.Position;
+            r.Values<T>(scale, element, "standardisation scale");
+            for (int i = 0; i < scale.Length; i++)
+            {
+                if (!(scale[i] > T.Zero))
+                    throw r.Error(at + (long)i * element, "standardisation scale", $"scale[{i}] = {scale[i]} must be positive.");
+            }
+            standardizer = new Standardizer<T>(mean, scale);
+        }
+
+        string[]? labels = null;
+        if ((flags & FlagLabels) != 0)
+        {
+            at = r.Position;
+            int count = r.I32("label count");
+            int expected = specs[^1].Units == 1 ? 2 : specs[^1].Units;
+            if (count != expected)
+                throw r.Error(at, "label count", $"{count}, but {specs[^1].Units} output unit(s) give {expected} classes.");
+            labels = new string[count];
+            for (int i = 0; i < count; i++)
+            {
+                string field = $"label {i} length";
+                at = r.Position;
+                int length = r.I32(field);
+                if (length < 0 || length > MaxLabelBytes || length > r.Remaining)
+                    throw r.Error(at, field, $"{length} must be in [0, {Math.Min(MaxLabelBytes, r.Remaining)}] (at most {MaxLabelBytes}, and {r.Remaining} bytes remain).");
+                at = r.Position;
+                ReadOnlySpan<byte> bytes = r.Bytes(length, $"label {i}");
+                try
+                {
+                    labels[i] = StrictUtf8.GetString(bytes);
+                }
+                catch (DecoderFallbackException e)
+                {
+                    throw ModelFormatError.Create(name, at, $"label {i}", "the label is not valid UTF-8.", e);
+                }
+            }
+        }
+
+        Loss? loss = null;
+        if ((flags & FlagLoss) != 0)
+        {
+            at = r.Position;
+            var kind = (LossKind)r.U8("loss kind");
+            var reduction = (Reduction)r.U8("loss reduction");
+            if (!Enum.IsDefined(kind))
+                throw r.Error(at, "loss kind", $"unknown loss kind {(int)kind}.");
+            if (!Enum.IsDefined(reduction))
+                throw r.Error(at + 1, "loss reduction", $"unknown reduction {(int)reduction}.");
+            loss = new Loss(kind, reduction);
+            try
+            {
+                DenseLayerKernels.ValidatePairing(specs[^1].Activation, loss.Value);
+            }
+            catch (ArgumentException e)
+            {
+                throw ModelFormatError.Create(name, at, "loss kind", $"{kind} does not fit the output layer: {e.Message}", e);
+            }
+        }
+        if (r.Remaining != 0)
+            throw r.Error(r.Position, "end of data", $"{r.Remaining} unexpected byte(s) before the checksum.");
+        return new Model<T>(network, standardizer, labels, loss);
+    }
+
+    private ref struct Writer(Span<byte> data)
+    {
+        private readonly Span<byte> data = data;
+
+        public int Position { get; private set; }
+
+        public void Bytes(ReadOnlySpan<byte> bytes)
+        {
+            bytes.CopyTo(data[Position..]);
+            Position += bytes.Length;
+        }
+
+        public void U8(byte value) => data[Position++] = value;
+
+        public void U16(ushort value)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(data[Position..], value);
+            Position += 2;
+        }
+
+        public void U32(uint value)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(data[Position..], value);
+            Position += 4;
+        }
+
+        public void I32(int value)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(data[Position..], value);
+            Position += 4;
+        }
+
+        public void I64(long value)
+        {
+            BinaryPrimitives.WriteInt64LittleEndian(data[Position..], value);
+            Position += 8;
+        }
+
+        public void F64(double value)
+        {
+            BinaryPrimitives.WriteDoubleLittleEndian(data[Position..], value);
+            Position += 8;
+        }
+
+        public void Values<T>(ReadOnlySpan<T> values) where T : unmanaged
+        {
+            Span<byte> target = data.Slice(Position, values.Length * Unsafe.SizeOf<T>());
+            if (BitConverter.IsLittleEndian)
+                MemoryMarshal.AsBytes(values).CopyTo(target);
+            else if (typeof(T) == typeof(float))
+                for (int i = 0; i < values.Length; i++)
+                    BinaryPrimitives.WriteSingleLittleEndian(target[(4 * i)..], (float)(object)values[i]);
+            else
+                for (int i = 0; i < values.Length; i++)
+                    BinaryPrimitives.WriteDoubleLittleEndian(target[(8 * i)..], (double)(object)values[i]);
+            Position += target.Length;
+        }
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> data, string? name)
+    {
+        private readonly ReadOnlySpan<byte> data = data;
+
+        public int Position { get; set; }
+
+        public readonly long Remaining => data.Length - Position;
+
+        public readonly InvalidDataException Error(long offset, string field, string problem) => ModelFormatError.Create(name, offset, field, problem);
+
+        public ReadOnlySpan<byte> Bytes(int count, string field)
+        {
+            if (count > Remaining)
+                throw Error(Position, field, $"needs {count} bytes, only {Remaining} remain before the checksum.");
+            ReadOnlySpan<byte> span = data.Slice(Position, count);
+            Position += count;
+            return span;
+        }
+
+        public byte U8(string field) => Bytes(1, field)[0];
+
+        public ushort U16(string field) => BinaryPrimitives.ReadUInt16LittleEndian(Bytes(2, field));
+
+        public int I32(string field) => BinaryPrimitives.ReadInt32LittleEndian(Bytes(4, field));
+
+        public long I64(string field) => BinaryPrimitives.ReadInt64LittleEndian(Bytes(8, field));
+
+        public double F64(string field) => BinaryPrimitives.ReadDoubleLittleEndian(Bytes(8, field));
+
+        /// <summary>Reads values stored as float32 (element 4) or float64 (8) into T, rejecting non-finite ones.</summary>
+        public void Values<T>(Span<T> destination, byte element, string field) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        {
+            int start = Position;
+            ReadOnlySpan<byte> raw = Bytes(checked(destination.Length * element), field);
+            if (element == Unsafe.SizeOf<T>() && BitConverter.IsLittleEndian)
+                raw.CopyTo(MemoryMarshal.AsBytes(destination));
+            else if (element == 4)
+                for (int i = 0; i < destination.Length; i++)
+                    destination[i] = T.CreateTruncating(BinaryPrimitives.ReadSingleLittleEndian(raw[(4 * i)..]));
+            else
+                for (int i = 0; i < destination.Length; i++)
+                    destination[i] = T.CreateTruncating(BinaryPrimitives.ReadDoubleLittleEndian(raw[(8 * i)..]));
+            for (int i = 0; i < destination.Length; i++)
+            {
+                if (!T.IsFinite(destination[i]))
+                {
+                    string stored = element == 4 ? BinaryPrimitives.ReadSingleLittleEndian(raw[(4 * i)..]).ToString("R", System.Globalization.CultureInfo.InvariantCulture)
+                        : BinaryPrimitives.ReadDoubleLittleEndian(raw[(8 * i)..]).ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+                    throw Error(start + (long)i * element, field, $"value {i} is {stored}, which is not finite as {typeof(T).Name}.");
+                }
+            }
+        }
+    }
+}

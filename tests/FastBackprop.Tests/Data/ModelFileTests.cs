@@ -1,0 +1,330 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace FastBackprop.Tests.Data;
+
+/// <summary>
+/// ModelFile: a saved and reloaded model predicts bit-identically (float and double, every activation, leaky ReLU's
+/// alpha, standardisation, labels, loss); every single-byte corruption and every truncation is detected; hostile
+/// headers with a valid checksum fail without large allocations; saving is atomic.
+/// </summary>
+public sealed class ModelFileTests : IDisposable
+{
+    private readonly TempDir dir = new();
+
+    public void Dispose() => dir.Dispose();
+
+    private static T[] Random<T>(Random random, int n, double scale = 1) where T : IBinaryFloatingPointIeee754<T>
+        => Enumerable.Range(0, n).Select(_ => T.CreateChecked(scale * (2 * random.NextDouble() - 1))).ToArray();
+
+    private static Network<T> Net<T>(int seed, int inputs, params LayerSpec[] layers) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var net = new Network<T>(inputs, layers, seed);
+        var random = new Random(seed);
+        for (int l = 0; l < net.LayerCount; l++)
+            net.SetBiases(l, Random<T>(random, net.Layer(l).Units, 0.5));
+        return net;
+    }
+
+    private static Model<T> Full<T>(int seed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Network<T> net = Net<T>(seed, 6,
+            new(9, Activation.LeakyReLU(0.173)), new(8, Activation.Tanh), new(7, Activation.Sigmoid),
+            new(6, Activation.ReLU), new(5, Activation.Identity), new(4, Activation.Softmax));
+        T[] training = Random<T>(new Random(seed + 1), 30 * 6, 40);
+        for (int i = 0; i < training.Length; i++)
+            training[i] += T.CreateChecked(i % 6 * 10);
+        return new Model<T>(net, Standardizer<T>.Fit(training, 6), ["cat", "dög", "a,b \"c\"", ""], Loss.SoftmaxCrossEntropy);
+    }
+
+    private static void AssertSame<T>(Model<T> expected, Model<T> actual) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Assert.Equal(expected.InputSize, actual.InputSize);
+        Assert.Equal(expected.Network.LayerCount, actual.Network.LayerCount);
+        for (int l = 0; l < expected.Network.LayerCount; l++)
+            Assert.Equal(expected.Network.Layer(l), actual.Network.Layer(l));
+        Bits.Equal<T>(expected.Network.Parameters, actual.Network.Parameters, "parameters");
+        Assert.Equal(expected.InputStandardization is null, actual.InputStandardization is null);
+        if (expected.InputStandardization is not null)
+        {
+            Bits.Equal(expected.InputStandardization.Mean, actual.InputStandardization!.Mean, "mean");
+            Bits.Equal(expected.InputStandardization.Scale, actual.InputStandardization.Scale, "scale");
+        }
+        Assert.Equal(expected.ClassLabels, actual.ClassLabels);
+        Assert.Equal(expected.Loss, actual.Loss);
+
+        var random = new Random(77);
+        const int batch = 13;
+        T[] x = Random<T>(random, batch * expected.InputSize, 60);
+        T[] before = (T[])x.Clone();
+        var a = new T[batch * expected.OutputSize];
+        var b = new T[batch * expected.OutputSize];
+        expected.Predict(x, batch, a);
+        actual.Predict(x, batch, b);
+        Bits.Equal<T>(a, b, "predictions");
+        Bits.Equal<T>(before, x, "Predict left its input alone");
+        int[] ca = new int[batch], cb = new int[batch];
+        expected.PredictClasses(x, batch, ca);
+        actual.PredictClasses(x, batch, cb);
+        Assert.Equal(ca, cb);
+    }
+
+    [Fact]
+    public void Float_round_trip_predicts_bit_identically()
+    {
+        Model<float> model = Full<float>(1);
+        string path = dir.File("model.fbpm");
+        ModelFile.Save(path, model);
+        AssertSame(model, ModelFile.Load<float>(path));
+        Assert.Equal([Path.GetFileName(path)], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void Double_round_trip_predicts_bit_identically()
+    {
+        Model<double> model = Full<double>(2);
+        var stream = new MemoryStream();
+        ModelFile.Save(stream, model);
+        stream.Position = 0;
+        AssertSame(model, ModelFile.Load<double>(stream));
+        AssertSame(model, ModelFile.Load<double>(new ForwardOnlyStream(stream.ToArray())));
+    }
+
+    [Fact]
+    public void Optional_blocks_may_be_absent_and_a_single_output_thresholds_at_one_half()
+    {
+        var bare = new Model<float>(Net<float>(3, 4, new(5, Activation.Step), new(3, Activation.Identity)));
+        string path = dir.File("bare.fbpm");
+        ModelFile.Save(path, bare);
+        Model<float> loaded = ModelFile.Load<float>(path);
+        AssertSame(bare, loaded);
+        Assert.Null(loaded.InputStandardization);
+        Assert.Null(loaded.ClassLabels);
+        Assert.Null(loaded.Loss);
+
+        Network<double> binaryNet = Net<double>(4, 2, new(4, Activation.Tanh), new(1, Activation.Sigmoid));
+        var binary = new Model<double>(binaryNet, null, ["no", "yes"], Loss.BinaryCrossEntropy);
+        ModelFile.Save(path, binary);   // overwrites
+        Model<double> b = ModelFile.Load<double>(path);
+        AssertSame(binary, b);
+        double[] x = Random<double>(new Random(1), 2 * 200, 3);
+        var p = new double[200];
+        var c = new int[200];
+        b.Predict(x, 200, p);
+        b.PredictClasses(x, 200, c);
+        for (int i = 0; i < 200; i++)
+            Assert.Equal(p[i] > 0.5 ? 1 : 0, c[i]);
+        Assert.Contains(0, c);
+        Assert.Contains(1, c);
+    }
+
+    [Fact]
+    public void Element_types_convert_on_load()
+    {
+        Model<float> f = Full<float>(5);
+        var stream = new MemoryStream();
+        ModelFile.Save(stream, f);
+        Model<double> widened = ModelFile.Load<double>(new MemoryStream(stream.ToArray()));
+        for (int i = 0; i < f.Network.Parameters.Length; i++)
+            Assert.Equal((double)f.Network.Parameters[i], widened.Network.Parameters[i]);
+
+        Model<double> d = Full<double>(6);
+        stream = new MemoryStream();
+        ModelFile.Save(stream, d);
+        Model<float> narrowed = ModelFile.Load<float>(new MemoryStream(stream.ToArray()));
+        for (int i = 0; i < d.Network.Parameters.Length; i++)
+            Assert.Equal((float)d.Network.Parameters[i], narrowed.Network.Parameters[i]);
+        Assert.Equal(d.ClassLabels, narrowed.ClassLabels);
+    }
+
+    private static byte[] Small()
+    {
+        Network<float> net = Net<float>(7, 2, new(3, Activation.LeakyReLU(0.3)), new(2, Activation.Softmax));
+        var model = new Model<float>(net, new Standardizer<float>([1, -2], [0.5f, 4]), ["a", "b"], Loss.SoftmaxCrossEntropy);
+        var stream = new MemoryStream();
+        ModelFile.Save(stream, model);
+        return stream.ToArray();
+    }
+
+    private static InvalidDataException Rejected(byte[] bytes, string what)
+    {
+        Exception? e = Record.Exception(() => ModelFile.Load<float>(new MemoryStream(bytes)));
+        Assert.True(e is InvalidDataException, $"{what}: expected InvalidDataException, got {e?.GetType().Name ?? "no exception"}: {e?.Message}");
+        Assert.StartsWith("<stream>, offset ", e!.Message);
+        return (InvalidDataException)e;
+    }
+
+    [Fact]
+    public void Every_single_byte_corruption_is_detected()
+    {
+        byte[] good = Small();
+        Assert.InRange(good.Length, 150, 400);
+        ModelFile.Load<float>(new MemoryStream(good));
+        foreach (byte mask in new byte[] { 0x01, 0x80, 0xFF })
+        {
+            for (int i = 0; i < good.Length; i++)
+            {
+                byte[] bad = (byte[])good.Clone();
+                bad[i] ^= mask;
+                Rejected(bad, $"byte {i} ^ 0x{mask:x2}");
+            }
+        }
+    }
+
+    [Fact]
+    public void Every_truncation_is_detected()
+    {
+        byte[] good = Small();
+        for (int length = 0; length < good.Length; length++)
+            Rejected(good[..length], $"first {length} bytes");
+        Rejected([.. good, 0], "one byte appended");
+        string path = dir.Write("cut.fbpm", good[..100]);
+        var e = Assert.Throws<InvalidDataException>(() => ModelFile.Load<float>(path));
+        Assert.StartsWith("cut.fbpm, offset 68, SHA-256: ", e.Message);
+        Assert.Equal(68L, e.Data["Offset"]);
+        Assert.Equal("SHA-256", e.Data["Field"]);
+    }
+
+    [Fact]
+    public void Unknown_version_and_wrong_magic()
+    {
+        byte[] bytes = Small();
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 2);
+        Assert.Equal("<stream>, offset 8, format version: version 2 is not supported; this library reads version 1 (the file was written by a newer library).",
+            Rejected(bytes, "version 2").Message);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 0);
+        Assert.Contains("version 0 is not supported", Rejected(bytes, "version 0").Message);
+        Assert.Contains("not a FastBackprop model file", Rejected(Encoding.ASCII.GetBytes("PK\u0003\u0004 not a model at all, but long enough to have a header"), "zip").Message);
+    }
+
+    /// <summary>Header fields and helpers to forge files whose checksum is valid.</summary>
+    private static byte[] Forge(byte element, byte flags, int inputs, int layerCount, IEnumerable<(int Units, byte Kind, double Alpha)> layers,
+        long parameterCount, byte[] rest)
+    {
+        var body = new List<byte>();
+        body.AddRange("FBPMODEL"u8.ToArray());
+        body.AddRange(BitConverter.GetBytes(1u));
+        body.Add(element);
+        body.Add(flags);
+        body.AddRange(new byte[2]);
+        body.AddRange(BitConverter.GetBytes(inputs));
+        body.AddRange(BitConverter.GetBytes(layerCount));
+        foreach (var (units, kind, alpha) in layers)
+        {
+            body.AddRange(BitConverter.GetBytes(units));
+            body.AddRange(new byte[] { kind, 0, 0, 0 });
+            body.AddRange(BitConverter.GetBytes(alpha));
+        }
+        body.AddRange(BitConverter.GetBytes(parameterCount));
+        body.AddRange(rest);
+        return [.. body, .. SHA256.HashData(body.ToArray())];
+    }
+
+    private static InvalidDataException Hostile(byte[] file, string field, long offset)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        InvalidDataException e = Rejected(file, field);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1 << 20, $"{field}: allocated {allocated} bytes for a {file.Length}-byte file");
+        Assert.StartsWith($"<stream>, offset {offset}, {field}: ", e.Message);
+        return e;
+    }
+
+    [Fact]
+    public void Hostile_headers_with_valid_checksums_fail_without_large_allocations()
+    {
+        // The forger itself writes a valid file.
+        byte[] valid = Forge(4, 0, 2, 1, [(1, (byte)ActivationKind.Identity, 0)], 3, new byte[12]);
+        Assert.Equal(2, ModelFile.Load<float>(new MemoryStream(valid)).InputSize);
+
+        Hostile(Forge(4, 0, 2, 1 << 30, [], 0, new byte[16]), "layer count", 20);
+        Hostile(Forge(4, 0, 2, -1, [], 0, new byte[16]), "layer count", 20);
+        Hostile(Forge(4, 0, 2, 3, [(1, 0, 0)], 0, []), "layer count", 20);
+        Assert.Contains("1073741824 units",
+            Hostile(Forge(4, 0, 2, 1, [(1 << 30, 0, 0)], 3L << 30, new byte[64]), "layer 0 units", 24).Message);
+        Hostile(Forge(4, 0, 1 << 30, 2, [(1 << 30, 0, 0), (1 << 30, 0, 0)], 0, new byte[64]), "layer 0 units", 24);
+        Hostile(Forge(4, 0, 0, 1, [(1, 0, 0)], 1, new byte[4]), "input size", 16);
+        Hostile(Forge(4, 0, 2, 1, [(0, 0, 0)], 0, []), "layer 0 units", 24);
+        Hostile(Forge(4, 0, 2, 1, [(1, 0, 0)], 4, new byte[16]), "parameter count", 40);
+        Hostile(Forge(2, 0, 2, 1, [(1, 0, 0)], 3, new byte[12]), "element type", 12);
+        Hostile(Forge(4, 0x10, 2, 1, [(1, 0, 0)], 3, new byte[12]), "flags", 13);
+        Assert.Contains("unknown activation kind 42", Hostile(Forge(4, 0, 2, 1, [(1, 42, 0)], 3, new byte[12]), "layer 0 activation", 28).Message);
+        Assert.Contains("softmax is only allowed on the output layer",
+            Hostile(Forge(4, 0, 2, 2, [(2, (byte)ActivationKind.Softmax, 0), (1, 0, 0)], 9, new byte[36]), "layer 0 activation", 28).Message);
+        Hostile(Forge(4, 0, 2, 1, [(1, (byte)ActivationKind.LeakyReLU, 0)], 3, new byte[12]), "layer 0 alpha", 32);
+        Hostile(Forge(4, 0, 2, 1, [(1, (byte)ActivationKind.LeakyReLU, double.NaN)], 3, new byte[12]), "layer 0 alpha", 32);
+        Hostile(Forge(4, 0, 2, 1, [(1, (byte)ActivationKind.ReLU, 0.5)], 3, new byte[12]), "layer 0 alpha", 32);
+
+        byte[] nan = [.. BitConverter.GetBytes(1f), .. BitConverter.GetBytes(float.NaN), .. BitConverter.GetBytes(0f)];
+        Assert.Contains("value 1 is NaN", Hostile(Forge(4, 0, 2, 1, [(1, 0, 0)], 3, nan), "parameters", 48 + 4).Message);
+        byte[] huge = [.. BitConverter.GetBytes(1.0), .. BitConverter.GetBytes(1e300), .. BitConverter.GetBytes(0.0)];
+        Assert.Contains("not finite as Single", Hostile(Forge(8, 0, 2, 1, [(1, 0, 0)], 3, huge), "parameters", 48 + 8).Message);
+
+        // Labels: two classes for one output unit; hostile lengths, wrong count, invalid UTF-8.
+        byte[] Labels(params byte[][] parts) => [.. new byte[12], .. parts.SelectMany(p => p)];
+        byte[] I32(int v) => BitConverter.GetBytes(v);
+        var okLabels = Forge(4, 2, 2, 1, [(1, 0, 0)], 3, Labels(I32(2), I32(1), "x"u8.ToArray(), I32(0)));
+        Assert.Equal(["x", ""], ModelFile.Load<float>(new MemoryStream(okLabels)).ClassLabels!);
+        Hostile(Forge(4, 2, 2, 1, [(1, 0, 0)], 3, Labels(I32(2), I32(1 << 30), new byte[8])), "label 0 length", 64);
+        Hostile(Forge(4, 2, 2, 1, [(1, 0, 0)], 3, Labels(I32(2), I32(-1), new byte[8])), "label 0 length", 64);
+        Hostile(Forge(4, 2, 2, 1, [(1, 0, 0)], 3, Labels(I32(1 << 30), new byte[8])), "label count", 60);
+        Hostile(Forge(4, 2, 2, 1, [(1, 0, 0)], 3, Labels(I32(2), I32(2), [0xC3, 0x28], I32(0))), "label 0", 68);
+
+        // Standardisation block.
+        byte[] std = [.. I32(2), .. BitConverter.GetBytes(0f), .. BitConverter.GetBytes(0f), .. BitConverter.GetBytes(1f), .. BitConverter.GetBytes(-1f)];
+        Assert.Contains("scale[1] = -1 must be positive", Hostile(Forge(4, 1, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], .. std]), "standardisation scale", 76).Message);
+        Hostile(Forge(4, 1, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], .. I32(1 << 30), .. new byte[16]]), "standardisation feature count", 60);
+
+        // Loss: unknown kind, and one that does not fit the output activation.
+        Hostile(Forge(4, 4, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], 9, 0]), "loss kind", 60);
+        Hostile(Forge(4, 4, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], 2, 0]), "loss kind", 60);
+        Hostile(Forge(4, 4, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], 0, 7]), "loss reduction", 61);
+        Hostile(Forge(4, 0, 2, 1, [(1, 0, 0)], 3, new byte[13]), "end of data", 60);
+    }
+
+    [Fact]
+    public void Atomic_save_keeps_the_old_file_when_writing_fails_midway()
+    {
+        string path = dir.File("keep.fbpm");
+        ModelFile.Save(path, Full<float>(8));
+        byte[] original = File.ReadAllBytes(path);
+
+        var e = Assert.Throws<IOException>(() => ModelFile.WriteAtomically(path, s =>
+        {
+            s.Write(new byte[5000]);
+            throw new IOException("simulated disk full");
+        }));
+        Assert.Equal("simulated disk full", e.Message);
+        Assert.Equal(original, File.ReadAllBytes(path));
+        Assert.Equal(["keep.fbpm"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+
+        // A model that cannot be written (label too long) fails before touching anything.
+        var bad = new Model<float>(Net<float>(1, 1, new LayerSpec(2, Activation.Softmax)), null, ["ok", new string('x', ModelFile.MaxLabelBytes + 1)]);
+        Assert.Throws<ArgumentException>(() => ModelFile.Save(path, bad));
+        Assert.Equal(original, File.ReadAllBytes(path));
+
+        // Saving over it succeeds and leaves no temporary behind; saving into a missing directory fails cleanly.
+        ModelFile.Save(path, Full<float>(9));
+        AssertSame(Full<float>(9), ModelFile.Load<float>(path));
+        Assert.Throws<DirectoryNotFoundException>(() => ModelFile.Save(Path.Combine(dir.Path, "no", "such.fbpm"), Full<float>(9)));
+        Assert.Equal(["keep.fbpm"], Directory.GetFiles(dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void Model_rejects_parts_that_do_not_fit()
+    {
+        Network<float> net = Net<float>(1, 3, new(4, Activation.Tanh), new(2, Activation.Softmax));
+        Assert.Equal("inputStandardization", Assert.Throws<ArgumentException>(() => new Model<float>(net, new Standardizer<float>([0, 0], [1, 1]))).ParamName);
+        Assert.Equal("classLabels", Assert.Throws<ArgumentException>(() => new Model<float>(net, null, ["a", "b", "c"])).ParamName);
+        Assert.Equal("classLabels", Assert.Throws<ArgumentException>(() => new Model<float>(net, null, ["a", null!])).ParamName);
+        Assert.Equal("loss", Assert.Throws<ArgumentException>(() => new Model<float>(net, null, null, Loss.MeanSquaredError)).ParamName);
+        var model = new Model<float>(net);
+        Assert.Equal("rawFeatures", Assert.Throws<ArgumentException>(() => model.Predict(new float[5], 2, new float[4])).ParamName);
+        Assert.Equal("classes", Assert.Throws<ArgumentException>(() => model.PredictClasses(new float[6], 2, new int[3])).ParamName);
+        Assert.Equal("batchSize", Assert.Throws<ArgumentOutOfRangeException>(() => model.Predict([], 0, [])).ParamName);
+        var standardized = new Model<float>(net, new Standardizer<float>([0, 0, 0], [1, 1, 1]));
+        Assert.Equal("rawFeatures", Assert.Throws<ArgumentException>(() => standardized.Predict([1, float.NaN, 3], 1, new float[2])).ParamName);
+    }
+}
