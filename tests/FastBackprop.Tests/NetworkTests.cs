@@ -70,6 +70,19 @@ public class NetworkTests
             Bits.Equal<float>(forward, outputs, $"{c}: outputs of ComputeLoss");
             Assert.Equal(Bits.Of(expectedOneHot), Bits.Of(network.ComputeLoss(x, targets, c.Batch, loss)));
             Assert.Throws<ArgumentException>("outputs", () => network.ComputeLoss(x, classes, c.Batch, loss, new float[outputs.Length + 1]));
+
+            // ComputeGradients can hand out the same outputs, fused (from the logits) or not.
+            foreach (bool fused in new[] { true, false })
+            {
+                network.UseFusedKernels = fused;
+                var fromGradients = new float[outputs.Length];
+                network.ComputeGradients(x, classes, c.Batch, loss, g, fromGradients);
+                Bits.Equal<float>(forward, fromGradients, $"{c}: outputs of ComputeGradients (class indices, fused {fused})");
+                fromGradients.AsSpan().Clear();
+                network.ComputeGradients(x, targets, c.Batch, loss, g, fromGradients);
+                Bits.Equal<float>(forward, fromGradients, $"{c}: outputs of ComputeGradients (targets, fused {fused})");
+            }
+            network.UseFusedKernels = true;
         }, 20);
     }
 

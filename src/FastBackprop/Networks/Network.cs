@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using FastBackprop.Kernels.Fused;
 
 namespace FastBackprop;
 
@@ -176,34 +177,57 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// <exception cref="ArgumentException">Shapes disagree, data are empty or non-finite, the loss does not fit
     /// the output activation, or a layer uses the step activation.</exception>
     public T ComputeGradients(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss, Gradients<T> gradients)
+        => ComputeGradients(inputs, targets, batchSize, loss, gradients, default);
+
+    /// <summary>Like <see cref="ComputeGradients(ReadOnlySpan{T}, ReadOnlySpan{T}, int, Loss, Gradients{T})"/>, also writing the
+    /// batchSize×OutputSize outputs (what Forward would give) to <paramref name="outputs"/> when it is not empty —
+    /// a trainer's accuracy then costs no second forward pass.</summary>
+    public T ComputeGradients(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss, Gradients<T> gradients, Span<T> outputs)
     {
+        ValidateOptionalOutputs(outputs, batchSize);
         ValidateTraining(inputs, batchSize, loss, gradients);
         Guard.Length(targets, (long)batchSize * OutputSize, nameof(targets), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
         DenseLayerKernels.ValidateTargets(targets, batchSize, OutputSize, loss);
 
         Workspace w = WorkspaceFor(batchSize);
-        ForwardPass(w, inputs, batchSize);
         int last = layers.Length - 1;
-        T value = DenseLayerKernels.OutputDeltaUnchecked(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
-            w.Output(OutputSize, batchSize), targets, batchSize, OutputSize, layers[last].Activation, loss);
-        BackwardPass(w, inputs, batchSize, gradients);
+        bool fuseOutput = UseFusedKernels && OutputLayerKernels<T>.Fuses(layers[last].Activation, loss);
+        ForwardPass(w, inputs, batchSize, outputActivation: !fuseOutput);
+        T value = fuseOutput
+            ? OutputLayerKernels<T>.Run(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize), targets,
+                gradients.Biases(last), batchSize, OutputSize, layers[last].Activation, loss)
+            : DenseLayerKernels.OutputDeltaUnchecked(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
+                w.Output(OutputSize, batchSize), targets, batchSize, OutputSize, layers[last].Activation, loss);
+        BackwardPass(w, inputs, batchSize, gradients, outputBiasDone: fuseOutput);
+        CopyOutputs(w, batchSize, outputs, computed: !fuseOutput);
         return value;
     }
 
     /// <summary>Like <see cref="ComputeGradients(ReadOnlySpan{T}, ReadOnlySpan{T}, int, Loss, Gradients{T})"/>
     /// with one class index per sample (softmax cross-entropy only).</summary>
     public T ComputeGradients(ReadOnlySpan<T> inputs, ReadOnlySpan<int> classIndices, int batchSize, Loss loss, Gradients<T> gradients)
+        => ComputeGradients(inputs, classIndices, batchSize, loss, gradients, default);
+
+    /// <summary>Like <see cref="ComputeGradients(ReadOnlySpan{T}, ReadOnlySpan{int}, int, Loss, Gradients{T})"/>, also writing
+    /// the outputs to <paramref name="outputs"/> when it is not empty.</summary>
+    public T ComputeGradients(ReadOnlySpan<T> inputs, ReadOnlySpan<int> classIndices, int batchSize, Loss loss, Gradients<T> gradients, Span<T> outputs)
     {
+        ValidateOptionalOutputs(outputs, batchSize);
         ValidateTraining(inputs, batchSize, loss, gradients);
         if (loss.Kind != LossKind.SoftmaxCrossEntropy)
             throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
         DenseLayerKernels.ValidateClassIndices(classIndices, batchSize, OutputSize);
 
         Workspace w = WorkspaceFor(batchSize);
-        ForwardPass(w, inputs, batchSize);
-        T value = DenseLayerKernels.OutputDeltaUnchecked(w.Delta(layers.Length - 1, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
-            w.Output(OutputSize, batchSize), classIndices, batchSize, OutputSize, loss);
-        BackwardPass(w, inputs, batchSize, gradients);
+        int last = layers.Length - 1;
+        ForwardPass(w, inputs, batchSize, outputActivation: !UseFusedKernels);
+        T value = UseFusedKernels
+            ? OutputLayerKernels<T>.Run(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize), classIndices,
+                gradients.Biases(last), batchSize, OutputSize, loss)
+            : DenseLayerKernels.OutputDeltaUnchecked(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
+                w.Output(OutputSize, batchSize), classIndices, batchSize, OutputSize, loss);
+        BackwardPass(w, inputs, batchSize, gradients, outputBiasDone: UseFusedKernels);
+        CopyOutputs(w, batchSize, outputs, computed: !UseFusedKernels);
         return value;
     }
 
@@ -219,8 +243,13 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         ValidateOptionalOutputs(outputs, batchSize);
         Workspace w = WorkspaceFor(batchSize);
         ForwardPass(w, inputs, batchSize);
-        T value = DenseLayerKernels.OutputDeltaUnchecked(w.Delta(layers.Length - 1, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
-            w.Output(OutputSize, batchSize), targets, batchSize, OutputSize, layers[^1].Activation, loss);
+        int last = layers.Length - 1;
+        // The same loss kernel as ComputeGradients, so evaluation and training report the same value.
+        T value = UseFusedKernels && OutputLayerKernels<T>.Fuses(layers[last].Activation, loss)
+            ? OutputLayerKernels<T>.Run(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize), targets,
+                w.PartialSums(OutputSize), batchSize, OutputSize, layers[last].Activation, loss)
+            : DenseLayerKernels.OutputDeltaUnchecked(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
+                w.Output(OutputSize, batchSize), targets, batchSize, OutputSize, layers[last].Activation, loss);
         if (!outputs.IsEmpty)
             w.Output(OutputSize, batchSize).CopyTo(outputs);
         return value;
@@ -238,11 +267,34 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         ValidateOptionalOutputs(outputs, batchSize);
         Workspace w = WorkspaceFor(batchSize);
         ForwardPass(w, inputs, batchSize);
-        T value = DenseLayerKernels.OutputDeltaUnchecked(w.Delta(layers.Length - 1, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
-            w.Output(OutputSize, batchSize), classIndices, batchSize, OutputSize, loss);
+        int last = layers.Length - 1;
+        T value = UseFusedKernels
+            ? OutputLayerKernels<T>.Run(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize), classIndices,
+                w.PartialSums(OutputSize), batchSize, OutputSize, loss)
+            : DenseLayerKernels.OutputDeltaUnchecked(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
+                w.Output(OutputSize, batchSize), classIndices, batchSize, OutputSize, loss);
         if (!outputs.IsEmpty)
             w.Output(OutputSize, batchSize).CopyTo(outputs);
         return value;
+    }
+
+    /// <summary>Writes the outputs the caller asked for: from the workspace when the forward pass computed them,
+    /// otherwise from the logits (the fused output kernel never stores the activation).</summary>
+    private void CopyOutputs(Workspace w, int batch, Span<T> outputs, bool computed)
+    {
+        if (outputs.IsEmpty)
+            return;
+        if (computed)
+        {
+            w.Output(OutputSize, batch).CopyTo(outputs);
+            return;
+        }
+        w.Logits(OutputSize, batch).CopyTo(outputs);
+        Activation activation = layers[^1].Activation;
+        if (activation.Kind == ActivationKind.Softmax)
+            Kernels.Elementwise.ActivationKernels<T>.SoftmaxRowsInPlace(outputs, batch, OutputSize, OutputSize);
+        else
+            Kernels.Elementwise.ActivationKernels<T>.ApplyInPlace(activation, outputs);
     }
 
     private void ValidateOptionalOutputs(Span<T> outputs, int batchSize)
@@ -284,7 +336,9 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
 
     private Gradients<T> TrainingGradients() => stepGradients ??= CreateGradients();
 
-    private void ForwardPass(Workspace w, ReadOnlySpan<T> inputs, int batch)
+    /// <summary>Fills the workspace's activations; with <paramref name="outputActivation"/> false the output
+    /// layer stops at its logits (the fused output kernel applies the activation itself).</summary>
+    private void ForwardPass(Workspace w, ReadOnlySpan<T> inputs, int batch, bool outputActivation = true)
     {
         ReadOnlySpan<T> input = inputs;
         for (int l = 0; l < layers.Length; l++)
@@ -294,6 +348,11 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             Span<T> output = w.Activations(l, m, batch);
             // The output layer keeps Z_L so the losses can be computed from the logits.
             Span<T> preActivation = isOutput ? w.Logits(m, batch) : default;
+            if (isOutput && !outputActivation)
+            {
+                DenseLayerKernels.ForwardUnchecked(preActivation, default, input, Weights(l), Biases(l), batch, n, m, Activation.Identity);
+                break;
+            }
             LayerForward(l, output, preActivation, input, batch);
             input = output;
         }
@@ -309,7 +368,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     }
 
     /// <summary>Expects Δ_L in the workspace; fills every gradient (MATH.md's BP2–BP4).</summary>
-    private void BackwardPass(Workspace w, ReadOnlySpan<T> inputs, int batch, Gradients<T> gradients)
+    private void BackwardPass(Workspace w, ReadOnlySpan<T> inputs, int batch, Gradients<T> gradients, bool outputBiasDone)
     {
         for (int l = layers.Length - 1; l >= 0; l--)
         {
@@ -317,8 +376,9 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             Span<T> delta = w.Delta(l, m, batch);
             ReadOnlySpan<T> layerInput = l == 0 ? inputs : w.Activations(l - 1, n, batch);
             DenseLayerKernels.WeightGradientUnchecked(gradients.Weights(l), delta, layerInput, batch, n, m);
-            // Fused, a hidden layer's bias gradient was summed while its Δ was computed (below, one layer up).
-            if (!UseFusedKernels || l == layers.Length - 1)
+            // Fused, a hidden layer's bias gradient was summed while its Δ was computed (below, one layer up),
+            // and the output layer's with Δ_L and the loss.
+            if (l == layers.Length - 1 ? !outputBiasDone : !UseFusedKernels)
                 DenseLayerKernels.BiasGradientUnchecked(gradients.Biases(l), delta, batch, m);
             // Δ_{l-1} = (Δ_l·W_l) ⊙ g'(A_{l-1}); the gradient with respect to the input itself is not needed.
             if (l == 0)
