@@ -256,16 +256,16 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
                     int first = b * batch, size = Math.Min(batch, n - first);
                     Gather(mode, first, size);
                     Span<T> x = batchInputs.AsSpan(0, size * inputs);
+                    // The outputs (for training accuracy) come out of the same forward pass as the gradients.
+                    Span<T> y = trackAccuracy ? batchOutputs.AsSpan(0, size * outputs) : default;
+                    T batchLoss = mode == TargetMode.ClassIndices
+                        ? network.ComputeGradients(x, batchClasses.AsSpan(0, size), size, loss, gradients, y)
+                        : network.ComputeGradients(x, batchTargets.AsSpan(0, size * outputs), size, loss, gradients, y);
                     if (trackAccuracy)
                     {
-                        Span<T> y = batchOutputs.AsSpan(0, size * outputs);
-                        network.Forward(x, size, y);
                         correct += CountCorrect(accuracy, y, size, batchClasses.AsSpan(0, mode == TargetMode.ClassIndices ? size : 0),
                             batchTargets.AsSpan(0, mode == TargetMode.ClassIndices ? 0 : size * outputs));
                     }
-                    T batchLoss = mode == TargetMode.ClassIndices
-                        ? network.ComputeGradients(x, batchClasses.AsSpan(0, size), size, loss, gradients)
-                        : network.ComputeGradients(x, batchTargets.AsSpan(0, size * outputs), size, loss, gradients);
                     lossSum += double.CreateChecked(batchLoss) * (meanLoss ? size : 1);
                     for (int l = 0; l < layers; l++)
                     {
