@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using FastBackprop.Kernels.Simd;
 
@@ -10,6 +11,7 @@ namespace FastBackprop.Kernels.Elementwise;
 internal readonly struct IdentityOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public T Invoke(T z, T unused) => z;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged => z;
 }
 
@@ -17,6 +19,7 @@ internal readonly struct IdentityOperator<T> : IBinaryOperator<T> where T : unma
 internal readonly struct ReluOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public T Invoke(T z, T unused) => z > T.Zero ? z : T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.SelectWherePositive(z, z, TSimd.Zero);
 }
@@ -24,7 +27,10 @@ internal readonly struct ReluOperator<T> : IBinaryOperator<T> where T : unmanage
 /// <summary>σ(z) = 1 / (1 + e^−z): for very negative z, e^−z overflows to ∞ and σ is exactly 0, never NaN.</summary>
 internal readonly struct SigmoidOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    public static bool FitsInRegisters => false;
+
     public T Invoke(T z, T unused) => T.One / (T.One + T.Exp(-z));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
     {
         TVec one = TSimd.Broadcast(T.One);
@@ -40,6 +46,8 @@ internal readonly struct SigmoidOperator<T> : IBinaryOperator<T> where T : unman
 /// </summary>
 internal readonly struct TanhOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    public static bool FitsInRegisters => false;
+
     private static readonly T SmallMagnitude = T.CreateChecked(0.125);
     private static readonly T C8 = T.CreateChecked(6404582.0 / 10854718875.0);
     private static readonly T C7 = T.CreateChecked(-929569.0 / 638512875.0);
@@ -62,6 +70,8 @@ internal readonly struct TanhOperator<T> : IBinaryOperator<T> where T : unmanage
         T t = T.Exp(-(magnitude + magnitude));
         return T.CopySign((T.One - t) / (T.One + t), z);
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
 
     public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
     {
@@ -86,6 +96,7 @@ internal readonly struct TanhOperator<T> : IBinaryOperator<T> where T : unmanage
 internal readonly struct LeakyReluOperator<T>(T alpha) : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public T Invoke(T z, T unused) => z > T.Zero ? z : alpha * z;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.SelectWherePositive(z, z, TSimd.Multiply(z, TSimd.Broadcast(alpha)));
 }
@@ -94,6 +105,7 @@ internal readonly struct LeakyReluOperator<T>(T alpha) : IBinaryOperator<T> wher
 internal readonly struct StepOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public T Invoke(T z, T unused) => z > T.Zero ? T.One : T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.SelectWherePositive(z, TSimd.Broadcast(T.One), TSimd.Zero);
 }
@@ -102,6 +114,7 @@ internal readonly struct StepOperator<T> : IBinaryOperator<T> where T : unmanage
 internal readonly struct SigmoidDerivativeOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public T Invoke(T delta, T a) => delta * (a - a * a);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec delta, TVec a) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.Multiply(delta, TSimd.Subtract(a, TSimd.Multiply(a, a)));
 }
@@ -110,6 +123,7 @@ internal readonly struct SigmoidDerivativeOperator<T> : IBinaryOperator<T> where
 internal readonly struct TanhDerivativeOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public T Invoke(T delta, T a) => delta * (T.One - a * a);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec delta, TVec a) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.Multiply(delta, TSimd.Subtract(TSimd.Broadcast(T.One), TSimd.Multiply(a, a)));
 }
@@ -118,6 +132,7 @@ internal readonly struct TanhDerivativeOperator<T> : IBinaryOperator<T> where T 
 internal readonly struct ReluDerivativeOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public T Invoke(T delta, T a) => a > T.Zero ? delta : T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec delta, TVec a) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.SelectWherePositive(a, delta, TSimd.Zero);
 }
@@ -126,6 +141,7 @@ internal readonly struct ReluDerivativeOperator<T> : IBinaryOperator<T> where T 
 internal readonly struct LeakyReluDerivativeOperator<T>(T alpha) : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     public T Invoke(T delta, T a) => a > T.Zero ? delta : alpha * delta;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec delta, TVec a) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.SelectWherePositive(a, delta, TSimd.Multiply(delta, TSimd.Broadcast(alpha)));
 }

@@ -9,6 +9,11 @@ namespace FastBackprop.Kernels.Elementwise;
 /// Instance methods on a struct, so an operation can carry a parameter such as leaky ReLU's α.</summary>
 internal interface IBinaryOperator<T> where T : unmanaged
 {
+    /// <summary>False for operators built on a vector exponential (sigmoid, tanh): inlined 24 times into a
+    /// micro-kernel they exhaust the JIT's inlining budget and push the accumulators onto the stack, so the
+    /// GEMM applies them to each stored tile while it is in L1 instead of in registers.</summary>
+    static virtual bool FitsInRegisters => true;
+
     T Invoke(T x, T y);
     TVec Invoke<TSimd, TVec>(TVec x, TVec y) where TSimd : ISimd<T, TVec> where TVec : unmanaged;
 }

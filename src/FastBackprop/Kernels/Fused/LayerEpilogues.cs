@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using FastBackprop.Kernels.Elementwise;
 using FastBackprop.Kernels.Gemm;
@@ -28,10 +29,15 @@ internal readonly unsafe struct BiasActivationEpilogue<T, TActivation>(T* bias, 
     where TActivation : struct, IBinaryOperator<T>
 {
     public static bool Active => true;
+    public static bool InRegisters => TActivation.FitsInRegisters;
     public static bool SumsColumns => false;
     public int RowGroup => 1;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public T* OperandRow(int row) => bias;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public T* PartialSums(int group) => null;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
 
     public TVec Transform<TSimd, TVec>(TVec value, TVec operand) where TSimd : ISimd<T, TVec> where TVec : unmanaged
     {
@@ -54,10 +60,15 @@ internal readonly unsafe struct DerivativeEpilogue<T, TDerivative, TBiasGradient
     where TBiasGradient : struct, ISwitch
 {
     public static bool Active => true;
+    public static bool InRegisters => TDerivative.FitsInRegisters;
     public static bool SumsColumns => TBiasGradient.On;
     public int RowGroup => rowGroup;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public T* OperandRow(int row) => activations + row * ldActivations;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public T* PartialSums(int group) => partialSums + group * ldPartialSums;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
 
     public TVec Transform<TSimd, TVec>(TVec value, TVec operand) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => derivative.Invoke<TSimd, TVec>(value, operand);

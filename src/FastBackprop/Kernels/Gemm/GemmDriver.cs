@@ -312,11 +312,18 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                     T* cTile = block.C + row * ldc + column;
                     if (rows == mr && columns == nr)
                     {
-                        // A full tile: the epilogue runs in registers on the last K block.
-                        if (block.LastK)
+                        // A full tile: the epilogue runs in registers on the last K block, or on the tile
+                        // just stored (in L1) when it is too big to inline into the kernel.
+                        if (block.LastK && TEpilogue.InRegisters)
+                        {
                             TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, epilogue, row, column);
+                        }
                         else
+                        {
                             TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, none, row, column);
+                            if (block.LastK)
+                                GemmEpilogue<T>.ApplyToStoredTile(epilogue, cTile, ldc, row, column, rows, columns);
+                        }
                     }
                     else
                     {

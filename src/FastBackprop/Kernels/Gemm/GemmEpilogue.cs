@@ -17,6 +17,10 @@ internal unsafe interface IGemmEpilogue<T> where T : unmanaged
     /// <summary>False only for <see cref="NoEpilogue{T}"/>: the kernels then store the product untouched.</summary>
     static abstract bool Active { get; }
 
+    /// <summary>Whether the micro-kernel applies the transform in registers; otherwise the driver applies it to each
+    /// full tile right after the kernel stored it (still in L1), as it does for edge tiles.</summary>
+    static abstract bool InRegisters { get; }
+
     /// <summary>Whether the column sums of the transformed C are wanted (the bias gradient, ΣΔ over rows).</summary>
     static abstract bool SumsColumns { get; }
 
@@ -39,10 +43,14 @@ internal unsafe interface IGemmEpilogue<T> where T : unmanaged
 internal unsafe struct NoEpilogue<T> : IGemmEpilogue<T> where T : unmanaged
 {
     public static bool Active => false;
+    public static bool InRegisters => false;
     public static bool SumsColumns => false;
     public readonly int RowGroup => 1;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly T* OperandRow(int row) => null;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly TVec Transform<TSimd, TVec>(TVec value, TVec operand) where TSimd : ISimd<T, TVec> where TVec : unmanaged => value;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly T* PartialSums(int group) => null;
 }
 
