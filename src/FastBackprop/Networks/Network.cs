@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Numerics.Tensors;
 using FastBackprop.Kernels.Fused;
+using FastBackprop.Kernels.Gemm;
 
 namespace FastBackprop;
 
@@ -312,10 +313,23 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         TensorPrimitives.MultiplyAdd<T>(gradients.Values, -learningRate, parameters, parameters);
     }
 
-    /// <summary>One gradient-descent step on a batch; returns the loss before the step.</summary>
+    /// <summary>
+    /// One gradient-descent step on a batch (θ ← θ − η·∂C/∂θ); returns the loss before the step. Fused, the
+    /// update happens inside the backward pass: each layer's weights are updated by the weight-gradient GEMM
+    /// itself (W ← W − η·Δᵀ·A, a GEMM with β = 1, after Δ of the layer below has used the old W), and each
+    /// bias as soon as its gradient is summed, so the gradients are never written out or read back. The
+    /// result is what ComputeGradients followed by ApplyGradients gives.
+    /// </summary>
     public T TrainStep(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss, T learningRate)
     {
         Guard.PositiveFinite(learningRate, nameof(learningRate));
+        if (UseFusedKernels)
+        {
+            ValidateTrainingData(inputs, batchSize, loss);
+            Guard.Length(targets, (long)batchSize * OutputSize, nameof(targets), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
+            DenseLayerKernels.ValidateTargets(targets, batchSize, OutputSize, loss);
+            return FusedStep(inputs, targets, default, batchSize, loss, learningRate);
+        }
         Gradients<T> g = TrainingGradients();
         T value = ComputeGradients(inputs, targets, batchSize, loss, g);
         ApplyGradients(g, learningRate);
@@ -326,9 +340,64 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     public T TrainStep(ReadOnlySpan<T> inputs, ReadOnlySpan<int> classIndices, int batchSize, Loss loss, T learningRate)
     {
         Guard.PositiveFinite(learningRate, nameof(learningRate));
+        if (UseFusedKernels)
+        {
+            ValidateTrainingData(inputs, batchSize, loss);
+            if (loss.Kind != LossKind.SoftmaxCrossEntropy)
+                throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
+            DenseLayerKernels.ValidateClassIndices(classIndices, batchSize, OutputSize);
+            return FusedStep(inputs, default, classIndices, batchSize, loss, learningRate);
+        }
         Gradients<T> g = TrainingGradients();
         T value = ComputeGradients(inputs, classIndices, batchSize, loss, g);
         ApplyGradients(g, learningRate);
+        return value;
+    }
+
+    /// <summary>The fused SGD step; targets are values, or class indices when <paramref name="targets"/> is empty.</summary>
+    private T FusedStep(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, ReadOnlySpan<int> classIndices, int batch, Loss loss, T learningRate)
+    {
+        Workspace w = WorkspaceFor(batch);
+        int last = layers.Length - 1;
+        Activation outputActivation = layers[last].Activation;
+        bool byIndex = targets.IsEmpty;
+        bool fuseOutput = byIndex || OutputLayerKernels<T>.Fuses(outputActivation, loss);
+        ForwardPass(w, inputs, batch, outputActivation: !fuseOutput);
+
+        Span<T> delta = w.Delta(last, OutputSize, batch);
+        Span<T> biasGradient = w.BiasGradient(OutputSize);
+        T value;
+        if (byIndex)
+            value = OutputLayerKernels<T>.Run(delta, w.Logits(OutputSize, batch), classIndices, biasGradient, batch, OutputSize, loss);
+        else if (fuseOutput)
+            value = OutputLayerKernels<T>.Run(delta, w.Logits(OutputSize, batch), targets, biasGradient, batch, OutputSize, outputActivation, loss);
+        else
+        {
+            value = DenseLayerKernels.OutputDeltaUnchecked(delta, w.Logits(OutputSize, batch), w.Output(OutputSize, batch),
+                targets, batch, OutputSize, outputActivation, loss);
+            DenseLayerKernels.BiasGradientUnchecked(biasGradient, delta, batch, OutputSize);
+        }
+        // b_L is not read again this step: update it now (the same arithmetic as ApplyGradients).
+        TensorPrimitives.MultiplyAdd<T>(biasGradient, -learningRate, Biases(last), Biases(last));
+
+        for (int l = last; l >= 0; l--)
+        {
+            int n = layout.Sizes[l], m = layout.Sizes[l + 1];
+            delta = w.Delta(l, m, batch);
+            ReadOnlySpan<T> layerInput = l == 0 ? inputs : w.Activations(l - 1, n, batch);
+            if (l > 0)
+            {
+                // Δ_{l-1} with the old W_l, and b_{l-1}'s gradient summed on the way; then b_{l-1} is updated.
+                Span<T> belowBias = w.BiasGradient(n);
+                DenseLayerKernels.HiddenDeltaUnchecked(w.Delta(l - 1, n, batch), delta, Weights(l), layerInput, batch, n, m,
+                    layers[l - 1].Activation, belowBias, w.PartialSums(DenseLayerKernels.BiasGradientScratch<T>(batch, n, m)));
+                TensorPrimitives.MultiplyAdd<T>(belowBias, -learningRate, Biases(l - 1), Biases(l - 1));
+            }
+            // W_l ← W_l − η·Δ_lᵀ·A_{l-1}: the update is the GEMM's β = 1.
+            var none = new NoEpilogue<T>();
+            Gemm.RunChecked(Transpose.Yes, Transpose.No, m, n, batch, -learningRate, delta, m,
+                layerInput, n, T.One, Weights(l), n, in none);
+        }
         return value;
     }
 
@@ -404,6 +473,11 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     {
         ArgumentNullException.ThrowIfNull(gradients);
         CheckGradients(gradients);
+        ValidateTrainingData(inputs, batchSize, loss);
+    }
+
+    private void ValidateTrainingData(ReadOnlySpan<T> inputs, int batchSize, Loss loss)
+    {
         for (int l = 0; l < layers.Length; l++)
         {
             if (!layers[l].Activation.IsTrainable)
@@ -474,6 +548,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         private readonly T[][] deltas;
         private readonly T[] logits;
         private readonly T[] partialSums;
+        private readonly T[] biasGradient;
 
         public Workspace(int[] sizes, int capacity)
         {
@@ -489,6 +564,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             logits = new T[checked(capacity * sizes[^1])];
             // Row groups of a fused bias gradient: one when batch ≤ 2, otherwise at least 6 rows each.
             partialSums = new T[checked((capacity / 6 + 2) * sizes.Max())];
+            biasGradient = new T[sizes.Max()];
         }
 
         public int Capacity { get; }
@@ -500,6 +576,9 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         public Span<T> Logits(int units, int batch) => logits.AsSpan(0, units * batch);
 
         public Span<T> PartialSums(int length) => partialSums.AsSpan(0, length);
+
+        /// <summary>One layer's bias gradient in the fused training step (used, then the next layer's).</summary>
+        public Span<T> BiasGradient(int units) => biasGradient.AsSpan(0, units);
 
         public Span<T> Output(int units, int batch) => activations[^1].AsSpan(0, units * batch);
     }
