@@ -34,7 +34,7 @@ internal sealed record TrainData(
                     Task = s.CsvOptions.Task,
                     ClassLabels = all.ClassLabels,
                 });
-                testName = "test";
+                testName = "held-out";
             }
             description = $"{Path.GetFileName(s.Csv)}: {Shape(all)}";
             standardize = true;
@@ -45,7 +45,7 @@ internal sealed record TrainData(
             if (s.TestIdx is not null)
             {
                 test = IdxLoader.LoadDataset(s.TestIdx[0], s.TestIdx[1], classCount: all.OutputCount);
-                testName = "test";
+                testName = "held-out";
             }
             description = $"{Path.GetFileName(s.Idx[0])}: {Shape(all)}, pixels scaled to [0,1]";
             standardize = false;
@@ -55,7 +55,7 @@ internal sealed record TrainData(
             (all, test, description) = BuiltIn(s.Problem ?? ProblemName.Digits, s.Seed);
             standardize = s.Problem == ProblemName.Sine;
             if (s.Problem is ProblemName.Xor)
-                testName = "truth-table";
+                testName = "held-out";
         }
 
         if (test is not null && test.FeatureCount != all.FeatureCount)
