@@ -87,6 +87,8 @@ internal static class TrainCommand
             return Program.ExitInterrupted;
         }
         reporter.Finish();
+        if (validation is not null)
+            output.WriteLine("(* = best validation loss so far)");
         output.WriteLine();
 
         EpochMetrics last = history.Last!;

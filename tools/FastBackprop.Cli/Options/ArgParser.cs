@@ -64,7 +64,7 @@ internal sealed class ParsedArgs
                 inline = arg[(eq + 1)..];
             }
             if (!byName.TryGetValue(name, out OptionSpec spec))
-                throw new UsageException($"unknown option '{name}' for '{command}'{Suggest(name, specs)} (see '{command} --help')");
+                throw new UsageException($"unknown option '{name}' for '{command}'{Suggest(name, specs)}; see '{command} --help'");
             if (values.ContainsKey(spec.Name))
                 throw new UsageException($"option {spec.Name} is given more than once");
 
@@ -224,7 +224,7 @@ internal sealed class ParsedArgs
                 best = spec.Name;
             }
         }
-        return best is not null && bestDistance <= Math.Max(2, name.Length / 4) ? $" (did you mean {best}?)" : "";
+        return best is not null && bestDistance <= Math.Max(2, name.Length / 4) ? $"; did you mean {best}?" : "";
     }
 
     /// <summary>Levenshtein distance.</summary>

@@ -14,12 +14,11 @@ internal static class CsvArgs
 
     public const string HelpText =
         """
-          --target NAME|INDEX  the target column: a header name, or a 0-based index (negative
-                               counts from the end; default -1, the last column)
-          --header yes|no|auto whether the first row holds column names (default auto: yes if a
-                               feature cell of the first row is not a number)
-          --separator C        cell separator: a single character, or comma, semicolon, tab,
-                               pipe (default comma)
+          --target NAME|INDEX    the target column: a header name, or a 0-based index (negative counts
+                                 from the end; default -1, the last column)
+          --header yes|no|auto   whether the first row holds column names (default auto: yes if a
+                                 feature cell of the first row is not a number)
+          --separator C          cell separator: one character, or comma, semicolon, tab, pipe (comma)
         """;
 
     private static readonly Dictionary<string, CsvHeader> Headers = new()

@@ -233,8 +233,10 @@ internal sealed record TrainSettings
           --test-csv FILE        a separate test set for --csv (same columns)
           --test-idx IMAGES LABELS  a separate test set for --idx
           --regression           the CSV target is a real number (mean squared error, identity output)
-        CSV format (with --csv):
+
+        CSV format (with --csv, --test-csv):
         {CSV}
+
         Splits:
           --test-fraction X      fraction held out for the final test when no test set is given (0.2)
           --validation-fraction X  fraction of the training part used to validate after every epoch
@@ -253,7 +255,7 @@ internal sealed record TrainSettings
           --lr X                 learning rate        (digits 0.003, xor 0.05, sine 0.01, others 0.001)
           --weight-decay X       L2 weight decay (0; adamw: decoupled, 0.01)
           --schedule S           learning-rate schedule: constant (default), step (halve every quarter
-                                 of the epochs), cosine (down to lr/100 at the last epoch)
+                                 of the epochs), cosine (falling towards lr/100 by the end)
           --batch N              mini-batch size                  (digits 32, xor 4, sine 32, others 64)
           --epochs N             passes over the training set     (digits 30, xor 300, sine 300, others 20)
           --seed N               seed for splits, initial weights and shuffling (42)
@@ -272,7 +274,7 @@ internal sealed record TrainSettings
           fastbackprop-cli train --csv iris.csv --target species --hidden 16 --save iris.fbpm
           fastbackprop-cli train --idx train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz \
               --test-idx t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz \
-              --hidden 256,128 --lr 0.001 --batch 128 --epochs 15 --plot loss.svg
+              --hidden 256,128 --lr 0.001 --batch 128 --epochs 25 --schedule cosine --plot loss.svg
         """;
 
     public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
