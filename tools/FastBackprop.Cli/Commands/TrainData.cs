@@ -93,39 +93,39 @@ internal sealed record TrainData(
         switch (problem)
         {
             case ProblemName.Digits:
-            {
-                (float[] pixels, int[] labels) = DigitsData.Load();
-                string[] names = Enumerable.Range(0, DigitsData.Classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
-                var all = new Dataset<float>(pixels, DigitsData.Pixels, labels, DigitsData.Classes, names);
-                return (all, null, $"8x8 hand-written digits (embedded): {Shape(all)}, pixels scaled to [0,1]");
-            }
+                {
+                    (float[] pixels, int[] labels) = DigitsData.Load();
+                    string[] names = Enumerable.Range(0, DigitsData.Classes).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+                    var all = new Dataset<float>(pixels, DigitsData.Pixels, labels, DigitsData.Classes, names);
+                    return (all, null, $"8x8 hand-written digits (embedded): {Shape(all)}, pixels scaled to [0,1]");
+                }
             case ProblemName.Xor:
-            {
-                var xor = new Dataset<float>([0, 0, 0, 1, 1, 0, 1, 1], 2, [0, 1, 1, 0], 2, ["0", "1"]);
-                return (xor, xor, "XOR truth table: 4 rows, trained and tested on the same rows");
-            }
+                {
+                    var xor = new Dataset<float>([0, 0, 0, 1, 1, 0, 1, 1], 2, [0, 1, 1, 0], 2, ["0", "1"]);
+                    return (xor, xor, "XOR truth table: 4 rows, trained and tested on the same rows");
+                }
             case ProblemName.Sine:
-            {
-                var rng = new Random(seed);
-                var x = new float[SineTrainCount];
-                var y = new float[SineTrainCount];
-                for (int i = 0; i < SineTrainCount; i++)
                 {
-                    double v = (rng.NextDouble() * 2 - 1) * Math.PI;
-                    x[i] = (float)v;
-                    y[i] = (float)Math.Sin(v);
+                    var rng = new Random(seed);
+                    var x = new float[SineTrainCount];
+                    var y = new float[SineTrainCount];
+                    for (int i = 0; i < SineTrainCount; i++)
+                    {
+                        double v = (rng.NextDouble() * 2 - 1) * Math.PI;
+                        x[i] = (float)v;
+                        y[i] = (float)Math.Sin(v);
+                    }
+                    var tx = new float[SineTestCount];
+                    var ty = new float[SineTestCount];
+                    for (int i = 0; i < SineTestCount; i++)
+                    {
+                        double v = -Math.PI + 2 * Math.PI * i / (SineTestCount - 1);
+                        tx[i] = (float)v;
+                        ty[i] = (float)Math.Sin(v);
+                    }
+                    return (new Dataset<float>(x, 1, y, 1), new Dataset<float>(tx, 1, ty, 1),
+                        $"sin(x) on [-pi, pi]: {SineTrainCount} random training points, {SineTestCount} evenly spaced test points");
                 }
-                var tx = new float[SineTestCount];
-                var ty = new float[SineTestCount];
-                for (int i = 0; i < SineTestCount; i++)
-                {
-                    double v = -Math.PI + 2 * Math.PI * i / (SineTestCount - 1);
-                    tx[i] = (float)v;
-                    ty[i] = (float)Math.Sin(v);
-                }
-                return (new Dataset<float>(x, 1, y, 1), new Dataset<float>(tx, 1, ty, 1),
-                    $"sin(x) on [-pi, pi]: {SineTrainCount} random training points, {SineTestCount} evenly spaced test points");
-            }
             default:
                 throw new ArgumentOutOfRangeException(nameof(problem));
         }
