@@ -1,62 +1,148 @@
+using System.Reflection;
+
 namespace FastBackprop.Cli;
 
 /// <summary>
-/// <c>fastbackprop-cli [train] [--problem digits|xor|sine] [--epochs N] [--batch N] [--lr X] [--seed N] [--hidden N]</c>.
-/// With no arguments it trains a 64-64-10 network on the embedded 8×8 digits and reports held-out accuracy.
-/// Errors are one line on stderr: exit code 2 for command-line mistakes, 1 for data or training failures.
+/// <c>fastbackprop-cli [train|evaluate|predict|help] [options]</c>. With no command it trains (by default a 64-64-10
+/// network on the embedded 8×8 digits) and reports held-out accuracy. Errors are one line on stderr: exit code 2 for
+/// command-line mistakes (unknown options, bad values, missing files), 1 for bad data, bad model files and training
+/// failures, 130 when interrupted with Ctrl+C.
 /// </summary>
 internal static class Program
 {
     public const int ExitOk = 0;
     public const int ExitFailure = 1;
     public const int ExitUsage = 2;
+    public const int ExitInterrupted = 130;
+
+    public const string Name = "fastbackprop-cli";
+
+    public const string HelpText =
+        """
+        fastbackprop-cli - train, evaluate and run multi-layer perceptrons on the CPU with FastBackprop
+
+        Usage:
+          fastbackprop-cli [train] [options]       train a network (the default command)
+          fastbackprop-cli evaluate [options]      loss, accuracy and confusion matrix of a saved model
+          fastbackprop-cli predict [options]       predictions of a saved model for a CSV file
+          fastbackprop-cli help [COMMAND]          this help, or a command's
+          fastbackprop-cli --version
+
+        Options given without a command are those of 'train'; 'COMMAND --help' lists each command's.
+        With no options at all, train a 64-64-10 network on the embedded 8x8 digits for 30 epochs.
+
+        Examples:
+          fastbackprop-cli --epochs 5
+          fastbackprop-cli train --csv data.csv --target label --save model.fbpm --plot loss.svg
+          fastbackprop-cli evaluate --model model.fbpm --csv test.csv --target label
+          fastbackprop-cli predict --model model.fbpm --csv new.csv --output predictions.csv
+
+        Exit codes: 0 success, 1 bad data, bad model file or failed training, 2 command-line error,
+        130 interrupted.
+        """;
 
     private static int Main(string[] args)
     {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        using var interrupt = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) =>
+        {
+            if (!interrupt.IsCancellationRequested)
+            {
+                e.Cancel = true; // the first Ctrl+C stops training cleanly; a second one ends the process
+                interrupt.Cancel();
+            }
+        };
+        return Run(args, Console.Out, !Console.IsOutputRedirected, start, interrupt.Token);
+    }
+
+    /// <summary>Runs a command line, writing to <paramref name="output"/> and errors to stderr; returns the exit code.</summary>
+    internal static int Run(IReadOnlyList<string> args, TextWriter output, bool interactive, long start, CancellationToken interrupt)
+    {
         try
         {
-            CliOptions options = CliOptions.Parse(args);
-            if (options.Help)
+            string command = args.Count > 0 && !args[0].StartsWith('-') ? args[0] : "";
+            IReadOnlyList<string> rest = command.Length > 0 ? args.Skip(1).ToArray() : args;
+            switch (command)
             {
-                Console.Out.WriteLine(CliOptions.HelpText);
-                return ExitOk;
+                case "" when args.Count == 1 && args[0] is "-h" or "--help" or "-?":
+                    output.WriteLine(HelpText);
+                    return ExitOk;
+                case "" when args.Count == 1 && args[0] is "--version":
+                    output.WriteLine($"{Name} {Version}");
+                    return ExitOk;
+                case "" or "train":
+                    return TrainCommand.Run(rest, output, interactive, start, interrupt);
+                case "evaluate" or "eval":
+                    return EvaluateCommand.Run(rest, output);
+                case "predict":
+                    return PredictCommand.Run(rest, output);
+                case "help":
+                    return Help(rest, output);
+                default:
+                    throw new UsageException($"unknown command '{command}' (expected train, evaluate, predict or help; see --help)");
             }
-
-            HyperParameters defaults = Problems.Defaults(options.Problem);
-            var hp = new HyperParameters(
-                options.Epochs ?? defaults.Epochs,
-                options.Batch ?? defaults.Batch,
-                options.LearningRate ?? defaults.LearningRate,
-                options.Hidden ?? defaults.Hidden);
-
-            Problem problem = Problems.Create(options.Problem, hp.Hidden, options.Seed);
-            bool interactive = !Console.IsOutputRedirected;
-            return new Trainer(problem, hp, options.Seed, Console.Out, interactive, start).Run();
         }
         catch (UsageException e)
         {
-            return Fail(ExitUsage, e.Message);
+            return Fail(ExitUsage, e.Message, output);
         }
-        catch (TrainingException e)
+        catch (DataFormatException e)
         {
-            return Fail(ExitFailure, e.Message);
+            return Fail(ExitFailure, "bad data: " + e.Message, output);
         }
         catch (InvalidDataException e)
         {
-            return Fail(ExitFailure, "bad data: " + e.Message);
+            return Fail(ExitFailure, "bad model file: " + e.Message, output);
+        }
+        catch (Exception e) when (e is DataException or TrainingException)
+        {
+            return Fail(ExitFailure, e.Message, output);
+        }
+        catch (OperationCanceledException)
+        {
+            return Fail(ExitInterrupted, "interrupted", output);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return Fail(ExitFailure, e.Message, output);
+        }
+        catch (ArgumentException e)
+        {
+            // The library checks what the CLI cannot know in advance (e.g. targets outside [0, 1] for binary-ce).
+            string message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            return Fail(ExitFailure, message, output);
         }
         catch (Exception e)
         {
-            return Fail(ExitFailure, $"unexpected {e.GetType().Name}: {e.Message}");
+            return Fail(ExitFailure, $"unexpected {e.GetType().Name}: {e.Message}", output);
         }
     }
 
-    private static int Fail(int code, string message)
+    private static int Help(IReadOnlyList<string> args, TextWriter output)
     {
-        Console.Out.Flush();
+        if (args.Count > 1)
+            throw new UsageException("'help' takes at most one command name");
+        string text = args.Count == 0 ? HelpText : args[0] switch
+        {
+            "train" => TrainSettings.Help,
+            "evaluate" or "eval" => EvaluateCommand.Help,
+            "predict" => PredictCommand.HelpText,
+            _ => throw new UsageException($"unknown command '{args[0]}' (expected train, evaluate or predict)"),
+        };
+        output.WriteLine(text);
+        return ExitOk;
+    }
+
+    private static string Version =>
+        typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? typeof(Program).Assembly.GetName().Version?.ToString() ?? "unknown";
+
+    private static int Fail(int code, string message, TextWriter output)
+    {
+        output.Flush();
         string oneLine = string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        Console.Error.WriteLine($"fastbackprop-cli: error: {oneLine}");
+        Console.Error.WriteLine($"{Name}: error: {oneLine}");
         return code;
     }
 }

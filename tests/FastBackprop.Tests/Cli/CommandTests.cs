@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Text;
+using FastBackprop.Cli;
+
+namespace FastBackprop.Tests.Cli;
+
+/// <summary>The commands end to end, in-process, on tiny data (each run well under a second).</summary>
+public sealed class CommandTests : IDisposable
+{
+    private readonly string dir = Directory.CreateTempSubdirectory("fbp-cli-tests-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private static (int Code, string Output) Run(params string[] args)
+    {
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+        int code = FastBackprop.Cli.Program.Run(args, output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), CancellationToken.None);
+        return (code, output.ToString());
+    }
+
+    /// <summary>Two well-separated blobs in 3 features, labelled "left"/"right", with a header.</summary>
+    private string WriteBlobs(string name, int rows, bool withLabel = true)
+    {
+        var rng = new Random(3);
+        var text = new StringBuilder(withLabel ? "a,b,c,side\n" : "a,b,c\n");
+        for (int i = 0; i < rows; i++)
+        {
+            bool right = i % 2 == 0;
+            double c = right ? 5 : -5;
+            text.Append(CultureInfo.InvariantCulture, $"{c + rng.NextDouble():0.###},{c + rng.NextDouble():0.###},{rng.NextDouble() * 100:0.###}");
+            text.Append(withLabel ? (right ? ",right\n" : ",left\n") : "\n");
+        }
+        string path = Path.Combine(dir, name);
+        File.WriteAllText(path, text.ToString());
+        return path;
+    }
+
+    [Fact]
+    public void DefaultCommandTrainsDigitsAndPrintsTheCiLine()
+    {
+        (int code, string output) = Run("--epochs", "2");
+        Assert.Equal(0, code);
+        Assert.Matches(@"(?m)^final held-out accuracy: \d+\.\d\d% \(\d+/359\)$", output);
+    }
+
+    [Fact]
+    public void TrainSaveEvaluatePredictRoundTrip()
+    {
+        string train = WriteBlobs("train.csv", 80), test = WriteBlobs("test.csv", 20), features = WriteBlobs("features.csv", 6, withLabel: false);
+        string model = Path.Combine(dir, "blobs.fbpm"), plot = Path.Combine(dir, "loss.svg"), predictions = Path.Combine(dir, "out.csv");
+
+        (int code, string output) = Run("train", "--csv", train, "--target", "side", "--test-csv", test, "--hidden", "8",
+            "--epochs", "20", "--lr", "0.01", "--save", model, "--plot", plot);
+        Assert.True(code == 0, output);
+        Assert.Contains("final held-out accuracy: 100.00% (20/20)", output);
+        Assert.True(File.Exists(model));
+        System.Xml.Linq.XDocument.Load(plot);
+
+        (code, output) = Run("evaluate", "--model", model, "--csv", test);
+        Assert.True(code == 0, output);
+        Assert.Contains("accuracy: 100.00% (20/20)", output);
+        Assert.Contains("confusion matrix", output);
+
+        (code, output) = Run("predict", "--model", model, "--csv", features, "--output", predictions);
+        Assert.True(code == 0, output);
+        string[] lines = File.ReadAllLines(predictions);
+        Assert.Equal(6, lines.Length);
+        for (int i = 0; i < lines.Length; i++)
+            Assert.Matches(i % 2 == 0 ? @"^right,\d\.\d{4}$" : @"^left,\d\.\d{4}$", lines[i]);
+
+        (code, output) = Run("predict", "--model", model, "--csv", test, "--target", "side");
+        Assert.Equal(0, code);
+        Assert.Equal(20, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+    }
+
+    [Fact]
+    public void RegressionTrainsAndPredictsValues()
+    {
+        string path = Path.Combine(dir, "line.csv");
+        File.WriteAllLines(path, Enumerable.Range(0, 50).Select(i => string.Create(CultureInfo.InvariantCulture, $"{i / 10.0},{2 * i / 10.0 + 1}")));
+        string model = Path.Combine(dir, "line.fbpm");
+        (int code, string output) = Run("train", "--csv", path, "--regression", "--hidden", "8", "--epochs", "5", "--save", model);
+        Assert.True(code == 0, output);
+        Assert.Contains("final held-out MSE:", output);
+        (code, output) = Run("predict", "--model", model, "--csv", path, "--target", "-1");
+        Assert.Equal(0, code);
+        Assert.All(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => double.Parse(line, CultureInfo.InvariantCulture));
+    }
+
+    [Theory]
+    [InlineData(2, "--bogus")]
+    [InlineData(2, "frobnicate")]
+    [InlineData(2, "evaluate", "--csv", "x.csv")]
+    [InlineData(2, "predict", "--model", "no-such.fbpm", "--csv", "no-such.csv")]
+    [InlineData(2, "train", "--epochs", "ten")]
+    public void UsageErrorsExitWith2(int expected, params string[] args) => Assert.Equal(expected, Run(args).Code);
+
+    [Fact]
+    public void CorruptModelAndMalformedDataExitWith1()
+    {
+        string model = Path.Combine(dir, "corrupt.fbpm");
+        File.WriteAllText(model, "FBPMODEL but not really a model");
+        string data = WriteBlobs("ok.csv", 10);
+        Assert.Equal(1, Run("evaluate", "--model", model, "--csv", data).Code);
+
+        string bad = Path.Combine(dir, "bad.csv");
+        File.WriteAllText(bad, "1,2,x\n3,oops,y\n");
+        Assert.Equal(1, Run("train", "--csv", bad, "--epochs", "1").Code);
+    }
+
+    [Fact]
+    public void HelpAndVersion()
+    {
+        foreach (string[] args in new[] { ["--help"], ["train", "--help"], ["evaluate", "--help"], ["predict", "-h"], ["help", "train"], new[] { "--version" } })
+        {
+            (int code, string output) = Run(args);
+            Assert.Equal(0, code);
+            Assert.Contains("fastbackprop-cli", output);
+        }
+    }
+}

@@ -1,0 +1,95 @@
+using System.Globalization;
+
+namespace FastBackprop.Cli;
+
+/// <summary><c>evaluate</c>: loss and accuracy (with a confusion matrix for up to 20 classes) of a saved model on a labelled set.</summary>
+internal static class EvaluateCommand
+{
+    public const int MaxConfusionClasses = 20;
+
+    public static readonly OptionSpec[] Specs = [new("--model", 1), new("--csv", 1), new("--idx", 2), .. CsvArgs.Specs];
+
+    public const string HelpText =
+        """
+        fastbackprop-cli evaluate - loss and accuracy of a saved model on labelled data
+
+        Usage:
+          fastbackprop-cli evaluate --model MODEL (--csv FILE [CSV options] | --idx IMAGES LABELS)
+
+        Options:
+          --model MODEL          a model saved by 'train --save'
+          --csv FILE             labelled CSV data with the same feature columns as in training
+          --idx IMAGES LABELS    IDX image and label files (pixels scaled to [0,1])
+        {CSV}
+          -h, --help             show this help
+
+        The model's own standardisation and class labels are applied: labels not known to the model are
+        an error. Classification prints loss, accuracy and, for up to 20 classes, a confusion matrix;
+        regression prints the mean squared error.
+        """;
+
+    public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
+
+    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    {
+        ParsedArgs parsed = ParsedArgs.Parse("evaluate", args, Specs);
+        if (parsed.Help)
+        {
+            output.WriteLine(Help);
+            return Program.ExitOk;
+        }
+        parsed.Exclusive("--csv", "--idx");
+        if (!parsed.Has("--csv") && !parsed.Has("--idx"))
+            throw new UsageException("'evaluate' needs data: --csv FILE or --idx IMAGES LABELS");
+        foreach (OptionSpec csvOption in CsvArgs.Specs)
+            parsed.Requires(csvOption.Name, "--csv");
+        if (!parsed.Has("--model"))
+            throw new UsageException("'evaluate' needs --model MODEL (a file saved by 'train --save')");
+        string? csv = parsed.File("--csv");
+        string[]? idx = parsed.Files("--idx");
+        CsvOptions? csvOptions = null;
+        Model<float> model = ModelArgs.Load(parsed);
+        IReadOnlyList<string>? labels = model.ClassLabels;
+        if (csv is not null)
+            csvOptions = CsvArgs.Build(parsed, labels is null ? CsvTask.Regression : CsvTask.Classification, labels);
+
+        Dataset<float> data;
+        if (csv is not null)
+        {
+            data = CsvLoader.Load(csv, csvOptions);
+        }
+        else
+        {
+            if (labels is null)
+                throw new DataException("the model is a regression model; IDX label files hold classes");
+            data = IdxLoader.LoadDataset(idx![0], idx[1], classCount: labels.Count);
+        }
+        if (data.FeatureCount != model.InputSize)
+            throw new DataException($"the data have {data.FeatureCount} features per sample but the model takes {model.InputSize}");
+        if (!data.IsClassification && data.OutputCount != model.OutputSize)
+            throw new DataException($"the data have {data.OutputCount} target value(s) per sample but the model has {model.OutputSize} outputs");
+
+        Dataset<float> x = model.InputStandardization?.Transform(data) ?? data;
+        Loss loss = model.Loss ?? Evaluation.DefaultLoss(model.Network, data.IsClassification);
+        EvaluationResult result = Evaluation.Evaluate(model.Network, loss, x);
+
+        output.WriteLine($"model:    {ModelArgs.Describe(model)}");
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"data:     {Path.GetFileName(csv ?? idx![0])}: {data.Count} samples, {data.FeatureCount} features"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss:     {result.Loss:0.000000} ({TrainCommand.Describe(loss)})"));
+        if (result.IsClassification)
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"accuracy: {result.Accuracy * 100:0.00}% ({result.Correct}/{result.Count})"));
+            if (labels!.Count <= MaxConfusionClasses)
+            {
+                output.WriteLine();
+                Evaluation.WriteConfusion(output, result.Confusion!, labels);
+            }
+        }
+        else
+        {
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"MSE:      {result.MeanSquaredError:0.000000} (RMSE {Math.Sqrt(result.MeanSquaredError):0.0000}, max |error| {result.MaxAbsError:0.0000})"));
+        }
+        return Program.ExitOk;
+    }
+}

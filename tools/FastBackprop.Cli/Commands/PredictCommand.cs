@@ -1,0 +1,114 @@
+using System.Globalization;
+using System.Text;
+
+namespace FastBackprop.Cli;
+
+/// <summary><c>predict</c>: runs a saved model on a features-only CSV and writes one line per row.</summary>
+internal static class PredictCommand
+{
+    private const int Chunk = 512;
+
+    public static readonly OptionSpec[] Specs = [new("--model", 1), new("--csv", 1), new("--output", 1), .. CsvArgs.Specs];
+
+    public const string HelpText =
+        """
+        fastbackprop-cli predict - predictions of a saved model for the rows of a CSV file
+
+        Usage:
+          fastbackprop-cli predict --model MODEL --csv FILE [--output FILE] [CSV options]
+
+        Options:
+          --model MODEL          a model saved by 'train --save'
+          --csv FILE             features, one sample per row, in the columns used for training; every
+                                 column is a feature unless --target names one to drop
+          --output FILE          write the predictions to FILE instead of standard output
+          --target NAME|INDEX    a column to ignore (e.g. the labels of a labelled file)
+          --header yes|no|auto   whether the first row holds column names (auto)
+          --separator C          cell separator (comma)
+          -h, --help             show this help
+
+        Output: one line per input row, in order. Classification: the predicted class label and its
+        probability, e.g. "setosa,0.9731". Regression: the predicted value(s), comma-separated.
+        """;
+
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout)
+    {
+        ParsedArgs parsed = ParsedArgs.Parse("predict", args, Specs);
+        if (parsed.Help)
+        {
+            stdout.WriteLine(HelpText);
+            return Program.ExitOk;
+        }
+        if (!parsed.Has("--model"))
+            throw new UsageException("'predict' needs --model MODEL (a file saved by 'train --save')");
+        string csv = parsed.File("--csv") ?? throw new UsageException("'predict' needs --csv FILE (the features to predict from)");
+        string? outputPath = parsed.String("--output");
+        if (outputPath is not null && Directory.Exists(outputPath))
+            throw new UsageException($"--output: '{outputPath}' is a directory");
+        CsvOptions options = CsvArgs.Build(parsed, CsvTask.Classification);
+        Model<float> model = ModelArgs.Load(parsed);
+        CsvFeatures<float> features = CsvLoader.LoadFeatures(csv, options, dropTargetColumn: parsed.Has("--target"));
+        if (features.FeatureCount != model.InputSize)
+            throw new DataException($"{Path.GetFileName(csv)} has {features.FeatureCount} columns of features but the model takes {model.InputSize}"
+                + (parsed.Has("--target") ? "" : " (if the file holds the target column, drop it with --target)"));
+
+        string text = Predict(model, features);
+        if (outputPath is null)
+        {
+            stdout.Write(text);
+        }
+        else
+        {
+            File.WriteAllText(outputPath, text, new UTF8Encoding(false));
+            Console.Error.WriteLine($"{features.Count} predictions written to {outputPath}");
+        }
+        return Program.ExitOk;
+    }
+
+    /// <summary>The output lines for every row of <paramref name="features"/>.</summary>
+    internal static string Predict(Model<float> model, CsvFeatures<float> features)
+    {
+        int inputs = model.InputSize, outputs = model.OutputSize;
+        IReadOnlyList<string>? labels = model.ClassLabels;
+        var y = new float[Math.Min(Chunk, features.Count) * outputs];
+        var text = new StringBuilder();
+        for (int first = 0; first < features.Count; first += Chunk)
+        {
+            int count = Math.Min(Chunk, features.Count - first);
+            model.Predict(features.Features.AsSpan(first * inputs, count * inputs), count, y.AsSpan(0, count * outputs));
+            for (int i = 0; i < count; i++)
+            {
+                ReadOnlySpan<float> row = y.AsSpan(i * outputs, outputs);
+                if (labels is null)
+                {
+                    for (int k = 0; k < outputs; k++)
+                    {
+                        if (k > 0)
+                            text.Append(',');
+                        text.Append(row[k].ToString("R", CultureInfo.InvariantCulture));
+                    }
+                }
+                else
+                {
+                    int predicted;
+                    float probability;
+                    if (outputs == 1)
+                    {
+                        predicted = row[0] > 0.5f ? 1 : 0;
+                        probability = predicted == 1 ? row[0] : 1 - row[0];
+                    }
+                    else
+                    {
+                        predicted = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
+                        probability = row[predicted];
+                    }
+                    text.Append(Quote(labels[predicted])).Append(',').Append(probability.ToString("0.0000", CultureInfo.InvariantCulture));
+                }
+                text.Append('\n');
+            }
+        }
+        return text.ToString();
+    }
+
+    private static string Quote(string label) => label.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + label.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : label;
+}

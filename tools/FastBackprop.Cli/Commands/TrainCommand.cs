@@ -1,0 +1,223 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace FastBackprop.Cli;
+
+/// <summary>Training failed in a way the user can act on (e.g. the loss diverged): exit code 1.</summary>
+internal sealed class TrainingException(string message) : Exception(message);
+
+/// <summary><c>train</c>: loads the data, trains with <see cref="Trainer{T}"/>, prints a per-epoch table and the test result,
+/// and optionally saves the model and a loss chart.</summary>
+internal static class TrainCommand
+{
+    private const int MaxTableRows = 25;
+
+    public static int Run(IReadOnlyList<string> args, TextWriter output, bool interactive, long startTimestamp, CancellationToken interrupt)
+    {
+        ParsedArgs parsed = ParsedArgs.Parse("train", args, TrainSettings.Specs);
+        if (parsed.Help)
+        {
+            output.WriteLine(TrainSettings.Help);
+            return Program.ExitOk;
+        }
+        return Run(TrainSettings.From(parsed), output, interactive, startTimestamp, interrupt);
+    }
+
+    public static int Run(TrainSettings s, TextWriter output, bool interactive, long startTimestamp, CancellationToken interrupt)
+    {
+        if (s.Threads is int threads)
+            Gemm.MaxDegreeOfParallelism = threads;
+
+        TrainData data = TrainData.Load(s);
+        Dataset<float> training = data.Training;
+        bool classification = training.IsClassification;
+
+        // Loss and output layer.
+        (Loss loss, LayerSpec outputLayer) = ChooseLoss(s.Loss, training);
+
+        // Standardisation, fitted on the training part only.
+        bool standardize = s.Standardize ?? data.StandardizeByDefault;
+        Standardizer<float>? scaler = standardize ? Standardizer<float>.Fit(training) : null;
+        Dataset<float> train = scaler?.Transform(training) ?? training;
+        Dataset<float>? validation = data.Validation is null ? null : scaler?.Transform(data.Validation) ?? data.Validation;
+        Dataset<float>? test = data.Test is null ? null : scaler?.Transform(data.Test) ?? data.Test;
+
+        Activation hidden = Activation.FromKind(s.Activation);
+        LayerSpec[] layers = [.. s.Hidden.Select(h => new LayerSpec(h, hidden)), outputLayer];
+        var network = new Network<float>(train.FeatureCount, layers, s.Seed);
+        Optimizer optimizer = CreateOptimizer(s);
+        LearningRateSchedule schedule = CreateSchedule(s);
+        var options = new TrainerOptions
+        {
+            Epochs = s.Epochs,
+            BatchSize = s.Batch,
+            Seed = s.Seed,
+            Loss = loss,
+            Optimizer = optimizer,
+            Schedule = schedule,
+            EarlyStoppingPatience = s.Patience,
+            ProgressInterval = TimeSpan.FromMilliseconds(interactive ? 100 : 1000),
+        };
+
+        long parameters = network.Parameters.Length;
+        output.WriteLine($"data:     {data.Description}");
+        output.WriteLine(Invariant($"split:    {train.Count} training, {validation?.Count ?? 0} validation, {test?.Count ?? 0} {data.TestName}{(standardize ? "; features standardised (training statistics)" : "")}"));
+        output.WriteLine(Invariant($"network:  {train.FeatureCount}-{string.Join("-", layers.Select(l => l.Units))} ({hidden} hidden, {outputLayer.Activation} output), {parameters:#,0} parameters, loss {Describe(loss)}"));
+        output.WriteLine(Invariant($"training: {Describe(optimizer)}, lr {schedule}, batch {s.Batch}, {s.Epochs} epochs{(s.Patience is int p ? $", early stopping after {p} epochs without improvement" : "")}, seed {s.Seed}, {Gemm.MaxDegreeOfParallelism} thread(s)"));
+        output.WriteLine();
+
+        var table = new EpochTable(classification, validation is not null);
+        output.WriteLine(table.Header);
+        output.WriteLine(table.Rule);
+        int rowEvery = s.Epochs <= MaxTableRows * 2 ? 1 : (s.Epochs + MaxTableRows - 1) / MaxTableRows;
+        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(interrupt);
+        var reporter = new Reporter(output, new ProgressLine(output, interactive), table, rowEvery, s.Epochs, cancel);
+
+        TrainingHistory history;
+        try
+        {
+            history = new Trainer<float>(options).Fit(network, train, validation, reporter, cancel.Token);
+        }
+        catch (TrainingCanceledException e)
+        {
+            reporter.Finish();
+            if (reporter.Diverged is EpochMetrics bad)
+                throw new TrainingException(Invariant($"training diverged: the training loss is {bad.TrainingLoss} in epoch {bad.Epoch + 1}; try a smaller --lr (now {s.LearningRate})"));
+            output.WriteLine(Invariant($"interrupted after {e.History.Epochs.Count} complete epoch(s); nothing saved"));
+            return Program.ExitInterrupted;
+        }
+        reporter.Finish();
+        if (validation is not null)
+            output.WriteLine("(* = best validation loss so far)");
+        output.WriteLine();
+
+        EpochMetrics last = history.Last!;
+        if (history.StoppedEarly || history.BestWeightsRestored)
+            output.WriteLine(Invariant($"early stopping: {(history.StoppedEarly ? $"stopped after epoch {last.Epoch + 1}" : "ran every epoch")}; {(history.BestWeightsRestored ? "restored" : "kept")} the weights of epoch {history.BestEpoch + 1} (best validation loss)"));
+
+        if (test is not null)
+        {
+            EvaluationResult result = Evaluation.Evaluate(network, loss, test);
+            output.WriteLine(Invariant($"{data.TestName} loss: {result.Loss:0.000000}"));
+            output.WriteLine(result.FinalLine(data.TestName));
+        }
+        else
+        {
+            output.WriteLine("no test set (--test-fraction 0): the table shows training and validation results only");
+        }
+
+        double trainSeconds = history.Epochs.Sum(e => e.Duration.TotalSeconds);
+        double samples = (double)history.Epochs.Count * train.Count;
+        output.WriteLine(Invariant($"training time: {trainSeconds:0.00} s for {history.Epochs.Count} epochs x {train.Count} samples = {samples / Math.Max(trainSeconds, 1e-9):#,0} samples/s (validation included)"));
+
+        if (s.Save is not null)
+        {
+            IReadOnlyList<string>? labels = classification ? TrainData.ClassLabelsOf(training) : null;
+            ModelFile.Save(s.Save, new Model<float>(network, scaler, labels, loss));
+            output.WriteLine($"model saved to {s.Save}");
+        }
+        if (s.Plot is not null)
+        {
+            SvgLineChart.WriteLossChart(s.Plot, $"Loss per epoch: {ShortTitle(data.Description)}", history);
+            output.WriteLine($"loss chart written to {s.Plot}");
+        }
+        output.WriteLine(Invariant($"total time: {Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds:0.00} s (loading, training, testing)"));
+        return Program.ExitOk;
+    }
+
+    private static (Loss Loss, LayerSpec Output) ChooseLoss(LossName name, Dataset<float> data)
+    {
+        if (data.IsClassification)
+        {
+            return name switch
+            {
+                LossName.Auto or LossName.SoftmaxCrossEntropy => (Loss.SoftmaxCrossEntropy, new LayerSpec(data.OutputCount, Activation.Softmax)),
+                LossName.BinaryCrossEntropy when data.OutputCount == 2 => (Loss.BinaryCrossEntropy, new LayerSpec(1, Activation.Sigmoid)),
+                LossName.BinaryCrossEntropy => throw new UsageException($"--loss binary-ce needs 2 classes; the data have {data.OutputCount} (use softmax-ce)"),
+                _ => throw new UsageException("--loss mse needs a real-valued target (--regression); use softmax-ce or binary-ce for classes"),
+            };
+        }
+        return name switch
+        {
+            LossName.Auto or LossName.MeanSquaredError => (Loss.MeanSquaredError, new LayerSpec(data.OutputCount, Activation.Identity)),
+            LossName.BinaryCrossEntropy => (Loss.BinaryCrossEntropy, new LayerSpec(data.OutputCount, Activation.Sigmoid)),
+            _ => throw new UsageException("--loss softmax-ce needs class labels; a regression target trains with mse (or binary-ce for targets in [0,1])"),
+        };
+    }
+
+    private static Optimizer CreateOptimizer(TrainSettings s) => s.Optimizer switch
+    {
+        OptimizerName.Sgd => new Sgd(s.WeightDecay ?? 0),
+        OptimizerName.Momentum => new Momentum(0.9, nesterov: false, weightDecay: s.WeightDecay ?? 0),
+        OptimizerName.Nesterov => new Momentum(0.9, nesterov: true, weightDecay: s.WeightDecay ?? 0),
+        OptimizerName.Adam => new Adam(weightDecay: s.WeightDecay ?? 0),
+        _ => new AdamW(weightDecay: s.WeightDecay ?? 0.01),
+    };
+
+    private static LearningRateSchedule CreateSchedule(TrainSettings s) => s.Schedule switch
+    {
+        ScheduleName.Step => LearningRateSchedule.StepDecay(s.LearningRate, 0.5, Math.Max(1, (s.Epochs + 3) / 4)),
+        ScheduleName.Cosine => LearningRateSchedule.Cosine(s.LearningRate, s.Epochs, s.LearningRate / 100),
+        _ => LearningRateSchedule.Constant(s.LearningRate),
+    };
+
+    private static string Describe(Optimizer o) => o switch
+    {
+        Sgd => "SGD",
+        Momentum { Nesterov: true } m => Invariant($"Nesterov momentum {m.Coefficient}"),
+        Momentum m => Invariant($"momentum {m.Coefficient}"),
+        AdamW => "AdamW",
+        _ => "Adam",
+    } + (o.WeightDecay > 0 ? Invariant($" (weight decay {o.WeightDecay})") : "");
+
+    internal static string Describe(Loss loss) => loss.Kind switch
+    {
+        LossKind.SquaredError => "mean squared error",
+        LossKind.BinaryCrossEntropy => "binary cross-entropy",
+        _ => "softmax cross-entropy",
+    };
+
+    private static string ShortTitle(string description)
+    {
+        int colon = description.IndexOf(':');
+        return colon > 0 ? description[..colon] : description;
+    }
+
+    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Receives the trainer's reports on the training thread: drives the progress bar, prints table rows and
+    /// stops the run when the loss diverges.</summary>
+    private sealed class Reporter(TextWriter output, ProgressLine progress, EpochTable table, int rowEvery, int epochs,
+        CancellationTokenSource cancel) : IProgress<TrainingProgress>
+    {
+        private double bestValidation = double.PositiveInfinity;
+
+        public EpochMetrics? Diverged { get; private set; }
+
+        public void Report(TrainingProgress value)
+        {
+            if (value.EpochMetrics is not EpochMetrics m)
+            {
+                progress.Report(value.Epoch + 1, value.Epochs, value.Batch + 1, value.BatchesPerEpoch, value.RunningLoss, value.SamplesPerSecond);
+                return;
+            }
+            bool best = m.ValidationLoss is double vl && vl < bestValidation;
+            if (best)
+                bestValidation = m.ValidationLoss!.Value;
+            bool diverged = !double.IsFinite(m.TrainingLoss);
+            int epoch = m.Epoch + 1;
+            if (epoch == 1 || epoch == epochs || epoch % rowEvery == 0 || diverged)
+            {
+                progress.Clear();
+                output.WriteLine(table.Row(m, best));
+            }
+            if (diverged)
+            {
+                Diverged = m;
+                cancel.Cancel();
+            }
+        }
+
+        public void Finish() => progress.Clear();
+    }
+}

@@ -1,0 +1,72 @@
+using System.Globalization;
+
+namespace FastBackprop.Cli;
+
+/// <summary>The CSV options shared by train, evaluate and predict: --target, --header, --separator.</summary>
+internal static class CsvArgs
+{
+    public static readonly OptionSpec[] Specs =
+    [
+        new("--target", 1),
+        new("--header", 1),
+        new("--separator", 1),
+    ];
+
+    public const string HelpText =
+        """
+          --target NAME|INDEX    the target column: a header name, or a 0-based index (negative counts
+                                 from the end; default -1, the last column)
+          --header yes|no|auto   whether the first row holds column names (default auto: yes if a
+                                 feature cell of the first row is not a number)
+          --separator C          cell separator: one character, or comma, semicolon, tab, pipe (comma)
+        """;
+
+    private static readonly Dictionary<string, CsvHeader> Headers = new()
+    {
+        ["auto"] = CsvHeader.Auto,
+        ["yes"] = CsvHeader.Yes,
+        ["no"] = CsvHeader.No,
+    };
+
+    /// <summary>CSV options from the command line; <paramref name="task"/> and <paramref name="classLabels"/> as given.</summary>
+    public static CsvOptions Build(ParsedArgs args, CsvTask task, IReadOnlyList<string>? classLabels = null)
+    {
+        CsvHeader header = args.Choice("--header", Headers) ?? CsvHeader.Auto;
+        char separator = ParseSeparator(args.String("--separator"));
+        string? target = args.String("--target");
+        int targetIndex = -1;
+        string? targetName = null;
+        if (target is not null)
+        {
+            if (int.TryParse(target, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int index))
+                targetIndex = index;
+            else if (target.Length > 0)
+                targetName = target;
+            else
+                throw new UsageException("--target needs a column name or index");
+            if (targetName is not null && header == CsvHeader.No)
+                throw new UsageException($"--target '{targetName}' names a column, but --header no says the file has no header");
+        }
+        return new CsvOptions
+        {
+            Header = header,
+            Separator = separator,
+            TargetColumn = targetIndex,
+            TargetColumnName = targetName,
+            Task = task,
+            ClassLabels = classLabels,
+        };
+    }
+
+    internal static char ParseSeparator(string? value) => value?.ToLowerInvariant() switch
+    {
+        null or "comma" or "," => ',',
+        "semicolon" or ";" => ';',
+        "tab" or "\\t" or "\t" => '\t',
+        "pipe" or "|" => '|',
+        "space" or " " => throw new UsageException("--separator: a space cannot separate cells (the loader trims spaces around cells)"),
+        "\"" => throw new UsageException("--separator: a double quote cannot separate cells"),
+        { Length: 1 } s => s[0],
+        _ => throw new UsageException($"invalid value for --separator: '{value}' (expected one character, or comma, semicolon, tab or pipe)"),
+    };
+}
