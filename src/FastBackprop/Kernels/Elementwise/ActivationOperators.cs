@@ -48,15 +48,15 @@ internal readonly struct TanhOperator<T> : IBinaryOperator<T> where T : unmanage
 {
     public static bool FitsInRegisters => false;
 
-    private static readonly T SmallMagnitude = T.CreateChecked(0.125);
-    private static readonly T C8 = T.CreateChecked(6404582.0 / 10854718875.0);
-    private static readonly T C7 = T.CreateChecked(-929569.0 / 638512875.0);
-    private static readonly T C6 = T.CreateChecked(21844.0 / 6081075.0);
-    private static readonly T C5 = T.CreateChecked(-1382.0 / 155925.0);
-    private static readonly T C4 = T.CreateChecked(62.0 / 2835.0);
-    private static readonly T C3 = T.CreateChecked(-17.0 / 315.0);
-    private static readonly T C2 = T.CreateChecked(2.0 / 15.0);
-    private static readonly T C1 = T.CreateChecked(-1.0 / 3.0);
+    private static T SmallMagnitude => T.CreateTruncating(0.125);
+    private static T C8 => T.CreateTruncating(6404582.0 / 10854718875.0);
+    private static T C7 => T.CreateTruncating(-929569.0 / 638512875.0);
+    private static T C6 => T.CreateTruncating(21844.0 / 6081075.0);
+    private static T C5 => T.CreateTruncating(-1382.0 / 155925.0);
+    private static T C4 => T.CreateTruncating(62.0 / 2835.0);
+    private static T C3 => T.CreateTruncating(-17.0 / 315.0);
+    private static T C2 => T.CreateTruncating(2.0 / 15.0);
+    private static T C1 => T.CreateTruncating(-1.0 / 3.0);
 
     public T Invoke(T z, T unused)
     {
