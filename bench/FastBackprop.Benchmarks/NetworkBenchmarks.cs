@@ -90,7 +90,47 @@ public class TrainingStepBenchmarks
             classes[i] = random.Next(Math.Max(outputs, 2)) % outputs;
             targets[i * outputs + classes[i]] = outputs == 1 ? random.Next(2) : 1;
         }
+        int layers = Case.Sizes.Length;
+        activations = new float[layers][];
+        deltas = new float[layers][];
+        weightGradients = new float[layers][];
+        for (int l = 0; l < layers; l++)
+        {
+            activations[l] = new float[Case.Batch * Case.Sizes[l]];
+            deltas[l] = new float[Case.Batch * Case.Sizes[l]];
+            for (int i = 0; i < deltas[l].Length; i++)
+                deltas[l][i] = (float)random.NextDouble() - 0.5f;
+            weightGradients[l] = l == 0 ? [] : new float[Case.Sizes[l] * Case.Sizes[l - 1]];
+        }
         Console.WriteLine($"// threads: {Threads}; fused: {Fused}; kernel: {Kernels.Gemm.GemmDriver<float>.KernelName}");
+    }
+
+    private float[][] activations = [], deltas = [], weightGradients = [];
+
+    /// <summary>Only the GEMMs of one step (forward, weight gradients, input gradients of every layer but the
+    /// first), with the step's shapes and plain stores: TrainStep minus this is what everything else costs.
+    /// Runs once per parameter set (Fused true/false time the same thing).</summary>
+    [Benchmark]
+    public void GemmsOfTheStep()
+    {
+        int b = Case.Batch;
+        int[] sizes = Case.Sizes;
+        float[] input = inputs;
+        for (int l = 1; l < sizes.Length; l++)
+        {
+            Gemm.Multiply(Transpose.No, Transpose.Yes, b, sizes[l], sizes[l - 1], 1f, input, sizes[l - 1],
+                network.Weights(l - 1), sizes[l - 1], 0f, activations[l], sizes[l]);
+            input = activations[l];
+        }
+        for (int l = sizes.Length - 1; l >= 1; l--)
+        {
+            float[] layerInput = l == 1 ? inputs : activations[l - 1];
+            Gemm.Multiply(Transpose.Yes, Transpose.No, sizes[l], sizes[l - 1], b, 1f, deltas[l], sizes[l],
+                layerInput, sizes[l - 1], 0f, weightGradients[l], sizes[l - 1]);
+            if (l > 1)
+                Gemm.Multiply(Transpose.No, Transpose.No, b, sizes[l - 1], sizes[l], 1f, deltas[l], sizes[l],
+                    network.Weights(l - 1), sizes[l - 1], 0f, deltas[l - 1], sizes[l - 1]);
+        }
     }
 
     [Benchmark]

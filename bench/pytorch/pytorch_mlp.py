@@ -48,7 +48,7 @@ def run_cases(torch_threads):
 
         if kind == "train":
             def step():
-                optimizer.zero_grad(set_to_none=True)
+                optimizer.zero_grad()  # PyTorch 1.13 default: zero the existing gradient buffers
                 loss = loss_fn(model(x), y)
                 loss.backward()
                 optimizer.step()
