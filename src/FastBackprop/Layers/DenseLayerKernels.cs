@@ -45,7 +45,8 @@ public static class DenseLayerKernels
         {
             if (preActivation.IsEmpty)
             {
-                // Every elementwise activation runs in the GEMM's registers: A is written once.
+                // Every elementwise activation is applied to each GEMM tile as it is finished (in registers, or
+                // for sigmoid/tanh on the tile just stored in L1): A is written once and Z never exists.
                 switch (activation.Kind)
                 {
                     case ActivationKind.Identity:

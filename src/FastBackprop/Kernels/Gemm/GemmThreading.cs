@@ -1,15 +1,14 @@
 namespace FastBackprop.Kernels.Gemm;
 
 /// <summary>How many threads a product gets: one below <see cref="MinimumFlopsPerThread"/>, where
-/// handing work to the pool costs more than it saves, otherwise up to <see cref="MaxDegreeOfParallelism"/>.</summary>
+/// handing work to the worker team costs more than it saves, otherwise up to <see cref="MaxDegreeOfParallelism"/>.</summary>
 internal static class GemmThreading
 {
-    /// <summary>About 20 µs of single-core work at 200 GFLOP/s; a Parallel.For round trip costs a few µs.</summary>
+    /// <summary>About 20 µs of single-core work at 200 GFLOP/s: a fork of the worker team costs well under a
+    /// microsecond when the worker is awake, but a sleeping worker takes several to wake.</summary>
     private const double MinimumFlopsPerThread = 4e6;
 
     private static int maxDegree = Environment.ProcessorCount;
-
-    public static ParallelOptions Options { get; private set; } = new() { MaxDegreeOfParallelism = Environment.ProcessorCount };
 
     public static int MaxDegreeOfParallelism
     {
@@ -19,7 +18,6 @@ internal static class GemmThreading
             if (value < 1)
                 throw new ArgumentOutOfRangeException(nameof(value), value, $"The thread count must be at least 1 (got {value}).");
             maxDegree = value;
-            Options = new ParallelOptions { MaxDegreeOfParallelism = value };
         }
     }
 
