@@ -71,6 +71,11 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             SmallRows(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
             return;
         }
+        if (n <= SmallRowsThreshold)
+        {
+            SmallColumns(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+            return;
+        }
 
         if (Vector512.IsHardwareAccelerated)
             Oriented<MicroKernel12xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
@@ -343,6 +348,29 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     private static void MergeTile(T* tile, nint ldt, T* c, nint rowStride, nint columnStride,
         int rows, int columns, T alpha, T beta)
     {
+        if (columnStride == 1)
+        {
+            // Rows of C are contiguous (an edge tile of the untransposed product): vector rows, with
+            // the same arithmetic as the scalar loop below (α·t, β·c, then their sum).
+            for (int i = 0; i < rows; i++)
+            {
+                var source = new ReadOnlySpan<T>(tile + i * ldt, columns);
+                var target = new Span<T>(c + i * rowStride, columns);
+                if (beta == T.Zero)
+                {
+                    if (alpha == T.One)
+                        source.CopyTo(target);
+                    else
+                        TensorPrimitives.Multiply<T>(source, alpha, target);
+                }
+                else
+                {
+                    TensorPrimitives.Multiply<T>(target, beta, target);
+                    TensorPrimitives.MultiplyAdd<T>(source, alpha, target, target);
+                }
+            }
+            return;
+        }
         for (int i = 0; i < rows; i++)
         {
             T* source = tile + i * ldt;
@@ -400,6 +428,37 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                 TensorPrimitives.MultiplyAdd<T>(accumulator, alpha, row, row);
             }
             GemmEpilogue<T>.ApplyToStoredTile(epilogue, c + i * ldc, ldc, i, 0, 1, n);
+        }
+    }
+
+    /// <summary>
+    /// C with one or two columns (a single-output layer: 32×1 = X·wᵀ) one column at a time: column j of
+    /// op(B) is gathered, then each element of the column is a dot product with a row of op(A) — a packed
+    /// 12×32 tile would be 97% padding. The column is stored with stride ldc and the epilogue sees it as an
+    /// m×1 tile.
+    /// </summary>
+    private static void SmallColumns<TEpilogue>(bool transA, bool transB, int m, int n, int k,
+        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue<T>
+    {
+        nint columnElements = PackBuffers<T>.RoundToCacheLine(k);
+        T* scratch = PackBuffers<T>.Get(columnElements + m);
+        T* accumulator = scratch + columnElements;
+        for (int j = 0; j < n; j++)
+        {
+            for (int p = 0; p < k; p++)
+                scratch[p] = transB ? b[j * ldb + p] : b[p * ldb + j];
+            // Rows of op(A) are rows of A (dot products) or columns of A (accumulated rows of A).
+            if (transA)
+                MatrixVector<T>.AccumulateRows(scratch, a, lda, m, k, accumulator);
+            else
+                MatrixVector<T>.DotRows(scratch, a, lda, m, k, accumulator);
+            for (int i = 0; i < m; i++)
+            {
+                T* target = c + i * ldc + j;
+                *target = beta == T.Zero ? alpha * accumulator[i] : alpha * accumulator[i] + beta * *target;
+            }
+            GemmEpilogue<T>.ApplyToStoredTile(epilogue, c + j, ldc, 0, j, m, 1);
         }
     }
 
