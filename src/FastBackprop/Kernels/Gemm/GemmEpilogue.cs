@@ -81,6 +81,11 @@ internal static unsafe class GemmEpilogue<T> where T : unmanaged, System.Numeric
         T* valueBuffer = stackalloc T[count];
         T* operandBuffer = stackalloc T[count];
         int group = epilogue.RowGroup;
+        if (columns <= 2 && rows > 2)
+        {
+            ApplyByColumns<TEpilogue, TSimd, TVec>(epilogue, c, ldc, row, column, rows, columns, valueBuffer, operandBuffer);
+            return;
+        }
         for (int i = 0; i < rows; i++)
         {
             int r = row + i;
@@ -117,6 +122,42 @@ internal static unsafe class GemmEpilogue<T> where T : unmanaged, System.Numeric
                 {
                     for (int t = 0; t < width; t++)
                         sums[j + t] = firstOfGroup ? valueBuffer[t] : sums[j + t] + valueBuffer[t];
+                }
+            }
+        }
+    }
+
+    /// <summary>A tile one or two columns wide (a single-output layer): a register of rows at a time, gathered
+    /// down the column, instead of one padded register per row. Column sums are added in row order.</summary>
+    private static void ApplyByColumns<TEpilogue, TSimd, TVec>(in TEpilogue epilogue, T* c, nint ldc, int row, int column,
+        int rows, int columns, T* valueBuffer, T* operandBuffer)
+        where TEpilogue : struct, IGemmEpilogue<T>
+        where TSimd : ISimd<T, TVec>
+        where TVec : unmanaged
+    {
+        int count = TSimd.Count;
+        int group = epilogue.RowGroup;
+        for (int j = 0; j < columns; j++)
+        {
+            for (int i = 0; i < rows; i += count)
+            {
+                int height = Math.Min(count, rows - i);
+                for (int t = 0; t < count; t++)
+                {
+                    valueBuffer[t] = t < height ? c[(i + t) * ldc + j] : default;
+                    operandBuffer[t] = t < height ? epilogue.OperandRow(row + i + t)[column + j] : default;
+                }
+                TSimd.Store(valueBuffer, epilogue.Transform<TSimd, TVec>(TSimd.Load(valueBuffer), TSimd.Load(operandBuffer)));
+                for (int t = 0; t < height; t++)
+                {
+                    T value = valueBuffer[t];
+                    c[(i + t) * ldc + j] = value;
+                    if (TEpilogue.SumsColumns)
+                    {
+                        int r = row + i + t;
+                        T* sum = epilogue.PartialSums(r / group) + column + j;
+                        *sum = r % group == 0 ? value : *sum + value;
+                    }
                 }
             }
         }
