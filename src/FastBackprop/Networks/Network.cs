@@ -8,8 +8,10 @@ namespace FastBackprop;
 /// <summary>
 /// A multilayer perceptron of dense layers (MATH.md): <c>Z_l = A_{l-1}·W_lᵀ + b_l</c>,
 /// <c>A_l = g_l(Z_l)</c>, batches row-major with one sample per row. All parameters live in one
-/// contiguous buffer. Forward and gradient calls reuse a workspace owned by the network, so one
-/// network must not be used by several threads at once.
+/// contiguous buffer. Forward, ComputeLoss, ComputeGradients and TrainStep reuse a workspace owned by the
+/// network (nothing is allocated after the first call for a batch size), so they must not run on several
+/// threads at once; <see cref="Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/> takes the
+/// caller's own workspace and may. Each GEMM may itself use several threads (<see cref="Gemm.MaxDegreeOfParallelism"/>).
 /// </summary>
 public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
