@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics;
 using Xunit.Abstractions;
 
 namespace FastBackprop.Tests.Data;
@@ -144,7 +143,7 @@ public sealed class IdxLoaderTests(ITestOutputHelper output) : IDisposable
 
     [Theory]
     [MemberData(nameof(Compression))]
-    public void Huge_dimensions_in_a_tiny_file_fail_fast_without_allocating(bool gzip)
+    public void Huge_dimensions_in_a_tiny_file_fail_without_allocating(bool gzip)
     {
         // Overflowing products: 65536 × 65536 × 65536, and one just over an array's capacity.
         Assert.Contains("more than", Bad(Idx.File(0x08, [65536, 65536, 65536], [1, 2, 3]), 8, gzip).Message);
@@ -153,14 +152,12 @@ public sealed class IdxLoaderTests(ITestOutputHelper output) : IDisposable
 
         // Within the cap (2^30 float64 values, 8 GiB promised) but the file holds 3 bytes.
         byte[] hostile = Idx.File(0x0E, [1 << 15, 1 << 15], [1, 2, 3]);
-        var clock = Stopwatch.StartNew();
         long before = GC.GetAllocatedBytesForCurrentThread();
         DataFormatException e = Bad(hostile, gzip ? 4 + 8 + 3 : 12, gzip);
         Bad(Idx.File(0x0C, [1 << 30], [1, 2, 3]), gzip ? 8 + 3 : 8, gzip, load: p => IdxLoader.LoadLabels(p));
         long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Contains("8589934592 bytes", e.Message);
         Assert.True(allocated < 32 << 20, $"allocated {allocated} bytes for a {hostile.Length}-byte file");
-        Assert.True(clock.Elapsed.TotalSeconds < 2, $"took {clock.Elapsed}");
     }
 
     [Fact]
@@ -218,11 +215,8 @@ public sealed class IdxLoaderTests(ITestOutputHelper output) : IDisposable
             output.WriteLine($"Skipped: Fashion-MNIST is not installed in {root} (apt-get install dataset-fashion-mnist).");
             return;
         }
-        var clock = Stopwatch.StartNew();
         Dataset<float> train = IdxLoader.LoadDataset(trainImages, trainLabels);
-        TimeSpan trainTime = clock.Elapsed;
         Dataset<float> test = IdxLoader.LoadDataset(testImages, testLabels);
-        output.WriteLine($"Fashion-MNIST train (60000×784) loaded in {trainTime.TotalMilliseconds:F0} ms, test in {(clock.Elapsed - trainTime).TotalMilliseconds:F0} ms.");
         Assert.Equal(60000, train.Count);
         Assert.Equal(10000, test.Count);
         Assert.Equal(784, train.FeatureCount);
@@ -230,7 +224,5 @@ public sealed class IdxLoaderTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(6000, train.ClassIndices!.Count(c => c == 3));
         Assert.Equal(0f, train.Features.Min());
         Assert.Equal(1f, train.Features.Max());
-        // Well under 2 s on an idle machine; the bound only catches gross regressions on a shared, busy one.
-        Assert.True(trainTime.TotalSeconds < 10, $"loading took {trainTime}");
     }
 }
