@@ -92,9 +92,9 @@ internal static unsafe class WorkerTeam
     /// <summary>
     /// Runs part <paramref name="preferred"/> of job <paramref name="generation"/> if nobody has, then any part
     /// left. The caller prefers part 0 and worker i part i + 1, so a product called again and again keeps each
-    /// part on the same core, whose caches still hold that part of C from the last call (a fused update GEMM
-    /// reading W on two threads lost 30% when parts wandered between cores); a part is still taken over by
-    /// whoever is free when its thread is late.
+    /// part on the same core, whose caches may still hold that part of C from the last call (a few percent on
+    /// the two-thread weight update W ← W − η·ΔᵀA); a part is still taken over by whoever is free when its
+    /// thread is late.
     /// </summary>
     private static void RunParts(long generation, int preferred)
     {
