@@ -298,11 +298,11 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             int ir = sliver * mr;
             int rows = Math.Min(mr, block.Mc - ir);
             T* aSliver = block.PackedA + (nint)ir * kc;
-            int endColumn = Math.Min(block.Nc, endPanel * nr);
-            for (int jr = firstPanel * nr; jr < endColumn; jr += nr)
+            int firstColumn = firstPanel * nr, endColumn = Math.Min(block.Nc, endPanel * nr);
+            for (int jr = firstColumn; jr < endColumn; jr += nr)
             {
                 int columns = Math.Min(nr, block.Nc - jr);
-                T* bSliver = block.PackedB + (nint)(jr - firstPanel * nr) * kc;
+                T* bSliver = block.PackedB + (nint)(jr - firstColumn) * kc;
                 int row = block.Ic + ir, column = block.Jc + jr;
                 if (block.TransposedC)
                 {
@@ -312,33 +312,34 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                     if (block.LastK)
                         GemmEpilogue<T>.ApplyToStoredTile(epilogue, cTile, ldc, column, row, columns, rows);
                 }
+                else if (rows == mr && columns == nr)
+                {
+                    // A full tile: the epilogue runs in registers on the last K block (or below, from L1,
+                    // when it is too big to inline into the kernel).
+                    T* cTile = block.C + row * ldc + column;
+                    if (block.LastK && TEpilogue.InRegisters)
+                        TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, epilogue, row, column);
+                    else
+                        TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, none, row, column);
+                }
                 else
                 {
+                    // Edge tile: compute the full padded tile aside, merge only the valid part.
                     T* cTile = block.C + row * ldc + column;
-                    if (rows == mr && columns == nr)
-                    {
-                        // A full tile: the epilogue runs in registers on the last K block, or on the tile
-                        // just stored (in L1) when it is too big to inline into the kernel.
-                        if (block.LastK && TEpilogue.InRegisters)
-                        {
-                            TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, epilogue, row, column);
-                        }
-                        else
-                        {
-                            TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, none, row, column);
-                            if (block.LastK)
-                                GemmEpilogue<T>.ApplyToStoredTile(epilogue, cTile, ldc, row, column, rows, columns);
-                        }
-                    }
-                    else
-                    {
-                        // Edge tile: compute the full padded tile aside, merge only the valid part.
-                        TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero, none, 0, 0);
-                        MergeTile(edgeTile, nr, cTile, ldc, 1, rows, columns, block.Alpha, block.Beta);
-                        if (block.LastK)
-                            GemmEpilogue<T>.ApplyToStoredTile(epilogue, cTile, ldc, row, column, rows, columns);
-                    }
+                    TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero, none, 0, 0);
+                    MergeTile(edgeTile, nr, cTile, ldc, 1, rows, columns, block.Alpha, block.Beta);
                 }
+            }
+            if (block.TransposedC || !block.LastK || !TEpilogue.Active)
+                continue;
+            // What the kernel did not transform in registers, in one call per sliver while its rows are
+            // still in L1 (one call per tile cost more than the transform on small tiles): the whole sliver
+            // for sigmoid/tanh or a ragged last sliver, otherwise only a ragged last panel.
+            int from = TEpilogue.InRegisters && rows == mr ? Math.Max(firstColumn, endColumn - (endColumn - firstColumn) % nr) : firstColumn;
+            if (from < endColumn)
+            {
+                int row0 = block.Ic + ir, column0 = block.Jc + from;
+                GemmEpilogue<T>.ApplyToStoredTile(epilogue, block.C + row0 * ldc + column0, ldc, row0, column0, rows, endColumn - from);
             }
         }
     }
