@@ -307,26 +307,27 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                 if (block.TransposedC)
                 {
                     T* cTile = block.C + column * ldc + row;
-                    TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero, none, 0, 0);
+                    TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero, none, 0, 0, mr);
                     MergeTile(edgeTile, nr, cTile, 1, ldc, rows, columns, block.Alpha, block.Beta);
                     if (block.LastK)
                         GemmEpilogue<T>.ApplyToStoredTile(epilogue, cTile, ldc, column, row, columns, rows);
                 }
-                else if (rows == mr && columns == nr)
+                else if (columns == nr)
                 {
-                    // A full tile: the epilogue runs in registers on the last K block (or below, from L1,
-                    // when it is too big to inline into the kernel).
+                    // A full-width tile (all MR rows, or the rows left in a ragged last sliver): stored straight
+                    // into C, the epilogue in registers on the last K block (or below, from L1, when it is too
+                    // big to inline into the kernel).
                     T* cTile = block.C + row * ldc + column;
                     if (block.LastK && TEpilogue.InRegisters)
-                        TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, epilogue, row, column);
+                        TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, epilogue, row, column, rows);
                     else
-                        TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, none, row, column);
+                        TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, none, row, column, rows);
                 }
                 else
                 {
-                    // Edge tile: compute the full padded tile aside, merge only the valid part.
+                    // Ragged last panel: compute the full padded tile aside, merge only the valid part.
                     T* cTile = block.C + row * ldc + column;
-                    TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero, none, 0, 0);
+                    TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero, none, 0, 0, mr);
                     MergeTile(edgeTile, nr, cTile, ldc, 1, rows, columns, block.Alpha, block.Beta);
                 }
             }
@@ -334,8 +335,8 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                 continue;
             // What the kernel did not transform in registers, in one call per sliver while its rows are
             // still in L1 (one call per tile cost more than the transform on small tiles): the whole sliver
-            // for sigmoid/tanh or a ragged last sliver, otherwise only a ragged last panel.
-            int from = TEpilogue.InRegisters && rows == mr ? Math.Max(firstColumn, endColumn - (endColumn - firstColumn) % nr) : firstColumn;
+            // for sigmoid/tanh, otherwise only a ragged last panel.
+            int from = TEpilogue.InRegisters ? endColumn - (endColumn - firstColumn) % nr : firstColumn;
             if (from < endColumn)
             {
                 int row0 = block.Ic + ir, column0 = block.Jc + from;

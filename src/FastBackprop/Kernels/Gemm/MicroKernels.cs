@@ -17,9 +17,11 @@ internal unsafe interface IMicroKernel<T> where T : unmanaged
     /// <summary>Columns of the C tile (two SIMD registers).</summary>
     static abstract int NR { get; }
     /// <summary>β = 0 means C is written without being read (BLAS semantics: NaN in C does not survive).
-    /// <paramref name="row"/> and <paramref name="column"/> place the tile in C for the epilogue.</summary>
+    /// Only the first <paramref name="rows"/> rows of the tile (1..MR) are stored, so a ragged last sliver
+    /// needs no aside buffer. <paramref name="row"/> and <paramref name="column"/> place the tile in C for
+    /// the epilogue.</summary>
     static abstract void Run<TEpilogue>(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta,
-        in TEpilogue epilogue, int row, int column) where TEpilogue : struct, IGemmEpilogue<T>;
+        in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>;
 }
 
 /// <summary>Writing one two-register row of a finished tile, through the epilogue.</summary>
@@ -78,7 +80,7 @@ internal unsafe struct MicroKernel12xTwoVectors<T, TSimd, TVec> : IMicroKernel<T
     public static int NR => 2 * TSimd.Count;
 
     public static void Run<TEpilogue>(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta,
-        in TEpilogue epilogue, int row, int column) where TEpilogue : struct, IGemmEpilogue<T>
+        in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
     {
         TVec c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero, c60 = TSimd.Zero, c61 = TSimd.Zero, c70 = TSimd.Zero, c71 = TSimd.Zero, c80 = TSimd.Zero, c81 = TSimd.Zero, c90 = TSimd.Zero, c91 = TSimd.Zero, c100 = TSimd.Zero, c101 = TSimd.Zero, c110 = TSimd.Zero, c111 = TSimd.Zero;
         nint count = TSimd.Count;
@@ -107,32 +109,32 @@ internal unsafe struct MicroKernel12xTwoVectors<T, TSimd, TVec> : IMicroKernel<T
         if (beta == T.Zero)
         {
             TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, alphaV, betaV, true, epilogue, row + 0, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, true, epilogue, row + 1, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, true, epilogue, row + 2, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, true, epilogue, row + 3, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, true, epilogue, row + 4, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, true, epilogue, row + 5, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, alphaV, betaV, true, epilogue, row + 6, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, alphaV, betaV, true, epilogue, row + 7, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 8 * ldc, count, c80, c81, alphaV, betaV, true, epilogue, row + 8, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 9 * ldc, count, c90, c91, alphaV, betaV, true, epilogue, row + 9, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 10 * ldc, count, c100, c101, alphaV, betaV, true, epilogue, row + 10, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 11 * ldc, count, c110, c111, alphaV, betaV, true, epilogue, row + 11, column, ref sum0, ref sum1);
+            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, true, epilogue, row + 1, column, ref sum0, ref sum1);
+            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, true, epilogue, row + 2, column, ref sum0, ref sum1);
+            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, true, epilogue, row + 3, column, ref sum0, ref sum1);
+            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, true, epilogue, row + 4, column, ref sum0, ref sum1);
+            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, true, epilogue, row + 5, column, ref sum0, ref sum1);
+            if (rows > 6) TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, alphaV, betaV, true, epilogue, row + 6, column, ref sum0, ref sum1);
+            if (rows > 7) TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, alphaV, betaV, true, epilogue, row + 7, column, ref sum0, ref sum1);
+            if (rows > 8) TileStore<T, TSimd, TVec>.Row(c + 8 * ldc, count, c80, c81, alphaV, betaV, true, epilogue, row + 8, column, ref sum0, ref sum1);
+            if (rows > 9) TileStore<T, TSimd, TVec>.Row(c + 9 * ldc, count, c90, c91, alphaV, betaV, true, epilogue, row + 9, column, ref sum0, ref sum1);
+            if (rows > 10) TileStore<T, TSimd, TVec>.Row(c + 10 * ldc, count, c100, c101, alphaV, betaV, true, epilogue, row + 10, column, ref sum0, ref sum1);
+            if (rows > 11) TileStore<T, TSimd, TVec>.Row(c + 11 * ldc, count, c110, c111, alphaV, betaV, true, epilogue, row + 11, column, ref sum0, ref sum1);
         }
         else
         {
             TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, alphaV, betaV, false, epilogue, row + 0, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, false, epilogue, row + 1, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, false, epilogue, row + 2, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, false, epilogue, row + 3, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, false, epilogue, row + 4, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, false, epilogue, row + 5, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, alphaV, betaV, false, epilogue, row + 6, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, alphaV, betaV, false, epilogue, row + 7, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 8 * ldc, count, c80, c81, alphaV, betaV, false, epilogue, row + 8, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 9 * ldc, count, c90, c91, alphaV, betaV, false, epilogue, row + 9, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 10 * ldc, count, c100, c101, alphaV, betaV, false, epilogue, row + 10, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 11 * ldc, count, c110, c111, alphaV, betaV, false, epilogue, row + 11, column, ref sum0, ref sum1);
+            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, false, epilogue, row + 1, column, ref sum0, ref sum1);
+            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, false, epilogue, row + 2, column, ref sum0, ref sum1);
+            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, false, epilogue, row + 3, column, ref sum0, ref sum1);
+            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, false, epilogue, row + 4, column, ref sum0, ref sum1);
+            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, false, epilogue, row + 5, column, ref sum0, ref sum1);
+            if (rows > 6) TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, alphaV, betaV, false, epilogue, row + 6, column, ref sum0, ref sum1);
+            if (rows > 7) TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, alphaV, betaV, false, epilogue, row + 7, column, ref sum0, ref sum1);
+            if (rows > 8) TileStore<T, TSimd, TVec>.Row(c + 8 * ldc, count, c80, c81, alphaV, betaV, false, epilogue, row + 8, column, ref sum0, ref sum1);
+            if (rows > 9) TileStore<T, TSimd, TVec>.Row(c + 9 * ldc, count, c90, c91, alphaV, betaV, false, epilogue, row + 9, column, ref sum0, ref sum1);
+            if (rows > 10) TileStore<T, TSimd, TVec>.Row(c + 10 * ldc, count, c100, c101, alphaV, betaV, false, epilogue, row + 10, column, ref sum0, ref sum1);
+            if (rows > 11) TileStore<T, TSimd, TVec>.Row(c + 11 * ldc, count, c110, c111, alphaV, betaV, false, epilogue, row + 11, column, ref sum0, ref sum1);
         }
         TileStore<T, TSimd, TVec>.ColumnSums(epilogue, count, row, column, sum0, sum1);
     }
@@ -148,7 +150,7 @@ internal unsafe struct MicroKernel6xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
     public static int NR => 2 * TSimd.Count;
 
     public static void Run<TEpilogue>(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta,
-        in TEpilogue epilogue, int row, int column) where TEpilogue : struct, IGemmEpilogue<T>
+        in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
     {
         TVec c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero;
         nint count = TSimd.Count;
@@ -171,20 +173,20 @@ internal unsafe struct MicroKernel6xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
         if (beta == T.Zero)
         {
             TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, alphaV, betaV, true, epilogue, row + 0, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, true, epilogue, row + 1, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, true, epilogue, row + 2, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, true, epilogue, row + 3, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, true, epilogue, row + 4, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, true, epilogue, row + 5, column, ref sum0, ref sum1);
+            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, true, epilogue, row + 1, column, ref sum0, ref sum1);
+            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, true, epilogue, row + 2, column, ref sum0, ref sum1);
+            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, true, epilogue, row + 3, column, ref sum0, ref sum1);
+            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, true, epilogue, row + 4, column, ref sum0, ref sum1);
+            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, true, epilogue, row + 5, column, ref sum0, ref sum1);
         }
         else
         {
             TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, alphaV, betaV, false, epilogue, row + 0, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, false, epilogue, row + 1, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, false, epilogue, row + 2, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, false, epilogue, row + 3, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, false, epilogue, row + 4, column, ref sum0, ref sum1);
-            TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, false, epilogue, row + 5, column, ref sum0, ref sum1);
+            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, false, epilogue, row + 1, column, ref sum0, ref sum1);
+            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, false, epilogue, row + 2, column, ref sum0, ref sum1);
+            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, false, epilogue, row + 3, column, ref sum0, ref sum1);
+            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, false, epilogue, row + 4, column, ref sum0, ref sum1);
+            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, false, epilogue, row + 5, column, ref sum0, ref sum1);
         }
         TileStore<T, TSimd, TVec>.ColumnSums(epilogue, count, row, column, sum0, sum1);
     }
