@@ -77,13 +77,47 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             return;
         }
 
-        if (Vector512.IsHardwareAccelerated)
-            Oriented<MicroKernel12xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+        (int mr, bool transposed) = Plan(m, n);
+        if (Vector512.IsHardwareAccelerated && mr == 8)
+            Oriented<MicroKernel8xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+        else if (Vector512.IsHardwareAccelerated)
+            Oriented<MicroKernel12xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
         else if (Vector256.IsHardwareAccelerated)
-            Oriented<MicroKernel6xTwoVectors<T, Simd256<T>, Vector256<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+            Oriented<MicroKernel6xTwoVectors<T, Simd256<T>, Vector256<T>>, TEpilogue>(transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
         else
-            Oriented<MicroKernel6xTwoVectors<T, Simd128<T>, Vector128<T>>, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+            Oriented<MicroKernel6xTwoVectors<T, Simd128<T>, Vector128<T>>, TEpilogue>(transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
     }
+
+    /// <summary>
+    /// The tile height and orientation for an m×n product: whichever wastes least of the MR×NR tiles on padding,
+    /// with a handicap on the alternatives to the 12-row kernel on C. Computing Cᵀ = op(B)ᵀ·op(A)ᵀ merges
+    /// every tile through the aside buffer, so it must save a quarter of the padded work (128×10: 64% saved;
+    /// 128×512 would save 2% and lose 40% to merging). The 8-row AVX-512 kernel (m = 32, 64) reuses each B
+    /// load for 8 rows instead of 12, so it must save 5% (m = 128 stays on 12 rows: 3% padding).
+    /// </summary>
+    private static (int MR, bool Transposed) Plan(int m, int n)
+    {
+        if (!Vector512.IsHardwareAccelerated)
+        {
+            int nr = 2 * (Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128<T>.Count);
+            return (6, Cost(n, m, 6, nr) * 4 < Cost(m, n, 6, nr) * 3);
+        }
+        int nr512 = 2 * Vector512<T>.Count;
+        (int mr, bool transposed) best = (12, false);
+        double bestCost = Cost(m, n, 12, nr512);
+        Consider(12, true, Cost(n, m, 12, nr512) * 4 / 3.0);
+        Consider(8, false, Cost(m, n, 8, nr512) * 1.05);
+        Consider(8, true, Cost(n, m, 8, nr512) * 1.05 * 4 / 3.0);
+        return best;
+
+        void Consider(int mr, bool transposed, double cost)
+        {
+            if (cost < bestCost)
+                (best, bestCost) = ((mr, transposed), cost);
+        }
+    }
+
+    private static double Cost(int rows, int columns, int mr, int nr) => (double)RoundUp(rows, mr) * RoundUp(columns, nr);
 
     /// <summary>
     /// The row group an epilogue that sums columns must use for this product (see
@@ -94,34 +128,48 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     {
         if (k == 0 || alpha == T.Zero || m <= SmallRowsThreshold)
             return Math.Max(m, 1);
-        (int mr, int nr) = Vector512.IsHardwareAccelerated ? (12, 2 * Vector512<T>.Count)
-            : Vector256.IsHardwareAccelerated ? (6, 2 * Vector256<T>.Count) : (6, 2 * Vector128<T>.Count);
-        return Transposes(m, n, mr, nr) ? nr : mr;
+        int nr = 2 * (Vector512.IsHardwareAccelerated ? Vector512<T>.Count
+            : Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128<T>.Count);
+        (int mr, bool transposed) = Plan(m, n);
+        return transposed ? nr : mr;
     }
+
+    /// <summary>
+    /// Whether a single-threaded product reads an operand in place rather than packing it (BLIS's "sup" idea):
+    /// the kernel streams op(B) = B row by row and op(A) either way (<see cref="IMicroKernel{T}.Run"/>), so
+    /// packing only pays for its copy when the operand is reused from a block too big for the caches. Measured
+    /// on Zen 5 (one thread, against packing both): 64³ 0.66 → 0.83 of OpenBLAS, 128³ 1.06 → 1.17,
+    /// 10×256×128 TN 0.69 → 1.21, 512³ 1.01 → 1.04; 1024³ and 2048³ lost 2–8%, their 4 KiB row strides
+    /// putting a sliver's rows in the same L1 sets. Hence: up to 512³, and never with a 4 KiB-multiple stride.
+    /// </summary>
+    private static bool ReadsInPlace(int m, int n, int k, nint ld)
+        => InPlaceMode switch
+        {
+            0 => false,
+            1 => (long)m * n * k <= SmallProductVolume && ld * sizeof(T) % 4096 != 0,
+            _ => true,
+        };
+
+    private const long SmallProductVolume = 512L * 512 * 512;
+
+    /// <summary>For experiments and tests: 0 always packs, 1 (the default) reads small products in place,
+    /// 2 reads in place whenever the product runs on one thread.</summary>
+    internal static int InPlaceMode = 1;
 
     /// <summary>Up to this many rows of C, packing does not pay (a 12-row tile would be mostly padding):
     /// each row is a matrix-vector product over unpacked B. Single-sample inference lands here.</summary>
     private const int SmallRowsThreshold = 2;
 
-    /// <summary>The transposed form merges every tile through the aside buffer, so it must save a good share
-    /// of the padded work to pay (128×10: 64% saved; 128×512 would save 2% and lose 40% to merging).</summary>
-    private static bool Transposes(int m, int n, int mr, int nr)
-    {
-        long asIs = (long)RoundUp(m, mr) * RoundUp(n, nr);
-        long transposed = (long)RoundUp(n, mr) * RoundUp(m, nr);
-        return transposed * 4 < asIs * 3;
-    }
-
     /// <summary>
-    /// Runs on C or on Cᵀ = op(B)ᵀ·op(A)ᵀ, whichever pads less of the MR×NR tiles: a skinny C
-    /// (e.g. 128×10, an output layer) wastes two thirds of a 32-wide tile, while its transpose fills it.
+    /// Runs on C or on Cᵀ = op(B)ᵀ·op(A)ᵀ (see <see cref="Plan"/>): a skinny C (e.g. 128×10, an output layer)
+    /// wastes two thirds of a 32-wide tile, while its transpose fills it.
     /// </summary>
-    private static void Oriented<TKernel, TEpilogue>(bool transA, bool transB, int m, int n, int k,
+    private static void Oriented<TKernel, TEpilogue>(bool transposed, bool transA, bool transB, int m, int n, int k,
         T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
-        if (Transposes(m, n, TKernel.MR, TKernel.NR))
+        if (transposed)
             Blocked<TKernel, TEpilogue>(!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, transposedC: true, epilogue);
         else
             Blocked<TKernel, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, transposedC: false, epilogue);
@@ -151,7 +199,10 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         T* packedB = packedA + aElements;
         T* edgeTiles = packedB + bElements;
 
-        var block = new Block(transposedC, c, ldc, alpha, packedA, packedB, edgeTiles, tileElements);
+        var block = new Block(transposedC, c, ldc, alpha, packedA, packedB, edgeTiles, tileElements, lda, ldb);
+        // Small products skip packing where the kernel can stream the operand in place (see ReadsInPlace).
+        bool readAInPlace = threads <= 1 && ReadsInPlace(m, n, k, lda);
+        bool readBInPlace = threads <= 1 && !transB && ReadsInPlace(m, n, k, ldb);
         int totalPanels = (n + nr - 1) / nr;
         for (int ic = 0; ic < m; ic += GemmBlocking.MC)
         {
@@ -167,11 +218,35 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
 
                 if (threads <= 1)
                 {
-                    Packing<T>.PackA(transA, aBlock, lda, mc, kc, mr, packedA);
+                    if (readAInPlace)
+                    {
+                        // Full slivers are read where they lie; only a ragged last one is packed (zero-padded).
+                        block.AInPlace = aBlock;
+                        block.ATransposed = transA;
+                        int ragged = mc - mc % mr;
+                        if (ragged < mc)
+                            Packing<T>.PackA(transA, aBlock + (transA ? ragged : ragged * lda), lda, mc - ragged, kc, mr, packedA + (nint)ragged * kc);
+                    }
+                    else
+                    {
+                        Packing<T>.PackA(transA, aBlock, lda, mc, kc, mr, packedA);
+                    }
                     for (int jc = 0; jc < n; jc += GemmBlocking.NC)
                     {
                         int nc = Math.Min(GemmBlocking.NC, n - jc);
-                        Packing<T>.PackB(transB, transB ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kc, nc, nr, packedB);
+                        T* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
+                        if (readBInPlace)
+                        {
+                            // Full panels are read where they lie; only a ragged last one is packed (zero-padded).
+                            block.BInPlace = bBlock;
+                            int ragged = nc - nc % nr;
+                            if (ragged < nc)
+                                Packing<T>.PackB(transB, bBlock + ragged, ldb, kc, nc - ragged, nr, packedB + (nint)ragged * kc);
+                        }
+                        else
+                        {
+                            Packing<T>.PackB(transB, bBlock, ldb, kc, nc, nr, packedB);
+                        }
                         block.Set(ic, jc, mc, nc, kc, blockBeta, lastK);
                         Slivers<TKernel, TEpilogue>(block, 0, slivers, 0, (nc + nr - 1) / nr, 0, epilogue);
                     }
@@ -260,7 +335,8 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     }
 
     /// <summary>What one (ic, pc, jc) block's micro-loops need; a struct so it can be handed to workers.</summary>
-    private struct Block(bool transposedC, T* c, nint ldc, T alpha, T* packedA, T* packedB, T* edgeTiles, nint tileElements)
+    private struct Block(bool transposedC, T* c, nint ldc, T alpha, T* packedA, T* packedB, T* edgeTiles, nint tileElements,
+        nint lda, nint ldb)
     {
         public readonly bool TransposedC = transposedC;
         public readonly T* C = c;
@@ -271,6 +347,15 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         public T* PackedB = packedB;
         public readonly T* EdgeTiles = edgeTiles;
         public readonly nint TileElements = tileElements;
+        public readonly nint Lda = lda, Ldb = ldb;
+        /// <summary>op(A)(ic, pc) when full slivers are read in place, else null.</summary>
+        public T* AInPlace;
+        /// <summary>op(A) = Aᵀ: a sliver step is MR adjacent elements of a row of A, the next step lda further.
+        /// Otherwise a sliver is MR rows of A, lda apart, read one element further per step.</summary>
+        public bool ATransposed;
+        /// <summary>op(B)(pc, jc) when full panels are read in place (op(B) = B: a panel step is NR adjacent
+        /// elements of a row of B, the next step ldb further), else null.</summary>
+        public T* BInPlace;
         public int Ic, Jc, Mc, Nc, Kc;
         public T Beta;
         public bool LastK;
@@ -297,17 +382,27 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         {
             int ir = sliver * mr;
             int rows = Math.Min(mr, block.Mc - ir);
+            // A sliver is read in place (op(A) = Aᵀ: MR adjacent lanes per step; op(A) = A: MR rows, a step
+            // apart by one element) or from its packed copy; a ragged last sliver is always packed.
             T* aSliver = block.PackedA + (nint)ir * kc;
+            nint aRowStride = 1, aStep = mr;
+            if (block.AInPlace != null && rows == mr)
+            {
+                aSliver = block.AInPlace + (block.ATransposed ? ir : ir * block.Lda);
+                (aRowStride, aStep) = block.ATransposed ? ((nint)1, block.Lda) : (block.Lda, (nint)1);
+            }
             int firstColumn = firstPanel * nr, endColumn = Math.Min(block.Nc, endPanel * nr);
             for (int jr = firstColumn; jr < endColumn; jr += nr)
             {
                 int columns = Math.Min(nr, block.Nc - jr);
-                T* bSliver = block.PackedB + (nint)(jr - firstColumn) * kc;
+                bool bInPlace = block.BInPlace != null && columns == nr;
+                T* bSliver = bInPlace ? block.BInPlace + jr : block.PackedB + (nint)(jr - firstColumn) * kc;
+                nint bStep = bInPlace ? block.Ldb : nr;
                 int row = block.Ic + ir, column = block.Jc + jr;
                 if (block.TransposedC)
                 {
                     T* cTile = block.C + column * ldc + row;
-                    TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero, none, 0, 0, mr);
+                    TKernel.Run(kc, aSliver, aRowStride, aStep, bSliver, bStep, edgeTile, nr, T.One, T.Zero, none, 0, 0, mr);
                     MergeTile(edgeTile, nr, cTile, 1, ldc, rows, columns, block.Alpha, block.Beta);
                     if (block.LastK)
                         GemmEpilogue<T>.ApplyToStoredTile(epilogue, cTile, ldc, column, row, columns, rows);
@@ -319,15 +414,15 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                     // big to inline into the kernel).
                     T* cTile = block.C + row * ldc + column;
                     if (block.LastK && TEpilogue.InRegisters)
-                        TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, epilogue, row, column, rows);
+                        TKernel.Run(kc, aSliver, aRowStride, aStep, bSliver, bStep, cTile, ldc, block.Alpha, block.Beta, epilogue, row, column, rows);
                     else
-                        TKernel.Run(kc, aSliver, bSliver, cTile, ldc, block.Alpha, block.Beta, none, row, column, rows);
+                        TKernel.Run(kc, aSliver, aRowStride, aStep, bSliver, bStep, cTile, ldc, block.Alpha, block.Beta, none, row, column, rows);
                 }
                 else
                 {
                     // Ragged last panel: compute the full padded tile aside, merge only the valid part.
                     T* cTile = block.C + row * ldc + column;
-                    TKernel.Run(kc, aSliver, bSliver, edgeTile, nr, T.One, T.Zero, none, 0, 0, mr);
+                    TKernel.Run(kc, aSliver, aRowStride, aStep, bSliver, bStep, edgeTile, nr, T.One, T.Zero, none, 0, 0, mr);
                     MergeTile(edgeTile, nr, cTile, ldc, 1, rows, columns, block.Alpha, block.Beta);
                 }
             }

@@ -5,9 +5,12 @@ using FastBackprop.Kernels.Simd;
 namespace FastBackprop.Kernels.Gemm;
 
 // Generated shape: the accumulators must be named locals (not an array) so the JIT keeps them in
-// registers. Each k step loads one row of the packed B micro-panel (two registers wide) and
-// broadcasts MR values of the packed A micro-panel, issuing 2·MR independent FMAs. On the last K block
-// the epilogue transforms each register of the finished tile before it is stored, so C is written once.
+// registers. Each k step loads one row of the B micro-panel (two registers wide) and broadcasts MR
+// values of the A micro-panel, issuing 2·MR independent FMAs. On the last K block the epilogue
+// transforms each register of the finished tile before it is stored, so C is written once.
+// The panels are usually packed (steps MR and NR), but the steps are arguments so a small product can
+// read op(B) = B and op(A) = Aᵀ where they lie: a row of B, or MR adjacent elements of a row of A, is
+// exactly one k step of a panel, with the leading dimension as the step.
 
 /// <summary>A register-blocked GEMM micro-kernel: C[MR×NR] = α·Ã·B̃ + β·C over one K block, then the epilogue.</summary>
 internal unsafe interface IMicroKernel<T> where T : unmanaged
@@ -16,11 +19,13 @@ internal unsafe interface IMicroKernel<T> where T : unmanaged
     static abstract int MR { get; }
     /// <summary>Columns of the C tile (two SIMD registers).</summary>
     static abstract int NR { get; }
-    /// <summary>β = 0 means C is written without being read (BLAS semantics: NaN in C does not survive).
+    /// <summary>Step p reads a[r·aRowStride + p·aStep] for the MR rows r and the NR values b[p·bStep + 0..NR):
+    /// a packed sliver has aRowStride 1 and aStep MR; op(A) = A read in place has aRowStride lda and aStep 1.
+    /// β = 0 means C is written without being read (BLAS semantics: NaN in C does not survive).
     /// Only the first <paramref name="rows"/> rows of the tile (1..MR) are stored, so a ragged last sliver
     /// needs no aside buffer. <paramref name="row"/> and <paramref name="column"/> place the tile in C for
     /// the epilogue.</summary>
-    static abstract void Run<TEpilogue>(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta,
+    static abstract void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* c, nint ldc, T alpha, T beta,
         in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>;
 }
 
@@ -79,30 +84,60 @@ internal unsafe struct MicroKernel12xTwoVectors<T, TSimd, TVec> : IMicroKernel<T
     public static int MR => 12;
     public static int NR => 2 * TSimd.Count;
 
-    public static void Run<TEpilogue>(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta,
+    public static void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* c, nint ldc, T alpha, T beta,
         in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
     {
         TVec c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero, c60 = TSimd.Zero, c61 = TSimd.Zero, c70 = TSimd.Zero, c71 = TSimd.Zero, c80 = TSimd.Zero, c81 = TSimd.Zero, c90 = TSimd.Zero, c91 = TSimd.Zero, c100 = TSimd.Zero, c101 = TSimd.Zero, c110 = TSimd.Zero, c111 = TSimd.Zero;
         nint count = TSimd.Count;
-        for (int p = 0; p < kc; p++)
+        if (aRowStride == 1)
         {
-            TVec b0 = TSimd.Load(packedB);
-            TVec b1 = TSimd.Load(packedB + count);
-            TVec a;
-            a = TSimd.Broadcast(packedA[0]); c00 = TSimd.MultiplyAdd(a, b0, c00); c01 = TSimd.MultiplyAdd(a, b1, c01);
-            a = TSimd.Broadcast(packedA[1]); c10 = TSimd.MultiplyAdd(a, b0, c10); c11 = TSimd.MultiplyAdd(a, b1, c11);
-            a = TSimd.Broadcast(packedA[2]); c20 = TSimd.MultiplyAdd(a, b0, c20); c21 = TSimd.MultiplyAdd(a, b1, c21);
-            a = TSimd.Broadcast(packedA[3]); c30 = TSimd.MultiplyAdd(a, b0, c30); c31 = TSimd.MultiplyAdd(a, b1, c31);
-            a = TSimd.Broadcast(packedA[4]); c40 = TSimd.MultiplyAdd(a, b0, c40); c41 = TSimd.MultiplyAdd(a, b1, c41);
-            a = TSimd.Broadcast(packedA[5]); c50 = TSimd.MultiplyAdd(a, b0, c50); c51 = TSimd.MultiplyAdd(a, b1, c51);
-            a = TSimd.Broadcast(packedA[6]); c60 = TSimd.MultiplyAdd(a, b0, c60); c61 = TSimd.MultiplyAdd(a, b1, c61);
-            a = TSimd.Broadcast(packedA[7]); c70 = TSimd.MultiplyAdd(a, b0, c70); c71 = TSimd.MultiplyAdd(a, b1, c71);
-            a = TSimd.Broadcast(packedA[8]); c80 = TSimd.MultiplyAdd(a, b0, c80); c81 = TSimd.MultiplyAdd(a, b1, c81);
-            a = TSimd.Broadcast(packedA[9]); c90 = TSimd.MultiplyAdd(a, b0, c90); c91 = TSimd.MultiplyAdd(a, b1, c91);
-            a = TSimd.Broadcast(packedA[10]); c100 = TSimd.MultiplyAdd(a, b0, c100); c101 = TSimd.MultiplyAdd(a, b1, c101);
-            a = TSimd.Broadcast(packedA[11]); c110 = TSimd.MultiplyAdd(a, b0, c110); c111 = TSimd.MultiplyAdd(a, b1, c111);
-            packedA += 12;
-            packedB += 2 * count;
+            for (int p = 0; p < kc; p++)
+            {
+                TVec b0 = TSimd.Load(b);
+                TVec b1 = TSimd.Load(b + count);
+                TVec x;
+                x = TSimd.Broadcast(a[0]); c00 = TSimd.MultiplyAdd(x, b0, c00); c01 = TSimd.MultiplyAdd(x, b1, c01);
+                x = TSimd.Broadcast(a[1]); c10 = TSimd.MultiplyAdd(x, b0, c10); c11 = TSimd.MultiplyAdd(x, b1, c11);
+                x = TSimd.Broadcast(a[2]); c20 = TSimd.MultiplyAdd(x, b0, c20); c21 = TSimd.MultiplyAdd(x, b1, c21);
+                x = TSimd.Broadcast(a[3]); c30 = TSimd.MultiplyAdd(x, b0, c30); c31 = TSimd.MultiplyAdd(x, b1, c31);
+                x = TSimd.Broadcast(a[4]); c40 = TSimd.MultiplyAdd(x, b0, c40); c41 = TSimd.MultiplyAdd(x, b1, c41);
+                x = TSimd.Broadcast(a[5]); c50 = TSimd.MultiplyAdd(x, b0, c50); c51 = TSimd.MultiplyAdd(x, b1, c51);
+                x = TSimd.Broadcast(a[6]); c60 = TSimd.MultiplyAdd(x, b0, c60); c61 = TSimd.MultiplyAdd(x, b1, c61);
+                x = TSimd.Broadcast(a[7]); c70 = TSimd.MultiplyAdd(x, b0, c70); c71 = TSimd.MultiplyAdd(x, b1, c71);
+                x = TSimd.Broadcast(a[8]); c80 = TSimd.MultiplyAdd(x, b0, c80); c81 = TSimd.MultiplyAdd(x, b1, c81);
+                x = TSimd.Broadcast(a[9]); c90 = TSimd.MultiplyAdd(x, b0, c90); c91 = TSimd.MultiplyAdd(x, b1, c91);
+                x = TSimd.Broadcast(a[10]); c100 = TSimd.MultiplyAdd(x, b0, c100); c101 = TSimd.MultiplyAdd(x, b1, c101);
+                x = TSimd.Broadcast(a[11]); c110 = TSimd.MultiplyAdd(x, b0, c110); c111 = TSimd.MultiplyAdd(x, b1, c111);
+                a += aStep;
+                b += bStep;
+            }
+        }
+        else
+        {
+            // Rows of A read in place: MR broadcasts from MR rows. Byte offsets l, 2l, 3l from a base every
+            // four rows keep each address one x86 addressing mode ([base + l·scale]) and the loop within the GPRs.
+            nint l = aRowStride * sizeof(T), l3 = 3 * l, step = aStep * sizeof(T);
+            byte* r0 = (byte*)a, r4 = (byte*)a + 4 * l, r8 = (byte*)a + 8 * l;
+            for (int p = 0; p < kc; p++)
+            {
+                TVec b0 = TSimd.Load(b);
+                TVec b1 = TSimd.Load(b + count);
+                TVec x;
+                x = TSimd.Broadcast(*(T*)(r0)); c00 = TSimd.MultiplyAdd(x, b0, c00); c01 = TSimd.MultiplyAdd(x, b1, c01);
+                x = TSimd.Broadcast(*(T*)(r0 + l)); c10 = TSimd.MultiplyAdd(x, b0, c10); c11 = TSimd.MultiplyAdd(x, b1, c11);
+                x = TSimd.Broadcast(*(T*)(r0 + 2 * l)); c20 = TSimd.MultiplyAdd(x, b0, c20); c21 = TSimd.MultiplyAdd(x, b1, c21);
+                x = TSimd.Broadcast(*(T*)(r0 + l3)); c30 = TSimd.MultiplyAdd(x, b0, c30); c31 = TSimd.MultiplyAdd(x, b1, c31);
+                x = TSimd.Broadcast(*(T*)(r4)); c40 = TSimd.MultiplyAdd(x, b0, c40); c41 = TSimd.MultiplyAdd(x, b1, c41);
+                x = TSimd.Broadcast(*(T*)(r4 + l)); c50 = TSimd.MultiplyAdd(x, b0, c50); c51 = TSimd.MultiplyAdd(x, b1, c51);
+                x = TSimd.Broadcast(*(T*)(r4 + 2 * l)); c60 = TSimd.MultiplyAdd(x, b0, c60); c61 = TSimd.MultiplyAdd(x, b1, c61);
+                x = TSimd.Broadcast(*(T*)(r4 + l3)); c70 = TSimd.MultiplyAdd(x, b0, c70); c71 = TSimd.MultiplyAdd(x, b1, c71);
+                x = TSimd.Broadcast(*(T*)(r8)); c80 = TSimd.MultiplyAdd(x, b0, c80); c81 = TSimd.MultiplyAdd(x, b1, c81);
+                x = TSimd.Broadcast(*(T*)(r8 + l)); c90 = TSimd.MultiplyAdd(x, b0, c90); c91 = TSimd.MultiplyAdd(x, b1, c91);
+                x = TSimd.Broadcast(*(T*)(r8 + 2 * l)); c100 = TSimd.MultiplyAdd(x, b0, c100); c101 = TSimd.MultiplyAdd(x, b1, c101);
+                x = TSimd.Broadcast(*(T*)(r8 + l3)); c110 = TSimd.MultiplyAdd(x, b0, c110); c111 = TSimd.MultiplyAdd(x, b1, c111);
+                r0 += step; r4 += step; r8 += step;
+                b += bStep;
+            }
         }
         TVec alphaV = TSimd.Broadcast(alpha), betaV = TSimd.Broadcast(beta);
         TVec sum0 = TSimd.Zero, sum1 = TSimd.Zero;
@@ -140,6 +175,91 @@ internal unsafe struct MicroKernel12xTwoVectors<T, TSimd, TVec> : IMicroKernel<T
     }
 }
 
+/// <summary>8 rows × 2 registers, for AVX-512 products whose m is a multiple of 8 but not of 12 (32, 64): 16 accumulators,
+/// still enough independent FMAs to hide their latency, and no padded rows.</summary>
+internal unsafe struct MicroKernel8xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    where TSimd : ISimd<T, TVec>
+    where TVec : unmanaged
+{
+    public static int MR => 8;
+    public static int NR => 2 * TSimd.Count;
+
+    public static void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* c, nint ldc, T alpha, T beta,
+        in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
+    {
+        TVec c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero, c60 = TSimd.Zero, c61 = TSimd.Zero, c70 = TSimd.Zero, c71 = TSimd.Zero;
+        nint count = TSimd.Count;
+        if (aRowStride == 1)
+        {
+            for (int p = 0; p < kc; p++)
+            {
+                TVec b0 = TSimd.Load(b);
+                TVec b1 = TSimd.Load(b + count);
+                TVec x;
+                x = TSimd.Broadcast(a[0]); c00 = TSimd.MultiplyAdd(x, b0, c00); c01 = TSimd.MultiplyAdd(x, b1, c01);
+                x = TSimd.Broadcast(a[1]); c10 = TSimd.MultiplyAdd(x, b0, c10); c11 = TSimd.MultiplyAdd(x, b1, c11);
+                x = TSimd.Broadcast(a[2]); c20 = TSimd.MultiplyAdd(x, b0, c20); c21 = TSimd.MultiplyAdd(x, b1, c21);
+                x = TSimd.Broadcast(a[3]); c30 = TSimd.MultiplyAdd(x, b0, c30); c31 = TSimd.MultiplyAdd(x, b1, c31);
+                x = TSimd.Broadcast(a[4]); c40 = TSimd.MultiplyAdd(x, b0, c40); c41 = TSimd.MultiplyAdd(x, b1, c41);
+                x = TSimd.Broadcast(a[5]); c50 = TSimd.MultiplyAdd(x, b0, c50); c51 = TSimd.MultiplyAdd(x, b1, c51);
+                x = TSimd.Broadcast(a[6]); c60 = TSimd.MultiplyAdd(x, b0, c60); c61 = TSimd.MultiplyAdd(x, b1, c61);
+                x = TSimd.Broadcast(a[7]); c70 = TSimd.MultiplyAdd(x, b0, c70); c71 = TSimd.MultiplyAdd(x, b1, c71);
+                a += aStep;
+                b += bStep;
+            }
+        }
+        else
+        {
+            // Rows of A read in place: MR broadcasts from MR rows. Byte offsets l, 2l, 3l from a base every
+            // four rows keep each address one x86 addressing mode ([base + l·scale]) and the loop within the GPRs.
+            nint l = aRowStride * sizeof(T), l3 = 3 * l, step = aStep * sizeof(T);
+            byte* r0 = (byte*)a, r4 = (byte*)a + 4 * l;
+            for (int p = 0; p < kc; p++)
+            {
+                TVec b0 = TSimd.Load(b);
+                TVec b1 = TSimd.Load(b + count);
+                TVec x;
+                x = TSimd.Broadcast(*(T*)(r0)); c00 = TSimd.MultiplyAdd(x, b0, c00); c01 = TSimd.MultiplyAdd(x, b1, c01);
+                x = TSimd.Broadcast(*(T*)(r0 + l)); c10 = TSimd.MultiplyAdd(x, b0, c10); c11 = TSimd.MultiplyAdd(x, b1, c11);
+                x = TSimd.Broadcast(*(T*)(r0 + 2 * l)); c20 = TSimd.MultiplyAdd(x, b0, c20); c21 = TSimd.MultiplyAdd(x, b1, c21);
+                x = TSimd.Broadcast(*(T*)(r0 + l3)); c30 = TSimd.MultiplyAdd(x, b0, c30); c31 = TSimd.MultiplyAdd(x, b1, c31);
+                x = TSimd.Broadcast(*(T*)(r4)); c40 = TSimd.MultiplyAdd(x, b0, c40); c41 = TSimd.MultiplyAdd(x, b1, c41);
+                x = TSimd.Broadcast(*(T*)(r4 + l)); c50 = TSimd.MultiplyAdd(x, b0, c50); c51 = TSimd.MultiplyAdd(x, b1, c51);
+                x = TSimd.Broadcast(*(T*)(r4 + 2 * l)); c60 = TSimd.MultiplyAdd(x, b0, c60); c61 = TSimd.MultiplyAdd(x, b1, c61);
+                x = TSimd.Broadcast(*(T*)(r4 + l3)); c70 = TSimd.MultiplyAdd(x, b0, c70); c71 = TSimd.MultiplyAdd(x, b1, c71);
+                r0 += step; r4 += step;
+                b += bStep;
+            }
+        }
+        TVec alphaV = TSimd.Broadcast(alpha), betaV = TSimd.Broadcast(beta);
+        TVec sum0 = TSimd.Zero, sum1 = TSimd.Zero;
+        if (beta == T.Zero)
+        {
+            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, alphaV, betaV, true, epilogue, row + 0, column, ref sum0, ref sum1);
+            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, true, epilogue, row + 1, column, ref sum0, ref sum1);
+            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, true, epilogue, row + 2, column, ref sum0, ref sum1);
+            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, true, epilogue, row + 3, column, ref sum0, ref sum1);
+            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, true, epilogue, row + 4, column, ref sum0, ref sum1);
+            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, true, epilogue, row + 5, column, ref sum0, ref sum1);
+            if (rows > 6) TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, alphaV, betaV, true, epilogue, row + 6, column, ref sum0, ref sum1);
+            if (rows > 7) TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, alphaV, betaV, true, epilogue, row + 7, column, ref sum0, ref sum1);
+        }
+        else
+        {
+            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, alphaV, betaV, false, epilogue, row + 0, column, ref sum0, ref sum1);
+            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, alphaV, betaV, false, epilogue, row + 1, column, ref sum0, ref sum1);
+            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, alphaV, betaV, false, epilogue, row + 2, column, ref sum0, ref sum1);
+            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, alphaV, betaV, false, epilogue, row + 3, column, ref sum0, ref sum1);
+            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, alphaV, betaV, false, epilogue, row + 4, column, ref sum0, ref sum1);
+            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, alphaV, betaV, false, epilogue, row + 5, column, ref sum0, ref sum1);
+            if (rows > 6) TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, alphaV, betaV, false, epilogue, row + 6, column, ref sum0, ref sum1);
+            if (rows > 7) TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, alphaV, betaV, false, epilogue, row + 7, column, ref sum0, ref sum1);
+        }
+        TileStore<T, TSimd, TVec>.ColumnSums(epilogue, count, row, column, sum0, sum1);
+    }
+}
+
 /// <summary>6 rows × 2 registers: 12 accumulators + 2 B registers + 1 broadcast fit the 16 ymm/xmm registers of AVX2 and SSE.</summary>
 internal unsafe struct MicroKernel6xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -149,24 +269,48 @@ internal unsafe struct MicroKernel6xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
     public static int MR => 6;
     public static int NR => 2 * TSimd.Count;
 
-    public static void Run<TEpilogue>(int kc, T* packedA, T* packedB, T* c, nint ldc, T alpha, T beta,
+    public static void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* c, nint ldc, T alpha, T beta,
         in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
     {
         TVec c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero;
         nint count = TSimd.Count;
-        for (int p = 0; p < kc; p++)
+        if (aRowStride == 1)
         {
-            TVec b0 = TSimd.Load(packedB);
-            TVec b1 = TSimd.Load(packedB + count);
-            TVec a;
-            a = TSimd.Broadcast(packedA[0]); c00 = TSimd.MultiplyAdd(a, b0, c00); c01 = TSimd.MultiplyAdd(a, b1, c01);
-            a = TSimd.Broadcast(packedA[1]); c10 = TSimd.MultiplyAdd(a, b0, c10); c11 = TSimd.MultiplyAdd(a, b1, c11);
-            a = TSimd.Broadcast(packedA[2]); c20 = TSimd.MultiplyAdd(a, b0, c20); c21 = TSimd.MultiplyAdd(a, b1, c21);
-            a = TSimd.Broadcast(packedA[3]); c30 = TSimd.MultiplyAdd(a, b0, c30); c31 = TSimd.MultiplyAdd(a, b1, c31);
-            a = TSimd.Broadcast(packedA[4]); c40 = TSimd.MultiplyAdd(a, b0, c40); c41 = TSimd.MultiplyAdd(a, b1, c41);
-            a = TSimd.Broadcast(packedA[5]); c50 = TSimd.MultiplyAdd(a, b0, c50); c51 = TSimd.MultiplyAdd(a, b1, c51);
-            packedA += 6;
-            packedB += 2 * count;
+            for (int p = 0; p < kc; p++)
+            {
+                TVec b0 = TSimd.Load(b);
+                TVec b1 = TSimd.Load(b + count);
+                TVec x;
+                x = TSimd.Broadcast(a[0]); c00 = TSimd.MultiplyAdd(x, b0, c00); c01 = TSimd.MultiplyAdd(x, b1, c01);
+                x = TSimd.Broadcast(a[1]); c10 = TSimd.MultiplyAdd(x, b0, c10); c11 = TSimd.MultiplyAdd(x, b1, c11);
+                x = TSimd.Broadcast(a[2]); c20 = TSimd.MultiplyAdd(x, b0, c20); c21 = TSimd.MultiplyAdd(x, b1, c21);
+                x = TSimd.Broadcast(a[3]); c30 = TSimd.MultiplyAdd(x, b0, c30); c31 = TSimd.MultiplyAdd(x, b1, c31);
+                x = TSimd.Broadcast(a[4]); c40 = TSimd.MultiplyAdd(x, b0, c40); c41 = TSimd.MultiplyAdd(x, b1, c41);
+                x = TSimd.Broadcast(a[5]); c50 = TSimd.MultiplyAdd(x, b0, c50); c51 = TSimd.MultiplyAdd(x, b1, c51);
+                a += aStep;
+                b += bStep;
+            }
+        }
+        else
+        {
+            // Rows of A read in place: MR broadcasts from MR rows. Byte offsets l, 2l, 3l from a base every
+            // four rows keep each address one x86 addressing mode ([base + l·scale]) and the loop within the GPRs.
+            nint l = aRowStride * sizeof(T), l3 = 3 * l, step = aStep * sizeof(T);
+            byte* r0 = (byte*)a, r4 = (byte*)a + 4 * l;
+            for (int p = 0; p < kc; p++)
+            {
+                TVec b0 = TSimd.Load(b);
+                TVec b1 = TSimd.Load(b + count);
+                TVec x;
+                x = TSimd.Broadcast(*(T*)(r0)); c00 = TSimd.MultiplyAdd(x, b0, c00); c01 = TSimd.MultiplyAdd(x, b1, c01);
+                x = TSimd.Broadcast(*(T*)(r0 + l)); c10 = TSimd.MultiplyAdd(x, b0, c10); c11 = TSimd.MultiplyAdd(x, b1, c11);
+                x = TSimd.Broadcast(*(T*)(r0 + 2 * l)); c20 = TSimd.MultiplyAdd(x, b0, c20); c21 = TSimd.MultiplyAdd(x, b1, c21);
+                x = TSimd.Broadcast(*(T*)(r0 + l3)); c30 = TSimd.MultiplyAdd(x, b0, c30); c31 = TSimd.MultiplyAdd(x, b1, c31);
+                x = TSimd.Broadcast(*(T*)(r4)); c40 = TSimd.MultiplyAdd(x, b0, c40); c41 = TSimd.MultiplyAdd(x, b1, c41);
+                x = TSimd.Broadcast(*(T*)(r4 + l)); c50 = TSimd.MultiplyAdd(x, b0, c50); c51 = TSimd.MultiplyAdd(x, b1, c51);
+                r0 += step; r4 += step;
+                b += bStep;
+            }
         }
         TVec alphaV = TSimd.Broadcast(alpha), betaV = TSimd.Broadcast(beta);
         TVec sum0 = TSimd.Zero, sum1 = TSimd.Zero;
