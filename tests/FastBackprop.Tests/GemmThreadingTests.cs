@@ -77,6 +77,34 @@ public class GemmThreadingTests
         }
     }
 
+    /// <summary>C = A·Bᵀ with few columns runs as dot products of rows (RowDots), split by groups of rows: tall
+    /// enough to be split (2mnk ≥ 8 MFLOP), and the same bits and the reference for every thread count.</summary>
+    [Fact]
+    public void Few_column_dot_products_split_by_rows()
+    {
+        int original = Gemm.MaxDegreeOfParallelism;
+        try
+        {
+            Gen<GemmCase> gen = from c in GemmCase.Generator()
+                                from m in Gen.Elements(1500, 2049)
+                                from n in Gen.Elements(3, 10, 16)
+                                from k in Gen.Elements(300, 333)
+                                select c with { TransA = Transpose.No, TransB = Transpose.Yes, M = m, N = n, K = k };
+            Properties.Check("gemm-row-dots-threads", Arb.From(gen), c =>
+            {
+                SameForEveryThreadCount<float>(c);
+                SameForEveryThreadCount<double>(c);
+                Gemm.MaxDegreeOfParallelism = 3;
+                GemmTests.RunCase<float>(c);
+                GemmTests.RunCase<double>(c);
+            }, 8);
+        }
+        finally
+        {
+            Gemm.MaxDegreeOfParallelism = original;
+        }
+    }
+
     /// <summary>
     /// Small single-threaded products read A and B in place (GemmDriver.ReadsInPlace) instead of packing them;
     /// both ways run the same FMAs in the same order, so every mode gives the same bits, and each matches the

@@ -169,7 +169,7 @@ public static class DenseLayerKernels
     /// <summary>Elements of the partial-sums scratch a fused bias gradient needs for Δ of batch×units.</summary>
     internal static int BiasGradientScratch<T>(int batch, int units, int nextUnits) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int group = GemmDriver<T>.RowGroup(batch, units, nextUnits, T.One);
+        int group = GemmDriver<T>.RowGroup(false, false, batch, units, nextUnits, T.One);
         return checked((batch + group - 1) / group * units);
     }
 
@@ -191,7 +191,7 @@ public static class DenseLayerKernels
                     nextWeights, units, T.Zero, delta, units, in epilogue);
                 return;
             }
-            int group = GemmDriver<T>.RowGroup(batch, units, nextUnits, T.One);
+            int group = GemmDriver<T>.RowGroup(false, false, batch, units, nextUnits, T.One);
             int groups = (batch + group - 1) / group;
             if (partialSums.Length < (long)groups * units)
                 throw new InvalidOperationException($"The bias-gradient scratch holds {partialSums.Length} elements; {groups}×{units} are needed.");

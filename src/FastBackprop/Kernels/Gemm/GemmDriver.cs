@@ -77,6 +77,12 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             return;
         }
 
+        if (RowDots<T>.Applies(transA, transB, n, k))
+        {
+            RowDots<T>.Run(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+            return;
+        }
+
         (int mr, bool transposed) = Plan(m, n);
         if (Vector512.IsHardwareAccelerated && mr == 8)
             Oriented<MicroKernel8xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
@@ -122,12 +128,15 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// <summary>
     /// The row group an epilogue that sums columns must use for this product (see
     /// <see cref="IGemmEpilogue{T}.RowGroup"/>): the rows one tile covers — MR, or NR when the product runs
-    /// transposed — or all rows when they are handled one at a time. At most ⌈m/6⌉ groups unless m ≤ 2.
+    /// transposed, or <see cref="RowDots{T}.RowGroup"/> for dot-product runs — or all rows when they are handled one
+    /// at a time. At most ⌈m/6⌉ groups unless m ≤ 2.
     /// </summary>
-    public static int RowGroup(int m, int n, int k, T alpha)
+    public static int RowGroup(bool transA, bool transB, int m, int n, int k, T alpha)
     {
         if (k == 0 || alpha == T.Zero || m <= SmallRowsThreshold)
             return Math.Max(m, 1);
+        if (n > SmallRowsThreshold && RowDots<T>.Applies(transA, transB, n, k))
+            return RowDots<T>.RowGroup;
         int nr = 2 * (Vector512.IsHardwareAccelerated ? Vector512<T>.Count
             : Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128<T>.Count);
         (int mr, bool transposed) = Plan(m, n);

@@ -40,6 +40,9 @@ internal unsafe interface ISimd<T, TVec>
     static abstract TVec Exp(TVec x);
     /// <summary>Sum of all lanes (in a fixed order).</summary>
     static abstract T Sum(TVec x);
+    /// <summary>The register folded to 128 bits by adding its halves (lane i + lane i + Count/2, repeatedly): the first
+    /// step of a reduction that several registers finish together.</summary>
+    static abstract Vector128<T> FoldTo128(TVec x);
 }
 
 internal unsafe struct Simd512<T> : ISimd<T, Vector512<T>>
@@ -84,6 +87,12 @@ internal unsafe struct Simd512<T> : ISimd<T, Vector512<T>>
         throw new NotSupportedException(typeof(T).Name);
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector512<T> x) => Vector512.Sum(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> FoldTo128(Vector512<T> x)
+    {
+        Vector256<T> half = x.GetLower() + x.GetUpper();
+        return half.GetLower() + half.GetUpper();
+    }
 }
 
 internal unsafe struct Simd256<T> : ISimd<T, Vector256<T>>
@@ -128,6 +137,7 @@ internal unsafe struct Simd256<T> : ISimd<T, Vector256<T>>
         throw new NotSupportedException(typeof(T).Name);
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector256<T> x) => Vector256.Sum(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> FoldTo128(Vector256<T> x) => x.GetLower() + x.GetUpper();
 }
 
 internal unsafe struct Simd128<T> : ISimd<T, Vector128<T>>
@@ -172,6 +182,7 @@ internal unsafe struct Simd128<T> : ISimd<T, Vector128<T>>
         throw new NotSupportedException(typeof(T).Name);
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector128<T> x) => Vector128.Sum(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> FoldTo128(Vector128<T> x) => x;
 }
 
 /// <summary>
