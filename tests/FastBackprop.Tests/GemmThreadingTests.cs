@@ -216,15 +216,26 @@ public class GemmThreadingTests
         T[] b = TestData.Uniform<T>(random, ((tb ? c.N : c.K) - 1) * ldb + (tb ? c.K : c.N));
         T[] c0 = TestData.Uniform<T>(random, (c.M - 1) * ldc + c.N);
         T[]? first = null;
-        foreach (int threads in new[] { 1, 2, 3, 4, 7 })
+        int originalMode = Kernels.Gemm.GemmDriver<T>.InPlaceMode;
+        try
         {
-            Gemm.MaxDegreeOfParallelism = threads;
-            T[] result = (T[])c0.Clone();
-            GemmCall.Multiply<T>(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, a, lda, b, ldb, c.Beta, result, ldc);
-            if (first is null)
-                first = result;
-            else
-                Bits.Equal<T>(first, result, $"{c} ({typeof(T).Name}): {threads} threads vs 1");
+            // Every thread count, reading operands in place where the driver would (mode 1), and with 3 threads
+            // also always packing (mode 0) and always in place (mode 2).
+            foreach ((int threads, int mode) in new[] { (1, 1), (2, 1), (3, 1), (4, 1), (7, 1), (3, 0), (3, 2) })
+            {
+                Gemm.MaxDegreeOfParallelism = threads;
+                Kernels.Gemm.GemmDriver<T>.InPlaceMode = mode;
+                T[] result = (T[])c0.Clone();
+                GemmCall.Multiply<T>(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, a, lda, b, ldb, c.Beta, result, ldc);
+                if (first is null)
+                    first = result;
+                else
+                    Bits.Equal<T>(first, result, $"{c} ({typeof(T).Name}): {threads} threads, in-place mode {mode} vs 1 thread");
+            }
+        }
+        finally
+        {
+            Kernels.Gemm.GemmDriver<T>.InPlaceMode = originalMode;
         }
     }
 }

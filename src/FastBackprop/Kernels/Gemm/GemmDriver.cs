@@ -210,8 +210,8 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
 
         var block = new Block(transposedC, c, ldc, alpha, packedA, packedB, edgeTiles, tileElements, lda, ldb);
         // Small products skip packing where the kernel can stream the operand in place (see ReadsInPlace).
-        bool readAInPlace = threads <= 1 && ReadsInPlace(m, n, k, lda);
-        bool readBInPlace = threads <= 1 && !transB && ReadsInPlace(m, n, k, ldb);
+        bool readAInPlace = ReadsInPlace(m, n, k, lda);
+        bool readBInPlace = !transB && ReadsInPlace(m, n, k, ldb);
         int totalPanels = (n + nr - 1) / nr;
         for (int ic = 0; ic < m; ic += GemmBlocking.MC)
         {
@@ -227,35 +227,12 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
 
                 if (threads <= 1)
                 {
-                    if (readAInPlace)
-                    {
-                        // Full slivers are read where they lie; only a ragged last one is packed (zero-padded).
-                        block.AInPlace = aBlock;
-                        block.ATransposed = transA;
-                        int ragged = mc - mc % mr;
-                        if (ragged < mc)
-                            Packing<T>.PackA(transA, aBlock + (transA ? ragged : ragged * lda), lda, mc - ragged, kc, mr, packedA + (nint)ragged * kc);
-                    }
-                    else
-                    {
-                        Packing<T>.PackA(transA, aBlock, lda, mc, kc, mr, packedA);
-                    }
+                    PlaceA(ref block, readAInPlace, transA, aBlock, lda, mc, kc, mr, packedA);
                     for (int jc = 0; jc < n; jc += GemmBlocking.NC)
                     {
                         int nc = Math.Min(GemmBlocking.NC, n - jc);
                         T* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
-                        if (readBInPlace)
-                        {
-                            // Full panels are read where they lie; only a ragged last one is packed (zero-padded).
-                            block.BInPlace = bBlock;
-                            int ragged = nc - nc % nr;
-                            if (ragged < nc)
-                                Packing<T>.PackB(transB, bBlock + ragged, ldb, kc, nc - ragged, nr, packedB + (nint)ragged * kc);
-                        }
-                        else
-                        {
-                            Packing<T>.PackB(transB, bBlock, ldb, kc, nc, nr, packedB);
-                        }
+                        PlaceB(ref block, readBInPlace, transB, bBlock, ldb, kc, 0, nc, nr, packedB);
                         block.Set(ic, jc, mc, nc, kc, blockBeta, lastK);
                         Slivers<TKernel, TEpilogue>(block, 0, slivers, 0, (nc + nr - 1) / nr, 0, epilogue);
                     }
@@ -265,12 +242,19 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                 // Threads split C's rows or columns, never K, so every tile sees the same arithmetic
                 // whatever the thread count: results are bit-identical. Packing is split too.
                 block.Set(ic, 0, mc, 0, kc, blockBeta, lastK);
-                var packA = new PackAWork(transA, aBlock, lda, mc, kc, mr, slivers, Math.Min(threads, slivers), packedA);
-                WorkerTeam.Run(ref packA, packA.Parts);
+                if (readAInPlace)
+                {
+                    PlaceA(ref block, true, transA, aBlock, lda, mc, kc, mr, packedA);
+                }
+                else
+                {
+                    var packA = new PackAWork(transA, aBlock, lda, mc, kc, mr, slivers, Math.Min(threads, slivers), packedA);
+                    WorkerTeam.Run(ref packA, packA.Parts);
+                }
 
                 if (totalPanels >= 2 * threads)
                 {
-                    var columns = new ColumnSplitWork<TKernel, TEpilogue>(block, epilogue, transB, b, ldb, pc, n, threads, panelsPerThread, slivers);
+                    var columns = new ColumnSplitWork<TKernel, TEpilogue>(block, epilogue, transB, readBInPlace, b, ldb, pc, n, threads, panelsPerThread, slivers);
                     WorkerTeam.Run(ref columns, threads);
                 }
                 else
@@ -279,7 +263,8 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                     for (int jc = 0; jc < n; jc += GemmBlocking.NC)
                     {
                         int nc = Math.Min(GemmBlocking.NC, n - jc);
-                        Packing<T>.PackB(transB, transB ? b + jc * ldb + pc : b + pc * ldb + jc, ldb, kc, nc, nr, packedB);
+                        T* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
+                        PlaceB(ref block, readBInPlace, transB, bBlock, ldb, kc, 0, nc, nr, packedB);
                         block.Set(ic, jc, mc, nc, kc, blockBeta, lastK);
                         var rows = new RowSplitWork<TKernel, TEpilogue>(block, epilogue, slivers, Math.Min(threads, slivers), (nc + nr - 1) / nr);
                         WorkerTeam.Run(ref rows, rows.Parts);
@@ -287,6 +272,39 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                 }
             }
         }
+    }
+
+    /// <summary>Makes an mc×kc block of op(A) available to the kernels: read where it lies (only a ragged last sliver
+    /// is packed, zero-padded) or packed whole.</summary>
+    private static void PlaceA(ref Block block, bool inPlace, bool transA, T* aBlock, nint lda, int mc, int kc, int mr, T* packedA)
+    {
+        if (!inPlace)
+        {
+            Packing<T>.PackA(transA, aBlock, lda, mc, kc, mr, packedA);
+            return;
+        }
+        block.AInPlace = aBlock;
+        block.ATransposed = transA;
+        int ragged = mc - mc % mr;
+        if (ragged < mc)
+            Packing<T>.PackA(transA, aBlock + (transA ? ragged : ragged * lda), lda, mc - ragged, kc, mr, packedA + (nint)ragged * kc);
+    }
+
+    /// <summary>Makes columns [first, first + columns) of a kc×nc block of op(B) (starting at op(B)(pc, jc) =
+    /// <paramref name="bBlock"/>) available to the kernels at <paramref name="region"/>: read where they lie (only a
+    /// ragged last panel of the block is packed, zero-padded) or packed.</summary>
+    private static void PlaceB(ref Block block, bool inPlace, bool transB, T* bBlock, nint ldb, int kc, int first, int columns, int nr, T* region)
+    {
+        T* source = transB ? bBlock + first * ldb : bBlock + first;
+        if (!inPlace)
+        {
+            Packing<T>.PackB(transB, source, ldb, kc, columns, nr, region);
+            return;
+        }
+        block.BInPlace = bBlock;
+        int ragged = columns - columns % nr;
+        if (ragged < columns)
+            Packing<T>.PackB(transB, transB ? source + ragged * ldb : source + ragged, ldb, kc, columns - ragged, nr, region + (nint)ragged * kc);
     }
 
     /// <summary>Packs the slivers of one A block, split evenly between the parts.</summary>
@@ -304,8 +322,8 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
 
     /// <summary>Splits the columns of every N block: each part packs its own B panels into its own region
     /// and runs them over all rows; no part reads another's panels, so no barrier is needed.</summary>
-    private readonly struct ColumnSplitWork<TKernel, TEpilogue>(Block shared, TEpilogue epilogue, bool transB, T* b, nint ldb,
-        int pc, int n, int threads, int panelsPerThread, int slivers) : IPartitionedWork
+    private readonly struct ColumnSplitWork<TKernel, TEpilogue>(Block shared, TEpilogue epilogue, bool transB, bool readBInPlace,
+        T* b, nint ldb, int pc, int n, int threads, int panelsPerThread, int slivers) : IPartitionedWork
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
@@ -322,9 +340,8 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                 if (first == end)
                     continue;
                 int firstColumn = first * nr, columns = Math.Min(nc, end * nr) - firstColumn;
-                int column = jc + firstColumn;
-                T* source = transB ? b + column * ldb + pc : b + pc * ldb + column;
-                Packing<T>.PackB(transB, source, ldb, local.Kc, columns, nr, region);
+                T* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
+                PlaceB(ref local, readBInPlace, transB, bBlock, ldb, local.Kc, firstColumn, columns, nr, region);
                 local.Set(local.Ic, jc, local.Mc, nc, local.Kc, local.Beta, local.LastK);
                 local.PackedB = region;
                 Slivers<TKernel, TEpilogue>(local, 0, slivers, first, end, part, epilogue);
