@@ -14,7 +14,7 @@ public static class Gemm
 {
     /// <summary>C = α·op(A)·op(B) + β·C in single precision.</summary>
     /// <exception cref="ArgumentException">A size is negative, a leading dimension is smaller than
-    /// its row, or a span is too short for the shapes; the message names the argument and the numbers.</exception>
+    /// its row, a span is too short for the shapes, or C overlaps A or B; the message names the argument and the numbers.</exception>
     public static void Multiply(Transpose transA, Transpose transB, int m, int n, int k,
         float alpha, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         float beta, Span<float> c, int ldc)
@@ -22,7 +22,7 @@ public static class Gemm
 
     /// <summary>C = α·op(A)·op(B) + β·C in double precision.</summary>
     /// <exception cref="ArgumentException">A size is negative, a leading dimension is smaller than
-    /// its row, or a span is too short for the shapes; the message names the argument and the numbers.</exception>
+    /// its row, a span is too short for the shapes, or C overlaps A or B; the message names the argument and the numbers.</exception>
     public static void Multiply(Transpose transA, Transpose transB, int m, int n, int k,
         double alpha, ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb,
         double beta, Span<double> c, int ldc)
@@ -65,6 +65,14 @@ public static class Gemm
         ValidateOperand(a.Length, lda, ta ? k : m, ta ? m : k, "a", "lda", ta ? "op(A) = Aᵀ, A is k×m" : "A is m×k", m, n, k);
         ValidateOperand(b.Length, ldb, tb ? n : k, tb ? k : n, "b", "ldb", tb ? "op(B) = Bᵀ, B is n×k" : "B is k×n", m, n, k);
         ValidateOperand(c.Length, ldc, m, n, "c", "ldc", "C is m×n", m, n, k);
+        if (m > 0 && n > 0 && k > 0)
+        {
+            // Tiles of C are written while A and B are still being read (in place, for small products): an
+            // overlap would feed partial results back into the product.
+            ReadOnlySpan<T> cUsed = c[..Needed(m, n, ldc)];
+            if (cUsed.Overlaps(a[..Needed(ta ? k : m, ta ? m : k, lda)]) || cUsed.Overlaps(b[..Needed(tb ? n : k, tb ? k : n, ldb)]))
+                throw new ArgumentException($"c overlaps a or b: C must be separate storage (m = {m}, n = {n}, k = {k}).", nameof(c));
+        }
 
         fixed (T* pa = &MemoryMarshal.GetReference(a))
         fixed (T* pb = &MemoryMarshal.GetReference(b))
@@ -73,6 +81,8 @@ public static class Gemm
             GemmDriver<T>.Run(ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, in epilogue);
         }
     }
+
+    private static int Needed(int rows, int columns, int ld) => rows == 0 || columns == 0 ? 0 : (rows - 1) * ld + columns;
 
     private static void ValidateEnum(Transpose value, string name)
     {

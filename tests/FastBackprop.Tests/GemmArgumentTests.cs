@@ -15,6 +15,28 @@ public class GemmArgumentTests
         return ex;
     }
 
+    /// <summary>C sharing storage with A or B (in full, partly, or one element) is rejected before anything is written;
+    /// separate windows of one array are fine.</summary>
+    [Fact]
+    public void C_overlapping_A_or_B_is_rejected()
+    {
+        var storage = new float[200];
+        for (int i = 0; i < storage.Length; i++)
+            storage[i] = i;
+        float[] before = (float[])storage.Clone();
+        // A = storage[0..16) (4×4), B = storage[50..66), C = storage[o..o+16).
+        foreach (int o in new[] { 0, 10, 15, 50, 60, 65 })
+        {
+            Throws<ArgumentException>(() => Gemm.Multiply(Transpose.No, Transpose.No, 4, 4, 4, 1f,
+                storage.AsSpan(0, 16), 4, storage.AsSpan(50, 16), 4, 0f, storage.AsSpan(o, 16), 4), "c", "overlaps", "m = 4");
+            Assert.Equal(before, storage);
+        }
+        Gemm.Multiply(Transpose.No, Transpose.No, 4, 4, 4, 1f, storage.AsSpan(0, 16), 4, storage.AsSpan(50, 16), 4, 0f, storage.AsSpan(100, 16), 4);
+        Gemm.Multiply(Transpose.No, Transpose.No, 4, 4, 4, 1f, storage.AsSpan(0, 16), 4, storage.AsSpan(0, 16), 4, 0f, storage.AsSpan(16, 16), 4);
+        var d = new double[64];
+        Throws<ArgumentException>(() => Gemm.Multiply(Transpose.Yes, Transpose.Yes, 2, 2, 2, 1.0, d.AsSpan(0, 4), 2, d.AsSpan(8, 4), 2, 0.0, d.AsSpan(9, 4), 2), "c", "overlaps");
+    }
+
     [Theory]
     [InlineData("m")]
     [InlineData("n")]
