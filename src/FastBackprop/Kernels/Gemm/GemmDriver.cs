@@ -22,7 +22,7 @@ internal static class GemmBlocking
     /// A multiple of every NR (8, 16, 32).</summary>
     public const int NC = 512;
 
-    /// <summary>Rows of packed A per block: MC×KC·sizeof(T) ≈ 4.5 MiB, for L3. A multiple of MR = 6 and 12.</summary>
+    /// <summary>Rows of packed A per block: MC×KC·sizeof(T) ≈ 4.5 MiB, for L3. A multiple of every MR (6, 8, 12).</summary>
     public const int MC = 3072;
 
     public static int KC<T>() where T : unmanaged => KcBytes / Unsafe.SizeOf<T>();
@@ -41,13 +41,17 @@ internal static class GemmBlocking
 /// <summary>
 /// The GotoBLAS/BLIS five-loop GEMM over a register-blocked micro-kernel, chosen once per ISA by the
 /// JIT (the <c>IsHardwareAccelerated</c> checks are constants, so only one branch is compiled).
+/// Shapes where tiles do not pay go elsewhere first: one or two rows or columns of C are matrix-vector
+/// products (<see cref="MatrixVector{T}"/>), C = A·Bᵀ with at most 16 columns is dot products of rows
+/// (<see cref="RowDots{T}"/>). The rest runs on 12- or 8-row tiles (<see cref="Plan"/>), packing its operands
+/// or, up to 512³, reading them in place (<see cref="ReadsInPlace"/>).
 /// Pointers are assumed valid for the shapes: the public API has already checked them.
 /// </summary>
 internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <summary>Names the micro-kernel this process uses (for benchmarks and diagnostics).</summary>
     public static string KernelName =>
-        Vector512.IsHardwareAccelerated ? $"{typeof(T).Name} 12x{2 * Vector512<T>.Count} AVX-512"
+        Vector512.IsHardwareAccelerated ? $"{typeof(T).Name} 12x{2 * Vector512<T>.Count} and 8x{2 * Vector512<T>.Count} AVX-512"
         : Vector256.IsHardwareAccelerated ? $"{typeof(T).Name} 6x{2 * Vector256<T>.Count} AVX2"
         : $"{typeof(T).Name} 6x{2 * Vector128<T>.Count} Vector128";
 
