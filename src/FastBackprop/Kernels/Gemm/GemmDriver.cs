@@ -148,12 +148,13 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     }
 
     /// <summary>
-    /// Whether a single-threaded product reads an operand in place rather than packing it (BLIS's "sup" idea):
-    /// the kernel streams op(B) = B row by row and op(A) either way (<see cref="IMicroKernel{T}.Run"/>), so
-    /// packing only pays for its copy when the operand is reused from a block too big for the caches. Measured
-    /// on Zen 5 (one thread, against packing both): 64³ 0.66 → 0.83 of OpenBLAS, 128³ 1.06 → 1.17,
-    /// 10×256×128 TN 0.69 → 1.21, 512³ 1.01 → 1.04; 1024³ and 2048³ lost 2–8%, their 4 KiB row strides
-    /// putting a sliver's rows in the same L1 sets. Hence: up to 512³, and never with a 4 KiB-multiple stride.
+    /// Whether a product reads an operand in place rather than packing it (BLIS's "sup" idea): the kernel
+    /// streams op(B) = B row by row and op(A) either way (<see cref="IMicroKernel{T}.Run"/>), so packing only
+    /// pays for its copy when the operand is reused from a block too big for the caches. Measured on Zen 5
+    /// (against packing both; one thread): 64³ 0.66 → 0.83 of OpenBLAS, 128³ 1.06 → 1.17, 10×256×128 TN
+    /// 0.69 → 1.21, 512³ 1.01 → 1.04; 1024³ and 2048³ lost 2–8%, their 4 KiB row strides putting a sliver's rows
+    /// in the same L1 sets. Two threads gain more (neither packs its own copy of B): 512³ 0.89 → 1.07–1.19.
+    /// Hence: up to 512³, and never with a 4 KiB-multiple stride.
     /// </summary>
     private static bool ReadsInPlace(int m, int n, int k, nint ld)
         => InPlaceMode switch
@@ -165,8 +166,8 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
 
     private const long SmallProductVolume = 512L * 512 * 512;
 
-    /// <summary>For experiments and tests: 0 always packs, 1 (the default) reads small products in place,
-    /// 2 reads in place whenever the product runs on one thread.</summary>
+    /// <summary>For experiments and tests: 0 always packs, 1 (the default) reads products up to 512³ in place,
+    /// 2 reads in place whatever the size.</summary>
     internal static int InPlaceMode = 1;
 
     /// <summary>Up to this many rows of C, packing does not pay (a 12-row tile would be mostly padding):
