@@ -23,6 +23,8 @@ internal static class GemmThreading
 
     public static int ThreadsFor(int m, int n, int k, int tiles)
     {
+        if (maxDegree == 1)
+            return 1;
         double flops = 2.0 * m * n * k;
         int byWork = (int)Math.Min(int.MaxValue, flops / MinimumFlopsPerThread);
         return Math.Max(1, Math.Min(Math.Min(maxDegree, byWork), tiles));
