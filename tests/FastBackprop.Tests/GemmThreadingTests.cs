@@ -42,39 +42,25 @@ public class GemmThreadingTests
     [Fact]
     public void Results_do_not_depend_on_the_thread_count()
     {
-        int original = Gemm.MaxDegreeOfParallelism;
-        try
+        using var restore = new GemmSettingsScope();
+        Properties.Check("gemm-threads", BigCases(), c =>
         {
-            Properties.Check("gemm-threads", BigCases(), c =>
-            {
-                SameForEveryThreadCount<float>(c);
-                SameForEveryThreadCount<double>(c);
-            }, 12);
-        }
-        finally
-        {
-            Gemm.MaxDegreeOfParallelism = original;
-        }
+            SameForEveryThreadCount<float>(c);
+            SameForEveryThreadCount<double>(c);
+        }, 12);
     }
 
     /// <summary>With several threads the results still match the reference (not only each other).</summary>
     [Fact]
     public void Threaded_products_match_the_reference()
     {
-        int original = Gemm.MaxDegreeOfParallelism;
-        try
+        using var restore = new GemmSettingsScope();
+        Gemm.MaxDegreeOfParallelism = 3;
+        Properties.Check("gemm-threads-reference", SplitCases(), c =>
         {
-            Gemm.MaxDegreeOfParallelism = 3;
-            Properties.Check("gemm-threads-reference", SplitCases(), c =>
-            {
-                GemmTests.RunCase<float>(c);
-                GemmTests.RunCase<double>(c);
-            }, 12);
-        }
-        finally
-        {
-            Gemm.MaxDegreeOfParallelism = original;
-        }
+            GemmTests.RunCase<float>(c);
+            GemmTests.RunCase<double>(c);
+        }, 12);
     }
 
     /// <summary>C = A·Bᵀ with few columns runs as dot products of rows (RowDots), split by groups of rows: tall
@@ -82,60 +68,45 @@ public class GemmThreadingTests
     [Fact]
     public void Few_column_dot_products_split_by_rows()
     {
-        int original = Gemm.MaxDegreeOfParallelism;
-        try
+        using var restore = new GemmSettingsScope();
+        Gen<GemmCase> gen = from c in GemmCase.Generator()
+                            from m in Gen.Elements(1500, 2049)
+                            from n in Gen.Elements(3, 10, 16)
+                            from k in Gen.Elements(300, 333)
+                            select c with { TransA = Transpose.No, TransB = Transpose.Yes, M = m, N = n, K = k };
+        Properties.Check("gemm-row-dots-threads", Arb.From(gen), c =>
         {
-            Gen<GemmCase> gen = from c in GemmCase.Generator()
-                                from m in Gen.Elements(1500, 2049)
-                                from n in Gen.Elements(3, 10, 16)
-                                from k in Gen.Elements(300, 333)
-                                select c with { TransA = Transpose.No, TransB = Transpose.Yes, M = m, N = n, K = k };
-            Properties.Check("gemm-row-dots-threads", Arb.From(gen), c =>
-            {
-                SameForEveryThreadCount<float>(c);
-                SameForEveryThreadCount<double>(c);
-                Gemm.MaxDegreeOfParallelism = 3;
-                GemmTests.RunCase<float>(c);
-                GemmTests.RunCase<double>(c);
-            }, 8);
-        }
-        finally
-        {
-            Gemm.MaxDegreeOfParallelism = original;
-        }
+            SameForEveryThreadCount<float>(c);
+            SameForEveryThreadCount<double>(c);
+            Gemm.MaxDegreeOfParallelism = 3;
+            GemmTests.RunCase<float>(c);
+            GemmTests.RunCase<double>(c);
+        }, 8);
     }
 
     /// <summary>
-    /// Small single-threaded products read A and B in place (GemmDriver.ReadsInPlace) instead of packing them;
+    /// Products up to 512³ read A and B in place (GemmDriver.ReadsInPlace) instead of packing them;
     /// both ways run the same FMAs in the same order, so every mode gives the same bits, and each matches the
     /// reference on its own (strided views with NaN guards around them catch a read past a row or a sliver).
     /// </summary>
     [Fact]
     public void Reading_operands_in_place_or_packed_gives_the_same_bits()
     {
-        int original = Kernels.Gemm.GemmDriver<float>.InPlaceMode, originalDouble = Kernels.Gemm.GemmDriver<double>.InPlaceMode;
-        try
+        using var restore = new GemmSettingsScope();
+        Properties.Check("gemm-in-place", GemmCase.Arbitrary(), c =>
         {
-            Properties.Check("gemm-in-place", GemmCase.Arbitrary(), c =>
-            {
-                SameInEveryPackingMode<float>(c);
-                SameInEveryPackingMode<double>(c);
-            }, 150);
-            foreach (int mode in new[] { 0, 2 })
-            {
-                Kernels.Gemm.GemmDriver<float>.InPlaceMode = mode;
-                Kernels.Gemm.GemmDriver<double>.InPlaceMode = mode;
-                Properties.Check($"gemm-in-place-reference-{mode}", GemmCase.Arbitrary(), c =>
-                {
-                    GemmTests.RunCase<float>(c);
-                    GemmTests.RunCase<double>(c);
-                }, 60);
-            }
-        }
-        finally
+            SameInEveryPackingMode<float>(c);
+            SameInEveryPackingMode<double>(c);
+        }, 150);
+        foreach (int mode in new[] { 0, 2 })
         {
-            Kernels.Gemm.GemmDriver<float>.InPlaceMode = original;
-            Kernels.Gemm.GemmDriver<double>.InPlaceMode = originalDouble;
+            Kernels.Gemm.GemmDriver<float>.InPlaceMode = mode;
+            Kernels.Gemm.GemmDriver<double>.InPlaceMode = mode;
+            Properties.Check($"gemm-in-place-reference-{mode}", GemmCase.Arbitrary(), c =>
+            {
+                GemmTests.RunCase<float>(c);
+                GemmTests.RunCase<double>(c);
+            }, 60);
         }
     }
 
@@ -162,37 +133,30 @@ public class GemmThreadingTests
     [Fact]
     public void Network_gradients_do_not_depend_on_the_thread_count()
     {
-        int original = Gemm.MaxDegreeOfParallelism;
-        try
+        using var restore = new GemmSettingsScope();
+        var random = new Random(5);
+        LayerSpec[] specs = [new(300, Activation.ReLU), new(129, Activation.Tanh), new(10, Activation.Softmax)];
+        const int batch = 256, inputs = 200;
+        float[] x = TestData.Uniform<float>(random, batch * inputs);
+        int[] classes = Enumerable.Range(0, batch).Select(_ => random.Next(10)).ToArray();
+        float[]? first = null;
+        float firstLoss = 0;
+        foreach (int threads in new[] { 1, 2, 3, 4 })
         {
-            var random = new Random(5);
-            LayerSpec[] specs = [new(300, Activation.ReLU), new(129, Activation.Tanh), new(10, Activation.Softmax)];
-            const int batch = 256, inputs = 200;
-            float[] x = TestData.Uniform<float>(random, batch * inputs);
-            int[] classes = Enumerable.Range(0, batch).Select(_ => random.Next(10)).ToArray();
-            float[]? first = null;
-            float firstLoss = 0;
-            foreach (int threads in new[] { 1, 2, 3, 4 })
+            Gemm.MaxDegreeOfParallelism = threads;
+            var network = new Network<float>(inputs, specs, seed: 9);
+            Gradients<float> g = network.CreateGradients();
+            float loss = network.ComputeGradients(x, classes, batch, Loss.SoftmaxCrossEntropy, g);
+            if (first is null)
             {
-                Gemm.MaxDegreeOfParallelism = threads;
-                var network = new Network<float>(inputs, specs, seed: 9);
-                Gradients<float> g = network.CreateGradients();
-                float loss = network.ComputeGradients(x, classes, batch, Loss.SoftmaxCrossEntropy, g);
-                if (first is null)
-                {
-                    first = g.Values.ToArray();
-                    firstLoss = loss;
-                }
-                else
-                {
-                    Assert.Equal(Bits.Of(firstLoss), Bits.Of(loss));
-                    Bits.Equal<float>(first, g.Values, $"gradients with {threads} threads vs 1");
-                }
+                first = g.Values.ToArray();
+                firstLoss = loss;
             }
-        }
-        finally
-        {
-            Gemm.MaxDegreeOfParallelism = original;
+            else
+            {
+                Assert.Equal(Bits.Of(firstLoss), Bits.Of(loss));
+                Bits.Equal<float>(first, g.Values, $"gradients with {threads} threads vs 1");
+            }
         }
     }
 
@@ -216,26 +180,34 @@ public class GemmThreadingTests
         T[] b = TestData.Uniform<T>(random, ((tb ? c.N : c.K) - 1) * ldb + (tb ? c.K : c.N));
         T[] c0 = TestData.Uniform<T>(random, (c.M - 1) * ldc + c.N);
         T[]? first = null;
-        int originalMode = Kernels.Gemm.GemmDriver<T>.InPlaceMode;
-        try
+        using var restore = new GemmSettingsScope();
+        // Every thread count, reading operands in place where the driver would (mode 1), and with 3 threads
+        // also always packing (mode 0) and always in place (mode 2).
+        foreach ((int threads, int mode) in new[] { (1, 1), (2, 1), (3, 1), (4, 1), (7, 1), (3, 0), (3, 2) })
         {
-            // Every thread count, reading operands in place where the driver would (mode 1), and with 3 threads
-            // also always packing (mode 0) and always in place (mode 2).
-            foreach ((int threads, int mode) in new[] { (1, 1), (2, 1), (3, 1), (4, 1), (7, 1), (3, 0), (3, 2) })
-            {
-                Gemm.MaxDegreeOfParallelism = threads;
-                Kernels.Gemm.GemmDriver<T>.InPlaceMode = mode;
-                T[] result = (T[])c0.Clone();
-                GemmCall.Multiply<T>(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, a, lda, b, ldb, c.Beta, result, ldc);
-                if (first is null)
-                    first = result;
-                else
-                    Bits.Equal<T>(first, result, $"{c} ({typeof(T).Name}): {threads} threads, in-place mode {mode} vs 1 thread");
-            }
+            Gemm.MaxDegreeOfParallelism = threads;
+            Kernels.Gemm.GemmDriver<T>.InPlaceMode = mode;
+            T[] result = (T[])c0.Clone();
+            GemmCall.Multiply<T>(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, a, lda, b, ldb, c.Beta, result, ldc);
+            if (first is null)
+                first = result;
+            else
+                Bits.Equal<T>(first, result, $"{c} ({typeof(T).Name}): {threads} threads, in-place mode {mode} vs 1 thread");
         }
-        finally
-        {
-            Kernels.Gemm.GemmDriver<T>.InPlaceMode = originalMode;
-        }
+    }
+}
+
+/// <summary>Restores the process-wide GEMM settings a test changes (thread count, in-place mode) when disposed.</summary>
+internal sealed class GemmSettingsScope : IDisposable
+{
+    private readonly int threads = Gemm.MaxDegreeOfParallelism;
+    private readonly int floatMode = Kernels.Gemm.GemmDriver<float>.InPlaceMode;
+    private readonly int doubleMode = Kernels.Gemm.GemmDriver<double>.InPlaceMode;
+
+    public void Dispose()
+    {
+        Gemm.MaxDegreeOfParallelism = threads;
+        Kernels.Gemm.GemmDriver<float>.InPlaceMode = floatMode;
+        Kernels.Gemm.GemmDriver<double>.InPlaceMode = doubleMode;
     }
 }
