@@ -39,10 +39,10 @@ public class LayerKernelTests
         }
     }
 
-    private static readonly ActivationKind[] Elementwise =
+    internal static readonly ActivationKind[] Elementwise =
         [ActivationKind.Identity, ActivationKind.Sigmoid, ActivationKind.Tanh, ActivationKind.ReLU, ActivationKind.LeakyReLU, ActivationKind.Step];
 
-    private static readonly ActivationKind[] Trainable =
+    internal static readonly ActivationKind[] Trainable =
         [ActivationKind.Identity, ActivationKind.Sigmoid, ActivationKind.Tanh, ActivationKind.ReLU, ActivationKind.LeakyReLU];
 
     [Fact]
@@ -103,7 +103,7 @@ public class LayerKernelTests
         }
     }
 
-    private static void Forward<T>(LayerCase c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    internal static void Forward<T>(LayerCase c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var random = new Random(c.Seed);
         T[] x = TestData.Uniform<T>(random, c.Batch * c.Inputs), w = TestData.Uniform<T>(random, c.Units * c.Inputs);
@@ -129,7 +129,7 @@ public class LayerKernelTests
         }
     }
 
-    private static void HiddenDelta<T>(LayerCase c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    internal static void HiddenDelta<T>(LayerCase c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         // Here Inputs plays the part of the next layer's units: Δ (batch×units) = (Δ_next (batch×next)·W_next (next×units)) ⊙ g'(A).
         var random = new Random(c.Seed);
@@ -172,7 +172,7 @@ public class LayerKernelTests
         Close.Within<T>(delta, expected, bound, $"{c}: Δ");
     }
 
-    private static void ParameterGradients<T>(LayerCase c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    internal static void ParameterGradients<T>(LayerCase c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var random = new Random(c.Seed);
         T[] delta = TestData.Uniform<T>(random, c.Batch * c.Units), x = TestData.Uniform<T>(random, c.Batch * c.Inputs);
@@ -209,7 +209,7 @@ public class LayerKernelTests
         Close.Within<T>(db, expectedB, boundB.Select(v => v + tiny).ToArray(), $"{c}: ∂C/∂b");
     }
 
-    private static void OutputDelta<T>(LayerCase c, Head head) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    internal static void OutputDelta<T>(LayerCase c, Head head) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var random = new Random(c.Seed);
         Loss loss = Heads.Loss(head);

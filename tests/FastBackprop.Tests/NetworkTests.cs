@@ -204,7 +204,7 @@ public class NetworkTests
         }
     }
 
-    private static void Run<T>(NetworkCase c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    internal static void Run<T>(NetworkCase c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         Network<T> network = Build<T>(c, out T[] x, out T[] targets, out int[] classes);
         // The fused kernels (the default) and the unfused path must both agree with the reference.

@@ -25,8 +25,9 @@ internal static class Program
           fastbackprop-cli [train] [options]       train a network (the default command)
           fastbackprop-cli evaluate [options]      loss, accuracy and confusion matrix of a saved model
           fastbackprop-cli predict [options]       predictions of a saved model for a CSV file
+          fastbackprop-cli info                    the CPU and the kernel configuration chosen for it
           fastbackprop-cli help [COMMAND]          this help, or a command's
-          fastbackprop-cli --version
+          fastbackprop-cli --version               the version and the kernels in use
 
         Options given without a command are those of 'train'; 'COMMAND --help' lists each command's.
         With no options at all, train a 64-64-10 network on the embedded 8x8 digits for 30 epochs.
@@ -70,6 +71,7 @@ internal static class Program
                     return ExitOk;
                 case "" when args.Count == 1 && args[0] is "--version":
                     output.WriteLine($"{Name} {Version}");
+                    output.WriteLine($"kernels: {CpuInfo.Describe(KernelConfiguration.Current.InstructionSet)} on {CpuInfo.Current.Name} ({CpuInfo.Current.Microarchitecture}); 'info' for details");
                     return ExitOk;
                 case "" or "train":
                     return TrainCommand.Run(rest, output, interactive, start, interrupt);
@@ -77,10 +79,12 @@ internal static class Program
                     return EvaluateCommand.Run(rest, output);
                 case "predict":
                     return PredictCommand.Run(rest, output);
+                case "info":
+                    return InfoCommand.Run(rest, output);
                 case "help":
                     return Help(rest, output);
                 default:
-                    throw new UsageException($"unknown command '{command}' (expected train, evaluate, predict or help; see --help)");
+                    throw new UsageException($"unknown command '{command}' (expected train, evaluate, predict, info or help; see --help)");
             }
         }
         catch (UsageException e)
@@ -98,6 +102,10 @@ internal static class Program
         catch (Exception e) when (e is DataException or TrainingException)
         {
             return Fail(ExitFailure, e.Message, output);
+        }
+        catch (InvalidOperationException e) when (e.Message.StartsWith(KernelConfiguration.EnvironmentVariable, StringComparison.Ordinal))
+        {
+            return Fail(ExitUsage, e.Message, output);
         }
         catch (OperationCanceledException)
         {
@@ -128,7 +136,8 @@ internal static class Program
             "train" => TrainSettings.Help,
             "evaluate" or "eval" => EvaluateCommand.Help,
             "predict" => PredictCommand.HelpText,
-            _ => throw new UsageException($"unknown command '{args[0]}' (expected train, evaluate or predict)"),
+            "info" => InfoCommand.HelpText,
+            _ => throw new UsageException($"unknown command '{args[0]}' (expected train, evaluate, predict or info)"),
         };
         output.WriteLine(text);
         return ExitOk;

@@ -36,6 +36,21 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public void InfoDescribesTheCpuAndTheKernels()
+    {
+        (int code, string output) = Run("info");
+        Assert.Equal(0, code);
+        Assert.Contains("CPU: ", output);
+        Assert.Contains("caches per core: L1d ", output);
+        Assert.Contains("GEMM blocks: KC ", output);
+        Assert.Contains(CpuInfo.Describe(KernelConfiguration.Current.InstructionSet), output);
+        (code, output) = Run("--version");
+        Assert.Equal(0, code);
+        Assert.Contains("kernels: ", output);
+        Assert.Equal(2, Run("info", "--verbose").Code);
+    }
+
+    [Fact]
     public void DefaultCommandTrainsDigitsAndPrintsTheCiLine()
     {
         (int code, string output) = Run("--epochs", "2");

@@ -11,7 +11,7 @@ public class OptimizerTests
 {
     public static readonly int[] Lengths = [1, 7, 17, 33, 1000];
 
-    private static readonly OptimizerCase[] AllCases =
+    internal static readonly OptimizerCase[] AllCases =
     [
         new("SGD", "sgd"),
         new("SGD, λ 0.01", "sgd", WeightDecay: 0.01),
@@ -45,7 +45,7 @@ public class OptimizerTests
     /// rounding is of the same order for T = double and negligible for float. A wrong formula (bias correction, ε inside
     /// the root, decay coupled or not) is off by orders of magnitude more.
     /// </summary>
-    private static void MatchesReference<T>(OptimizerCase c, int steps) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    internal static void MatchesReference<T>(OptimizerCase c, int steps) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         double u = typeof(T) == typeof(float) ? Math.Pow(2, -24) : Math.Pow(2, -53);
         var random = new Random(c.Name.Length * 7919 + typeof(T).Name.Length);

@@ -64,6 +64,10 @@ internal static class TrainCommand
         output.WriteLine(Invariant($"split:    {train.Count} training, {validation?.Count ?? 0} validation, {test?.Count ?? 0} {data.TestName}{(standardize ? "; features standardised (training statistics)" : "")}"));
         output.WriteLine(Invariant($"network:  {train.FeatureCount}-{string.Join("-", layers.Select(l => l.Units))} ({hidden} hidden, {outputLayer.Activation} output), {parameters:#,0} parameters, loss {Describe(loss)}"));
         output.WriteLine(Invariant($"training: {Describe(optimizer)}, lr {schedule}, batch {s.Batch}, {s.Epochs} epochs{(s.Patience is int p ? $", early stopping after {p} epochs without improvement" : "")}, seed {s.Seed}, {Gemm.MaxDegreeOfParallelism} thread(s)"));
+        KernelConfiguration kernels = KernelConfiguration.Current;
+        output.WriteLine($"kernels:  {CpuInfo.Describe(kernels.InstructionSet)}, GEMM tiles {kernels.GemmKernels}, on {kernels.Cpu.Name}");
+        if (InfoCommand.Warning(kernels) is string warning)
+            Console.Error.WriteLine($"{Program.Name}: {warning}");
         output.WriteLine();
 
         var table = new EpochTable(classification, validation is not null);

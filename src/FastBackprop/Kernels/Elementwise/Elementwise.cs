@@ -32,13 +32,16 @@ internal static unsafe class Elementwise<T> where T : unmanaged, IBinaryFloating
         fixed (T* py = &MemoryMarshal.GetReference(y))
         fixed (T* pd = &MemoryMarshal.GetReference(destination))
         {
-            if (Vector512.IsHardwareAccelerated)
-                Loop<TOperator, Simd512<T>, Vector512<T>>(op, px, py, pd, length);
-            else if (Vector256.IsHardwareAccelerated)
-                Loop<TOperator, Simd256<T>, Vector256<T>>(op, px, py, pd, length);
-            else
-                Loop<TOperator, Simd128<T>, Vector128<T>>(op, px, py, pd, length);
+            var work = new MapWork<TOperator>(op, px, py, pd, length);
+            VectorDispatch<T>.Run(ref work);
         }
+    }
+
+    private readonly struct MapWork<TOperator>(TOperator op, T* x, T* y, T* destination, int length) : IVectorWork<T>
+        where TOperator : struct, IBinaryOperator<T>
+    {
+        public void Run<TSimd, TVec>() where TSimd : ISimd<T, TVec> where TVec : unmanaged
+            => Loop<TOperator, TSimd, TVec>(op, x, y, destination, length);
     }
 
     private static void Loop<TOperator, TSimd, TVec>(TOperator op, T* x, T* y, T* destination, int length)

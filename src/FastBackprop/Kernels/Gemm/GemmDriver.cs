@@ -8,39 +8,28 @@ using FastBackprop.Kernels.Threading;
 namespace FastBackprop.Kernels.Gemm;
 
 /// <summary>
-/// Cache-block sizes. The loop nest mirrors BLIS applied to Cᵀ (our wide micro-panel is B's):
-/// an MR×KC sliver of packed A stays in L1 while the jr loop streams the KC×NC packed B block
-/// from L2; the MC×KC packed A block lives in L3.
+/// Cache-block sizes, from the <see cref="KernelConfiguration"/> (which derives them from the caches). The loop nest
+/// mirrors BLIS applied to Cᵀ (our wide micro-panel is B's): an MR×KC sliver of packed A stays in L1 while the jr loop
+/// streams the KC×NC packed B block from L2; the MC×KC packed A block lives in L3.
 /// </summary>
 internal static class GemmBlocking
 {
-    /// <summary>Bytes of one packed row of K: KC·sizeof(T). 1536 B gives KC = 384 floats / 192 doubles,
-    /// so an MR = 12 sliver of A is 18 KiB and sits in a 32–48 KiB L1 beside the streamed B.</summary>
-    private const int KcBytes = 1536;
-
-    /// <summary>Columns of packed B per block: KC×NC·sizeof(T) = 768 KiB, inside a 1 MiB L2.
-    /// A multiple of every NR (8, 16, 32).</summary>
-    public const int NC = 512;
-
-    /// <summary>Rows of packed A per block: MC×KC·sizeof(T) ≈ 4.5 MiB, for L3. A multiple of every MR (6, 8, 12).</summary>
-    public const int MC = 3072;
-
-    public static int KC<T>() where T : unmanaged => KcBytes / Unsafe.SizeOf<T>();
+    public static int KC<T>(KernelConfiguration configuration) where T : unmanaged => configuration.KcBytes / Unsafe.SizeOf<T>();
 
     /// <summary>The K block for a product of depth k: as many blocks as KC requires, of equal size
     /// (rounded up to 16), so k = 784 runs as 2×392 rather than 384 + 384 + 16 — a thin last block
     /// would pay a full pass of packing and of reading and writing C for little work.</summary>
-    public static int BalancedKC<T>(int k) where T : unmanaged
+    public static int BalancedKC<T>(KernelConfiguration configuration, int k) where T : unmanaged
     {
-        int kc = KC<T>();
+        int kc = KC<T>(configuration);
         int blocks = (k + kc - 1) / kc;
         return Math.Min(k, (k + blocks - 1) / blocks + 15 & ~15);
     }
 }
 
 /// <summary>
-/// The GotoBLAS/BLIS five-loop GEMM over a register-blocked micro-kernel, chosen once per ISA by the
-/// JIT (the <c>IsHardwareAccelerated</c> checks are constants, so only one branch is compiled).
+/// The GotoBLAS/BLIS five-loop GEMM over a register-blocked micro-kernel of the instruction set the
+/// <see cref="KernelConfiguration"/> chose (read once per product, with its cache blocks).
 /// Shapes where tiles do not pay go elsewhere first: one or two rows or columns of C are matrix-vector
 /// products (<see cref="MatrixVector{T}"/>), C = A·Bᵀ with at most 16 columns is dot products of rows
 /// (<see cref="RowDots{T}"/>). The rest runs on 12- or 8-row tiles (<see cref="Plan"/>), packing its operands
@@ -50,10 +39,12 @@ internal static class GemmBlocking
 internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <summary>Names the micro-kernel this process uses (for benchmarks and diagnostics).</summary>
-    public static string KernelName =>
-        Vector512.IsHardwareAccelerated ? $"{typeof(T).Name} 12x{2 * Vector512<T>.Count} and 8x{2 * Vector512<T>.Count} AVX-512"
-        : Vector256.IsHardwareAccelerated ? $"{typeof(T).Name} 6x{2 * Vector256<T>.Count} AVX2"
-        : $"{typeof(T).Name} 6x{2 * Vector128<T>.Count} Vector128";
+    public static string KernelName => KernelConfiguration.Active.InstructionSet switch
+    {
+        InstructionSet.Avx512 => $"{typeof(T).Name} 12x{2 * Vector512<T>.Count} and 8x{2 * Vector512<T>.Count} AVX-512",
+        InstructionSet.Avx2 => $"{typeof(T).Name} 6x{2 * Vector256<T>.Count} AVX2",
+        _ => $"{typeof(T).Name} 6x{2 * Vector128<T>.Count} Vector128",
+    };
 
     /// <summary>C[m×n] = α·op(A)·op(B) + β·C, then <paramref name="epilogue"/> on every finished tile.</summary>
     public static void Run<TEpilogue>(bool transA, bool transB, int m, int n, int k,
@@ -87,16 +78,32 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             return;
         }
 
-        (int mr, bool transposed) = Plan(m, n);
-        if (Vector512.IsHardwareAccelerated && mr == 8)
-            Oriented<MicroKernel8xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
-        else if (Vector512.IsHardwareAccelerated)
-            Oriented<MicroKernel12xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
-        else if (Vector256.IsHardwareAccelerated)
-            Oriented<MicroKernel6xTwoVectors<T, Simd256<T>, Vector256<T>>, TEpilogue>(transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
-        else
-            Oriented<MicroKernel6xTwoVectors<T, Simd128<T>, Vector128<T>>, TEpilogue>(transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+        KernelConfiguration configuration = KernelConfiguration.Active;
+        (int mr, bool transposed) = Plan(configuration.InstructionSet, m, n);
+        switch (configuration.InstructionSet)
+        {
+            case InstructionSet.Avx512 when mr == 8:
+                Oriented<MicroKernel8xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+                break;
+            case InstructionSet.Avx512:
+                Oriented<MicroKernel12xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+                break;
+            case InstructionSet.Avx2:
+                Oriented<MicroKernel6xTwoVectors<T, Simd256<T>, Vector256<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+                break;
+            default:
+                Oriented<MicroKernel6xTwoVectors<T, Simd128<T>, Vector128<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+                break;
+        }
     }
+
+    /// <summary>Register-tile width of the path: two registers.</summary>
+    private static int TileColumns(InstructionSet set) => 2 * set switch
+    {
+        InstructionSet.Avx512 => Vector512<T>.Count,
+        InstructionSet.Avx2 => Vector256<T>.Count,
+        _ => Vector128<T>.Count,
+    };
 
     /// <summary>
     /// The tile height and orientation for an m×n product: whichever wastes least of the MR×NR tiles on padding,
@@ -105,16 +112,16 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// 128×512 would save 2% and lose 40% to merging). The 8-row AVX-512 kernel (m = 32, 64) reuses each B
     /// load for 8 rows instead of 12, so it must save 5% (m = 128 stays on 12 rows: 3% padding).
     /// </summary>
-    private static (int MR, bool Transposed) Plan(int m, int n)
+    private static (int MR, bool Transposed) Plan(InstructionSet set, int m, int n)
     {
-        if (!Vector512.IsHardwareAccelerated)
+        if (set != InstructionSet.Avx512)
         {
-            int nr = 2 * (Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128<T>.Count);
+            int nr = TileColumns(set);
             return (6, Cost(n, m, 6, nr) * 4 < Cost(m, n, 6, nr) * 3);
         }
         // Padded areas weighted in sixtieths (integer arithmetic: this runs on every call): 60 for the 12-row kernel
         // on C, ×4/3 = 80 transposed, ×1.05 = 63 for 8 rows, 84 for 8 rows transposed.
-        int nr512 = 2 * Vector512<T>.Count;
+        int nr512 = TileColumns(set);
         (int, bool) best = (12, false);
         long bestCost = 60 * Cost(m, n, 12, nr512);
         long cost = 80 * Cost(n, m, 12, nr512);
@@ -143,10 +150,9 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             return Math.Max(m, 1);
         if (n > SmallRowsThreshold && RowDots<T>.Applies(transA, transB, n, k))
             return RowDots<T>.RowGroup;
-        int nr = 2 * (Vector512.IsHardwareAccelerated ? Vector512<T>.Count
-            : Vector256.IsHardwareAccelerated ? Vector256<T>.Count : Vector128<T>.Count);
-        (int mr, bool transposed) = Plan(m, n);
-        return transposed ? nr : mr;
+        InstructionSet set = KernelConfiguration.Active.InstructionSet;
+        (int mr, bool transposed) = Plan(set, m, n);
+        return transposed ? TileColumns(set) : mr;
     }
 
     /// <summary>
@@ -156,19 +162,18 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// (against packing both; one thread): 64³ 0.66 → 0.83 of OpenBLAS, 128³ 1.06 → 1.17, 10×256×128 TN
     /// 0.69 → 1.21, 512³ 1.01 → 1.04; 1024³ and 2048³ lost 2–8%, their 4 KiB row strides putting a sliver's rows
     /// in the same L1 sets. Two threads gain more (neither packs its own copy of B): 512³ 0.89 → 1.07–1.19.
-    /// Hence: up to 512³, and never with a 4 KiB-multiple stride.
+    /// Hence: up to <see cref="KernelConfiguration.InPlaceMaxVolume"/> (512³ with Zen 5's 1 MiB L2), and never with a
+    /// 4 KiB-multiple stride.
     /// </summary>
-    private static bool ReadsInPlace(int m, int n, int k, nint ld)
+    private static bool ReadsInPlace(KernelConfiguration configuration, int m, int n, int k, nint ld)
         => InPlaceMode switch
         {
             0 => false,
-            1 => (long)m * n * k <= SmallProductVolume && ld * sizeof(T) % 4096 != 0,
+            1 => (long)m * n * k <= configuration.InPlaceMaxVolume && ld * sizeof(T) % 4096 != 0,
             _ => true,
         };
 
-    private const long SmallProductVolume = 512L * 512 * 512;
-
-    /// <summary>For experiments and tests: 0 always packs, 1 (the default) reads products up to 512³ in place,
+    /// <summary>For experiments and tests: 0 always packs, 1 (the default) reads small products in place,
     /// 2 reads in place whatever the size.</summary>
     internal static int InPlaceMode = 1;
 
@@ -180,29 +185,30 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// Runs on C or on Cᵀ = op(B)ᵀ·op(A)ᵀ (see <see cref="Plan"/>): a skinny C (e.g. 128×10, an output layer)
     /// wastes two thirds of a 32-wide tile, while its transpose fills it.
     /// </summary>
-    private static void Oriented<TKernel, TEpilogue>(bool transposed, bool transA, bool transB, int m, int n, int k,
-        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
+    private static void Oriented<TKernel, TEpilogue>(KernelConfiguration configuration, bool transposed, bool transA, bool transB,
+        int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
         if (transposed)
-            Blocked<TKernel, TEpilogue>(!transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, transposedC: true, epilogue);
+            Blocked<TKernel, TEpilogue>(configuration, !transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, transposedC: true, epilogue);
         else
-            Blocked<TKernel, TEpilogue>(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, transposedC: false, epilogue);
+            Blocked<TKernel, TEpilogue>(configuration, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, transposedC: false, epilogue);
     }
 
     /// <summary>The five loops. With <paramref name="transposedC"/> the product computed is the transpose
     /// of the caller's C (m, n here are the caller's n, m): every tile goes through the aside buffer
     /// and is merged transposed, and the epilogue sees the tile in the caller's coordinates.</summary>
-    private static void Blocked<TKernel, TEpilogue>(bool transA, bool transB, int m, int n, int k,
+    private static void Blocked<TKernel, TEpilogue>(KernelConfiguration configuration, bool transA, bool transB, int m, int n, int k,
         T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool transposedC, in TEpilogue epilogue)
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
         int mr = TKernel.MR, nr = TKernel.NR;
-        int kcMax = GemmBlocking.BalancedKC<T>(k);
-        int mcMax = RoundUp(Math.Min(m, GemmBlocking.MC), mr);
-        int ncMax = RoundUp(Math.Min(n, GemmBlocking.NC), nr);
+        int mcBlock = configuration.MC, ncBlock = configuration.NC;
+        int kcMax = GemmBlocking.BalancedKC<T>(configuration, k);
+        int mcMax = RoundUp(Math.Min(m, mcBlock), mr);
+        int ncMax = RoundUp(Math.Min(n, ncBlock), nr);
         int threads = GemmThreading.ThreadsFor(m, n, k, Math.Max(mcMax / mr, ncMax / nr));
 
         nint aElements = PackBuffers<T>.RoundToCacheLine((nint)mcMax * kcMax);
@@ -217,12 +223,12 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
 
         var block = new Block(transposedC, c, ldc, alpha, packedA, packedB, edgeTiles, tileElements, lda, ldb);
         // Small products skip packing where the kernel can stream the operand in place (see ReadsInPlace).
-        bool readAInPlace = ReadsInPlace(m, n, k, lda);
-        bool readBInPlace = !transB && ReadsInPlace(m, n, k, ldb);
+        bool readAInPlace = ReadsInPlace(configuration, m, n, k, lda);
+        bool readBInPlace = !transB && ReadsInPlace(configuration, m, n, k, ldb);
         int totalPanels = (n + nr - 1) / nr;
-        for (int ic = 0; ic < m; ic += GemmBlocking.MC)
+        for (int ic = 0; ic < m; ic += mcBlock)
         {
-            int mc = Math.Min(GemmBlocking.MC, m - ic);
+            int mc = Math.Min(mcBlock, m - ic);
             int slivers = (mc + mr - 1) / mr;
             for (int pc = 0; pc < k; pc += kcMax)
             {
@@ -235,9 +241,9 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                 if (threads <= 1)
                 {
                     PlaceA(ref block, readAInPlace, transA, aBlock, lda, mc, kc, mr, packedA);
-                    for (int jc = 0; jc < n; jc += GemmBlocking.NC)
+                    for (int jc = 0; jc < n; jc += ncBlock)
                     {
-                        int nc = Math.Min(GemmBlocking.NC, n - jc);
+                        int nc = Math.Min(ncBlock, n - jc);
                         T* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
                         PlaceB(ref block, readBInPlace, transB, bBlock, ldb, kc, 0, nc, nr, packedB);
                         block.Set(ic, jc, mc, nc, kc, blockBeta, lastK);
@@ -261,15 +267,15 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
 
                 if (totalPanels >= 2 * threads)
                 {
-                    var columns = new ColumnSplitWork<TKernel, TEpilogue>(block, epilogue, transB, readBInPlace, b, ldb, pc, n, threads, panelsPerThread, slivers);
+                    var columns = new ColumnSplitWork<TKernel, TEpilogue>(block, epilogue, transB, readBInPlace, b, ldb, pc, n, ncBlock, threads, panelsPerThread, slivers);
                     WorkerTeam.Run(ref columns, threads);
                 }
                 else
                 {
                     // Few column panels: pack B once per N block, split the rows.
-                    for (int jc = 0; jc < n; jc += GemmBlocking.NC)
+                    for (int jc = 0; jc < n; jc += ncBlock)
                     {
-                        int nc = Math.Min(GemmBlocking.NC, n - jc);
+                        int nc = Math.Min(ncBlock, n - jc);
                         T* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
                         PlaceB(ref block, readBInPlace, transB, bBlock, ldb, kc, 0, nc, nr, packedB);
                         block.Set(ic, jc, mc, nc, kc, blockBeta, lastK);
@@ -330,7 +336,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// <summary>Splits the columns of every N block: each part packs its own B panels into its own region
     /// and runs them over all rows; no part reads another's panels, so no barrier is needed.</summary>
     private readonly struct ColumnSplitWork<TKernel, TEpilogue>(Block shared, TEpilogue epilogue, bool transB, bool readBInPlace,
-        T* b, nint ldb, int pc, int n, int threads, int panelsPerThread, int slivers) : IPartitionedWork
+        T* b, nint ldb, int pc, int n, int ncBlock, int threads, int panelsPerThread, int slivers) : IPartitionedWork
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
@@ -339,9 +345,9 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             Block local = shared;
             int nr = TKernel.NR;
             T* region = shared.PackedB + (nint)part * panelsPerThread * nr * local.Kc;
-            for (int jc = 0; jc < n; jc += GemmBlocking.NC)
+            for (int jc = 0; jc < n; jc += ncBlock)
             {
-                int nc = Math.Min(GemmBlocking.NC, n - jc);
+                int nc = Math.Min(ncBlock, n - jc);
                 int panels = (nc + nr - 1) / nr;
                 int first = part * panels / threads, end = (part + 1) * panels / threads;
                 if (first == end)

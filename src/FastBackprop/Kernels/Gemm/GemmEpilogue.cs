@@ -62,12 +62,15 @@ internal static unsafe class GemmEpilogue<T> where T : unmanaged, System.Numeric
     {
         if (!TEpilogue.Active)
             return;
-        if (Vector512.IsHardwareAccelerated)
-            Apply<TEpilogue, Simd512<T>, Vector512<T>>(epilogue, c, ldc, row, column, rows, columns);
-        else if (Vector256.IsHardwareAccelerated)
-            Apply<TEpilogue, Simd256<T>, Vector256<T>>(epilogue, c, ldc, row, column, rows, columns);
-        else
-            Apply<TEpilogue, Simd128<T>, Vector128<T>>(epilogue, c, ldc, row, column, rows, columns);
+        var work = new StoredTile<TEpilogue>(epilogue, c, ldc, row, column, rows, columns);
+        VectorDispatch<T>.Run(ref work);
+    }
+
+    private readonly struct StoredTile<TEpilogue>(TEpilogue epilogue, T* c, nint ldc, int row, int column, int rows, int columns)
+        : IVectorWork<T> where TEpilogue : struct, IGemmEpilogue<T>
+    {
+        public void Run<TSimd, TVec>() where TSimd : ISimd<T, TVec> where TVec : unmanaged
+            => Apply<TEpilogue, TSimd, TVec>(epilogue, c, ldc, row, column, rows, columns);
     }
 
     /// <summary>Row by row, a register at a time; the ragged end of a row goes through a zero-padded

@@ -1,13 +1,10 @@
 namespace FastBackprop.Kernels.Gemm;
 
-/// <summary>How many threads a product gets: one below <see cref="MinimumFlopsPerThread"/>, where
-/// handing work to the worker team costs more than it saves, otherwise up to <see cref="MaxDegreeOfParallelism"/>.</summary>
+/// <summary>How many threads a product gets: one below <see cref="KernelConfiguration.MinimumFlopsPerThread"/> per
+/// thread, where handing work to the worker team costs more than it saves, otherwise up to
+/// <see cref="MaxDegreeOfParallelism"/>.</summary>
 internal static class GemmThreading
 {
-    /// <summary>About 20 µs of single-core work at 200 GFLOP/s: a fork of the worker team costs well under a
-    /// microsecond when the worker is awake, but a sleeping worker takes several to wake.</summary>
-    private const double MinimumFlopsPerThread = 4e6;
-
     private static int maxDegree = Environment.ProcessorCount;
 
     public static int MaxDegreeOfParallelism
@@ -26,7 +23,7 @@ internal static class GemmThreading
         if (maxDegree == 1)
             return 1;
         double flops = 2.0 * m * n * k;
-        int byWork = (int)Math.Min(int.MaxValue, flops / MinimumFlopsPerThread);
+        int byWork = (int)Math.Min(int.MaxValue, flops / KernelConfiguration.Active.MinimumFlopsPerThread);
         return Math.Max(1, Math.Min(Math.Min(maxDegree, byWork), tiles));
     }
 }

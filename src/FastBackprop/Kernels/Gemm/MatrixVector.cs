@@ -14,9 +14,6 @@ namespace FastBackprop.Kernels.Gemm;
 /// </summary>
 internal static unsafe class MatrixVector<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    /// <summary>A part must stream at least this much of B for a fork (a few µs at most) to pay.</summary>
-    private const long MinimumBytesPerPart = 192 * 1024;
-
     /// <summary>y[j] = Σ_p x[p]·B[j, p] for j in [0, n): each output a dot product of x with a row of B.</summary>
     public static void DotRows(T* x, T* b, nint ldb, int n, int k, T* y)
     {
@@ -34,7 +31,7 @@ internal static unsafe class MatrixVector<T> where T : unmanaged, IBinaryFloatin
     private static int Parts(int n, int k)
     {
         long bytes = (long)n * k * sizeof(T);
-        long byBytes = bytes / MinimumBytesPerPart;
+        long byBytes = bytes / KernelConfiguration.Active.MatrixVectorBytesPerPart;
         return (int)Math.Max(1, Math.Min(Math.Min(GemmThreading.MaxDegreeOfParallelism, byBytes), n / 16));
     }
 
@@ -44,14 +41,15 @@ internal static unsafe class MatrixVector<T> where T : unmanaged, IBinaryFloatin
 
         public void Execute(int part)
         {
-            int first = (int)((long)part * n / parts), end = (int)((long)(part + 1) * n / parts);
-            if (Vector512.IsHardwareAccelerated)
-                Dots<Simd512<T>, Vector512<T>>(x, b, ldb, first, end, k, y);
-            else if (Vector256.IsHardwareAccelerated)
-                Dots<Simd256<T>, Vector256<T>>(x, b, ldb, first, end, k, y);
-            else
-                Dots<Simd128<T>, Vector128<T>>(x, b, ldb, first, end, k, y);
+            var rows = new DotRange(x, b, ldb, (int)((long)part * n / parts), (int)((long)(part + 1) * n / parts), k, y);
+            VectorDispatch<T>.Run(ref rows);
         }
+    }
+
+    private readonly struct DotRange(T* x, T* b, nint ldb, int first, int end, int k, T* y) : IVectorWork<T>
+    {
+        public void Run<TSimd, TVec>() where TSimd : ISimd<T, TVec> where TVec : unmanaged
+            => Dots<TSimd, TVec>(x, b, ldb, first, end, k, y);
     }
 
     private readonly struct AxpyWork(T* x, T* b, nint ldb, int n, int k, T* y, int parts) : IPartitionedWork

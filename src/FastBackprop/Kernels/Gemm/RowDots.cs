@@ -46,13 +46,17 @@ internal static unsafe class RowDots<T> where T : unmanaged, IBinaryFloatingPoin
         public void Execute(int part)
         {
             int first = part * groups / parts * RowGroup, end = Math.Min(m, (part + 1) * groups / parts * RowGroup);
-            if (Vector512.IsHardwareAccelerated)
-                Rows<Simd512<T>, Vector512<T>, TEpilogue>(first, end, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
-            else if (Vector256.IsHardwareAccelerated)
-                Rows<Simd256<T>, Vector256<T>, TEpilogue>(first, end, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
-            else
-                Rows<Simd128<T>, Vector128<T>, TEpilogue>(first, end, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+            var rows = new RowRange<TEpilogue>(first, end, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+            VectorDispatch<T>.Run(ref rows);
         }
+    }
+
+    private readonly struct RowRange<TEpilogue>(int first, int end, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb,
+        T beta, T* c, nint ldc, TEpilogue epilogue) : IVectorWork<T>
+        where TEpilogue : struct, IGemmEpilogue<T>
+    {
+        public void Run<TSimd, TVec>() where TSimd : ISimd<T, TVec> where TVec : unmanaged
+            => Rows<TSimd, TVec, TEpilogue>(first, end, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
     }
 
     /// <summary>Rows [first, end) of C, two at a time. An odd last row is paired with itself and stored once,

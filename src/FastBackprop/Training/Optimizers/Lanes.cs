@@ -15,7 +15,7 @@ internal interface ILanes<TSelf, T>
     where TSelf : struct, ILanes<TSelf, T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    /// <summary>Whether this width runs in hardware for <typeparamref name="T"/>.</summary>
+    /// <summary>Whether the optimizers sweep with this width: the width the <see cref="KernelConfiguration"/> chose.</summary>
     static abstract bool IsAccelerated { get; }
     static abstract int Count { get; }
     static abstract TSelf Load(ref T source, nuint offset);
@@ -32,7 +32,7 @@ internal readonly struct Lanes512<T>(Vector512<T> value) : ILanes<Lanes512<T>, T
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly Vector512<T> v = value;
-    public static bool IsAccelerated => Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported;
+    public static bool IsAccelerated => KernelConfiguration.Active.InstructionSet == InstructionSet.Avx512 && Vector512<T>.IsSupported;
     public static int Count => Vector512<T>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes512<T> Load(ref T source, nuint offset) => new(Vector512.LoadUnsafe(ref source, offset));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Lanes512<T> value, ref T destination, nuint offset) => value.v.StoreUnsafe(ref destination, offset);
@@ -48,7 +48,7 @@ internal readonly struct Lanes256<T>(Vector256<T> value) : ILanes<Lanes256<T>, T
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly Vector256<T> v = value;
-    public static bool IsAccelerated => Vector256.IsHardwareAccelerated && Vector256<T>.IsSupported;
+    public static bool IsAccelerated => KernelConfiguration.Active.InstructionSet == InstructionSet.Avx2 && Vector256<T>.IsSupported;
     public static int Count => Vector256<T>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes256<T> Load(ref T source, nuint offset) => new(Vector256.LoadUnsafe(ref source, offset));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Lanes256<T> value, ref T destination, nuint offset) => value.v.StoreUnsafe(ref destination, offset);
@@ -64,7 +64,7 @@ internal readonly struct Lanes128<T>(Vector128<T> value) : ILanes<Lanes128<T>, T
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly Vector128<T> v = value;
-    public static bool IsAccelerated => Vector128.IsHardwareAccelerated && Vector128<T>.IsSupported;
+    public static bool IsAccelerated => KernelConfiguration.Active.InstructionSet == InstructionSet.Vector128 && Vector128<T>.IsSupported;
     public static int Count => Vector128<T>.Count;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lanes128<T> Load(ref T source, nuint offset) => new(Vector128.LoadUnsafe(ref source, offset));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Lanes128<T> value, ref T destination, nuint offset) => value.v.StoreUnsafe(ref destination, offset);

@@ -1,0 +1,48 @@
+namespace FastBackprop.Cli;
+
+/// <summary><c>info</c>: the processor, the instruction set the kernels run and the cache blocks chosen for it
+/// (<see cref="CpuInfo"/>, <see cref="KernelConfiguration"/>).</summary>
+internal static class InfoCommand
+{
+    public const string HelpText =
+        """
+        fastbackprop-cli info - the CPU and the kernel configuration chosen for it
+
+        Usage:
+          fastbackprop-cli info
+
+        Prints the processor (name, family/model, caches per core), the instruction set the kernels run,
+        the GEMM micro-kernels and cache blocks, and a warning when the CPU offers a faster instruction
+        set than this build or runtime uses (e.g. a NativeAOT binary built without AVX2).
+        FASTBACKPROP_KERNELS overrides the configuration (e.g. 'avx2,l2=512K'; see the README).
+        """;
+
+    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    {
+        if (args.Count == 1 && args[0] is "-h" or "--help" or "-?")
+        {
+            output.WriteLine(HelpText);
+            return Program.ExitOk;
+        }
+        if (args.Count > 0)
+            throw new UsageException($"'info' takes no options (got '{args[0]}')");
+        KernelConfiguration configuration = KernelConfiguration.Current;
+        output.WriteLine(configuration.Cpu);
+        output.WriteLine(configuration);
+        if (Warning(configuration) is string warning)
+            output.WriteLine(warning);
+        return Program.ExitOk;
+    }
+
+    /// <summary>The one-line warning shown when the kernels run narrower than the CPU allows, else null.</summary>
+    public static string? Warning(KernelConfiguration configuration)
+    {
+        CpuInfo cpu = configuration.Cpu;
+        if (configuration.InstructionSet >= cpu.CpuOffers)
+            return null;
+        string how = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported
+            ? "a runtime setting (DOTNET_EnableAVX512 / DOTNET_EnableAVX2 / FASTBACKPROP_KERNELS) narrows it"
+            : "this NativeAOT binary was compiled for an older instruction set; publish with -p:IlcInstructionSet=native (or x86-64-v3 / x86-64-v4)";
+        return $"warning: the CPU offers {CpuInfo.Describe(cpu.CpuOffers)} but the kernels run {CpuInfo.Describe(configuration.InstructionSet)}: {how}";
+    }
+}
