@@ -2,8 +2,8 @@ using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
+using FastBackprop;
 using FastBackprop.Benchmarks;
-using System.Runtime.Intrinsics;
 
 // Usage: dotnet run -c Release --project bench/FastBackprop.Benchmarks -- [--quick] [--all-shapes] [BenchmarkDotNet args, e.g. --filter '*Gemm*']
 // Run under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` so the OpenBLAS peer uses its AVX-512 kernels.
@@ -14,10 +14,18 @@ bool allShapes = args.Contains("--all-shapes");
 string[] rest = args.Where(a => a is not ("--quick" or "--all-shapes")).ToArray();
 GemmBenchmarks.Quick = quick && !allShapes;
 
-// fp32 FMA peak of one core of the machine the results document was measured on (AMD EPYC, 2 FMA/cycle):
-// 225 GFLOP/s with AVX-512, half that on the AVX2 path. Override with FASTBACKPROP_PEAK_GFLOPS.
+// The machine, the kernels chosen for it and its fp32 FMA peak (one core, measured now on the configured path's
+// registers; FASTBACKPROP_PEAK_GFLOPS overrides it), printed first and at the top of every exported report.
+KernelConfiguration kernels = KernelConfiguration.Current;
 double peak = double.TryParse(Environment.GetEnvironmentVariable("FASTBACKPROP_PEAK_GFLOPS"), out double p) ? p
-    : Vector512.IsHardwareAccelerated ? 225 : 112.5;
+    : PeakFlops.MeasureGflops(kernels.InstructionSet);
+string header = $"""
+    {kernels.Cpu}
+    {kernels}
+    measured fp32 FMA peak of one core ({CpuInfo.Describe(kernels.InstructionSet)}): {peak:F1} GFLOP/s
+    results folder for this CPU: bench/results/{PeakFlops.ResultsFolder(kernels.Cpu)}/
+    """;
+Console.WriteLine(header);
 
 Job job = quick
     ? Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(7).WithLaunchCount(1)
@@ -31,4 +39,13 @@ if (rest.Length == 0)
 // Two-thread runs compare FastBackprop with OpenBLAS only: the managed peers have no threads to give.
 config = config.AddFilter(new BenchmarkDotNet.Filters.SimpleFilter(b =>
     !(b.Descriptor.Type == typeof(GemmTwoThreadBenchmarks) && b.Descriptor.Categories.Contains("SingleThreadPeers"))));
-BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(rest, config);
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(GemmBenchmarks).Assembly).Run(rest, config);
+string prefix = string.Join('\n', header.TrimEnd().Split('\n').Select(line => "    " + line)) + "\n\n";
+foreach (var summary in summaries)
+{
+    // The exported reports get the same header, so a results file always says which CPU it came from.
+    if (!Directory.Exists(summary.ResultsDirectoryPath))
+        continue;
+    foreach (string file in Directory.GetFiles(summary.ResultsDirectoryPath, summary.Title + "*.md"))
+        File.WriteAllText(file, prefix + File.ReadAllText(file));
+}

@@ -37,7 +37,7 @@ public sealed class KernelConfiguration
         L2Bytes = l2;
         L3Bytes = l3;
         Source = source;
-        (KcBytes, NC, MC) = Derive(PrimaryRows(set), l1, l2, l3);
+        (KcBytes, NC, MC) = Derive(TileRows[0], l1, l2, l3);
         InPlaceMaxVolume = InPlaceVolume(l2);
         MinimumFlopsPerThread = set switch { InstructionSet.Avx512 => 4e6, InstructionSet.Avx2 => 2e6, _ => 1e6 };
     }
@@ -94,12 +94,11 @@ public sealed class KernelConfiguration
     public string Source { get; }
 
     /// <summary>The GEMM micro-kernels (rows × columns of a register tile) for single precision.</summary>
-    public string GemmKernels => InstructionSet switch
-    {
-        InstructionSet.Avx512 => "12x32 and 8x32 AVX-512",
-        InstructionSet.Avx2 => "6x16 AVX2",
-        _ => "6x8 Vector128",
-    };
+    public string GemmKernels => $"{string.Join(" and ", TileRows.Select(mr => $"{mr}x{2 * VectorBits / 32}"))} {CpuInfo.Describe(InstructionSet)}";
+
+    /// <summary>Rows of the GEMM micro-kernels of the path (tiles are two registers wide), tallest first: 12 and 8 with
+    /// AVX-512's 32 registers (24 or 16 accumulators), 6 with 16 registers (12 accumulators, two B loads, a broadcast).</summary>
+    internal int[] TileRows => InstructionSet == InstructionSet.Avx512 ? [12, 8] : [6];
 
     /// <summary>The configuration this library would choose for <paramref name="cpu"/> (the one it runs on, by default),
     /// optionally with another instruction set or cache sizes: a way to look at, test or measure one CPU's choice on another.</summary>
@@ -141,9 +140,6 @@ public sealed class KernelConfiguration
     {
         public void Dispose() => forced = previous;
     }
-
-    /// <summary>The tile height the blocks are sized for: the tallest micro-kernel of the path.</summary>
-    private static int PrimaryRows(InstructionSet set) => set == InstructionSet.Avx512 ? 12 : 6;
 
     /// <summary>
     /// Cache blocks from cache sizes (BLIS's analytical model with our loop order, where an MR×KC sliver of packed A

@@ -38,13 +38,17 @@ internal static class GemmBlocking
 /// </summary>
 internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    /// <summary>Names the micro-kernel this process uses (for benchmarks and diagnostics).</summary>
-    public static string KernelName => KernelConfiguration.Active.InstructionSet switch
+    /// <summary>Names the micro-kernels this process uses (for benchmarks and diagnostics).</summary>
+    public static string KernelName
     {
-        InstructionSet.Avx512 => $"{typeof(T).Name} 12x{2 * Vector512<T>.Count} and 8x{2 * Vector512<T>.Count} AVX-512",
-        InstructionSet.Avx2 => $"{typeof(T).Name} 6x{2 * Vector256<T>.Count} AVX2",
-        _ => $"{typeof(T).Name} 6x{2 * Vector128<T>.Count} Vector128",
-    };
+        get
+        {
+            KernelConfiguration configuration = KernelConfiguration.Active;
+            int nr = TileColumns(configuration);
+            string rows = string.Join(" and ", configuration.TileRows.Select(mr => $"{mr}x{nr}"));
+            return $"{typeof(T).Name} {rows} {CpuInfo.Describe(configuration.InstructionSet)}";
+        }
+    }
 
     /// <summary>C[m×n] = α·op(A)·op(B) + β·C, then <paramref name="epilogue"/> on every finished tile.</summary>
     public static void Run<TEpilogue>(bool transA, bool transB, int m, int n, int k,
@@ -79,7 +83,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         }
 
         KernelConfiguration configuration = KernelConfiguration.Active;
-        (int mr, bool transposed) = Plan(configuration.InstructionSet, m, n);
+        (int mr, bool transposed) = Plan(configuration, m, n);
         switch (configuration.InstructionSet)
         {
             case InstructionSet.Avx512 when mr == 8:
@@ -98,12 +102,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     }
 
     /// <summary>Register-tile width of the path: two registers.</summary>
-    private static int TileColumns(InstructionSet set) => 2 * set switch
-    {
-        InstructionSet.Avx512 => Vector512<T>.Count,
-        InstructionSet.Avx2 => Vector256<T>.Count,
-        _ => Vector128<T>.Count,
-    };
+    private static int TileColumns(KernelConfiguration configuration) => 2 * configuration.VectorBits / 8 / sizeof(T);
 
     /// <summary>
     /// The tile height and orientation for an m×n product: whichever wastes least of the MR×NR tiles on padding,
@@ -112,16 +111,17 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// 128×512 would save 2% and lose 40% to merging). The 8-row AVX-512 kernel (m = 32, 64) reuses each B
     /// load for 8 rows instead of 12, so it must save 5% (m = 128 stays on 12 rows: 3% padding).
     /// </summary>
-    private static (int MR, bool Transposed) Plan(InstructionSet set, int m, int n)
+    private static (int MR, bool Transposed) Plan(KernelConfiguration configuration, int m, int n)
     {
-        if (set != InstructionSet.Avx512)
+        int nr = TileColumns(configuration);
+        if (configuration.TileRows.Length == 1)
         {
-            int nr = TileColumns(set);
-            return (6, Cost(n, m, 6, nr) * 4 < Cost(m, n, 6, nr) * 3);
+            int rows = configuration.TileRows[0];
+            return (rows, Cost(n, m, rows, nr) * 4 < Cost(m, n, rows, nr) * 3);
         }
         // Padded areas weighted in sixtieths (integer arithmetic: this runs on every call): 60 for the 12-row kernel
         // on C, ×4/3 = 80 transposed, ×1.05 = 63 for 8 rows, 84 for 8 rows transposed.
-        int nr512 = TileColumns(set);
+        int nr512 = nr;
         (int, bool) best = (12, false);
         long bestCost = 60 * Cost(m, n, 12, nr512);
         long cost = 80 * Cost(n, m, 12, nr512);
@@ -150,9 +150,9 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             return Math.Max(m, 1);
         if (n > SmallRowsThreshold && RowDots<T>.Applies(transA, transB, n, k))
             return RowDots<T>.RowGroup;
-        InstructionSet set = KernelConfiguration.Active.InstructionSet;
-        (int mr, bool transposed) = Plan(set, m, n);
-        return transposed ? TileColumns(set) : mr;
+        KernelConfiguration configuration = KernelConfiguration.Active;
+        (int mr, bool transposed) = Plan(configuration, m, n);
+        return transposed ? TileColumns(configuration) : mr;
     }
 
     /// <summary>
