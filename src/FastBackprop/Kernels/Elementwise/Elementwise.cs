@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -44,6 +45,7 @@ internal static unsafe class Elementwise<T> where T : unmanaged, IBinaryFloating
             => Loop<TOperator, TSimd, TVec>(op, x, y, destination, length);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Loop<TOperator, TSimd, TVec>(TOperator op, T* x, T* y, T* destination, int length)
         where TOperator : struct, IBinaryOperator<T>
         where TSimd : ISimd<T, TVec>

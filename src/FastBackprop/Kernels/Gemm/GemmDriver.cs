@@ -408,6 +408,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// <summary>The ir and jr loops over micro-panels [firstSliver, endSliver) of the packed A block and
     /// [firstPanel, endPanel) of the packed B block.
     /// An MR×KC sliver of A stays in L1 while the jr loop streams packed B from L2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Slivers<TKernel, TEpilogue>(in Block block, int firstSliver, int endSliver,
         int firstPanel, int endPanel, int worker, in TEpilogue epilogue)
         where TKernel : IMicroKernel<T>
@@ -481,6 +482,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
 
     /// <summary>C(i, j) = α·tile(i, j) + β·C(i, j) over the valid part of a tile, C addressed with
     /// separate row and column strides so the same code writes a tile or its transpose.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MergeTile(T* tile, nint ldt, T* c, nint rowStride, nint columnStride,
         int rows, int columns, T alpha, T beta)
     {
@@ -529,6 +531,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// with op(B) = Bᵀ each element is a dot product of two contiguous rows; with op(B) = B each row of C
     /// accumulates a_ip times row p of B. Memory-bound on B, which is what a single sample costs anyway.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SmallRows<TEpilogue>(bool transA, bool transB, int m, int n, int k,
         T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
         where TEpilogue : struct, IGemmEpilogue<T>
@@ -573,6 +576,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// 12×32 tile would be 97% padding. The column is stored with stride ldc and the epilogue sees it as an
     /// m×1 tile.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SmallColumns<TEpilogue>(bool transA, bool transB, int m, int n, int k,
         T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
         where TEpilogue : struct, IGemmEpilogue<T>
@@ -599,6 +603,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     }
 
     /// <summary>C = β·C; β = 0 clears without reading, so NaN/∞ in C do not survive.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ScaleRows(T* c, nint ldc, int m, int n, T beta)
     {
         for (int i = 0; i < m; i++)

@@ -75,6 +75,7 @@ internal static unsafe class GemmEpilogue<T> where T : unmanaged, System.Numeric
 
     /// <summary>Row by row, a register at a time; the ragged end of a row goes through a zero-padded
     /// register so no byte outside C or the operand is touched.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Apply<TEpilogue, TSimd, TVec>(in TEpilogue epilogue, T* c, nint ldc, int row, int column, int rows, int columns)
         where TEpilogue : struct, IGemmEpilogue<T>
         where TSimd : ISimd<T, TVec>
@@ -132,6 +133,7 @@ internal static unsafe class GemmEpilogue<T> where T : unmanaged, System.Numeric
 
     /// <summary>A tile one or two columns wide (a single-output layer): a register of rows at a time, gathered
     /// down the column, instead of one padded register per row. Column sums are added in row order.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ApplyByColumns<TEpilogue, TSimd, TVec>(in TEpilogue epilogue, T* c, nint ldc, int row, int column,
         int rows, int columns, T* valueBuffer, T* operandBuffer)
         where TEpilogue : struct, IGemmEpilogue<T>

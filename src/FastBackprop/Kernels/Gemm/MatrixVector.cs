@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
@@ -68,6 +69,7 @@ internal static unsafe class MatrixVector<T> where T : unmanaged, IBinaryFloatin
 
     /// <summary>Four rows of B at a time share each register of x; each row keeps its own accumulator
     /// and its own scalar tail, so a row's result is the same in a group of four or alone.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Dots<TSimd, TVec>(T* x, T* b, nint ldb, int first, int end, int k, T* y)
         where TSimd : ISimd<T, TVec>
         where TVec : unmanaged

@@ -83,6 +83,7 @@ internal unsafe struct MicroKernel12xTwoVectors<T, TSimd, TVec> : IMicroKernel<T
     public static int MR => 12;
     public static int NR => 2 * TSimd.Count;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* c, nint ldc, T alpha, T beta,
         in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
     {
@@ -195,6 +196,7 @@ internal unsafe struct MicroKernel8xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
     public static int MR => 8;
     public static int NR => 2 * TSimd.Count;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* c, nint ldc, T alpha, T beta,
         in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
     {
@@ -288,6 +290,7 @@ internal unsafe struct MicroKernel6xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
     public static int MR => 6;
     public static int NR => 2 * TSimd.Count;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* c, nint ldc, T alpha, T beta,
         in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
     {

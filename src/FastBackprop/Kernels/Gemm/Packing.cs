@@ -14,6 +14,7 @@ internal static unsafe class Packing<T> where T : unmanaged, INumberBase<T>
     /// Packs op(A)[0..mc, 0..kc] (the block starting at <paramref name="a"/>) into MR-row micro-panels:
     /// panel r, step p holds op(A)[r·MR + 0..MR, p] contiguously.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackA(bool transposed, T* a, nint lda, int mc, int kc, int mr, T* destination)
     {
         for (int ir = 0; ir < mc; ir += mr)
@@ -40,6 +41,7 @@ internal static unsafe class Packing<T> where T : unmanaged, INumberBase<T>
     /// Packs op(B)[0..kc, 0..nc] into NR-column micro-panels: panel j, step p holds
     /// op(B)[p, j·NR + 0..NR] contiguously.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(bool transposed, T* b, nint ldb, int kc, int nc, int nr, T* destination)
     {
         for (int jr = 0; jr < nc; jr += nr)

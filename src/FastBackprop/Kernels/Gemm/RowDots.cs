@@ -61,6 +61,7 @@ internal static unsafe class RowDots<T> where T : unmanaged, IBinaryFloatingPoin
 
     /// <summary>Rows [first, end) of C, two at a time. An odd last row is paired with itself and stored once,
     /// so every element is computed by the same instructions (a row's result does not depend on its neighbour).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<TSimd, TVec, TEpilogue>(int first, int end, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb,
         T beta, T* c, nint ldc, in TEpilogue epilogue)
         where TSimd : ISimd<T, TVec>

@@ -16,6 +16,7 @@ internal static unsafe class Transposition<T> where T : unmanaged
     /// <summary>Steps of p per tile: 16 floats = one cache line of each source row.</summary>
     private const int BlockLength = 16;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Interleave(T* source, nint ld, int count, int length, int width, T* destination)
     {
         for (int p0 = 0; p0 < length; p0 += BlockLength)

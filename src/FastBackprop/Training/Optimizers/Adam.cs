@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -113,6 +114,7 @@ internal static class AdamKernel
         Sweep<T, Scalar<T>>(ref p, ref g, ref m, ref v, i, n, c);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Sweep<T, TV>(ref T p, ref T g, ref T m, ref T v, int start, int n, in Coefficients<T> c)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TV : struct, ILanes<TV, T>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -59,6 +60,7 @@ public sealed class Momentum : Optimizer
         Sweep<T, Scalar<T>, TNesterov>(ref p, ref g, ref v, i, n, c);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Sweep<T, TV, TNesterov>(ref T p, ref T g, ref T v, int start, int n, in Coefficients<T> c)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TV : struct, ILanes<TV, T>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
 
@@ -33,6 +34,7 @@ public sealed class Sgd : Optimizer
         Sweep<T, Scalar<T>>(ref p, ref g, i, n, eta, lambda);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int Sweep<T, TV>(ref T p, ref T g, int start, int n, T eta, T lambda)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TV : struct, ILanes<TV, T>
