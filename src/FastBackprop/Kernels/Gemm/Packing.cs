@@ -77,6 +77,7 @@ internal static unsafe class Packing<T> where T : unmanaged, INumberBase<T>
     }
 
     /// <summary>Zeroes lanes [valid, width) of every step of a partial micro-panel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ClearLanes(T* panel, int steps, int width, int valid)
     {
         for (int p = 0; p < steps; p++)
