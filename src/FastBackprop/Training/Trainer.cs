@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using System.Numerics;
 
@@ -376,6 +377,7 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Gather(TargetMode mode, int first, int size)
         {
             T[] features = training.Features;
@@ -454,6 +456,7 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
 
         /// <summary>Correct predictions among <paramref name="count"/> output rows: argmax against the class (or the argmax of
         /// the target row), or for one output, output &gt; 0.5 against target &gt; 0.5.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private int CountCorrect(AccuracyMode mode, ReadOnlySpan<T> y, int count, ReadOnlySpan<int> classes, ReadOnlySpan<T> targets)
         {
             int correct = 0;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -35,6 +36,7 @@ internal static class ActivationKernels<T> where T : unmanaged, IBinaryFloatingP
 
     /// <summary>Softmax of each row of a rows×columns block, in place, as e^{z − max} / Σ e^{z − max}
     /// so no exponential overflows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SoftmaxRowsInPlace(Span<T> values, int rows, int columns, int ld)
     {
         for (int i = 0; i < rows; i++)

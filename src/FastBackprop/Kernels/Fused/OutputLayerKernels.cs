@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 
@@ -22,6 +23,7 @@ internal static class OutputLayerKernels<T> where T : unmanaged, IBinaryFloating
     };
 
     /// <summary>Δ, the loss and the bias gradient for targets given as values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T Run(Span<T> delta, ReadOnlySpan<T> logits, ReadOnlySpan<T> targets, Span<T> biasGradient,
         int rows, int columns, Activation activation, Loss loss)
     {
@@ -73,6 +75,7 @@ internal static class OutputLayerKernels<T> where T : unmanaged, IBinaryFloating
     }
 
     /// <summary>Softmax cross-entropy with one class index per sample.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static T Run(Span<T> delta, ReadOnlySpan<T> logits, ReadOnlySpan<int> classIndices, Span<T> biasGradient,
         int rows, int columns, Loss loss)
     {
@@ -102,6 +105,7 @@ internal static class OutputLayerKernels<T> where T : unmanaged, IBinaryFloating
         return double.CreateTruncating(max) + Math.Log(double.CreateTruncating(total));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AddToBiasGradient(Span<T> biasGradient, ReadOnlySpan<T> deltaRow, int row)
     {
         if (row == 0)

@@ -199,6 +199,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// <summary>The five loops. With <paramref name="transposedC"/> the product computed is the transpose
     /// of the caller's C (m, n here are the caller's n, m): every tile goes through the aside buffer
     /// and is merged transposed, and the epilogue sees the tile in the caller's coordinates.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Blocked<TKernel, TEpilogue>(KernelConfiguration configuration, bool transA, bool transB, int m, int n, int k,
         T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool transposedC, in TEpilogue epilogue)
         where TKernel : IMicroKernel<T>
