@@ -178,6 +178,21 @@ public class InferenceBenchmarks
     [Benchmark(Baseline = true)]
     public void Predict() => network.Predict(inputs, Case.Batch, outputs, workspace);
 
+    private FrozenNetwork<float> frozen = null!;
+    private InferenceWorkspace<float> frozenWorkspace = null!;
+
+    [GlobalSetup(Target = nameof(PredictFrozen))]
+    public void SetupFrozen()
+    {
+        Setup();
+        frozen = network.Freeze();
+        frozenWorkspace = frozen.CreateInferenceWorkspace(Case.Batch);
+    }
+
+    /// <summary>The same network frozen (weights packed once, as ONNX Runtime does when it creates a session).</summary>
+    [Benchmark]
+    public void PredictFrozen() => frozen.Predict(inputs, Case.Batch, outputs, frozenWorkspace);
+
     // ONNX Runtime on the same weights (written by OnnxModelWriter), through its fastest managed path: buffers bound once
     // (IoBinding over OrtValues that wrap our arrays), the same thread count, sequential execution, all graph optimisations.
     private Microsoft.ML.OnnxRuntime.InferenceSession? session;

@@ -51,7 +51,7 @@ public static class Gemm
     /// <summary>Validates the BLAS arguments once, then runs the driver with a fused epilogue.</summary>
     internal static unsafe void RunChecked<T, TEpilogue>(Transpose transA, Transpose transB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc,
-        in TEpilogue epilogue)
+        in TEpilogue epilogue, PackedOperand<T>? packedB = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
@@ -78,7 +78,7 @@ public static class Gemm
         fixed (T* pb = &MemoryMarshal.GetReference(b))
         fixed (T* pc = &MemoryMarshal.GetReference(c))
         {
-            GemmDriver<T>.Run(ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, in epilogue);
+            GemmDriver<T>.Run(ta, tb, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, in epilogue, packedB);
         }
     }
 

@@ -118,6 +118,26 @@ public class EveryInstructionSetTests
         }
     }
 
+    /// <summary>Frozen networks pack their weights for the configuration in force: the same bits as the network under each,
+    /// and still correct when frozen under one configuration and used under another (the prepacked panels are then ignored).</summary>
+    [Theory]
+    [MemberData(nameof(Sets))]
+    public void Frozen_networks_match_the_network(InstructionSet set)
+    {
+        using (Force(set))
+            Properties.Check($"every-isa-frozen-{set}", FrozenNetworkTests.FrozenCase.Arbitrary(), FrozenNetworkTests.SameAsNetwork<float>, 12);
+        var network = new Network<float>(100, [new(300, Activation.ReLU), new(20, Activation.Softmax)], seed: 5);
+        float[] x = TestData.Uniform<float>(new Random(6), 50 * 100);
+        var expected = new float[50 * 20];
+        var actual = new float[expected.Length];
+        network.Predict(x, 50, expected, network.CreateInferenceWorkspace(50));
+        FrozenNetwork<float> frozen;
+        using (Force(set))
+            frozen = network.Freeze();
+        frozen.Predict(x, 50, actual, frozen.CreateInferenceWorkspace(50));
+        Bits.Equal<float>(expected, actual, $"frozen under {set}, used under the default configuration");
+    }
+
     [Theory]
     [MemberData(nameof(Sets))]
     public void Optimizers_match_reference(InstructionSet set)

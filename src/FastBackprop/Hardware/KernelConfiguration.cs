@@ -98,7 +98,10 @@ public sealed class KernelConfiguration
 
     /// <summary>Rows of the GEMM micro-kernels of the path (tiles are two registers wide), tallest first: 12 and 8 with
     /// AVX-512's 32 registers (24 or 16 accumulators), 6 with 16 registers (12 accumulators, two B loads, a broadcast).</summary>
-    internal int[] TileRows => InstructionSet == InstructionSet.Avx512 ? [12, 8] : [6];
+    internal int[] TileRows => InstructionSet == InstructionSet.Avx512 ? TwelveAndEightRows : SixRows;
+
+    // Shared, so reading TileRows on every product allocates nothing (callers must not write to them).
+    private static readonly int[] TwelveAndEightRows = [12, 8], SixRows = [6];
 
     /// <summary>The configuration this library would choose for <paramref name="cpu"/> (the one it runs on, by default),
     /// optionally with another instruction set or cache sizes: a way to look at, test or measure one CPU's choice on another.</summary>

@@ -37,8 +37,11 @@ public static class DenseLayerKernels
         ForwardUnchecked(output, preActivation, input, weights, bias, batch, inputs, units, activation);
     }
 
+    /// <summary>The forward layer without argument checks. <paramref name="packedWeights"/>, when given, is Wᵀ packed in
+    /// advance for the GEMM (a frozen network's); the weights themselves are still passed and still define the result.</summary>
     internal static unsafe void ForwardUnchecked<T>(Span<T> output, Span<T> preActivation, ReadOnlySpan<T> input,
-        ReadOnlySpan<T> weights, ReadOnlySpan<T> bias, int batch, int inputs, int units, Activation activation)
+        ReadOnlySpan<T> weights, ReadOnlySpan<T> bias, int batch, int inputs, int units, Activation activation,
+        PackedOperand<T>? packedWeights = null)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         fixed (T* pBias = &MemoryMarshal.GetReference(bias))
@@ -50,27 +53,27 @@ public static class DenseLayerKernels
                 switch (activation.Kind)
                 {
                     case ActivationKind.Identity:
-                        ForwardFused(new IdentityOperator<T>(), output, input, weights, pBias, batch, inputs, units);
+                        ForwardFused(new IdentityOperator<T>(), output, input, weights, pBias, batch, inputs, units, packedWeights);
                         return;
                     case ActivationKind.Sigmoid:
-                        ForwardFused(new SigmoidOperator<T>(), output, input, weights, pBias, batch, inputs, units);
+                        ForwardFused(new SigmoidOperator<T>(), output, input, weights, pBias, batch, inputs, units, packedWeights);
                         return;
                     case ActivationKind.Tanh:
-                        ForwardFused(new TanhOperator<T>(), output, input, weights, pBias, batch, inputs, units);
+                        ForwardFused(new TanhOperator<T>(), output, input, weights, pBias, batch, inputs, units, packedWeights);
                         return;
                     case ActivationKind.ReLU:
-                        ForwardFused(new ReluOperator<T>(), output, input, weights, pBias, batch, inputs, units);
+                        ForwardFused(new ReluOperator<T>(), output, input, weights, pBias, batch, inputs, units, packedWeights);
                         return;
                     case ActivationKind.LeakyReLU:
-                        ForwardFused(new LeakyReluOperator<T>(T.CreateChecked(activation.Alpha)), output, input, weights, pBias, batch, inputs, units);
+                        ForwardFused(new LeakyReluOperator<T>(T.CreateChecked(activation.Alpha)), output, input, weights, pBias, batch, inputs, units, packedWeights);
                         return;
                     case ActivationKind.Step:
-                        ForwardFused(new StepOperator<T>(), output, input, weights, pBias, batch, inputs, units);
+                        ForwardFused(new StepOperator<T>(), output, input, weights, pBias, batch, inputs, units, packedWeights);
                         return;
                 }
             }
             // The output layer keeps Z (its loss is computed from the logits), and softmax needs whole rows.
-            ForwardFused(new IdentityOperator<T>(), preActivation, input, weights, pBias, batch, inputs, units);
+            ForwardFused(new IdentityOperator<T>(), preActivation, input, weights, pBias, batch, inputs, units, packedWeights);
         }
         // Inference may keep Z in the caller's output itself and normalise it in place.
         if (!output.Overlaps(preActivation))
@@ -82,13 +85,13 @@ public static class DenseLayerKernels
     }
 
     private static unsafe void ForwardFused<T, TActivation>(TActivation activation, Span<T> output, ReadOnlySpan<T> input,
-        ReadOnlySpan<T> weights, T* bias, int batch, int inputs, int units)
+        ReadOnlySpan<T> weights, T* bias, int batch, int inputs, int units, PackedOperand<T>? packedWeights)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TActivation : struct, IBinaryOperator<T>
     {
         var epilogue = new BiasActivationEpilogue<T, TActivation>(bias, activation);
         Gemm.RunChecked(Transpose.No, Transpose.Yes, batch, units, inputs, T.One, input, inputs,
-            weights, inputs, T.Zero, output, units, in epilogue);
+            weights, inputs, T.Zero, output, units, in epilogue, packedWeights);
     }
 
     /// <summary>The forward layer unfused, for comparison: GEMM, then a pass adding the bias, then a pass

@@ -131,6 +131,18 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         w.Output(OutputSize, batchSize).CopyTo(outputs);
     }
 
+    /// <summary>A read-only snapshot of this network for serving, its weights packed once for the kernels
+    /// (<see cref="FrozenNetwork{T}"/>): faster batched predictions, the same results, blind to later changes here.</summary>
+    public FrozenNetwork<T> Freeze() => new(this);
+
+    /// <summary>An independent network with the same layers and a copy of the parameters (fused or not, as this one).</summary>
+    internal Network<T> Copy()
+    {
+        var copy = new Network<T>(InputSize, layers, seed: 0) { UseFusedKernels = UseFusedKernels };
+        parameters.CopyTo(copy.parameters, 0);
+        return copy;
+    }
+
     /// <summary>A workspace for <see cref="Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/> on batches of up to
     /// <paramref name="maxBatchSize"/> samples. Give each thread that predicts its own.</summary>
     public InferenceWorkspace<T> CreateInferenceWorkspace(int maxBatchSize = 1)
@@ -146,6 +158,12 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// workspace, and get exactly what one thread would (the parameters must not change meanwhile).
     /// </summary>
     public void Predict(ReadOnlySpan<T> inputs, int batchSize, Span<T> outputs, InferenceWorkspace<T> workspace)
+        => Predict(inputs, batchSize, outputs, workspace, packedWeights: null);
+
+    /// <summary><see cref="Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/>, with each layer's Wᵀ packed in
+    /// advance where <paramref name="packedWeights"/> has it (<see cref="FrozenNetwork{T}"/>).</summary>
+    internal void Predict(ReadOnlySpan<T> inputs, int batchSize, Span<T> outputs, InferenceWorkspace<T> workspace,
+        PackedOperand<T>?[]? packedWeights)
     {
         ArgumentNullException.ThrowIfNull(workspace);
         if (!workspace.Layout.SameShape(layout))
@@ -167,7 +185,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             // outputs directly (softmax keeps its logits there and normalises them in place).
             Span<T> output = isOutput ? outputs : workspace.Buffer(l & 1, m * batchSize);
             Span<T> preActivation = isOutput && layers[l].Activation.Kind == ActivationKind.Softmax ? outputs : default;
-            LayerForward(l, output, preActivation, input, batchSize);
+            LayerForward(l, output, preActivation, input, batchSize, packedWeights?[l]);
             input = output;
         }
     }
@@ -429,11 +447,12 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         }
     }
 
-    private void LayerForward(int l, Span<T> output, Span<T> preActivation, ReadOnlySpan<T> input, int batch)
+    private void LayerForward(int l, Span<T> output, Span<T> preActivation, ReadOnlySpan<T> input, int batch,
+        PackedOperand<T>? packedWeights = null)
     {
         int n = layout.Sizes[l], m = layout.Sizes[l + 1];
         if (UseFusedKernels)
-            DenseLayerKernels.ForwardUnchecked(output, preActivation, input, Weights(l), Biases(l), batch, n, m, layers[l].Activation);
+            DenseLayerKernels.ForwardUnchecked(output, preActivation, input, Weights(l), Biases(l), batch, n, m, layers[l].Activation, packedWeights);
         else
             DenseLayerKernels.ForwardUnfused(output, preActivation, input, Weights(l), Biases(l), batch, n, m, layers[l].Activation);
     }

@@ -50,9 +50,11 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         }
     }
 
-    /// <summary>C[m×n] = α·op(A)·op(B) + β·C, then <paramref name="epilogue"/> on every finished tile.</summary>
+    /// <summary>C[m×n] = α·op(A)·op(B) + β·C, then <paramref name="epilogue"/> on every finished tile. <paramref name="packedB"/>,
+    /// when given, is op(B) packed in advance (constant weights, <see cref="PackedOperand{T}"/>): used where it matches what
+    /// this product would pack, ignored otherwise.</summary>
     public static void Run<TEpilogue>(bool transA, bool transB, int m, int n, int k,
-        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
+        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue, PackedOperand<T>? packedB = null)
         where TEpilogue : struct, IGemmEpilogue<T>
     {
         if (m == 0 || n == 0)
@@ -87,16 +89,16 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         switch (configuration.InstructionSet)
         {
             case InstructionSet.Avx512 when mr == 8:
-                Oriented<MicroKernel8xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+                Oriented<MicroKernel8xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, packedB);
                 break;
             case InstructionSet.Avx512:
-                Oriented<MicroKernel12xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+                Oriented<MicroKernel12xTwoVectors<T, Simd512<T>, Vector512<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, packedB);
                 break;
             case InstructionSet.Avx2:
-                Oriented<MicroKernel6xTwoVectors<T, Simd256<T>, Vector256<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+                Oriented<MicroKernel6xTwoVectors<T, Simd256<T>, Vector256<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, packedB);
                 break;
             default:
-                Oriented<MicroKernel6xTwoVectors<T, Simd128<T>, Vector128<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+                Oriented<MicroKernel6xTwoVectors<T, Simd128<T>, Vector128<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, packedB);
                 break;
         }
     }
@@ -186,14 +188,15 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// wastes two thirds of a 32-wide tile, while its transpose fills it.
     /// </summary>
     private static void Oriented<TKernel, TEpilogue>(KernelConfiguration configuration, bool transposed, bool transA, bool transB,
-        int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
+        int m, int n, int k, T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue, PackedOperand<T>? packedB)
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
         if (transposed)
-            Blocked<TKernel, TEpilogue>(configuration, !transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, transposedC: true, epilogue);
+            Blocked<TKernel, TEpilogue>(configuration, !transB, !transA, n, m, k, alpha, b, ldb, a, lda, beta, c, ldc, transposedC: true, epilogue, null);
         else
-            Blocked<TKernel, TEpilogue>(configuration, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, transposedC: false, epilogue);
+            Blocked<TKernel, TEpilogue>(configuration, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, transposedC: false, epilogue,
+                transB && packedB is not null && packedB.Matches(configuration, n, k, TKernel.NR, GemmBlocking.BalancedKC<T>(configuration, k)) ? packedB : null);
     }
 
     /// <summary>The five loops. With <paramref name="transposedC"/> the product computed is the transpose
@@ -201,7 +204,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// and is merged transposed, and the epilogue sees the tile in the caller's coordinates.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Blocked<TKernel, TEpilogue>(KernelConfiguration configuration, bool transA, bool transB, int m, int n, int k,
-        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool transposedC, in TEpilogue epilogue)
+        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, bool transposedC, in TEpilogue epilogue, PackedOperand<T>? prepackedB)
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
@@ -246,7 +249,10 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                     {
                         int nc = Math.Min(ncBlock, n - jc);
                         T* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
-                        PlaceB(ref block, readBInPlace, transB, bBlock, ldb, kc, 0, nc, nr, packedB);
+                        if (prepackedB is not null)
+                            block.PackedB = prepackedB.Block(pc, kc, jc);
+                        else
+                            PlaceB(ref block, readBInPlace, transB, bBlock, ldb, kc, 0, nc, nr, packedB);
                         block.Set(ic, jc, mc, nc, kc, blockBeta, lastK);
                         Slivers<TKernel, TEpilogue>(block, 0, slivers, 0, (nc + nr - 1) / nr, 0, epilogue);
                     }
@@ -268,7 +274,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
 
                 if (totalPanels >= 2 * threads)
                 {
-                    var columns = new ColumnSplitWork<TKernel, TEpilogue>(block, epilogue, transB, readBInPlace, b, ldb, pc, n, ncBlock, threads, panelsPerThread, slivers);
+                    var columns = new ColumnSplitWork<TKernel, TEpilogue>(block, epilogue, transB, readBInPlace, b, ldb, pc, n, ncBlock, threads, panelsPerThread, slivers, prepackedB);
                     WorkerTeam.Run(ref columns, threads);
                 }
                 else
@@ -278,7 +284,10 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                     {
                         int nc = Math.Min(ncBlock, n - jc);
                         T* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
-                        PlaceB(ref block, readBInPlace, transB, bBlock, ldb, kc, 0, nc, nr, packedB);
+                        if (prepackedB is not null)
+                            block.PackedB = prepackedB.Block(pc, kc, jc);
+                        else
+                            PlaceB(ref block, readBInPlace, transB, bBlock, ldb, kc, 0, nc, nr, packedB);
                         block.Set(ic, jc, mc, nc, kc, blockBeta, lastK);
                         var rows = new RowSplitWork<TKernel, TEpilogue>(block, epilogue, slivers, Math.Min(threads, slivers), (nc + nr - 1) / nr);
                         WorkerTeam.Run(ref rows, rows.Parts);
@@ -337,7 +346,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     /// <summary>Splits the columns of every N block: each part packs its own B panels into its own region
     /// and runs them over all rows; no part reads another's panels, so no barrier is needed.</summary>
     private readonly struct ColumnSplitWork<TKernel, TEpilogue>(Block shared, TEpilogue epilogue, bool transB, bool readBInPlace,
-        T* b, nint ldb, int pc, int n, int ncBlock, int threads, int panelsPerThread, int slivers) : IPartitionedWork
+        T* b, nint ldb, int pc, int n, int ncBlock, int threads, int panelsPerThread, int slivers, PackedOperand<T>? prepackedB) : IPartitionedWork
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
@@ -355,9 +364,16 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                     continue;
                 int firstColumn = first * nr, columns = Math.Min(nc, end * nr) - firstColumn;
                 T* bBlock = transB ? b + jc * ldb + pc : b + pc * ldb + jc;
-                PlaceB(ref local, readBInPlace, transB, bBlock, ldb, local.Kc, firstColumn, columns, nr, region);
                 local.Set(local.Ic, jc, local.Mc, nc, local.Kc, local.Beta, local.LastK);
-                local.PackedB = region;
+                if (prepackedB is not null)
+                {
+                    local.PackedB = prepackedB.Block(pc, local.Kc, jc) + (nint)firstColumn * local.Kc;
+                }
+                else
+                {
+                    PlaceB(ref local, readBInPlace, transB, bBlock, ldb, local.Kc, firstColumn, columns, nr, region);
+                    local.PackedB = region;
+                }
                 Slivers<TKernel, TEpilogue>(local, 0, slivers, first, end, part, epilogue);
             }
         }

@@ -1,0 +1,57 @@
+using System.Numerics;
+using FastBackprop.Kernels.Gemm;
+
+namespace FastBackprop;
+
+/// <summary>
+/// A read-only snapshot of a <see cref="Network{T}"/> for serving: its parameters copied when
+/// <see cref="Network{T}.Freeze"/> was called, and each layer's Wᵀ packed once into the order the GEMM kernels read,
+/// so a prediction does not re-pack the weights on every call (ONNX Runtime does the same with a model's constant
+/// weights when it creates a session). Results are bit-identical to <see cref="Network{T}.Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/>
+/// on the network as it was when frozen; later changes to that network are not seen. It holds about twice the memory of
+/// the parameters. Any number of threads may predict at once, each with its own workspace.
+/// </summary>
+public sealed class FrozenNetwork<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    private readonly Network<T> network;
+    private readonly PackedOperand<T>?[] packedWeights;
+
+    internal FrozenNetwork(Network<T> source)
+    {
+        network = source.Copy();
+        packedWeights = new PackedOperand<T>?[network.LayerCount];
+        for (int l = 0; l < network.LayerCount; l++)
+        {
+            int inputs = network.LayerInputs(l), units = network.Layer(l).Units;
+            // Output layers with at most 16 units run as dot products of rows (RowDots) and never pack.
+            if (units > RowDots<T>.MaxColumns || inputs < RowDots<T>.MinimumDepth)
+                packedWeights[l] = new PackedOperand<T>(network.Weights(l), units, inputs, inputs);
+        }
+        Configuration = KernelConfiguration.Current;
+    }
+
+    /// <summary>Features per sample.</summary>
+    public int InputSize => network.InputSize;
+
+    /// <summary>Outputs per sample.</summary>
+    public int OutputSize => network.OutputSize;
+
+    /// <summary>Number of dense layers.</summary>
+    public int LayerCount => network.LayerCount;
+
+    /// <summary>The kernel configuration the weights were packed for. Under another one (a test forcing it) predictions
+    /// stay correct and pack as a <see cref="Network{T}"/> does.</summary>
+    public KernelConfiguration Configuration { get; }
+
+    /// <summary>Layer <paramref name="index"/>'s units and activation.</summary>
+    public LayerSpec Layer(int index) => network.Layer(index);
+
+    /// <summary>A workspace for <see cref="Predict"/> on batches of up to <paramref name="maxBatchSize"/> samples; give each
+    /// thread that predicts its own.</summary>
+    public InferenceWorkspace<T> CreateInferenceWorkspace(int maxBatchSize = 1) => network.CreateInferenceWorkspace(maxBatchSize);
+
+    /// <summary>Inference without allocating, exactly as <see cref="Network{T}.Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/>
+    /// (same checks, same exceptions, same bits).</summary>
+    public void Predict(ReadOnlySpan<T> inputs, int batchSize, Span<T> outputs, InferenceWorkspace<T> workspace)
+        => network.Predict(inputs, batchSize, outputs, workspace, packedWeights);
+}
