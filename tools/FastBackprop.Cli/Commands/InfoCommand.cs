@@ -42,7 +42,7 @@ internal static class InfoCommand
             return null;
         string how = System.Runtime.CompilerServices.RuntimeFeature.IsDynamicCodeSupported
             ? "a runtime setting (DOTNET_EnableAVX512 / DOTNET_EnableAVX2 / FASTBACKPROP_KERNELS) narrows it"
-            : "this NativeAOT binary was compiled for an older instruction set; publish with -p:IlcInstructionSet=native (or x86-64-v3 / x86-64-v4)";
+            : $"this NativeAOT binary was compiled for an older instruction set; publish with -p:IlcInstructionSet={(cpu.CpuOffers == InstructionSet.Avx512 ? "x86-64-v4" : "x86-64-v3")} (or native)";
         return $"warning: the CPU offers {CpuInfo.Describe(cpu.CpuOffers)} but the kernels run {CpuInfo.Describe(configuration.InstructionSet)}: {how}";
     }
 }
