@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
@@ -178,6 +179,7 @@ public static class DenseLayerKernels
 
     private readonly record struct DeltaShape(int Batch, int Units, int NextUnits);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void DeltaFused<T, TDerivative>(TDerivative derivative, Span<T> delta, ReadOnlySpan<T> nextDelta,
         ReadOnlySpan<T> nextWeights, ReadOnlySpan<T> activations, DeltaShape shape, Span<T> biasGradient, Span<T> partialSums)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -361,6 +363,7 @@ public static class DenseLayerKernels
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ValidateClassIndices(ReadOnlySpan<int> classIndices, int batch, int units)
     {
         Guard.Length(classIndices, batch, nameof(classIndices), $"batch = {batch}");

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Numerics.Tensors;
 using FastBackprop.Kernels.Fused;
@@ -427,6 +428,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
 
     /// <summary>Fills the workspace's activations; with <paramref name="outputActivation"/> false the output
     /// layer stops at its logits (the fused output kernel applies the activation itself).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void ForwardPass(Workspace w, ReadOnlySpan<T> inputs, int batch, bool outputActivation = true)
     {
         ReadOnlySpan<T> input = inputs;
@@ -458,6 +460,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     }
 
     /// <summary>Expects Δ_L in the workspace; fills every gradient (MATH.md's BP2–BP4).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void BackwardPass(Workspace w, ReadOnlySpan<T> inputs, int batch, Gradients<T> gradients, bool outputBiasDone)
     {
         for (int l = layers.Length - 1; l >= 0; l--)

@@ -223,6 +223,7 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             history = new List<EpochMetrics>(options.Epochs);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public TrainingHistory Run()
         {
             Optimizer optimizer = options.Optimizer;
@@ -401,6 +402,7 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         }
 
         /// <summary>Mean loss per sample and accuracy of the network on <paramref name="data"/>, in batches of up to BatchSize.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private (double Loss, double? Accuracy) Evaluate(Dataset<T> data)
         {
             TargetMode mode = ModeOf(data);

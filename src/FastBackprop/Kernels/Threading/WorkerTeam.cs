@@ -47,6 +47,7 @@ internal static unsafe class WorkerTeam
     private static ExceptionDispatchInfo? failure;
 
     /// <summary>Runs <c>work.Execute(p)</c> for p in [0, parts) on the caller and up to parts − 1 workers.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TWork>(ref TWork work, int parts) where TWork : struct, IPartitionedWork
     {
         if (parts <= 1 || parts > MaxParts || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
