@@ -1,14 +1,15 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using FastBackprop.Kernels.Simd;
 
 namespace FastBackprop.Benchmarks;
 
 /// <summary>
-/// The fp32 FMA peak of one core of the machine the benchmarks run on, measured at start instead of assumed: independent
-/// FMA chains (more than latency × throughput on any core so far: 4 cycles × 2 per cycle) on the registers the configured
-/// kernels use, best of several runs. Sixteen chains with AVX-512's 32 registers, twelve with 16 (sixteen would spill:
-/// measured 64 instead of ~114 GFLOP/s on the AVX2 path of a Zen 5). Clock boost is included, as in the kernels' own runs.
+/// The fp32 FMA peak of one core of the machine the benchmarks run on, measured at start instead of assumed: twelve
+/// independent FMA chains (more than latency × throughput on any core so far: 4 cycles × 2 per cycle, and few enough for
+/// 16 vector registers — sixteen chains spilled on the AVX2 path and measured 64 instead of ~114 GFLOP/s on a Zen 5) on
+/// the registers the configured kernels use, best of several runs. Clock boost is included, as in the kernels' own runs.
 /// </summary>
 public static class PeakFlops
 {
@@ -19,77 +20,38 @@ public static class PeakFlops
         for (int run = 0; run < 9; run++)
         {
             long start = Stopwatch.GetTimestamp();
-            float sink = set switch
+            (float sink, int lanes) = set switch
             {
-                InstructionSet.Avx512 => Chains512(iterations),
-                InstructionSet.Avx2 => Chains256(iterations),
-                _ => Chains128(iterations),
+                InstructionSet.Avx512 => (Chains<Simd512<float>, Vector512<float>>(iterations), 16),
+                InstructionSet.Avx2 => (Chains<Simd256<float>, Vector256<float>>(iterations), 8),
+                _ => (Chains<Simd128<float>, Vector128<float>>(iterations), 4),
             };
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            int lanes = set switch { InstructionSet.Avx512 => 16, InstructionSet.Avx2 => 8, _ => 4 };
-            int chains = set == InstructionSet.Avx512 ? 16 : 12;
-            double gflops = iterations * (double)chains * lanes * 2 / seconds / 1e9;
+            double gflops = iterations * (double)Chains * lanes * 2 / seconds / 1e9;
             if (float.IsFinite(sink))
                 best = Math.Max(best, gflops);
         }
         return best;
     }
 
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float Chains512(long iterations)
-    {
-        Vector512<float> m = Vector512.Create(0.999999f), a = Vector512.Create(1e-7f);
-        Vector512<float> c0 = Vector512.Create(1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-        Vector512<float> c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0, c13 = c0, c14 = c0, c15 = c0;
-        for (long i = 0; i < iterations; i++)
-        {
-            c0 = Vector512.FusedMultiplyAdd(c0, m, a); c1 = Vector512.FusedMultiplyAdd(c1, m, a);
-            c2 = Vector512.FusedMultiplyAdd(c2, m, a); c3 = Vector512.FusedMultiplyAdd(c3, m, a);
-            c4 = Vector512.FusedMultiplyAdd(c4, m, a); c5 = Vector512.FusedMultiplyAdd(c5, m, a);
-            c6 = Vector512.FusedMultiplyAdd(c6, m, a); c7 = Vector512.FusedMultiplyAdd(c7, m, a);
-            c8 = Vector512.FusedMultiplyAdd(c8, m, a); c9 = Vector512.FusedMultiplyAdd(c9, m, a);
-            c10 = Vector512.FusedMultiplyAdd(c10, m, a); c11 = Vector512.FusedMultiplyAdd(c11, m, a);
-            c12 = Vector512.FusedMultiplyAdd(c12, m, a); c13 = Vector512.FusedMultiplyAdd(c13, m, a);
-            c14 = Vector512.FusedMultiplyAdd(c14, m, a); c15 = Vector512.FusedMultiplyAdd(c15, m, a);
-        }
-        return Vector512.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11 + c12 + c13 + c14 + c15);
-    }
+    private const int Chains = 12;
 
+    /// <summary>Twelve independent multiply-add chains on one register width (the kernels' own <c>MultiplyAdd</c>: FMA
+    /// where the path has it, a multiply and an add on Vector128 without it, counted as the same two flops).</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float Chains256(long iterations)
+    private static float Chains<TSimd, TVec>(long iterations) where TSimd : ISimd<float, TVec> where TVec : unmanaged
     {
-        Vector256<float> m = Vector256.Create(0.999999f), a = Vector256.Create(1e-7f);
-        Vector256<float> c0 = Vector256.Create(1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-        Vector256<float> c8 = c0, c9 = c0, c10 = c0, c11 = c0;
+        TVec m = TSimd.Broadcast(0.999999f), a = TSimd.Broadcast(1e-7f);
+        TVec c0 = TSimd.Broadcast(1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0;
         for (long i = 0; i < iterations; i++)
         {
-            c0 = Vector256.FusedMultiplyAdd(c0, m, a); c1 = Vector256.FusedMultiplyAdd(c1, m, a);
-            c2 = Vector256.FusedMultiplyAdd(c2, m, a); c3 = Vector256.FusedMultiplyAdd(c3, m, a);
-            c4 = Vector256.FusedMultiplyAdd(c4, m, a); c5 = Vector256.FusedMultiplyAdd(c5, m, a);
-            c6 = Vector256.FusedMultiplyAdd(c6, m, a); c7 = Vector256.FusedMultiplyAdd(c7, m, a);
-            c8 = Vector256.FusedMultiplyAdd(c8, m, a); c9 = Vector256.FusedMultiplyAdd(c9, m, a);
-            c10 = Vector256.FusedMultiplyAdd(c10, m, a); c11 = Vector256.FusedMultiplyAdd(c11, m, a);
+            c0 = TSimd.MultiplyAdd(c0, m, a); c1 = TSimd.MultiplyAdd(c1, m, a); c2 = TSimd.MultiplyAdd(c2, m, a);
+            c3 = TSimd.MultiplyAdd(c3, m, a); c4 = TSimd.MultiplyAdd(c4, m, a); c5 = TSimd.MultiplyAdd(c5, m, a);
+            c6 = TSimd.MultiplyAdd(c6, m, a); c7 = TSimd.MultiplyAdd(c7, m, a); c8 = TSimd.MultiplyAdd(c8, m, a);
+            c9 = TSimd.MultiplyAdd(c9, m, a); c10 = TSimd.MultiplyAdd(c10, m, a); c11 = TSimd.MultiplyAdd(c11, m, a);
         }
-        return Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
-    }
-
-    /// <summary>Vector128: a multiply and an add where the path has no FMA (counted as the same two flops).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static float Chains128(long iterations)
-    {
-        Vector128<float> m = Vector128.Create(0.999999f), a = Vector128.Create(1e-7f);
-        Vector128<float> c0 = Vector128.Create(1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-        Vector128<float> c8 = c0, c9 = c0, c10 = c0, c11 = c0;
-        for (long i = 0; i < iterations; i++)
-        {
-            c0 = Vector128.MultiplyAddEstimate(c0, m, a); c1 = Vector128.MultiplyAddEstimate(c1, m, a);
-            c2 = Vector128.MultiplyAddEstimate(c2, m, a); c3 = Vector128.MultiplyAddEstimate(c3, m, a);
-            c4 = Vector128.MultiplyAddEstimate(c4, m, a); c5 = Vector128.MultiplyAddEstimate(c5, m, a);
-            c6 = Vector128.MultiplyAddEstimate(c6, m, a); c7 = Vector128.MultiplyAddEstimate(c7, m, a);
-            c8 = Vector128.MultiplyAddEstimate(c8, m, a); c9 = Vector128.MultiplyAddEstimate(c9, m, a);
-            c10 = Vector128.MultiplyAddEstimate(c10, m, a); c11 = Vector128.MultiplyAddEstimate(c11, m, a);
-        }
-        return Vector128.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
+        TVec sum = TSimd.Add(TSimd.Add(TSimd.Add(c0, c1), TSimd.Add(c2, c3)), TSimd.Add(TSimd.Add(c4, c5), TSimd.Add(c6, c7)));
+        return TSimd.Sum(TSimd.Add(sum, TSimd.Add(TSimd.Add(c8, c9), TSimd.Add(c10, c11))));
     }
 
     /// <summary>A folder name for this CPU's results: "amd-epyc-zen5", "amd-epyc-zen3", or the brand string's words.</summary>
