@@ -27,14 +27,14 @@ public static class PeakFlops
                 _ => (Chains<Simd128<float>, Vector128<float>>(iterations), 4),
             };
             double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
-            double gflops = iterations * (double)Chains * lanes * 2 / seconds / 1e9;
+            double gflops = iterations * (double)ChainCount * lanes * 2 / seconds / 1e9;
             if (float.IsFinite(sink))
                 best = Math.Max(best, gflops);
         }
         return best;
     }
 
-    private const int Chains = 12;
+    private const int ChainCount = 12;
 
     /// <summary>Twelve independent multiply-add chains on one register width (the kernels' own <c>MultiplyAdd</c>: FMA
     /// where the path has it, a multiply and an add on Vector128 without it, counted as the same two flops).</summary>
