@@ -341,6 +341,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     {
         public int Parts => parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int part)
         {
             int first = part * slivers / parts * mr, end = Math.Min(mc, (part + 1) * slivers / parts * mr);
@@ -356,6 +357,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         where TKernel : IMicroKernel<T>
         where TEpilogue : struct, IGemmEpilogue<T>
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int part)
         {
             Block local = shared;
@@ -392,6 +394,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
     {
         public int Parts => parts;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int part)
             => Slivers<TKernel, TEpilogue>(rows, part * slivers / parts, (part + 1) * slivers / parts, 0, panels, part, epilogue);
     }

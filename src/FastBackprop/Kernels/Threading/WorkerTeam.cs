@@ -97,6 +97,7 @@ internal static unsafe class WorkerTeam
     /// the two-thread weight update W ← W − η·ΔᵀA); a part is still taken over by whoever is free when its
     /// thread is late.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunParts(long generation, int preferred)
     {
         delegate*<void*, int, void> function = job;
@@ -175,6 +176,7 @@ internal static unsafe class WorkerTeam
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private long WaitForJob(long seen)
         {
             while (true)
