@@ -8,7 +8,10 @@ using FastBackprop.Benchmarks;
 // Usage: dotnet run -c Release --project bench/FastBackprop.Benchmarks -- [--quick] [--all-shapes] [BenchmarkDotNet args, e.g. --filter '*Gemm*']
 // Run under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` so the OpenBLAS peer uses its AVX-512 kernels.
 // --quick: short in-process job and the main shapes (about a minute per class);
-// --all-shapes: every shape of GemmShape.All even with --quick.
+// --all-shapes: every shape of GemmShape.All even with --quick;
+// --cold-start: first step, steps 2-10 and steady state in fresh processes with 1 and 2 processors (not BenchmarkDotNet).
+if (args.Length >= 1 && args[0] == ColdStart.ChildOption)
+    return ColdStart.RunChild(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3);
 bool quick = args.Contains("--quick");
 bool allShapes = args.Contains("--all-shapes");
 string[] rest = args.Where(a => a is not ("--quick" or "--all-shapes")).ToArray();
@@ -26,6 +29,8 @@ string header = $"""
     results folder for this CPU: bench/results/{PeakFlops.ResultsFolder(kernels.Cpu)}/
     """;
 Console.WriteLine(header);
+if (args.Contains(ColdStart.ParentOption))
+    return ColdStart.RunChildren();
 
 Job job = quick
     ? Job.Default.WithToolchain(InProcessEmitToolchain.Instance).WithWarmupCount(3).WithIterationCount(7).WithLaunchCount(1)
@@ -49,3 +54,4 @@ foreach (var summary in summaries)
     foreach (string file in Directory.GetFiles(summary.ResultsDirectoryPath, summary.Title + "*.md"))
         File.WriteAllText(file, prefix + File.ReadAllText(file));
 }
+return 0;
