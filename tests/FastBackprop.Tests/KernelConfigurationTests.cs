@@ -95,10 +95,20 @@ public class KernelConfigurationTests
     }
 
     [Fact]
-    public void Implausible_cache_sizes_are_rejected()
+    public void Implausible_cache_sizes_and_unknown_sets_are_rejected()
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => KernelConfiguration.For(l2Bytes: 1000));
         Assert.Contains("1000", e.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>("instructionSet", () => KernelConfiguration.For(instructionSet: (InstructionSet)7));
+    }
+
+    [Fact]
+    public void Each_path_has_its_registers_and_tiles()
+    {
+        CpuInfo cpu = Cpu(48 * 1024, 1024 * 1024, 32L * 1024 * 1024);
+        Assert.Equal((512, "12x32 and 8x32 AVX-512"), (KernelConfiguration.For(cpu, InstructionSet.Avx512).VectorBits, KernelConfiguration.For(cpu, InstructionSet.Avx512).GemmKernels));
+        Assert.Equal((256, "6x16 AVX2 + FMA"), (KernelConfiguration.For(cpu, InstructionSet.Avx2).VectorBits, KernelConfiguration.For(cpu, InstructionSet.Avx2).GemmKernels));
+        Assert.Equal((128, "6x8 Vector128"), (KernelConfiguration.For(cpu, InstructionSet.Vector128).VectorBits, KernelConfiguration.For(cpu, InstructionSet.Vector128).GemmKernels));
     }
 
     [Fact]

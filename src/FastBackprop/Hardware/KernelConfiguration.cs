@@ -37,9 +37,10 @@ public sealed class KernelConfiguration
         L2Bytes = l2;
         L3Bytes = l3;
         Source = source;
+        path = Paths[(int)set];
         (KcBytes, NC, MC) = Derive(TileRows[0], l1, l2, l3);
         InPlaceMaxVolume = InPlaceVolume(l2);
-        MinimumFlopsPerThread = set switch { InstructionSet.Avx512 => 4e6, InstructionSet.Avx2 => 2e6, _ => 1e6 };
+        MinimumFlopsPerThread = path.MinimumFlopsPerThread;
     }
 
     /// <summary>The configuration the kernels use now.</summary>
@@ -58,7 +59,7 @@ public sealed class KernelConfiguration
     public bool IsHardwareAccelerated => InstructionSet <= Cpu.Accelerated;
 
     /// <summary>Register width in bits.</summary>
-    public int VectorBits => InstructionSet switch { InstructionSet.Avx512 => 512, InstructionSet.Avx2 => 256, _ => 128 };
+    public int VectorBits => path.VectorBits;
 
     /// <summary>The L1 data cache size the blocks were derived from (the CPU's, unless overridden).</summary>
     public long L1DataBytes { get; }
@@ -82,8 +83,8 @@ public sealed class KernelConfiguration
     public long InPlaceMaxVolume { get; private set; }
 
     /// <summary>A product is split between threads only when each thread gets at least this many flops: about 20 µs of
-    /// one core's work at the path's speed (4 MFLOP at ~200 GFLOP/s for AVX-512, half per halving of the width). A fork of
-    /// the worker team costs well under a microsecond when the worker is awake, but a sleeping worker takes several to wake.</summary>
+    /// one core's work at the path's speed. A fork of the worker team costs well under a microsecond when the worker is
+    /// awake, but a sleeping worker takes several to wake.</summary>
     public double MinimumFlopsPerThread { get; }
 
     /// <summary>A matrix-vector product is split only when each part streams at least this many bytes of the matrix
@@ -98,10 +99,24 @@ public sealed class KernelConfiguration
 
     /// <summary>Rows of the GEMM micro-kernels of the path (tiles are two registers wide), tallest first: 12 and 8 with
     /// AVX-512's 32 registers (24 or 16 accumulators), 6 with 16 registers (12 accumulators, two B loads, a broadcast).</summary>
-    internal int[] TileRows => InstructionSet == InstructionSet.Avx512 ? TwelveAndEightRows : SixRows;
+    internal int[] TileRows => path.TileRows;
 
-    // Shared, so reading TileRows on every product allocates nothing (callers must not write to them).
-    private static readonly int[] TwelveAndEightRows = [12, 8], SixRows = [6];
+    /// <summary>What differs between instruction-set paths, one entry each, indexed by <see cref="InstructionSet"/>. A new
+    /// path is a micro-kernel file, an entry here, and its register type in the two places that map the configured set to
+    /// types (<c>VectorDispatch</c> for the elementwise kernels, the GEMM driver's kernel switch). Threads are split from
+    /// about 20 µs of one core's work at the path's speed (4 MFLOP at ~200 GFLOP/s for AVX-512, half per halving of the
+    /// width); tile rows are what fits the register file (32 registers: 24 or 16 accumulators; 16: 12 accumulators, two B
+    /// loads and a broadcast). The arrays are shared, so reading them on every product allocates nothing.</summary>
+    private static readonly Path[] Paths =
+    [
+        new(InstructionSet.Vector128, VectorBits: 128, TileRows: [6], MinimumFlopsPerThread: 1e6),
+        new(InstructionSet.Avx2, VectorBits: 256, TileRows: [6], MinimumFlopsPerThread: 2e6),
+        new(InstructionSet.Avx512, VectorBits: 512, TileRows: [12, 8], MinimumFlopsPerThread: 4e6),
+    ];
+
+    private sealed record Path(InstructionSet Set, int VectorBits, int[] TileRows, double MinimumFlopsPerThread);
+
+    private readonly Path path;
 
     /// <summary>The configuration this library would choose for <paramref name="cpu"/> (the one it runs on, by default),
     /// optionally with another instruction set or cache sizes: a way to look at, test or measure one CPU's choice on another.</summary>
@@ -112,6 +127,8 @@ public sealed class KernelConfiguration
         long l1 = l1DataBytes ?? cpu.L1DataBytes, l2 = l2Bytes ?? cpu.L2Bytes, l3 = l3Bytes ?? cpu.L3Bytes;
         if (l1 < 4096 || l2 < 16384 || l3 < 0)
             throw new ArgumentOutOfRangeException(nameof(l1DataBytes), $"Cache sizes L1d {l1}, L2 {l2}, L3 {l3} bytes are not plausible (L1d ≥ 4 KiB, L2 ≥ 16 KiB, L3 ≥ 0).");
+        if (instructionSet is InstructionSet set && !Enum.IsDefined(set))
+            throw new ArgumentOutOfRangeException(nameof(instructionSet), set, $"{(int)set} is not an instruction set.");
         bool overridden = instructionSet is not null || l1DataBytes is not null || l2Bytes is not null || l3Bytes is not null;
         return new KernelConfiguration(cpu, instructionSet ?? cpu.Accelerated, l1, l2, l3, overridden ? "chosen by For(...)" : "detected");
     }
