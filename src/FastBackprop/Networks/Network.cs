@@ -376,6 +376,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     }
 
     /// <summary>The fused SGD step; targets are values, or class indices when <paramref name="targets"/> is empty.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private T FusedStep(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, ReadOnlySpan<int> classIndices, int batch, Loss loss, T learningRate)
     {
         Workspace w = WorkspaceFor(batch);

@@ -95,6 +95,7 @@ internal static class OutputLayerKernels<T> where T : unmanaged, IBinaryFloating
     }
 
     /// <summary>softmax(z) into <paramref name="probabilities"/> as e^{z − max} / Σ; returns log Σ e^z = max + log Σ e^{z − max}.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static double Softmax(ReadOnlySpan<T> z, Span<T> probabilities)
     {
         T max = TensorPrimitives.Max<T>(z);

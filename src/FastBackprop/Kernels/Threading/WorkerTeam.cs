@@ -87,6 +87,7 @@ internal static unsafe class WorkerTeam
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Invoke<TWork>(void* state, int part) where TWork : struct, IPartitionedWork
         => Unsafe.AsRef<TWork>(state).Execute(part);
 
@@ -113,6 +114,7 @@ internal static unsafe class WorkerTeam
             TryRun(function, state, part, generation);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void TryRun(delegate*<void*, int, void> function, void* state, int part, long generation)
     {
         long previous = Volatile.Read(ref claims[part]);
@@ -165,6 +167,7 @@ internal static unsafe class WorkerTeam
                 wake.Set();
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Loop()
         {
             long seen = Volatile.Read(ref ticket) >> 32 & ~1L;
