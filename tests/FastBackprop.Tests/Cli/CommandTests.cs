@@ -35,6 +35,14 @@ public sealed class CommandTests : IDisposable
         return path;
     }
 
+    [Theory]
+    [InlineData(999, 2, 2)]
+    [InlineData(2, 2, 2)]
+    [InlineData(1, 16, 1)]
+    [InlineData(3, 1, 1)]
+    public void ThreadsNeverExceedTheProcessors(int requested, int processors, int used)
+        => Assert.Equal(used, TrainCommand.EffectiveThreads(requested, processors));
+
     [Fact]
     public void InfoDescribesTheCpuAndTheKernels()
     {

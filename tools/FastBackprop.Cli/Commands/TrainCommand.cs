@@ -23,10 +23,19 @@ internal static class TrainCommand
         return Run(TrainSettings.From(parsed), output, interactive, startTimestamp, interrupt);
     }
 
+    /// <summary>Threads per product for a requested count: never more than the processors the runtime sees (the GEMM's
+    /// workers spin while they wait, so more threads than processors would only take turns).</summary>
+    internal static int EffectiveThreads(int requested, int processors) => Math.Max(1, Math.Min(requested, processors));
+
     public static int Run(TrainSettings s, TextWriter output, bool interactive, long startTimestamp, CancellationToken interrupt)
     {
         if (s.Threads is int threads)
-            Gemm.MaxDegreeOfParallelism = threads;
+        {
+            int used = EffectiveThreads(threads, Environment.ProcessorCount);
+            if (used < threads)
+                Console.Error.WriteLine($"{Program.Name}: --threads {threads} is more than the {Environment.ProcessorCount} processor(s) available; using {used}");
+            Gemm.MaxDegreeOfParallelism = used;
+        }
 
         TrainData data = TrainData.Load(s);
         Dataset<float> training = data.Training;
