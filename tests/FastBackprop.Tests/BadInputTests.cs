@@ -127,6 +127,7 @@ public class BadInputTests
         Add("Gradients: BCE target -0.1", range, "targets", f => f.Binary.ComputeGradients(f.X, [0, 1, -0.1f, 0, 1, 0], 3, Loss.BinaryCrossEntropy, f.Binary.CreateGradients()));
         Add("Gradients: BCE target 1.1", range, "targets", f => f.Binary.ComputeGradients(f.X, [0, 1, 0, 0, 1.1f, 0], 3, Loss.BinaryCrossEntropy, f.Binary.CreateGradients()));
         Add("Gradients: softmax target row sums to 2", argument, "targets", f => f.Classifier.ComputeGradients(f.X, (float[])[1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0], 3, Loss.SoftmaxCrossEntropy, f.GClassifier));
+        Add("Gradients: softmax target row sums to 0.9995 (issue 12)", argument, "targets", f => f.Classifier.ComputeGradients(f.X, (float[])[0.4995f, 0.5f, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0], 3, Loss.SoftmaxCrossEntropy, f.GClassifier));
         Add("Gradients: softmax target row of zeros", argument, "targets", f => f.Classifier.ComputeGradients(f.X, (float[])[1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0], 3, Loss.SoftmaxCrossEntropy, f.GClassifier));
         Add("Gradients: softmax target negative", range, "targets", f => f.Classifier.ComputeGradients(f.X, [1.5f, -0.5f, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0], 3, Loss.SoftmaxCrossEntropy, f.GClassifier));
         Add("Gradients: null gradients", nul, "gradients", f => f.Regression.ComputeGradients(f.X, f.Y2, 3, Loss.MeanSquaredError, null!));
@@ -255,5 +256,17 @@ public class BadInputTests
         Assert.NotNull(ex);
         Bits.Equal<float>(before, delta, "Δ after the rejected call");
         Assert.Equal("activation", Assert.IsAssignableFrom<ArgumentException>(ex).ParamName);
+    }
+    /// <summary>Soft targets that sum to 1 up to the rounding of storing them are distributions (the gradient p − t is exact
+    /// for them); the error message of a row that does not names its sum.</summary>
+    [Fact]
+    public void Soft_targets_that_sum_to_one_within_rounding_are_accepted()
+    {
+        var f = new Fixture();
+        float third = 1f / 3;
+        f.Classifier.ComputeGradients(f.X, (float[])[third, third, third, 0, 0.25f, 0.25f, 0.25f, 0.25f, 0.1f, 0.2f, 0.3f, 0.4f], 3, Loss.SoftmaxCrossEntropy, f.GClassifier);
+        var e = Assert.Throws<ArgumentException>("targets", () => f.Classifier.ComputeGradients(f.X,
+            (float[])[0.4995f, 0.5f, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0], 3, Loss.SoftmaxCrossEntropy, f.GClassifier));
+        Assert.Contains("row 0 sums to 0.9995", e.Message);
     }
 }
