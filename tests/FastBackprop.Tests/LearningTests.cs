@@ -43,15 +43,21 @@ public class LearningTests
         AssertSolvesXor(network, seed);
     }
 
-    /// <summary>A single layer cannot: the best a linear boundary does is 3 of 4.</summary>
+    /// <summary>A single layer cannot: the best a linear boundary does is 3 of 4, and for the cross-entropy the best
+    /// single sigmoid unit is w = 0, b = 0 — every output ½, loss ln 2 per sample. Training must get there from a start
+    /// that is measurably worse (so the test fails if training does nothing), and still not separate XOR.</summary>
     [Fact]
     public void Xor_is_not_linearly_separable()
     {
         var network = new Network<float>(2, [new(1, Activation.Sigmoid)], seed: 1);
+        float initial = network.ComputeLoss(XorInputs, XorTargets, 4, Loss.BinaryCrossEntropy);
+        Assert.True(initial > MathF.Log(2) + 0.01f, $"the starting loss {initial} is already the optimum; pick another seed");
         for (int step = 0; step < 3000; step++)
             network.TrainStep(XorInputs, XorTargets, 4, Loss.BinaryCrossEntropy, 3f);
         var outputs = new float[4];
-        network.Forward(XorInputs, 4, outputs);
+        float trained = network.ComputeLoss(XorInputs, XorTargets, 4, Loss.BinaryCrossEntropy, outputs);
+        Assert.True(Math.Abs(trained - MathF.Log(2)) < 1e-3f, $"loss {initial} → {trained}, expected the linear optimum ln 2 = {MathF.Log(2)}");
+        Assert.All(outputs, o => Assert.InRange(o, 0.49f, 0.51f));
         int correct = Enumerable.Range(0, 4).Count(i => (outputs[i] > 0.5f) == (XorTargets[i] == 1));
         Assert.True(correct < 4, $"a single sigmoid unit separated XOR: {string.Join(", ", outputs)}");
     }
