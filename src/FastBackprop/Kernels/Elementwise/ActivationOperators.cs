@@ -10,7 +10,6 @@ namespace FastBackprop.Kernels.Elementwise;
 /// <summary>g(z) = z (the forward identity; a fused epilogue with it only adds the bias).</summary>
 internal readonly struct IdentityOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public T Invoke(T z, T unused) => z;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged => z;
 }
@@ -18,7 +17,6 @@ internal readonly struct IdentityOperator<T> : IBinaryOperator<T> where T : unma
 /// <summary>g(z) = z for z &gt; 0, else 0 (so g(−0) = 0 and g'(0) = 0, as MATH.md's convention).</summary>
 internal readonly struct ReluOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public T Invoke(T z, T unused) => z > T.Zero ? z : T.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.SelectWherePositive(z, z, TSimd.Zero);
@@ -29,7 +27,6 @@ internal readonly struct SigmoidOperator<T> : IBinaryOperator<T> where T : unman
 {
     public static bool FitsInRegisters => false;
 
-    public T Invoke(T z, T unused) => T.One / (T.One + T.Exp(-z));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
     {
@@ -58,21 +55,7 @@ internal readonly struct TanhOperator<T> : IBinaryOperator<T> where T : unmanage
     private static T C2 => T.CreateTruncating(2.0 / 15.0);
     private static T C1 => T.CreateTruncating(-1.0 / 3.0);
 
-    public T Invoke(T z, T unused)
-    {
-        T magnitude = T.Abs(z);
-        if (magnitude < SmallMagnitude)
-        {
-            T z2 = z * z;
-            T series = ((((((C8 * z2 + C7) * z2 + C6) * z2 + C5) * z2 + C4) * z2 + C3) * z2 + C2) * z2 + C1;
-            return z + z * z2 * series;
-        }
-        T t = T.Exp(-(magnitude + magnitude));
-        return T.CopySign((T.One - t) / (T.One + t), z);
-    }
-
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
     public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
     {
         TVec magnitude = TSimd.Abs(z);
@@ -95,7 +78,6 @@ internal readonly struct TanhOperator<T> : IBinaryOperator<T> where T : unmanage
 /// <summary>g(z) = z for z &gt; 0, else αz.</summary>
 internal readonly struct LeakyReluOperator<T>(T alpha) : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public T Invoke(T z, T unused) => z > T.Zero ? z : alpha * z;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.SelectWherePositive(z, z, TSimd.Multiply(z, TSimd.Broadcast(alpha)));
@@ -104,7 +86,6 @@ internal readonly struct LeakyReluOperator<T>(T alpha) : IBinaryOperator<T> wher
 /// <summary>g(z) = 1 for z &gt; 0, else 0.</summary>
 internal readonly struct StepOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public T Invoke(T z, T unused) => z > T.Zero ? T.One : T.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.SelectWherePositive(z, TSimd.Broadcast(T.One), TSimd.Zero);
@@ -113,7 +94,6 @@ internal readonly struct StepOperator<T> : IBinaryOperator<T> where T : unmanage
 /// <summary>δ·a(1 − a), computed as δ·(a − a²).</summary>
 internal readonly struct SigmoidDerivativeOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public T Invoke(T delta, T a) => delta * (a - a * a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec delta, TVec a) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.Multiply(delta, TSimd.Subtract(a, TSimd.Multiply(a, a)));
@@ -122,7 +102,6 @@ internal readonly struct SigmoidDerivativeOperator<T> : IBinaryOperator<T> where
 /// <summary>δ·(1 − a²).</summary>
 internal readonly struct TanhDerivativeOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public T Invoke(T delta, T a) => delta * (T.One - a * a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec delta, TVec a) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.Multiply(delta, TSimd.Subtract(TSimd.Broadcast(T.One), TSimd.Multiply(a, a)));
@@ -131,7 +110,6 @@ internal readonly struct TanhDerivativeOperator<T> : IBinaryOperator<T> where T 
 /// <summary>δ where a &gt; 0, else 0 (ReLU; a &gt; 0 exactly when z &gt; 0).</summary>
 internal readonly struct ReluDerivativeOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public T Invoke(T delta, T a) => a > T.Zero ? delta : T.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec delta, TVec a) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.SelectWherePositive(a, delta, TSimd.Zero);
@@ -140,7 +118,6 @@ internal readonly struct ReluDerivativeOperator<T> : IBinaryOperator<T> where T 
 /// <summary>δ where a &gt; 0, else αδ (leaky ReLU with α &gt; 0, so a &gt; 0 exactly when z &gt; 0).</summary>
 internal readonly struct LeakyReluDerivativeOperator<T>(T alpha) : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
-    public T Invoke(T delta, T a) => a > T.Zero ? delta : alpha * delta;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec delta, TVec a) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.SelectWherePositive(a, delta, TSimd.Multiply(delta, TSimd.Broadcast(alpha)));

@@ -15,7 +15,8 @@ internal interface IBinaryOperator<T> where T : unmanaged
     /// GEMM applies them to each stored tile while it is in L1 instead of in registers.</summary>
     static virtual bool FitsInRegisters => true;
 
-    T Invoke(T x, T y);
+    /// <summary>The operation on a register. There is no scalar form: ragged ends go through a zero-padded register, so every
+    /// element gets the bits the fused GEMM epilogues compute for it.</summary>
     TVec Invoke<TSimd, TVec>(TVec x, TVec y) where TSimd : ISimd<T, TVec> where TVec : unmanaged;
 }
 
