@@ -111,20 +111,26 @@ public class GemmArgumentTests
     [Fact]
     public void One_bad_argument_is_named()
     {
-        Gen<Corruption> gen = from c in GemmCase.Generator()
-                              from which in Gen.Elements("m", "n", "k", "lda", "ldb", "ldc", "a", "b", "c")
-                              from amount in Gen.Choose(1, 5)
-                              select new Corruption(c, which, amount);
+        // Only corruptions that make the call bad: shortening an operand the shapes leave empty is not one.
+        Gen<Corruption> gen = (from c in GemmCase.Generator()
+                               from which in Gen.Elements("m", "n", "k", "lda", "ldb", "ldc", "a", "b", "c")
+                               from amount in Gen.Choose(1, 5)
+                               select new Corruption(c, which, amount)).Where(Applies);
         Properties.Check("gemm-bad-argument", Arb.From(gen), Run, 300);
     }
 
-    private static void Run(Corruption corruption)
+    private sealed record Call(int M, int N, int K, int Lda, int Ldb, int Ldc, int ALength, int BLength, int CLength, bool IsBad);
+
+    private static bool Applies(Corruption corruption) => Apply(corruption).IsBad;
+
+    /// <summary>The valid call of the case with the one argument made bad; IsBad is false when the shapes leave the shortened
+    /// operand empty (an empty operand cannot be too short).</summary>
+    private static Call Apply(Corruption corruption)
     {
         GemmCase c = corruption.Case;
         bool ta = c.TransA == Transpose.Yes, tb = c.TransB == Transpose.Yes;
         int m = c.M, n = c.N, k = c.K;
         int lda = (ta ? m : k) + c.PadA, ldb = (tb ? k : n) + c.PadB, ldc = n + c.PadC;
-        long Needed(int rows, int columns, int ld) => rows == 0 || columns == 0 ? 0 : (long)(rows - 1) * ld + columns;
         int aLength = (int)Needed(ta ? k : m, ta ? m : k, lda), bLength = (int)Needed(tb ? n : k, tb ? k : n, ldb), cLength = (int)Needed(m, n, ldc);
         int amount = corruption.Amount;
         switch (corruption.Argument)
@@ -140,10 +146,17 @@ public class GemmArgumentTests
             case "c": cLength = Math.Max(0, cLength - amount); break;
         }
         long aNeeded = Needed(ta ? k : m, ta ? m : k, lda), bNeeded = Needed(tb ? n : k, tb ? k : n, ldb), cNeeded = Needed(m, n, ldc);
-        bool shortSpan = corruption.Argument switch { "a" => aLength < aNeeded, "b" => bLength < bNeeded, "c" => cLength < cNeeded, _ => true };
-        if (!shortSpan)
-            return;   // an empty operand cannot be too short
+        bool isBad = corruption.Argument switch { "a" => aLength < aNeeded, "b" => bLength < bNeeded, "c" => cLength < cNeeded, _ => true };
+        return new Call(m, n, k, lda, ldb, ldc, aLength, bLength, cLength, isBad);
 
+        static long Needed(int rows, int columns, int ld) => rows == 0 || columns == 0 ? 0 : (long)(rows - 1) * ld + columns;
+    }
+
+    private static void Run(Corruption corruption)
+    {
+        GemmCase c = corruption.Case;
+        (int m, int n, int k, int lda, int ldb, int ldc, int aLength, int bLength, int cLength, bool isBad) = Apply(corruption);
+        Assert.True(isBad, $"{corruption} does not make the call bad (the generator should not produce it)");
         var random = new Random(c.Seed);
         float[] a = TestData.Uniform<float>(random, Math.Max(aLength, 0)), b = TestData.Uniform<float>(random, Math.Max(bLength, 0));
         float[] cValues = TestData.Uniform<float>(random, Math.Max(cLength, 0)), before = (float[])cValues.Clone();
