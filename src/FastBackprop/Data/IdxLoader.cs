@@ -102,9 +102,12 @@ public static class IdxLoader
     /// <summary>Loads images and their labels as a classification set.</summary>
     /// <param name="imagesPath">The image file.</param>
     /// <param name="labelsPath">The label file, one label per image.</param>
-    /// <param name="classCount">Number of classes (at least 2); null for the largest label + 1 (at least 2).</param>
+    /// <param name="classCount">Number of classes (at least 2); null to infer the largest label + 1, which then requires every
+    /// label from 0 up to it to occur and at least two classes (as the CSV loader does). Pass it for a set that may lack some
+    /// class, such as a small test set.</param>
     /// <param name="scale">As for <see cref="LoadImages(string, float?)"/>.</param>
-    /// <exception cref="DataFormatException">A file is malformed, the counts differ, or a label is outside [0, classCount).</exception>
+    /// <exception cref="DataFormatException">A file is malformed, the counts differ, a label is outside [0, classCount), or
+    /// inferred classes are fewer than two or skip a label.</exception>
     public static Dataset<float> LoadDataset(string imagesPath, string labelsPath, int? classCount = null, float? scale = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(imagesPath);
@@ -116,14 +119,34 @@ public static class IdxLoader
         if (labels.Length != images.Count)
             throw new DataFormatException(labelsPath, null, 4,
                 $"the file holds {labels.Length} labels but {Path.GetFileName(imagesPath)} holds {images.Count} images.");
-        int classes = classCount ?? Math.Max(2, labels.Max() + 1);
+        int classes = classCount ?? (labels.Length == 0 ? 2 : labels.Max() + 1);
         for (int i = 0; i < labels.Length; i++)
         {
             if ((uint)labels[i] >= (uint)classes)
                 throw new DataFormatException(labelsPath, null, labelHeader.Size + (long)i * labelHeader.ElementSize,
                     $"label {i} is {labels[i]}, outside [0, {classes}).");
         }
+        if (classCount is null)
+            CheckInferredClasses(labels, classes, labelsPath);
         return new Dataset<float>(images.Features, images.FeatureCount, labels, classes);
+    }
+
+    /// <summary>Classes inferred from the labels follow the CSV loader's rules: at least two, and every label from 0 to the
+    /// largest present — a label file of zeros is not a two-class problem, and a stray 255 does not make 256 classes. A set
+    /// that may lack some class (a small test set) passes <c>classCount</c> instead.</summary>
+    private static void CheckInferredClasses(int[] labels, int classes, string labelsPath)
+    {
+        var present = new bool[classes];
+        foreach (int label in labels)
+            present[label] = true;
+        int distinct = present.Count(p => p);
+        if (distinct < 2)
+            throw new DataFormatException(labelsPath, null, 8,
+                $"every label is {(labels.Length == 0 ? "absent" : labels[0].ToString(System.Globalization.CultureInfo.InvariantCulture))}: a classifier needs at least two classes.");
+        int missing = Array.IndexOf(present, false);
+        if (missing >= 0)
+            throw new DataFormatException(labelsPath, null, 8,
+                $"the labels run from 0 to {classes - 1} but {classes - distinct} of those never occur (the first is {missing}); give classCount to declare classes a set lacks.");
     }
 
     private static (int[] Labels, Header Header) LoadLabelsWithHeader(string path)

@@ -77,15 +77,33 @@ public sealed class IdxLoaderTests : IDisposable
     public void Dataset_from_images_and_labels(bool gzip)
     {
         string images = dir.Write("img", Idx.File(0x08, [4, 2, 2], new byte[16]), gzip);
-        string labels = dir.Write("lab", Idx.File(0x08, [4], [0, 3, 1, 3]), gzip);
+        string labels = dir.Write("lab", Idx.File(0x08, [4], [0, 3, 1, 2]), gzip);
         Dataset<float> d = IdxLoader.LoadDataset(images, labels);
         Assert.Equal(4, d.Count);
         Assert.Equal(4, d.FeatureCount);
         Assert.Equal(4, d.OutputCount);
-        Assert.Equal([0, 3, 1, 3], d.ClassIndices!);
+        Assert.Equal([0, 3, 1, 2], d.ClassIndices!);
         Assert.Equal(10, IdxLoader.LoadDataset(images, labels, classCount: 10).OutputCount);
-        // A single class present still gives a two-class set.
-        Assert.Equal(2, IdxLoader.LoadDataset(images, dir.Write("zeros", Idx.File(0x08, [4], new byte[4]), gzip)).OutputCount);
+    }
+
+    /// <summary>Inferred classes follow the CSV loader's rules (issue 12): labels that are all one class, or that skip a
+    /// class, are an error naming the file — unless classCount declares the classes (a test set may lack some).</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Inferred_classes_need_two_and_no_gaps(bool gzip)
+    {
+        string images = dir.Write("img", Idx.File(0x08, [4, 2, 2], new byte[16]), gzip);
+        string zeros = dir.Write("zeros", Idx.File(0x08, [4], new byte[4]), gzip);
+        var one = Assert.Throws<DataFormatException>(() => IdxLoader.LoadDataset(images, zeros));
+        Assert.Equal(zeros, one.FileName);
+        Assert.Contains("every label is 0: a classifier needs at least two classes", one.Message);
+        Assert.Equal(2, IdxLoader.LoadDataset(images, zeros, classCount: 2).OutputCount);
+
+        string gap = dir.Write("gap", Idx.File(0x08, [4], [0, 3, 1, 255]), gzip);
+        var skipped = Assert.Throws<DataFormatException>(() => IdxLoader.LoadDataset(images, gap));
+        Assert.Contains("the labels run from 0 to 255 but 252 of those never occur (the first is 2)", skipped.Message);
+        Assert.Equal(256, IdxLoader.LoadDataset(images, gap, classCount: 256).OutputCount);
     }
 
     private DataFormatException Bad(byte[] file, long? offset, bool gzip = false, string name = "bad-idx", Action<string>? load = null)
