@@ -44,6 +44,17 @@ public sealed class CommandTests : IDisposable
         => Assert.Equal(used, TrainCommand.EffectiveThreads(requested, processors));
 
     [Fact]
+    public void AnUnwritableSaveFolderFailsBeforeTraining()
+    {
+        TrainCommand.CheckWritable(Path.Combine(dir, "model.fbpm"), "--save");
+        Assert.Empty(Directory.GetFiles(dir, ".fastbackprop-write-check-*"));
+        if (!OperatingSystem.IsLinux())
+            return;
+        var e = Assert.Throws<UsageException>(() => TrainCommand.CheckWritable("/proc/model.fbpm", "--save"));
+        Assert.StartsWith("--save /proc/model.fbpm: cannot write in /proc", e.Message);
+    }
+
+    [Fact]
     public void InfoDescribesTheCpuAndTheKernels()
     {
         (int code, string output) = Run("info");
