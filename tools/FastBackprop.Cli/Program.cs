@@ -151,7 +151,24 @@ internal static class Program
     {
         output.Flush();
         string oneLine = string.Join(' ', message.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
-        Console.Error.WriteLine($"{Name}: error: {oneLine}");
+        Console.Error.WriteLine($"{Name}: error: {Printable(oneLine)}");
         return code;
+    }
+
+    /// <summary>Control characters (C0, DEL, C1) as <c>\u001B</c>-style escapes: error messages quote data files, and a
+    /// file's escape sequences must not reach the terminal (issue 12).</summary>
+    internal static string Printable(string text)
+    {
+        if (!text.Any(char.IsControl))
+            return text;
+        var builder = new System.Text.StringBuilder(text.Length + 16);
+        foreach (char c in text)
+        {
+            if (char.IsControl(c))
+                builder.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
+            else
+                builder.Append(c);
+        }
+        return builder.ToString();
     }
 }

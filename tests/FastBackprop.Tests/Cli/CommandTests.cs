@@ -55,6 +55,13 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public void ErrorMessagesEscapeControlCharacters()
+    {
+        Assert.Equal("bad value 'a\\u001B[2Jb\\u0007c\\u009Bd'", FastBackprop.Cli.Program.Printable("bad value 'a\u001B[2Jb\u0007c\u009Bd'"));
+        Assert.Equal("plain ünïcode text", FastBackprop.Cli.Program.Printable("plain ünïcode text"));
+    }
+
+    [Fact]
     public void InfoDescribesTheCpuAndTheKernels()
     {
         (int code, string output) = Run("info");
