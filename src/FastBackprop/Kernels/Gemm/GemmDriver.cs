@@ -123,16 +123,15 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         }
         // Padded areas weighted in sixtieths (integer arithmetic: this runs on every call): 60 for the 12-row kernel
         // on C, ×4/3 = 80 transposed, ×1.05 = 63 for 8 rows, 84 for 8 rows transposed.
-        int nr512 = nr;
         (int, bool) best = (12, false);
-        long bestCost = 60 * Cost(m, n, 12, nr512);
-        long cost = 80 * Cost(n, m, 12, nr512);
+        long bestCost = 60 * Cost(m, n, 12, nr);
+        long cost = 80 * Cost(n, m, 12, nr);
         if (cost < bestCost)
             (best, bestCost) = ((12, true), cost);
-        cost = 63 * Cost(m, n, 8, nr512);
+        cost = 63 * Cost(m, n, 8, nr);
         if (cost < bestCost)
             (best, bestCost) = ((8, false), cost);
-        cost = 84 * Cost(n, m, 8, nr512);
+        cost = 84 * Cost(n, m, 8, nr);
         if (cost < bestCost)
             best = (8, true);
         return best;
