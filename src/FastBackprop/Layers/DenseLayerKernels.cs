@@ -108,7 +108,7 @@ public static class DenseLayerKernels
         for (int i = 0; i < batch; i++)
         {
             Span<T> row = z.Slice(i * units, units);
-            TensorPrimitives.Add<T>(row, bias, row);
+            Elementwise<T>.Add(row, bias, row);
         }
         if (!preActivation.IsEmpty)
             preActivation.CopyTo(output);
@@ -206,7 +206,7 @@ public static class DenseLayerKernels
             // The groups' sums, added in group order: a fixed order, whatever the thread count.
             partialSums[..units].CopyTo(biasGradient);
             for (int g = 1; g < groups; g++)
-                TensorPrimitives.Add<T>(biasGradient, partialSums.Slice(g * units, units), biasGradient);
+                Elementwise<T>.Add(biasGradient, partialSums.Slice(g * units, units), biasGradient);
         }
     }
 
@@ -260,7 +260,7 @@ public static class DenseLayerKernels
     {
         delta[..units].CopyTo(biasGradient);
         for (int i = 1; i < batch; i++)
-            TensorPrimitives.Add<T>(biasGradient, delta.Slice(i * units, units), biasGradient);
+            Elementwise<T>.Add(biasGradient, delta.Slice(i * units, units), biasGradient);
     }
 
     /// <summary>

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Numerics;
-using System.Numerics.Tensors;
 
 namespace FastBackprop.Kernels.Elementwise;
 
@@ -42,11 +41,7 @@ internal static class ActivationKernels<T> where T : unmanaged, IBinaryFloatingP
         for (int i = 0; i < rows; i++)
         {
             Span<T> row = values.Slice(i * ld, columns);
-            T max = TensorPrimitives.Max<T>(row);
-            TensorPrimitives.Subtract<T>(row, max, row);
-            TensorPrimitives.Exp<T>(row, row);
-            T sum = TensorPrimitives.Sum<T>(row);
-            TensorPrimitives.Divide<T>(row, sum, row);
+            Elementwise<T>.Softmax(row, row);
         }
     }
 

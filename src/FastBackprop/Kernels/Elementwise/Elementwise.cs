@@ -24,6 +24,7 @@ internal interface IBinaryOperator<T> where T : unmanaged
 /// accelerated register width, the remainder in one padded register. In-place use (destination == x) is fine.</summary>
 internal static unsafe class Elementwise<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Map<TOperator>(TOperator op, ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination)
         where TOperator : struct, IBinaryOperator<T>
     {
@@ -37,6 +38,28 @@ internal static unsafe class Elementwise<T> where T : unmanaged, IBinaryFloating
             var work = new MapWork<TOperator>(op, px, py, pd, length);
             VectorDispatch<T>.Run(ref work);
         }
+    }
+
+    /// <summary>destination = x + y.</summary>
+    public static void Add(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination) => Map(new AddOperator<T>(), x, y, destination);
+
+    /// <summary>destination = x·s.</summary>
+    public static void Scale(ReadOnlySpan<T> x, T s, Span<T> destination) => Map(new ScaleOperator<T>(s), x, x, destination);
+
+    /// <summary>Softmax of one row as e^{z − max} / Σ e^{z − max}, so no exponential overflows; returns
+    /// log Σ e^z = max + log Σ e^{z − max} in double (the cross-entropy's log-partition). In place is fine.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static double Softmax(ReadOnlySpan<T> z, Span<T> probabilities)
+    {
+        T max = z[0];
+        for (int j = 1; j < z.Length; j++)
+            max = T.Max(max, z[j]);
+        Map(new ShiftedExpOperator<T>(max), z, z, probabilities);
+        T total = T.Zero;
+        for (int j = 0; j < z.Length; j++)
+            total += probabilities[j];
+        Map(new DivideOperator<T>(total), probabilities, probabilities, probabilities);
+        return double.CreateTruncating(max) + Math.Log(double.CreateTruncating(total));
     }
 
     private readonly struct MapWork<TOperator>(TOperator op, T* x, T* y, T* destination, int length) : IVectorWork<T>

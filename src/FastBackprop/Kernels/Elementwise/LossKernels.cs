@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 
 namespace FastBackprop.Kernels.Elementwise;
 
@@ -78,7 +77,7 @@ internal static class LossKernels<T> where T : unmanaged, IBinaryFloatingPointIe
             int start = i * columns;
             int target = start + classIndices[i];
             sum += LogSumExp(logits.Slice(start, columns)) - double.CreateChecked(logits[target]);
-            TensorPrimitives.Multiply<T>(outputs.Slice(start, columns), s, delta.Slice(start, columns));
+            Elementwise<T>.Scale(outputs.Slice(start, columns), s, delta.Slice(start, columns));
             delta[target] -= s;
         }
         return scale * sum;
@@ -86,7 +85,10 @@ internal static class LossKernels<T> where T : unmanaged, IBinaryFloatingPointIe
 
     private static double LogSumExp(ReadOnlySpan<T> z)
     {
-        double max = double.CreateChecked(TensorPrimitives.Max<T>(z));
+        T largest = z[0];
+        foreach (T value in z)
+            largest = T.Max(largest, value);
+        double max = double.CreateChecked(largest);
         double sum = 0;
         foreach (T value in z)
             sum += Math.Exp(double.CreateChecked(value) - max);

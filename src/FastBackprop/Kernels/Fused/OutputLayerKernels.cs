@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Numerics;
-using System.Numerics.Tensors;
+using FastBackprop.Kernels.Elementwise;
 
 namespace FastBackprop.Kernels.Fused;
 
@@ -38,15 +38,14 @@ internal static class OutputLayerKernels<T> where T : unmanaged, IBinaryFloating
             {
                 case ActivationKind.Softmax:
                 {
-                    double logSumExp = Softmax(z, d);
+                    double logSumExp = Elementwise<T>.Softmax(z, d);
                     for (int j = 0; j < columns; j++)
                     {
                         if (y[j] != T.Zero)
                             sum += double.CreateTruncating(y[j]) * (logSumExp - double.CreateTruncating(z[j]));
                     }
                     // Δ = s·(softmax − y)
-                    TensorPrimitives.Subtract<T>(d, y, d);
-                    TensorPrimitives.Multiply<T>(d, s, d);
+                    Elementwise<T>.Map(new ScaledDifferenceOperator<T>(s), d, y, d);
                     break;
                 }
                 case ActivationKind.Sigmoid:
@@ -86,24 +85,12 @@ internal static class OutputLayerKernels<T> where T : unmanaged, IBinaryFloating
             int start = i * columns, target = classIndices[i];
             ReadOnlySpan<T> z = logits.Slice(start, columns);
             Span<T> d = delta.Slice(start, columns);
-            sum += Softmax(z, d) - double.CreateTruncating(z[target]);
-            TensorPrimitives.Multiply<T>(d, s, d);
+            sum += Elementwise<T>.Softmax(z, d) - double.CreateTruncating(z[target]);
+            Elementwise<T>.Scale(d, s, d);
             d[target] -= s;
             AddToBiasGradient(biasGradient, d, i);
         }
         return T.CreateChecked(double.CreateTruncating(s) * sum);
-    }
-
-    /// <summary>softmax(z) into <paramref name="probabilities"/> as e^{z − max} / Σ; returns log Σ e^z = max + log Σ e^{z − max}.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static double Softmax(ReadOnlySpan<T> z, Span<T> probabilities)
-    {
-        T max = TensorPrimitives.Max<T>(z);
-        TensorPrimitives.Subtract<T>(z, max, probabilities);
-        TensorPrimitives.Exp<T>(probabilities, probabilities);
-        T total = TensorPrimitives.Sum<T>(probabilities);
-        TensorPrimitives.Divide<T>(probabilities, total, probabilities);
-        return double.CreateTruncating(max) + Math.Log(double.CreateTruncating(total));
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -112,7 +99,7 @@ internal static class OutputLayerKernels<T> where T : unmanaged, IBinaryFloating
         if (row == 0)
             deltaRow.CopyTo(biasGradient);
         else
-            TensorPrimitives.Add<T>(biasGradient, deltaRow, biasGradient);
+            Elementwise<T>.Add(biasGradient, deltaRow, biasGradient);
     }
 
     private static double Scale(Loss loss, int rows) => loss.Reduction == Reduction.Mean ? 1.0 / rows : 1.0;

@@ -1,5 +1,5 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using FastBackprop.Kernels.Elementwise;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using FastBackprop.Kernels.Simd;
@@ -524,13 +524,10 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                     if (alpha == T.One)
                         source.CopyTo(target);
                     else
-                        TensorPrimitives.Multiply<T>(source, alpha, target);
+                        Elementwise<T>.Scale(source, alpha, target);
                 }
                 else
-                {
-                    TensorPrimitives.Multiply<T>(target, beta, target);
-                    TensorPrimitives.MultiplyAdd<T>(source, alpha, target, target);
-                }
+                    Elementwise<T>.Map(new LinearCombinationOperator<T>(alpha, beta), source, target, target);
             }
             return;
         }
@@ -585,12 +582,9 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
 
             var row = new Span<T>(c + i * ldc, n);
             if (beta == T.Zero)
-                TensorPrimitives.Multiply<T>(accumulator, alpha, row);
+                Elementwise<T>.Scale(accumulator, alpha, row);
             else
-            {
-                TensorPrimitives.Multiply<T>(row, beta, row);
-                TensorPrimitives.MultiplyAdd<T>(accumulator, alpha, row, row);
-            }
+                Elementwise<T>.Map(new LinearCombinationOperator<T>(alpha, beta), accumulator, row, row);
             GemmEpilogue<T>.ApplyToStoredTile(epilogue, c + i * ldc, ldc, i, 0, 1, n);
         }
     }
@@ -637,7 +631,7 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             if (beta == T.Zero)
                 row.Clear();
             else if (beta != T.One)
-                System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+                Elementwise<T>.Scale(row, beta, row);
         }
     }
 
