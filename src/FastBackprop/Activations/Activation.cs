@@ -47,13 +47,17 @@ public readonly record struct Activation
     /// <summary>Softmax over each row (output layer only).</summary>
     public static Activation Softmax => new(ActivationKind.Softmax, 0);
 
-    /// <summary>Leaky ReLU with negative slope <paramref name="alpha"/> (finite, &gt; 0).</summary>
+    /// <summary>Leaky ReLU with negative slope <paramref name="alpha"/> (in (0, <see cref="MaxLeakySlope"/>]).</summary>
     public static Activation LeakyReLU(double alpha = 0.01)
     {
-        if (!(alpha > 0) || !double.IsFinite(alpha))
-            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, $"Leaky ReLU's alpha must be positive and finite (got {alpha}).");
+        if (!(alpha > 0 && alpha <= MaxLeakySlope))
+            throw new ArgumentOutOfRangeException(nameof(alpha), alpha, $"Leaky ReLU's alpha must be in (0, {MaxLeakySlope}] (got {alpha}).");
         return new(ActivationKind.LeakyReLU, alpha);
     }
+
+    /// <summary>The largest leaky-ReLU slope accepted (here and in model files): any sensible slope is well below it, and
+    /// it keeps a model file from smuggling in a slope such as 1e308 that is finite yet overflows every negative input.</summary>
+    public const double MaxLeakySlope = 1000;
 
     /// <summary>Whether gradient descent can train through this activation (every kind but step).</summary>
     public bool IsTrainable => Kind != ActivationKind.Step;

@@ -101,12 +101,13 @@ public static class CsvLoader
     private static Parsed<T> Read<T>(Stream stream, CsvOptions options, string? name, bool hasTarget)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        Stream input = DataStreams.MaybeDecompress(stream, leaveOpen: true);
+        DataLimits limits = options.Limits.Validated();
+        Stream input = DataStreams.MaybeDecompress(stream, leaveOpen: true, limits.MaxBytes, name, out _);
         try
         {
             using var text = new StreamReader(input, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
-            var reader = new RecordReader(text, options.Separator, name);
-            return Parse<T>(reader, options, name, hasTarget);
+            var reader = new RecordReader(text, options.Separator, name, limits);
+            return Parse<T>(reader, options, limits, name, hasTarget);
         }
         catch (InvalidDataException e)
         {
@@ -114,12 +115,11 @@ public static class CsvLoader
         }
         finally
         {
-            if (!ReferenceEquals(input, stream))
-                input.Dispose();
+            input.Dispose();
         }
     }
 
-    private static Parsed<T> Parse<T>(RecordReader reader, CsvOptions options, string? name, bool hasTarget)
+    private static Parsed<T> Parse<T>(RecordReader reader, CsvOptions options, DataLimits limits, string? name, bool hasTarget)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         bool classification = hasTarget && options.Task == CsvTask.Classification;
@@ -170,14 +170,16 @@ public static class CsvLoader
         var features = new ChunkedBuffer<T>();
         var classIds = classification ? new List<int>() : null;
         var targets = hasTarget && !classification ? new List<T>() : null;
-        var labels = classification ? new LabelTable(options.ClassLabels) : null;
+        var labels = classification ? new LabelTable(options.ClassLabels, limits.MaxClasses) : null;
         int rows = 0;
         do
         {
             if (reader.CellCount != columns)
                 throw new DataFormatException(name, reader.Line, null, $"expected {columns} cells, found {reader.CellCount}.");
-            if ((long)(rows + 1) * featureCount > Array.MaxLength)
-                throw new DataFormatException(name, reader.Line, null, $"too many values: more than {Array.MaxLength} features in all.");
+            if ((long)(rows + 1) * featureCount > Math.Min(Array.MaxLength, limits.MaxValues))
+                throw new DataFormatException(name, reader.Line, null, limits.MaxValues < Array.MaxLength
+                    ? $"too many values: more than {limits.MaxValues:N0} features in all: {DataLimits.Raise(nameof(DataLimits.MaxValues), "values", limits.MaxValues)}."
+                    : $"too many values: more than {Array.MaxLength:N0} features in all, more than one array can hold.");
             Span<T> row = features.Append(featureCount);
             int k = 0;
             for (int c = 0; c < columns; c++)
@@ -276,8 +278,11 @@ public static class CsvLoader
         private readonly List<string> order = [];
         private readonly IReadOnlyList<string>? fixedLabels;
 
-        public LabelTable(IReadOnlyList<string>? fixedLabels)
+        private readonly int maxClasses;
+
+        public LabelTable(IReadOnlyList<string>? fixedLabels, int maxClasses)
         {
+            this.maxClasses = maxClasses;
             lookup = ids.GetAlternateLookup<ReadOnlySpan<char>>();
             this.fixedLabels = fixedLabels;
             if (fixedLabels is not null)
@@ -300,6 +305,12 @@ public static class CsvLoader
             if (fixedLabels is not null)
                 throw new DataFormatException(name, reader.Line, null,
                     $"{Column(column, names)}: label '{Shorten(label.ToString(), 40)}' is not one of the {fixedLabels.Count} known classes ({Shorten(string.Join(", ", fixedLabels), 200)}).");
+            if (order.Count >= maxClasses)
+            {
+                bool numeric = double.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+                throw new DataFormatException(name, reader.Line, null,
+                    $"{Column(column, names)}: more than {maxClasses:N0} distinct class labels{(numeric ? " (the labels are numbers: is this a regression target? --regression, or CsvTask.Regression)" : "")}: {DataLimits.Raise(nameof(DataLimits.MaxClasses), "classes", maxClasses)}.");
+            }
             string text = label.ToString();
             id = order.Count;
             ids.Add(text, id);
@@ -342,10 +353,16 @@ public static class CsvLoader
         }
     }
 
-    /// <summary>Splits records into cells: quoted cells, doubled quotes, line breaks inside quotes; skips blank lines.</summary>
-    private sealed class RecordReader(TextReader reader, char separator, string? name)
+    /// <summary>Splits records into cells: quoted cells, doubled quotes, line breaks inside quotes; skips blank lines.
+    /// Lines are read into one reused buffer, never longer than <see cref="DataLimits.MaxRecordCharacters"/>: a file
+    /// whose "line" is gigabytes long fails after reading the limit, and a quoted cell that never closes grows the record
+    /// by doubling (no quadratic re-concatenation).</summary>
+    private sealed class RecordReader(TextReader reader, char separator, string? name, DataLimits limits)
     {
-        private string record = "";
+        private char[] text = new char[256];
+        private int textLength;
+        private readonly char[] input = new char[1 << 16];
+        private int inputStart, inputEnd;
         private int[] starts = new int[64];
         private int[] lengths = new int[64];
         private bool[] quoted = new bool[64];
@@ -358,29 +375,72 @@ public static class CsvLoader
 
         public int CellCount { get; private set; }
 
+        private ReadOnlySpan<char> Record => text.AsSpan(0, textLength);
+
         public bool Next()
         {
-            string? line;
             do
             {
-                line = reader.ReadLine();
-                if (line is null)
+                textLength = 0;
+                if (!AppendLine())
                     return false;
                 physicalLine++;
             }
-            while (string.IsNullOrWhiteSpace(line));
+            while (Record.IsWhiteSpace());
             Line = physicalLine;
-            record = line;
-            if (line.Contains('"'))
+            if (Record.Contains('"'))
                 SplitQuoted();
             else
                 SplitPlain();
             return true;
         }
 
+        /// <summary>Appends the next line (without its terminator: \n, \r or \r\n) to the record; false at the end of
+        /// the input when no character was read.</summary>
+        private bool AppendLine()
+        {
+            bool any = false;
+            while (true)
+            {
+                if (inputStart == inputEnd && !Fill())
+                    return any;
+                any = true;
+                ReadOnlySpan<char> available = input.AsSpan(inputStart, inputEnd - inputStart);
+                int end = available.IndexOfAny('\r', '\n');
+                int take = end < 0 ? available.Length : end;
+                Append(available[..take]);
+                inputStart += take;
+                if (end < 0)
+                    continue;
+                char terminator = input[inputStart++];
+                if (terminator == '\r' && (inputStart < inputEnd || Fill()) && input[inputStart] == '\n')
+                    inputStart++;
+                return true;
+            }
+        }
+
+        private bool Fill()
+        {
+            inputStart = 0;
+            inputEnd = reader.Read(input, 0, input.Length);
+            return inputEnd > 0;
+        }
+
+        private void Append(ReadOnlySpan<char> chars)
+        {
+            long needed = (long)textLength + chars.Length;
+            if (needed > limits.MaxRecordCharacters)
+                throw new DataFormatException(name, physicalLine + 1, null,
+                    $"the record is longer than {limits.MaxRecordCharacters:N0} characters (a quoted cell left open, or not a CSV file): {DataLimits.Raise(nameof(DataLimits.MaxRecordCharacters), "line", limits.MaxRecordCharacters)}.");
+            if (needed > text.Length)
+                Array.Resize(ref text, (int)Math.Min(Math.Max(needed, 2L * text.Length), Array.MaxLength));
+            chars.CopyTo(text.AsSpan(textLength));
+            textLength += chars.Length;
+        }
+
         public ReadOnlySpan<char> Cell(int index)
         {
-            ReadOnlySpan<char> raw = record.AsSpan(starts[index], lengths[index]);
+            ReadOnlySpan<char> raw = text.AsSpan(starts[index], lengths[index]);
             if (!escaped[index])
                 return raw;
             // Undouble the quotes into the scratch buffer (valid until the next call).
@@ -402,12 +462,12 @@ public static class CsvLoader
 
         private void SplitPlain()
         {
-            ReadOnlySpan<char> text = record;
+            ReadOnlySpan<char> record = Record;
             int count = 0, start = 0;
             while (true)
             {
-                int end = text[start..].IndexOf(separator);
-                int length = end < 0 ? text.Length - start : end;
+                int end = record[start..].IndexOf(separator);
+                int length = end < 0 ? record.Length - start : end;
                 AddCell(ref count, start, length, false, false);
                 if (end < 0)
                     break;
@@ -423,9 +483,9 @@ public static class CsvLoader
             {
                 // Skip leading blanks before a possible opening quote.
                 int j = i;
-                while (j < record.Length && record[j] != separator && char.IsWhiteSpace(record[j]))
+                while (j < textLength && text[j] != separator && char.IsWhiteSpace(text[j]))
                     j++;
-                if (j < record.Length && record[j] == '"')
+                if (j < textLength && text[j] == '"')
                 {
                     int column = count + 1;
                     int start = j + 1;
@@ -433,19 +493,18 @@ public static class CsvLoader
                     int k = start;
                     while (true)
                     {
-                        if (k >= record.Length)
+                        if (k >= textLength)
                         {
                             // The quoted cell goes on over a line break.
-                            string? more = reader.ReadLine();
-                            if (more is null)
+                            Append("\n");
+                            if (!AppendLine())
                                 throw new DataFormatException(name, Line, null, $"column {column}: the quoted cell is never closed.");
                             physicalLine++;
-                            record = string.Concat(record, "\n", more);
                             continue;
                         }
-                        if (record[k] == '"')
+                        if (text[k] == '"')
                         {
-                            if (k + 1 < record.Length && record[k + 1] == '"')
+                            if (k + 1 < textLength && text[k + 1] == '"')
                             {
                                 hasEscape = true;
                                 k += 2;
@@ -457,22 +516,22 @@ public static class CsvLoader
                     }
                     AddCell(ref count, start, k - start, true, hasEscape);
                     k++;
-                    while (k < record.Length && record[k] != separator && char.IsWhiteSpace(record[k]))
+                    while (k < textLength && text[k] != separator && char.IsWhiteSpace(text[k]))
                         k++;
-                    if (k >= record.Length)
+                    if (k >= textLength)
                         break;
-                    if (record[k] != separator)
+                    if (text[k] != separator)
                         throw new DataFormatException(name, Line, null,
-                            $"column {column}: unexpected '{record[k]}' after the closing quote (a quote inside a quoted cell is written \"\").");
+                            $"column {column}: unexpected '{text[k]}' after the closing quote (a quote inside a quoted cell is written \"\").");
                     i = k + 1;
                 }
                 else
                 {
-                    int end = record.AsSpan(i).IndexOf(separator);
-                    int length = end < 0 ? record.Length - i : end;
-                    if (record.AsSpan(i, length).Contains('"'))
+                    int end = text.AsSpan(i, textLength - i).IndexOf(separator);
+                    int length = end < 0 ? textLength - i : end;
+                    if (text.AsSpan(i, length).Contains('"'))
                         throw new DataFormatException(name, Line, null,
-                            $"column {count + 1}: a quote inside an unquoted cell ('{Shorten(record.Substring(i, length), 40)}'); quote the whole cell.");
+                            $"column {count + 1}: a quote inside an unquoted cell ('{Shorten(new string(text, i, Math.Min(length, 41)), 40)}'); quote the whole cell.");
                     AddCell(ref count, i, length, false, false);
                     if (end < 0)
                         break;
@@ -484,12 +543,16 @@ public static class CsvLoader
 
         private void AddCell(ref int count, int start, int length, bool isQuoted, bool isEscaped)
         {
+            if (count >= limits.MaxCellsPerRow)
+                throw new DataFormatException(name, physicalLine, null,
+                    $"the row has more than {limits.MaxCellsPerRow:N0} cells: {DataLimits.Raise(nameof(DataLimits.MaxCellsPerRow), "cells", limits.MaxCellsPerRow)}.");
             if (count == starts.Length)
             {
-                Array.Resize(ref starts, count * 2);
-                Array.Resize(ref lengths, count * 2);
-                Array.Resize(ref quoted, count * 2);
-                Array.Resize(ref escaped, count * 2);
+                int grown = (int)Math.Min(2L * count, Math.Max(limits.MaxCellsPerRow, 64));
+                Array.Resize(ref starts, grown);
+                Array.Resize(ref lengths, grown);
+                Array.Resize(ref quoted, grown);
+                Array.Resize(ref escaped, grown);
             }
             starts[count] = start;
             lengths[count] = length;

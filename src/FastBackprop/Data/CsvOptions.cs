@@ -45,6 +45,9 @@ public sealed class CsvOptions
     /// labels found, sorted numerically if all are integers, else ordinally.</summary>
     public IReadOnlyList<string>? ClassLabels { get; init; }
 
+    /// <summary>Bounds on line length, cells per row, bytes, values and classes (default <see cref="DataLimits.Default"/>).</summary>
+    public DataLimits Limits { get; init; } = DataLimits.Default;
+
     /// <summary>The default options.</summary>
     public static CsvOptions Default { get; } = new();
 }

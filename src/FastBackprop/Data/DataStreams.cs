@@ -23,17 +23,65 @@ internal static class DataStreams
         return new PrefixedStream(magic[..read].ToArray(), stream, leaveOpen);
     }
 
-    /// <summary>The decompressed content of <paramref name="stream"/> if it is gzip, else the stream itself.</summary>
-    public static Stream MaybeDecompress(Stream stream, bool leaveOpen)
+    /// <summary>The decompressed content of <paramref name="stream"/> if it is gzip, else the stream itself; reading
+    /// more than <paramref name="maxBytes"/> from it is a <see cref="DataFormatException"/> (a compression bomb stops
+    /// there, after work proportional to the limit).</summary>
+    /// <param name="stream">The data, gzip-compressed or not.</param>
+    /// <param name="leaveOpen">Whether disposing the result leaves <paramref name="stream"/> open.</param>
+    /// <param name="maxBytes">The most bytes the result yields before failing.</param>
+    /// <param name="name">The file name for error messages.</param>
+    /// <param name="knownLength">The bytes that remain when <paramref name="stream"/> is plain and seekable, else null.</param>
+    public static Stream MaybeDecompress(Stream stream, bool leaveOpen, long maxBytes, string? name, out long? knownLength)
     {
         Stream peeked = Peek(stream, leaveOpen, out bool isGzip);
-        return isGzip ? new GZipStream(peeked, CompressionMode.Decompress, leaveOpen) : peeked;
+        Stream content = isGzip ? new GZipStream(peeked, CompressionMode.Decompress, leaveOpen) : peeked;
+        knownLength = !isGzip && ReferenceEquals(content, stream) && stream.CanSeek ? stream.Length - stream.Position : null;
+        return new BoundedStream(content, maxBytes, name, ownsInner: !ReferenceEquals(content, stream) || !leaveOpen);
     }
 
     public static FileStream OpenRead(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+    }
+
+    /// <summary>Counts the bytes read through it and fails once they pass the limit.</summary>
+    private sealed class BoundedStream(Stream inner, long maxBytes, string? name, bool ownsInner) : Stream
+    {
+        private long read;
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public override int Read(Span<byte> buffer)
+        {
+            // Ask for at most one byte past the limit, so crossing it is seen without reading much beyond.
+            long allowed = maxBytes - read + 1;
+            if (buffer.Length > allowed)
+                buffer = buffer[..(int)allowed];
+            int n = inner.Read(buffer);
+            read += n;
+            if (read > maxBytes)
+                throw new DataFormatException(name, null, maxBytes,
+                    $"the data go on past {maxBytes:N0} bytes (after decompression): {DataLimits.Raise(nameof(DataLimits.MaxBytes), "bytes", maxBytes)}.");
+            return n;
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing && ownsInner)
+                inner.Dispose();
+            base.Dispose(disposing);
+        }
     }
 
     /// <summary>Replays a few bytes already read from a non-seekable stream, then reads the rest of it.</summary>

@@ -50,22 +50,24 @@ public static class IdxLoader
     /// <param name="scale">Multiplier applied to every value (finite, positive); null for the default: 1/255 for
     /// unsigned bytes (so pixels land in [0, 1]), 1 for every other type.</param>
     /// <exception cref="DataFormatException">The file is not a well-formed IDX file (the message names the offset).</exception>
-    public static IdxImages LoadImages(string path, float? scale = null)
+    /// <param name="limits">Bounds on bytes and values; null for <see cref="DataLimits.Default"/>.</param>
+    public static IdxImages LoadImages(string path, float? scale = null, DataLimits? limits = null)
     {
         using FileStream file = DataStreams.OpenRead(path);
-        return LoadImages(file, scale, path);
+        return LoadImages(file, scale, path, limits);
     }
 
-    /// <summary>Loads an image file from a stream (left open); see <see cref="LoadImages(string, float?)"/>.</summary>
+    /// <summary>Loads an image file from a stream (left open); see <see cref="LoadImages(string, float?, DataLimits?)"/>.</summary>
     /// <param name="stream">The IDX data, gzip-compressed or not.</param>
-    /// <param name="scale">As for <see cref="LoadImages(string, float?)"/>.</param>
+    /// <param name="scale">As for <see cref="LoadImages(string, float?, DataLimits?)"/>.</param>
     /// <param name="name">The name used in error messages; null for "&lt;stream&gt;".</param>
-    public static IdxImages LoadImages(Stream stream, float? scale = null, string? name = null)
+    /// <param name="limits">Bounds on bytes and values; null for <see cref="DataLimits.Default"/>.</param>
+    public static IdxImages LoadImages(Stream stream, float? scale = null, string? name = null, DataLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
         if (scale is float s && !(s > 0 && float.IsFinite(s)))
             throw new ArgumentOutOfRangeException(nameof(scale), s, $"scale must be positive and finite (got {s}).");
-        return Read(stream, name, (header, source) =>
+        return Read(stream, name, limits, (header, source) =>
         {
             float[] values = ReadValues<float>(source, header, name, ConvertToFloat);
             float factor = scale ?? (header.Type == IdxElementType.UnsignedByte ? 1f / 255f : 1f);
@@ -84,19 +86,22 @@ public static class IdxLoader
 
     /// <summary>Loads a label file (an integer type, one value per item).</summary>
     /// <exception cref="DataFormatException">The file is not a well-formed IDX file of integers.</exception>
-    public static int[] LoadLabels(string path)
+    /// <param name="path">The IDX file, gzip-compressed or not.</param>
+    /// <param name="limits">Bounds on bytes and values; null for <see cref="DataLimits.Default"/>.</param>
+    public static int[] LoadLabels(string path, DataLimits? limits = null)
     {
         using FileStream file = DataStreams.OpenRead(path);
-        return LoadLabels(file, path);
+        return LoadLabels(file, path, limits);
     }
 
-    /// <summary>Loads a label file from a stream (left open); see <see cref="LoadLabels(string)"/>.</summary>
+    /// <summary>Loads a label file from a stream (left open); see <see cref="LoadLabels(string, DataLimits?)"/>.</summary>
     /// <param name="stream">The IDX data, gzip-compressed or not.</param>
     /// <param name="name">The name used in error messages; null for "&lt;stream&gt;".</param>
-    public static int[] LoadLabels(Stream stream, string? name = null)
+    /// <param name="limits">Bounds on bytes and values; null for <see cref="DataLimits.Default"/>.</param>
+    public static int[] LoadLabels(Stream stream, string? name = null, DataLimits? limits = null)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        return LoadLabelsWithHeader(stream, name).Labels;
+        return LoadLabelsWithHeader(stream, name, limits).Labels;
     }
 
     /// <summary>Loads images and their labels as a classification set.</summary>
@@ -105,20 +110,26 @@ public static class IdxLoader
     /// <param name="classCount">Number of classes (at least 2); null to infer the largest label + 1, which then requires every
     /// label from 0 up to it to occur and at least two classes (as the CSV loader does). Pass it for a set that may lack some
     /// class, such as a small test set.</param>
-    /// <param name="scale">As for <see cref="LoadImages(string, float?)"/>.</param>
-    /// <exception cref="DataFormatException">A file is malformed, the counts differ, a label is outside [0, classCount), or
-    /// inferred classes are fewer than two or skip a label.</exception>
-    public static Dataset<float> LoadDataset(string imagesPath, string labelsPath, int? classCount = null, float? scale = null)
+    /// <param name="scale">As for <see cref="LoadImages(string, float?, DataLimits?)"/>.</param>
+    /// <param name="limits">Bounds on bytes, values and classes; null for <see cref="DataLimits.Default"/>.</param>
+    /// <exception cref="DataFormatException">A file is malformed, the counts differ, a label is outside [0, classCount), 
+    /// inferred classes are fewer than two, skip a label or exceed <see cref="DataLimits.MaxClasses"/>.</exception>
+    public static Dataset<float> LoadDataset(string imagesPath, string labelsPath, int? classCount = null, float? scale = null,
+        DataLimits? limits = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(imagesPath);
         ArgumentException.ThrowIfNullOrEmpty(labelsPath);
-        if (classCount is int c && c < 2)
-            throw new ArgumentOutOfRangeException(nameof(classCount), c, $"classCount must be at least 2 (got {c}).");
-        (int[] labels, Header labelHeader) = LoadLabelsWithHeader(labelsPath);
-        IdxImages images = LoadImages(imagesPath, scale);
+        limits = (limits ?? DataLimits.Default).Validated();
+        if (classCount is int c && (c < 2 || c > limits.MaxClasses))
+            throw new ArgumentOutOfRangeException(nameof(classCount), c, $"classCount must be in [2, {limits.MaxClasses}] (got {c}; DataLimits.MaxClasses bounds it).");
+        (int[] labels, Header labelHeader) = LoadLabelsWithHeader(labelsPath, limits);
+        IdxImages images = LoadImages(imagesPath, scale, limits);
         if (labels.Length != images.Count)
             throw new DataFormatException(labelsPath, null, 4,
                 $"the file holds {labels.Length} labels but {Path.GetFileName(imagesPath)} holds {images.Count} images.");
+        if (classCount is null && labels.Length > 0 && labels.Max() is int largest && largest >= limits.MaxClasses)
+            throw new DataFormatException(labelsPath, null, labelHeader.Size + (long)Array.IndexOf(labels, largest) * labelHeader.ElementSize,
+                $"label {Array.IndexOf(labels, largest)} is {largest}, which would make {(long)largest + 1:N0} classes: {DataLimits.Raise(nameof(DataLimits.MaxClasses), "classes", limits.MaxClasses)}.");
         int classes = classCount ?? (labels.Length == 0 ? 2 : labels.Max() + 1);
         for (int i = 0; i < labels.Length; i++)
         {
@@ -149,13 +160,13 @@ public static class IdxLoader
                 $"the labels run from 0 to {classes - 1} but {classes - distinct} of those never occur (the first is {missing}); give classCount to declare classes a set lacks.");
     }
 
-    private static (int[] Labels, Header Header) LoadLabelsWithHeader(string path)
+    private static (int[] Labels, Header Header) LoadLabelsWithHeader(string path, DataLimits limits)
     {
         using FileStream file = DataStreams.OpenRead(path);
-        return LoadLabelsWithHeader(file, path);
+        return LoadLabelsWithHeader(file, path, limits);
     }
 
-    private static (int[] Labels, Header Header) LoadLabelsWithHeader(Stream stream, string? name) => Read(stream, name, (header, source) =>
+    private static (int[] Labels, Header Header) LoadLabelsWithHeader(Stream stream, string? name, DataLimits? limits) => Read(stream, name, limits, (header, source) =>
     {
         if (header.Type is IdxElementType.Float32 or IdxElementType.Float64)
             throw new DataFormatException(name, null, 2, $"labels must be integers, but the file holds {header.Type}.");
@@ -171,12 +182,13 @@ public static class IdxLoader
         public long DataBytes => Elements * ElementSize;
     }
 
-    private static TResult Read<TResult>(Stream stream, string? name, Func<Header, Stream, TResult> body)
+    private static TResult Read<TResult>(Stream stream, string? name, DataLimits? limits, Func<Header, Stream, TResult> body)
     {
-        Stream source = DataStreams.MaybeDecompress(stream, leaveOpen: true);
+        limits = (limits ?? DataLimits.Default).Validated();
+        Stream source = DataStreams.MaybeDecompress(stream, leaveOpen: true, limits.MaxBytes, name, out long? knownLength);
         try
         {
-            Header header = ReadHeader(source, ReferenceEquals(source, stream) && stream.CanSeek ? stream.Length - stream.Position : null, name);
+            Header header = ReadHeader(source, knownLength, name, limits);
             return body(header, source);
         }
         catch (InvalidDataException e)
@@ -185,12 +197,11 @@ public static class IdxLoader
         }
         finally
         {
-            if (!ReferenceEquals(source, stream))
-                source.Dispose();
+            source.Dispose();
         }
     }
 
-    private static Header ReadHeader(Stream source, long? length, string? name)
+    private static Header ReadHeader(Stream source, long? length, string? name, DataLimits limits)
     {
         Span<byte> start = stackalloc byte[4];
         int got = source.ReadAtLeast(start, 4, throwOnEndOfStream: false);
@@ -228,6 +239,9 @@ public static class IdxLoader
             if (elements > MaxElements)
                 throw new DataFormatException(name, null, 4 + 4 * i,
                     $"dimensions {string.Join('×', dimensions[..(i + 1)])} hold more than {MaxElements} values, more than one array can hold.");
+            if (elements > limits.MaxValues)
+                throw new DataFormatException(name, null, 4 + 4 * i,
+                    $"dimensions {string.Join('×', dimensions[..(i + 1)])} hold {elements:N0} values: {DataLimits.Raise(nameof(DataLimits.MaxValues), "values", limits.MaxValues)}.");
         }
         var header = new Header(type, dimensions, elements, elementSize, length is long l ? l - (4 + 4 * rank) : null);
         if (header.Remaining is long remaining && remaining < header.DataBytes)

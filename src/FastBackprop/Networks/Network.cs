@@ -45,6 +45,10 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
                 throw new ArgumentException($"Softmax is only allowed on the output layer, but layer {l} of {this.layers.Length} uses it.", nameof(layers));
             sizes[l + 1] = spec.Units;
         }
+        long parameterCount = ParameterLayout.Total(sizes);
+        if (parameterCount > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(layers),
+                $"A [{string.Join('-', sizes)}] network has {parameterCount:N0} parameters, more than one array can hold ({Array.MaxLength:N0}).");
         layout = new ParameterLayout(sizes);
         parameters = new T[layout.Count];
         Initialize(seed);

@@ -18,14 +18,25 @@ internal sealed class ParameterLayout
         long offset = 0;
         for (int l = 0; l < sizes.Length - 1; l++)
         {
-            weightOffsets[l] = checked((int)offset);
-            offset += (long)sizes[l + 1] * sizes[l];
-            biasOffsets[l] = checked((int)offset);
+            long weights = (long)sizes[l + 1] * sizes[l];
+            if (offset + weights + sizes[l + 1] > Array.MaxLength)
+                throw new ArgumentOutOfRangeException(nameof(sizes),
+                    $"A [{string.Join('-', sizes)}] network has {Total(sizes):N0} parameters, more than one array can hold ({Array.MaxLength:N0}); layer {l + 1} alone has {weights + sizes[l + 1]:N0}.");
+            weightOffsets[l] = (int)offset;
+            offset += weights;
+            biasOffsets[l] = (int)offset;
             offset += sizes[l + 1];
         }
-        if (offset > Array.MaxLength)
-            throw new ArgumentException($"The network has {offset} parameters, more than one array can hold ({Array.MaxLength}).");
         Count = (int)offset;
+    }
+
+    /// <summary>Σ (inputs_l + 1)·units_l, exactly (no overflow for any int sizes).</summary>
+    public static long Total(ReadOnlySpan<int> sizes)
+    {
+        long total = 0;
+        for (int l = 0; l < sizes.Length - 1; l++)
+            total += ((long)sizes[l] + 1) * sizes[l + 1];
+        return total;
     }
 
     /// <summary>sizes[0] is the input width, sizes[l] the units of layer l (1-based).</summary>

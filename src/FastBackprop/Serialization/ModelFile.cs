@@ -277,8 +277,8 @@ public static class ModelFile
             at = r.Position;
             field = $"layer {l} alpha";
             double alpha = r.F64(field);
-            if (kind == ActivationKind.LeakyReLU ? !(alpha > 0 && double.IsFinite(alpha)) : BitConverter.DoubleToInt64Bits(alpha) != 0)
-                throw r.Error(at, field, $"{alpha} is invalid for {kind} (leaky ReLU needs a positive finite slope, other kinds 0).");
+            if (kind == ActivationKind.LeakyReLU ? !(alpha > 0 && alpha <= Activation.MaxLeakySlope) : BitConverter.DoubleToInt64Bits(alpha) != 0)
+                throw r.Error(at, field, $"{alpha} is invalid for {kind} (leaky ReLU needs a slope in (0, {Activation.MaxLeakySlope}], other kinds 0).");
             specs[l] = new LayerSpec(units, Activation.FromKind(kind, kind == ActivationKind.LeakyReLU ? alpha : 0.01));
             fanIn = units;
         }
@@ -304,8 +304,8 @@ public static class ModelFile
             r.Values<T>(scale, element, "standardisation scale");
             for (int i = 0; i < scale.Length; i++)
             {
-                if (!(scale[i] > T.Zero))
-                    throw r.Error(at + (long)i * element, "standardisation scale", $"scale[{i}] = {scale[i]} must be positive.");
+                if (ModelChecks.ScaleProblem(double.CreateTruncating(scale[i]), i) is string problem)
+                    throw r.Error(at + (long)i * element, "standardisation scale", problem);
             }
             standardizer = new Standardizer<T>(mean, scale);
         }
@@ -361,6 +361,7 @@ public static class ModelFile
         }
         if (r.Remaining != 0)
             throw r.Error(r.Position, "end of data", $"{r.Remaining} unexpected byte(s) before the checksum.");
+        ModelChecks.CheckPrediction(network, name, parametersOffset: 32 + 16L * layerCount);
         return new Model<T>(network, standardizer, labels, loss);
     }
 

@@ -44,6 +44,24 @@ public sealed class CommandTests : IDisposable
         => Assert.Equal(used, TrainCommand.EffectiveThreads(requested, processors));
 
     [Fact]
+    public void LimitsComeFromTheCommandLine()
+    {
+        string blobs = WriteBlobs("limits.csv", 40);
+        Assert.Equal(FastBackprop.Cli.Program.ExitFailure, Run("train", "--csv", blobs, "--epochs", "1", "--limit", "line=10").Code);
+        Assert.Equal(FastBackprop.Cli.Program.ExitFailure, Run("train", "--csv", blobs, "--epochs", "1", "--limit", "values=50").Code);
+        Assert.Equal(FastBackprop.Cli.Program.ExitOk, Run("train", "--csv", blobs, "--epochs", "1", "--limit", "line=1K, cells=4,values=1M,classes=2,bytes=1G").Code);
+        Assert.Equal(FastBackprop.Cli.Program.ExitUsage, Run("train", "--csv", blobs, "--limit", "classes=1").Code);
+        Assert.Equal(FastBackprop.Cli.Program.ExitUsage, Run("train", "--csv", blobs, "--limit", "rows=5").Code);
+        Assert.Equal(FastBackprop.Cli.Program.ExitUsage, Run("train", "--csv", blobs, "--limit", "line=5X").Code);
+        Assert.Equal(FastBackprop.Cli.Program.ExitUsage, Run("train", "--csv", blobs, "--limit", "line").Code);
+        var (data, memory) = LimitArgs.Parse(ParsedArgs.Parse("train", ["--limit", "line=2K,bytes=3G,memory=5M"], TrainSettings.Specs));
+        Assert.Equal(2048, data.MaxRecordCharacters);
+        Assert.Equal(3L << 30, data.MaxBytes);
+        Assert.Equal(5L << 20, memory);
+        Assert.Equal(DataLimits.Default.MaxClasses, data.MaxClasses);
+    }
+
+    [Fact]
     public void AnUnwritableSaveFolderFailsBeforeTraining()
     {
         TrainCommand.CheckWritable(Path.Combine(dir, "model.fbpm"), "--save");

@@ -274,7 +274,20 @@ public sealed class ModelFileTests : IDisposable
 
         // Standardisation block.
         byte[] std = [.. I32(2), .. BitConverter.GetBytes(0f), .. BitConverter.GetBytes(0f), .. BitConverter.GetBytes(1f), .. BitConverter.GetBytes(-1f)];
-        Assert.Contains("scale[1] = -1 must be positive", Hostile(Forge(4, 1, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], .. std]), "standardisation scale", 76).Message);
+        Assert.Contains("scale[1] = -1 is outside [1E-20, 1E+20]", Hostile(Forge(4, 1, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], .. std]), "standardisation scale", 76).Message);
+
+        // Re-signed edits whose values are each finite and positive but mean nonsense (issue 12): a tiny or huge
+        // standardisation scale, a leaky-ReLU slope of 1e308, weights that overflow together.
+        byte[] Std(float scale) => [.. I32(2), .. BitConverter.GetBytes(0f), .. BitConverter.GetBytes(0f), .. BitConverter.GetBytes(1f), .. BitConverter.GetBytes(scale)];
+        Hostile(Forge(4, 1, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], .. Std(1e-38f)]), "standardisation scale", 76);
+        Hostile(Forge(4, 1, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], .. Std(1e30f)]), "standardisation scale", 76);
+        Assert.Contains("(0, 1000]", Hostile(Forge(4, 0, 2, 1, [(1, (byte)ActivationKind.LeakyReLU, 1e308)], 3, new byte[12]), "layer 0 alpha", 32).Message);
+        byte[] Floats(params float[] v) => [.. v.SelectMany(BitConverter.GetBytes)];
+        Assert.Contains("all inputs +1 is Infinity", Hostile(Forge(4, 0, 2, 1, [(1, 0, 0)], 3, Floats(3e38f, 3e38f, 0f)), "parameters", 48).Message);
+        Assert.Contains("is NaN", Hostile(Forge(4, 0, 2, 2, [(2, (byte)ActivationKind.LeakyReLU, 1000), (2, (byte)ActivationKind.Softmax, 0)], 12,
+            Floats(3e35f, 3e35f, 3e35f, 3e35f, 0f, 0f, 1e6f, 1e6f, 1e6f, 1e6f, 0f, 0f)), "parameters", 64).Message);
+        // Large but sensible values still load.
+        Assert.Equal(2, ModelFile.Load<float>(new MemoryStream(Forge(4, 1, 2, 1, [(1, 0, 0)], 3, [.. Floats(1e3f, -1e3f, 5f), .. Std(1e-6f)]))).InputSize);
         Hostile(Forge(4, 1, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], .. I32(1 << 30), .. new byte[16]]), "standardisation feature count", 60);
 
         // Loss: unknown kind, and one that does not fit the output activation.

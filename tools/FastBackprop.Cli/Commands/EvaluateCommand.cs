@@ -7,7 +7,7 @@ internal static class EvaluateCommand
 {
     public const int MaxConfusionClasses = 20;
 
-    public static readonly OptionSpec[] Specs = [new("--model", 1), new("--csv", 1), new("--idx", 2), .. CsvArgs.Specs];
+    public static readonly OptionSpec[] Specs = [new("--model", 1), new("--csv", 1), new("--idx", 2), .. CsvArgs.Specs, LimitArgs.Spec];
 
     public const string HelpText =
         """
@@ -28,7 +28,7 @@ internal static class EvaluateCommand
         regression prints the mean squared error.
         """;
 
-    public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
+    public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r') + "\n" + LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
 
     public static int Run(IReadOnlyList<string> args, TextWriter output)
     {
@@ -62,7 +62,7 @@ internal static class EvaluateCommand
         {
             if (labels is null)
                 throw new DataException("the model is a regression model; IDX label files hold classes");
-            data = IdxLoader.LoadDataset(idx![0], idx[1], classCount: labels.Count);
+            data = IdxLoader.LoadDataset(idx![0], idx[1], classCount: labels.Count, limits: LimitArgs.Parse(parsed).Data);
         }
         if (data.FeatureCount != model.InputSize)
             throw new DataException($"the data have {data.FeatureCount} features per sample but the model takes {model.InputSize}");

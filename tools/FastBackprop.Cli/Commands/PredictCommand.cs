@@ -8,7 +8,7 @@ internal static class PredictCommand
 {
     private const int Chunk = 512;
 
-    public static readonly OptionSpec[] Specs = [new("--model", 1), new("--csv", 1), new("--output", 1), .. CsvArgs.Specs];
+    public static readonly OptionSpec[] Specs = [new("--model", 1), new("--csv", 1), new("--output", 1), .. CsvArgs.Specs, LimitArgs.Spec];
 
     public const string HelpText =
         """

@@ -33,6 +33,7 @@ internal sealed record TrainData(
                     TargetColumnName = s.CsvOptions.TargetColumnName,
                     Task = s.CsvOptions.Task,
                     ClassLabels = all.ClassLabels,
+                    Limits = s.CsvOptions.Limits,
                 });
                 testName = "held-out";
             }
@@ -41,10 +42,10 @@ internal sealed record TrainData(
         }
         else if (s.Idx is not null)
         {
-            all = IdxLoader.LoadDataset(s.Idx[0], s.Idx[1]);
+            all = IdxLoader.LoadDataset(s.Idx[0], s.Idx[1], limits: s.Limits);
             if (s.TestIdx is not null)
             {
-                test = IdxLoader.LoadDataset(s.TestIdx[0], s.TestIdx[1], classCount: all.OutputCount);
+                test = IdxLoader.LoadDataset(s.TestIdx[0], s.TestIdx[1], classCount: all.OutputCount, limits: s.Limits);
                 testName = "held-out";
             }
             description = $"{Path.GetFileName(s.Idx[0])}: {Shape(all)}, pixels scaled to [0,1]";

@@ -55,6 +55,7 @@ internal static class CsvArgs
             TargetColumnName = targetName,
             Task = task,
             ClassLabels = classLabels,
+            Limits = LimitArgs.Parse(args).Data,
         };
     }
 

@@ -79,6 +79,10 @@ internal sealed record TrainSettings
     public bool? Standardize { get; init; }
     public string? Save { get; init; }
     public string? Plot { get; init; }
+    /// <summary>Bounds on the data files (--limit).</summary>
+    public DataLimits Limits { get; init; } = DataLimits.Default;
+    /// <summary>The most bytes training may plan to allocate (--limit memory=N); null for the default.</summary>
+    public long? MemoryLimit { get; init; }
 
     public static readonly OptionSpec[] Specs =
     [
@@ -88,6 +92,7 @@ internal sealed record TrainSettings
         new("--hidden", 1), new("--activation", 1), new("--loss", 1), new("--optimizer", 1), new("--lr", 1, "--learning-rate"),
         new("--weight-decay", 1), new("--schedule", 1), new("--batch", 1, "--batch-size"), new("--epochs", 1), new("--seed", 1),
         new("--threads", 1), new("--standardize", 0), new("--no-standardize", 0), new("--save", 1), new("--plot", 1),
+        LimitArgs.Spec,
     ];
 
     private static readonly Dictionary<string, ProblemName> Problems = new()
@@ -168,6 +173,7 @@ internal sealed record TrainSettings
         string? save = args.String("--save");
         CheckWritable("--plot", plot);
         CheckWritable("--save", save);
+        (DataLimits limits, long? memoryLimit) = LimitArgs.Parse(args);
 
         return new TrainSettings
         {
@@ -195,6 +201,8 @@ internal sealed record TrainSettings
             Standardize = args.Has("--standardize") ? true : args.Has("--no-standardize") ? false : null,
             Save = save,
             Plot = plot,
+            Limits = limits,
+            MemoryLimit = memoryLimit,
         };
     }
 
@@ -277,5 +285,5 @@ internal sealed record TrainSettings
               --hidden 256,128 --lr 0.001 --batch 128 --epochs 25 --schedule cosine --plot loss.svg
         """;
 
-    public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
+    public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r') + "\n" + LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
 }
