@@ -54,6 +54,15 @@ internal static class Program
                 interrupt.Cancel();
             }
         };
+        // SIGTERM (docker stop, systemd, kill) stops training the same way, so --save still saves.
+        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+        {
+            if (!interrupt.IsCancellationRequested)
+            {
+                context.Cancel = true; // the first stops training cleanly; a second one ends the process
+                interrupt.Cancel();
+            }
+        });
         return Run(args, Console.Out, !Console.IsOutputRedirected, start, interrupt.Token);
     }
 

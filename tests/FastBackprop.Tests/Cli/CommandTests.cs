@@ -43,6 +43,76 @@ public sealed class CommandTests : IDisposable
     public void ThreadsNeverExceedTheProcessors(int requested, int processors, int used)
         => Assert.Equal(used, TrainCommand.EffectiveThreads(requested, processors));
 
+    /// <summary>Calls <paramref name="onRow"/> with the epoch number of every table row the command prints.</summary>
+    private sealed class RowWatcher(Action<int> onRow) : StringWriter(CultureInfo.InvariantCulture)
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            string[] cells = (value ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (cells.Length >= 6 && int.TryParse(cells[0], CultureInfo.InvariantCulture, out int epoch) && cells[1].Contains('.'))
+                onRow(epoch);
+        }
+    }
+
+    [Theory]
+    [InlineData("0.1", "best validation loss")]
+    [InlineData("0", "last complete epoch")]
+    public void AnInterruptSavesTheKeptWeights(string validationFraction, string which)
+    {
+        string blobs = WriteBlobs("interrupt.csv", 200), model = Path.Combine(dir, "interrupted.fbpm");
+        using var interrupt = new CancellationTokenSource();
+        var output = new RowWatcher(epoch => { if (epoch == 2) interrupt.Cancel(); });
+        int code = FastBackprop.Cli.Program.Run(["train", "--csv", blobs, "--epochs", "50", "--batch", "8", "--validation-fraction", validationFraction, "--save", model],
+            output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), interrupt.Token);
+        Assert.Equal(FastBackprop.Cli.Program.ExitInterrupted, code);
+        Assert.Matches($"interrupted after [23] complete epoch\\(s\\); saved the weights of epoch [0-9]+ \\({which}\\) to ", output.ToString());
+        Assert.Equal(3, ModelFile.Load<float>(model).InputSize);
+        Assert.Empty(Directory.GetFiles(dir, "*.tmp-*"));
+    }
+
+    [Fact]
+    public void CheckpointsAreSavedWhileTraining()
+    {
+        string blobs = WriteBlobs("checkpoint.csv", 100), model = Path.Combine(dir, "checkpoint.fbpm");
+        var seen = new List<(int Epoch, bool Exists)>();
+        var output = new RowWatcher(epoch => seen.Add((epoch, File.Exists(model))));
+        int code = FastBackprop.Cli.Program.Run(["train", "--csv", blobs, "--epochs", "4", "--checkpoint", "2", "--save", model],
+            output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), CancellationToken.None);
+        Assert.Equal(FastBackprop.Cli.Program.ExitOk, code);
+        // Rows are printed before the epoch's checkpoint: none exists at epochs 1-2, the epoch-2 checkpoint by epoch 3.
+        Assert.Equal([(1, false), (2, false), (3, true), (4, true)], seen);
+        Assert.Equal(FastBackprop.Cli.Program.ExitUsage, Run("train", "--csv", blobs, "--checkpoint", "2").Code);
+    }
+
+    [Fact]
+    public void TrainingThatWouldNotFitInMemoryFailsBeforeAllocating()
+    {
+        string blobs = WriteBlobs("memory.csv", 20);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var stderr = new StringWriter();
+        TextWriter saved = Console.Error;
+        Console.SetError(stderr);
+        int code;
+        try
+        {
+            code = Run("train", "--csv", blobs, "--hidden", "65536,65536").Code;
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+        Assert.Equal(FastBackprop.Cli.Program.ExitUsage, code);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20);
+        Assert.Matches("training would need about 64.[0-9] GiB \\(4,295,[0-9,]+ parameters", stderr.ToString());
+        Assert.Contains("--limit memory=N", stderr.ToString());
+        var plan = MemoryPlan.For([784, 512, 256, 10], 128, optimizerSlots: 2, parameterCopies: 1, dataValues: 1000);
+        Assert.Equal(535_818, plan.Parameters);
+        Assert.Equal(4L * 535_818 * 3, plan.ParameterBytes);
+        Assert.Equal(4L * 535_818 * 2, plan.StateBytes);
+        Assert.Equal(4000, plan.DataBytes);
+    }
+
     [Fact]
     public void LimitsComeFromTheCommandLine()
     {

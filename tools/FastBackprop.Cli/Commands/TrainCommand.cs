@@ -69,6 +69,17 @@ internal static class TrainCommand
 
         // Standardisation, fitted on the training part only.
         bool standardize = s.Standardize ?? data.StandardizeByDefault;
+
+        // What training will allocate, checked before anything large is (the data are loaded already, within their limits).
+        int[] sizes = [training.FeatureCount, .. s.Hidden, outputLayer.Units];
+        int optimizerSlots = s.Optimizer switch { OptimizerName.Sgd => 0, OptimizerName.Momentum or OptimizerName.Nesterov => 1, _ => 2 };
+        long dataValues = standardize
+            ? (long)training.Features.Length + (data.Validation?.Features.Length ?? 0) + (data.Test?.Features.Length ?? 0)
+            : 0;
+        MemoryPlan plan = MemoryPlan.For(sizes, s.Batch, optimizerSlots,
+            parameterCopies: (s.Patience is null ? 0 : 1) + (s.Save is null ? 0 : 1), dataValues);
+        plan.Check(s.MemoryLimit);
+
         Standardizer<float>? scaler = standardize ? Standardizer<float>.Fit(training) : null;
         Dataset<float> train = scaler?.Transform(training) ?? training;
         Dataset<float>? validation = data.Validation is null ? null : scaler?.Transform(data.Validation) ?? data.Validation;
@@ -96,6 +107,9 @@ internal static class TrainCommand
         output.WriteLine(Invariant($"split:    {train.Count} training, {validation?.Count ?? 0} validation, {test?.Count ?? 0} {data.TestName}{(standardize ? "; features standardised (training statistics)" : "")}"));
         output.WriteLine(Invariant($"network:  {train.FeatureCount}-{string.Join("-", layers.Select(l => l.Units))} ({hidden} hidden, {outputLayer.Activation} output), {parameters:#,0} parameters, loss {Describe(loss)}"));
         output.WriteLine(Invariant($"training: {Describe(optimizer)}, lr {schedule}, batch {s.Batch}, {s.Epochs} epochs{(s.Patience is int p ? $", early stopping after {p} epochs without improvement" : "")}, seed {s.Seed}, {Gemm.MaxDegreeOfParallelism} thread(s)"));
+        output.WriteLine($"memory:   about {MemoryPlan.Bytes(plan.TotalBytes)} planned ({plan.Describe()})");
+        if (s.Save is not null && s.Checkpoint is int every)
+            output.WriteLine(Invariant($"saving:   a checkpoint every {every} epoch(s) to {s.Save}"));
         KernelConfiguration kernels = KernelConfiguration.Current;
         output.WriteLine($"kernels:  {CpuInfo.Describe(kernels.InstructionSet)}, GEMM tiles {kernels.GemmKernels}, on {kernels.Cpu.Name}");
         if (InfoCommand.Warning(kernels) is string warning)
@@ -107,7 +121,12 @@ internal static class TrainCommand
         output.WriteLine(table.Rule);
         int rowEvery = s.Epochs <= MaxTableRows * 2 ? 1 : (s.Epochs + MaxTableRows - 1) / MaxTableRows;
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(interrupt);
-        var reporter = new Reporter(output, new ProgressLine(output, interactive), table, rowEvery, s.Epochs, cancel);
+        IReadOnlyList<string>? classLabels = classification ? TrainData.ClassLabelsOf(training) : null;
+        Model<float> ModelOf(Network<float> net) => new(net, scaler, classLabels, loss);
+        // With --save, the weights an interrupt should save (the best validation epoch's, else the last complete epoch's)
+        // are copied at the end of each epoch, and --checkpoint saves the model every N epochs.
+        var snapshots = s.Save is null ? null : new EpochSnapshots(network, s.Save, s.Checkpoint, ModelOf);
+        var reporter = new Reporter(output, new ProgressLine(output, interactive), table, rowEvery, s.Epochs, cancel, snapshots);
 
         TrainingHistory history;
         try
@@ -119,7 +138,15 @@ internal static class TrainCommand
             reporter.Finish();
             if (reporter.Diverged is EpochMetrics bad)
                 throw new TrainingException(Invariant($"training diverged: the training loss is {bad.TrainingLoss} in epoch {bad.Epoch + 1}; try a smaller --lr (now {s.LearningRate})"));
-            output.WriteLine(Invariant($"interrupted after {e.History.Epochs.Count} complete epoch(s); nothing saved"));
+            if (snapshots?.Restore() is string which)
+            {
+                ModelFile.Save(s.Save!, ModelOf(network));
+                output.WriteLine(Invariant($"interrupted after {e.History.Epochs.Count} complete epoch(s); saved {which} to {s.Save}"));
+            }
+            else
+            {
+                output.WriteLine(Invariant($"interrupted after {e.History.Epochs.Count} complete epoch(s); nothing saved{(s.Save is null ? "" : " (no epoch completed)")}"));
+            }
             return Program.ExitInterrupted;
         }
         reporter.Finish();
@@ -148,8 +175,7 @@ internal static class TrainCommand
 
         if (s.Save is not null)
         {
-            IReadOnlyList<string>? labels = classification ? TrainData.ClassLabelsOf(training) : null;
-            ModelFile.Save(s.Save, new Model<float>(network, scaler, labels, loss));
+            ModelFile.Save(s.Save, ModelOf(network));
             output.WriteLine($"model saved to {s.Save}");
         }
         if (s.Plot is not null)
@@ -224,7 +250,7 @@ internal static class TrainCommand
     /// <summary>Receives the trainer's reports on the training thread: drives the progress bar, prints table rows and
     /// stops the run when the loss diverges.</summary>
     private sealed class Reporter(TextWriter output, ProgressLine progress, EpochTable table, int rowEvery, int epochs,
-        CancellationTokenSource cancel) : IProgress<TrainingProgress>
+        CancellationTokenSource cancel, EpochSnapshots? snapshots) : IProgress<TrainingProgress>
     {
         private double bestValidation = double.PositiveInfinity;
 
@@ -251,9 +277,43 @@ internal static class TrainCommand
             {
                 Diverged = m;
                 cancel.Cancel();
+                return;
             }
+            snapshots?.EpochEnded(m, best);
         }
 
         public void Finish() => progress.Clear();
+    }
+
+    /// <summary>At each epoch's end (on the training thread, between steps): keeps a copy of the weights an interrupt
+    /// should save — the best validation epoch's when there is a validation set, else the last complete epoch's — and
+    /// saves a checkpoint every <paramref name="checkpointEvery"/> epochs.</summary>
+    private sealed class EpochSnapshots(Network<float> network, string path, int? checkpointEvery, Func<Network<float>, Model<float>> model)
+    {
+        private float[]? weights;
+        private int epoch = -1;
+        private bool fromBest;
+
+        public void EpochEnded(EpochMetrics m, bool bestValidation)
+        {
+            if (m.ValidationLoss is null || bestValidation)
+            {
+                weights ??= new float[network.Parameters.Length];
+                network.Parameters.CopyTo(weights);
+                epoch = m.Epoch;
+                fromBest = m.ValidationLoss is not null;
+            }
+            if (checkpointEvery is int every && (m.Epoch + 1) % every == 0)
+                ModelFile.Save(path, model(network));
+        }
+
+        /// <summary>Puts the kept weights back into the network; what they are, or null when no epoch completed.</summary>
+        public string? Restore()
+        {
+            if (weights is null)
+                return null;
+            weights.CopyTo(network.Parameters);
+            return Invariant($"the weights of epoch {epoch + 1} ({(fromBest ? "best validation loss" : "last complete epoch")})");
+        }
     }
 }

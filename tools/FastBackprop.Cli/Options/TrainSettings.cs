@@ -79,6 +79,8 @@ internal sealed record TrainSettings
     public bool? Standardize { get; init; }
     public string? Save { get; init; }
     public string? Plot { get; init; }
+    /// <summary>Save the model every this many epochs (--checkpoint, needs --save).</summary>
+    public int? Checkpoint { get; init; }
     /// <summary>Bounds on the data files (--limit).</summary>
     public DataLimits Limits { get; init; } = DataLimits.Default;
     /// <summary>The most bytes training may plan to allocate (--limit memory=N); null for the default.</summary>
@@ -92,7 +94,7 @@ internal sealed record TrainSettings
         new("--hidden", 1), new("--activation", 1), new("--loss", 1), new("--optimizer", 1), new("--lr", 1, "--learning-rate"),
         new("--weight-decay", 1), new("--schedule", 1), new("--batch", 1, "--batch-size"), new("--epochs", 1), new("--seed", 1),
         new("--threads", 1), new("--standardize", 0), new("--no-standardize", 0), new("--save", 1), new("--plot", 1),
-        LimitArgs.Spec,
+        LimitArgs.Spec, new("--checkpoint", 1),
     ];
 
     private static readonly Dictionary<string, ProblemName> Problems = new()
@@ -174,6 +176,7 @@ internal sealed record TrainSettings
         CheckWritable("--plot", plot);
         CheckWritable("--save", save);
         (DataLimits limits, long? memoryLimit) = LimitArgs.Parse(args);
+        args.Requires("--checkpoint", "--save");
 
         return new TrainSettings
         {
@@ -203,6 +206,7 @@ internal sealed record TrainSettings
             Plot = plot,
             Limits = limits,
             MemoryLimit = memoryLimit,
+            Checkpoint = args.Int("--checkpoint", 1, MaxEpochs),
         };
     }
 
@@ -273,9 +277,14 @@ internal sealed record TrainSettings
           --no-standardize       use the features as they are (default for --idx, digits and xor)
 
         Output:
-          --save MODEL           save the trained model (network, standardisation, class labels)
+          --save MODEL           save the trained model (network, standardisation, class labels); on
+                                 Ctrl+C or SIGTERM, the best (or last complete) epoch's weights are saved
+          --checkpoint N         with --save: also save the model every N epochs while training
           --plot FILE.svg        draw the training and validation loss per epoch as an SVG line chart
           -h, --help             show this help
+
+        Limits:
+        {LIMITS}
 
         Examples:
           fastbackprop-cli --epochs 5
@@ -285,5 +294,7 @@ internal sealed record TrainSettings
               --hidden 256,128 --lr 0.001 --batch 128 --epochs 25 --schedule cosine --plot loss.svg
         """;
 
-    public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r') + "\n" + LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
+    public static string Help => HelpText
+        .Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal)
+        .Replace("{LIMITS}", LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
 }

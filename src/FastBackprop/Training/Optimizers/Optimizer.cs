@@ -107,7 +107,12 @@ public abstract class Optimizer
                     "parameters");
             return (T[])state!;
         }
-        int size = checked(StateSlots * length);
+        long wanted = (long)StateSlots * length;
+        if (wanted > Array.MaxLength)
+            throw new ArgumentException(
+                $"{GetType().Name} keeps {StateSlots} values per parameter: {wanted:N0} for {length:N0} parameters, more than one array can hold ({Array.MaxLength:N0}); use a smaller network or an optimizer with less state (SGD keeps none).",
+                "parameters");
+        int size = (int)wanted;
         if (state is T[] reused && reused.Length == size)
             reused.AsSpan().Clear();
         else
