@@ -60,6 +60,8 @@ internal sealed record TrainSettings
     public string[]? Idx { get; init; }
     public string[]? TestIdx { get; init; }
     public bool Regression { get; init; }
+    /// <summary>--classification: train on a numeric target's values as classes even when they look like a regression target.</summary>
+    public bool Classification { get; init; }
 
     public double TestFraction { get; init; }
     public double ValidationFraction { get; init; }
@@ -82,7 +84,7 @@ internal sealed record TrainSettings
 
     public static readonly OptionSpec[] Specs =
     [
-        new("--problem", 1), new("--csv", 1), new("--idx", 2), new("--test-csv", 1), new("--test-idx", 2), new("--regression", 0),
+        new("--problem", 1), new("--csv", 1), new("--idx", 2), new("--test-csv", 1), new("--test-idx", 2), new("--regression", 0), new("--classification", 0),
         .. CsvArgs.Specs,
         new("--test-fraction", 1), new("--validation-fraction", 1), new("--patience", 1),
         new("--hidden", 1), new("--activation", 1), new("--loss", 1), new("--optimizer", 1), new("--lr", 1, "--learning-rate"),
@@ -137,7 +139,9 @@ internal sealed record TrainSettings
         args.Exclusive("--standardize", "--no-standardize");
         args.Requires("--test-csv", "--csv");
         args.Requires("--test-idx", "--idx");
+        args.Exclusive("--regression", "--classification");
         args.Requires("--regression", "--csv");
+        args.Requires("--classification", "--csv");
         foreach (OptionSpec csvOption in CsvArgs.Specs)
             args.Requires(csvOption.Name, "--csv");
 
@@ -178,6 +182,7 @@ internal sealed record TrainSettings
             Idx = idx,
             TestIdx = args.Files("--test-idx"),
             Regression = regression,
+            Classification = args.Has("--classification"),
             TestFraction = args.Double("--test-fraction", 0, 0.9) ?? (hasTestSet ? 0 : 0.2),
             ValidationFraction = validationFraction,
             Patience = patience,
@@ -232,7 +237,10 @@ internal sealed record TrainSettings
                                  pixels scaled to [0,1]
           --test-csv FILE        a separate test set for --csv (same columns)
           --test-idx IMAGES LABELS  a separate test set for --idx
-          --regression           the CSV target is a real number (mean squared error, identity output)
+          --regression           the CSV target is a real number (mean squared error, identity output;
+                                 targets standardised for training, predictions in the target's units)
+          --classification       train on the target's values as classes even when they are numbers with
+                                 many distinct values (which otherwise is an error suggesting --regression)
 
         CSV format (with --csv, --test-csv):
         {CSV}
