@@ -116,6 +116,20 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public void SmallFilesTrainEnoughStepsByDefault()
+    {
+        string train = WriteBlobs("small.csv", 60);
+        (int code, string output) = Run("train", "--csv", train, "--target", "side");
+        Assert.True(code == 0, output);
+        // 60 rows: 48 training, 43 after validation = 1 batch of 64 -> 1000 epochs, stopped early by patience 20.
+        Assert.Contains("batch 64, 1000 epochs (at least 2000 steps for a small training part), early stopping after 20 epochs without improvement", output);
+        Assert.Contains("final held-out accuracy: 100.00% (12/12)", output);
+        (code, output) = Run("train", "--csv", train, "--target", "side", "--epochs", "3");
+        Assert.True(code == 0, output);
+        Assert.Contains("batch 64, 3 epochs, seed", output);
+    }
+
+    [Fact]
     public void RegressionTrainsAndPredictsValues()
     {
         string path = Path.Combine(dir, "line.csv");

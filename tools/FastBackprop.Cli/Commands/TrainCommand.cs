@@ -62,6 +62,7 @@ internal static class TrainCommand
 
         TrainData data = TrainData.Load(s);
         Dataset<float> training = data.Training;
+        s = s.ForTrainingSize(training.Count, data.Validation is not null);
         bool classification = training.IsClassification;
 
         // Loss and output layer.
@@ -100,7 +101,7 @@ internal static class TrainCommand
         output.WriteLine($"data:     {data.Description}");
         output.WriteLine(Invariant($"split:    {train.Count} training, {validation?.Count ?? 0} validation, {test?.Count ?? 0} {data.TestName}{(standardize ? $"; features{(targetScaler is null ? "" : " and targets")} standardised (training statistics)" : "")}"));
         output.WriteLine(Invariant($"network:  {train.FeatureCount}-{string.Join("-", layers.Select(l => l.Units))} ({hidden} hidden, {outputLayer.Activation} output), {parameters:#,0} parameters, loss {Evaluation.Describe(loss)}{(targetScaler is null ? "" : " of the standardised targets")}"));
-        output.WriteLine(Invariant($"training: {Describe(optimizer)}, lr {schedule}, batch {s.Batch}, {s.Epochs} epochs{(s.Patience is int p ? $", early stopping after {p} epochs without improvement" : "")}, seed {s.Seed}, {Gemm.MaxDegreeOfParallelism} thread(s)"));
+        output.WriteLine(Invariant($"training: {Describe(optimizer)}, lr {schedule}, batch {s.Batch}, {s.Epochs} epochs{(s.EpochsChosenBySteps ? $" (at least {TrainSettings.MinDefaultSteps} steps for a small training part)" : "")}{(s.Patience is int p ? $", early stopping after {p} epochs without improvement" : "")}, seed {s.Seed}, {Gemm.MaxDegreeOfParallelism} thread(s)"));
         KernelConfiguration kernels = KernelConfiguration.Current;
         output.WriteLine($"kernels:  {CpuInfo.Describe(kernels.InstructionSet)}, GEMM tiles {kernels.GemmKernels}, on {kernels.Cpu.Name}");
         if (InfoCommand.Warning(kernels) is string warning)
