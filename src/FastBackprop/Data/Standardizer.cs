@@ -122,6 +122,49 @@ public sealed class Standardizer<T> where T : unmanaged, IBinaryFloatingPointIee
         }
     }
 
+    /// <summary>Undoes <see cref="Transform(Span{T})"/> in place, <c>x = x'/scale + mean</c>, on rows of
+    /// <see cref="FeatureCount"/> values (any number of rows): how a model trained on standardised targets returns its
+    /// predictions in the targets' own units. Allocates nothing.</summary>
+    /// <exception cref="ArgumentException">The length is not a whole number of rows.</exception>
+    public void InverseTransform(Span<T> values)
+    {
+        int n = mean.Length;
+        if (values.Length % n != 0)
+            throw new ArgumentException($"values has {values.Length} values, not a multiple of FeatureCount = {n}.", nameof(values));
+        for (int offset = 0; offset < values.Length; offset += n)
+        {
+            Span<T> x = values.Slice(offset, n);
+            TensorPrimitives.Divide<T>(x, scale, x);
+            TensorPrimitives.Add<T>(x, mean, x);
+        }
+    }
+
+    /// <summary>A copy of a regression data set <paramref name="data"/> whose targets are standardised (features
+    /// copied as they are); fit such a standardiser with <see cref="FitTargets"/>.</summary>
+    /// <exception cref="ArgumentException">The data set holds classes, or a different number of target values.</exception>
+    public Dataset<T> TransformTargets(Dataset<T> data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Targets is not T[] targets)
+            throw new ArgumentException("data holds class indices; only real-valued targets are standardised.", nameof(data));
+        if (data.OutputCount != FeatureCount)
+            throw new ArgumentException($"data has {data.OutputCount} target values per sample but the standardiser was fitted on {FeatureCount}.", nameof(data));
+        var y = (T[])targets.Clone();
+        Transform(y);
+        return new Dataset<T>((T[])data.Features.Clone(), data.FeatureCount, y, data.OutputCount);
+    }
+
+    /// <summary>Fits mean and scale to the targets of a regression data set (training part only). A constant target
+    /// gets scale 1, so no division by zero.</summary>
+    /// <exception cref="ArgumentException">The data set holds classes.</exception>
+    public static Standardizer<T> FitTargets(Dataset<T> training)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        if (training.Targets is not T[] targets)
+            throw new ArgumentException("training holds class indices; only real-valued targets are standardised.", nameof(training));
+        return Fit(targets, training.OutputCount);
+    }
+
     /// <summary>A standardised copy of <paramref name="data"/>: features transformed, class indices or targets copied.</summary>
     /// <exception cref="ArgumentException">The data set has a different number of features.</exception>
     public Dataset<T> Transform(Dataset<T> data)

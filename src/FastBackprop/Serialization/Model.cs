@@ -5,7 +5,8 @@ namespace FastBackprop;
 
 /// <summary>
 /// Everything needed to predict from raw features: the network, the input standardisation fitted on its training
-/// data, the class labels and the loss it was trained with. <see cref="ModelFile"/> saves and loads it.
+/// data, the class labels, the loss it was trained with and, for regression, the target standardisation (the network
+/// predicts standardised targets; <see cref="Predict"/> returns them in the targets' own units). <see cref="ModelFile"/> saves and loads it.
 /// Like <see cref="Network{T}"/> (whose <see cref="Network{T}.Forward"/> reuses a workspace), a model keeps
 /// scratch buffers and must not be used by several threads at once; give each thread its own (load it once per thread).
 /// </summary>
@@ -20,8 +21,12 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     /// <param name="inputStandardization">The standardiser fitted on the training features, or null if the network takes raw features.</param>
     /// <param name="classLabels">Names of the classes: one per output unit, or two (class 0, class 1) for a single output unit; null if unnamed.</param>
     /// <param name="loss">The loss the network was trained with (for evaluation); it must suit the output activation.</param>
+    /// <param name="targetStandardization">For regression, the standardiser fitted on the training targets that the network
+    /// was trained to predict (one value per output unit), or null if it predicts raw targets. Not allowed with class
+    /// labels or a softmax output.</param>
     /// <exception cref="ArgumentException">The parts do not fit together.</exception>
-    public Model(Network<T> network, Standardizer<T>? inputStandardization = null, IReadOnlyList<string>? classLabels = null, Loss? loss = null)
+    public Model(Network<T> network, Standardizer<T>? inputStandardization = null, IReadOnlyList<string>? classLabels = null, Loss? loss = null,
+        Standardizer<T>? targetStandardization = null)
     {
         ArgumentNullException.ThrowIfNull(network);
         if (inputStandardization is not null && inputStandardization.FeatureCount != network.InputSize)
@@ -39,7 +44,16 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         }
         if (loss is Loss l)
             DenseLayerKernels.ValidatePairing(network.Layer(network.LayerCount - 1).Activation, l);
+        if (targetStandardization is not null)
+        {
+            if (targetStandardization.FeatureCount != network.OutputSize)
+                throw new ArgumentException(
+                    $"The target standardiser has {targetStandardization.FeatureCount} values but the network has {network.OutputSize} outputs.", nameof(targetStandardization));
+            if (classLabels is not null || network.Layer(network.LayerCount - 1).Activation.Kind == ActivationKind.Softmax)
+                throw new ArgumentException("A target standardisation belongs to a regression model: not with class labels or a softmax output.", nameof(targetStandardization));
+        }
         Network = network;
+        TargetStandardization = targetStandardization;
         InputStandardization = inputStandardization;
         Loss = loss;
     }
@@ -49,6 +63,9 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 
     /// <summary>The standardisation applied to raw features before the network, or null.</summary>
     public Standardizer<T>? InputStandardization { get; }
+
+    /// <summary>The standardisation of the regression targets the network learnt to predict (undone by <see cref="Predict"/>), or null.</summary>
+    public Standardizer<T>? TargetStandardization { get; }
 
     /// <summary>The class names (see the constructor), or null.</summary>
     public IReadOnlyList<string>? ClassLabels => classLabels;
@@ -63,9 +80,16 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     public int OutputSize => Network.OutputSize;
 
     /// <summary>Standardises a copy of <paramref name="rawFeatures"/> (batchSize rows; the input is not modified) and
-    /// runs the network, writing batchSize×OutputSize outputs. Not thread-safe.</summary>
+    /// runs the network, writing batchSize×OutputSize outputs; with a <see cref="TargetStandardization"/> the outputs are
+    /// returned in the targets' own units. Not thread-safe.</summary>
     /// <exception cref="ArgumentException">Shapes disagree or the features are not finite.</exception>
     public void Predict(ReadOnlySpan<T> rawFeatures, int batchSize, Span<T> outputs)
+    {
+        PredictStandardized(rawFeatures, batchSize, outputs);
+        TargetStandardization?.InverseTransform(outputs[..checked(batchSize * OutputSize)]);
+    }
+
+    private void PredictStandardized(ReadOnlySpan<T> rawFeatures, int batchSize, Span<T> outputs)
     {
         Guard.Positive(batchSize, nameof(batchSize));
         Guard.Length(rawFeatures, (long)batchSize * InputSize, nameof(rawFeatures), $"batchSize×InputSize = {batchSize}×{InputSize}");

@@ -32,7 +32,7 @@ public static class ModelFile
 
     internal const int HashSize = 32;
 
-    private const int FlagStandardization = 1, FlagLabels = 2, FlagLoss = 4;
+    private const int FlagStandardization = 1, FlagLabels = 2, FlagLoss = 4, FlagTargetStandardization = 8;
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
@@ -157,6 +157,9 @@ public static class ModelFile
             size += 4 + labels.Sum(l => 4L + l.Length);
         if (model.Loss is not null)
             size += 2;
+        Standardizer<T>? targets = model.TargetStandardization;
+        if (targets is not null)
+            size += 4 + 2L * targets.FeatureCount * element;
         size += HashSize;
         if (size > MaxFileBytes)
             throw new ArgumentException($"The model needs {size} bytes, more than the {MaxFileBytes} a model file may have.", nameof(model));
@@ -166,7 +169,8 @@ public static class ModelFile
         w.Bytes(Magic);
         w.U32(FormatVersion);
         w.U8(element);
-        w.U8((byte)((standardizer is not null ? FlagStandardization : 0) | (labels is not null ? FlagLabels : 0) | (model.Loss is not null ? FlagLoss : 0)));
+        w.U8((byte)((standardizer is not null ? FlagStandardization : 0) | (labels is not null ? FlagLabels : 0) | (model.Loss is not null ? FlagLoss : 0)
+            | (targets is not null ? FlagTargetStandardization : 0)));
         w.U16(0);
         w.I32(network.InputSize);
         w.I32(network.LayerCount);
@@ -200,6 +204,12 @@ public static class ModelFile
         {
             w.U8((byte)loss.Kind);
             w.U8((byte)loss.Reduction);
+        }
+        if (targets is not null)
+        {
+            w.I32(targets.FeatureCount);
+            w.Values(targets.Mean);
+            w.Values(targets.Scale);
         }
         SHA256.HashData(data.AsSpan(0, w.Position), data.AsSpan(w.Position, HashSize));
         return data;
@@ -235,8 +245,10 @@ public static class ModelFile
             throw r.Error(at, "element type", $"{element} is neither 4 (float32) nor 8 (float64).");
         at = r.Position;
         byte flags = r.U8("flags");
-        if ((flags & ~(FlagStandardization | FlagLabels | FlagLoss)) != 0)
-            throw r.Error(at, "flags", $"0x{flags:x2} sets unknown bits (known: 0x01 standardisation, 0x02 labels, 0x04 loss).");
+        if ((flags & ~(FlagStandardization | FlagLabels | FlagLoss | FlagTargetStandardization)) != 0)
+            throw r.Error(at, "flags", $"0x{flags:x2} sets unknown bits (known: 0x01 standardisation, 0x02 labels, 0x04 loss, 0x08 target standardisation).");
+        if ((flags & FlagTargetStandardization) != 0 && (flags & FlagLabels) != 0)
+            throw r.Error(at, "flags", $"0x{flags:x2} sets both class labels (0x02) and target standardisation (0x08), which only a regression model has.");
         at = r.Position;
         if (r.U16("reserved") is ushort reserved and not 0)
             throw r.Error(at, "reserved", $"{reserved} must be 0.");
@@ -359,10 +371,37 @@ public static class ModelFile
                 throw ModelFormatError.Create(name, at, "loss kind", $"{kind} does not fit the output layer: {e.Message}", e);
             }
         }
+        Standardizer<T>? targetStandardizer = (flags & FlagTargetStandardization) != 0
+            ? ReadTargetStandardization<T>(ref r, element, specs[^1]) : null;
         if (r.Remaining != 0)
             throw r.Error(r.Position, "end of data", $"{r.Remaining} unexpected byte(s) before the checksum.");
         ModelChecks.CheckPrediction(network, name, parametersOffset: 32 + 16L * layerCount);
-        return new Model<T>(network, standardizer, labels, loss);
+        return new Model<T>(network, standardizer, labels, loss, targetStandardizer);
+    }
+
+    /// <summary>The target standardisation block (flag 0x08): one mean and one positive scale per output unit.</summary>
+    private static Standardizer<T> ReadTargetStandardization<T>(ref Reader r, byte element, LayerSpec output)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        long at = r.Position;
+        int count = r.I32("target standardisation count");
+        if (count != output.Units)
+            throw r.Error(at, "target standardisation count", $"{count}, but the network has {output.Units} output unit(s).");
+        if (output.Activation.Kind == ActivationKind.Softmax)
+            throw r.Error(at, "target standardisation count", "a softmax output gives class probabilities, which are not standardised targets.");
+        if (2L * count * element > r.Remaining)
+            throw r.Error(at, "target standardisation count", $"{count} means and scales need {2L * count * element} bytes, only {r.Remaining} remain.");
+        var mean = new T[count];
+        var scale = new T[count];
+        r.Values<T>(mean, element, "target standardisation mean");
+        at = r.Position;
+        r.Values<T>(scale, element, "target standardisation scale");
+        for (int i = 0; i < scale.Length; i++)
+        {
+            if (ModelChecks.ScaleProblem(double.CreateTruncating(scale[i]), i) is string problem)
+                throw r.Error(at + (long)i * element, "target standardisation scale", problem);
+        }
+        return new Standardizer<T>(mean, scale);
     }
 
     private ref struct Writer(Span<byte> data)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using FastBackprop.Cli;
 
 namespace FastBackprop.Tests.Cli;
@@ -104,7 +105,7 @@ public sealed class CommandTests : IDisposable
         }
         Assert.Equal(FastBackprop.Cli.Program.ExitUsage, code);
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20);
-        Assert.Matches("training would need about 64.[0-9] GiB \\(4,295,[0-9,]+ parameters", stderr.ToString());
+        Assert.Matches("training would need about [0-9.]+ GiB \\(4,295,[0-9,]+ parameters", stderr.ToString());
         Assert.Contains("--limit memory=N", stderr.ToString());
         var plan = MemoryPlan.For([784, 512, 256, 10], 128, optimizerSlots: 2, parameterCopies: 1, dataValues: 1000);
         Assert.Equal(535_818, plan.Parameters);
@@ -203,6 +204,20 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public void SmallFilesTrainEnoughStepsByDefault()
+    {
+        string train = WriteBlobs("small.csv", 60);
+        (int code, string output) = Run("train", "--csv", train, "--target", "side");
+        Assert.True(code == 0, output);
+        // 60 rows: 48 training, 43 after validation = 1 batch of 64 -> 1000 epochs, stopped early by patience 20.
+        Assert.Contains("batch 64, 1000 epochs (at least 2000 steps for a small training part), early stopping after 20 epochs without improvement", output);
+        Assert.Contains("final held-out accuracy: 100.00% (12/12)", output);
+        (code, output) = Run("train", "--csv", train, "--target", "side", "--epochs", "3");
+        Assert.True(code == 0, output);
+        Assert.Contains("batch 64, 3 epochs, seed", output);
+    }
+
+    [Fact]
     public void RegressionTrainsAndPredictsValues()
     {
         string path = Path.Combine(dir, "line.csv");
@@ -214,6 +229,101 @@ public sealed class CommandTests : IDisposable
         (code, output) = Run("predict", "--model", model, "--csv", path, "--target", "-1");
         Assert.Equal(0, code);
         Assert.All(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), line => double.Parse(line, CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>y = 200 + 40·a − 25·b + small noise: targets far from 0 with a spread of about 50, as in scikit-learn's diabetes data.</summary>
+    private string WriteLinear(string name, int rows, int seed)
+    {
+        var rng = new Random(seed);
+        var text = new StringBuilder("a,b,y\n");
+        for (int i = 0; i < rows; i++)
+        {
+            double a = rng.NextDouble() * 2 - 1, b = rng.NextDouble() * 2 - 1;
+            text.Append(CultureInfo.InvariantCulture, $"{a:0.####},{b:0.####},{200 + 40 * a - 25 * b + rng.NextDouble():0.###}\n");
+        }
+        string path = Path.Combine(dir, name);
+        File.WriteAllText(path, text.ToString());
+        return path;
+    }
+
+    [Fact]
+    public void RegressionStandardisesTargetsAndReportsErrorsInTheTargetsUnits()
+    {
+        string train = WriteLinear("lin-train.csv", 300, 1), test = WriteLinear("lin-test.csv", 60, 2), model = Path.Combine(dir, "lin.fbpm");
+        (int code, string output) = Run("train", "--csv", train, "--test-csv", test, "--regression", "--hidden", "16", "--epochs", "100", "--lr", "0.01", "--save", model);
+        Assert.True(code == 0, output);
+        Assert.Contains("features and targets standardised", output);
+        Assert.Contains("loss ½·mean squared error of the standardised targets", output);
+        // One figure per name: no "loss" line beside the MSE.
+        Assert.DoesNotContain("held-out loss", output);
+        Match final = Regex.Match(output, @"(?m)^final held-out MSE: (\S+) \(RMSE (\S+), MAE (\S+), R² (\S+), max \|error\| (\S+); in the target's units\) on 60 samples$");
+        Assert.True(final.Success, output);
+        double mse = double.Parse(final.Groups[1].Value, CultureInfo.InvariantCulture), r2 = double.Parse(final.Groups[4].Value, CultureInfo.InvariantCulture);
+        Assert.InRange(r2, 0.97, 1);
+        Assert.InRange(mse, 0, 10);
+
+        Model<float> loaded = ModelFile.Load<float>(model);
+        Assert.NotNull(loaded.TargetStandardization);
+        Assert.InRange(loaded.TargetStandardization!.Mean[0], 190f, 210f);
+
+        (code, string evaluated) = Run("evaluate", "--model", model, "--csv", test);
+        Assert.True(code == 0, evaluated);
+        Assert.DoesNotContain("loss:", evaluated);
+        Assert.Contains("standardised targets", evaluated);
+        Assert.Matches(@"(?m)^MSE: +" + Regex.Escape(final.Groups[1].Value) + "$", evaluated);
+        Assert.Matches(@"(?m)^MAE: +" + Regex.Escape(final.Groups[3].Value) + "$", evaluated);
+        Assert.Matches(@"(?m)^R²: +" + Regex.Escape(final.Groups[4].Value) + "$", evaluated);
+
+        (code, output) = Run("predict", "--model", model, "--csv", test, "--target", "y");
+        Assert.Equal(0, code);
+        double[] predicted = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => double.Parse(l, CultureInfo.InvariantCulture)).ToArray();
+        double[] actual = File.ReadAllLines(test).Skip(1).Select(l => double.Parse(l.Split(',')[2], CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal(60, predicted.Length);
+        Assert.InRange(predicted.Zip(actual, (p, t) => (p - t) * (p - t)).Average(), 0, 10);
+    }
+
+    [Fact]
+    public void RSquaredAndLossNamesFollowScikitLearnAndMath()
+    {
+        Assert.Equal(0.75, Evaluation.RSquared([1.0], [4.0]), 12);
+        Assert.Equal(0.5, Evaluation.RSquared([1.0, 0.0], [4.0, 0.0]) - 0.375, 12);   // (0.75 + 1)/2 = 0.875
+        Assert.Equal(0, Evaluation.RSquared([2.0], [0.0]));                            // constant target, not predicted: 0
+        Assert.Equal("½·mean squared error", Evaluation.Describe(Loss.MeanSquaredError));
+        var result = new EvaluationResult(1.5, 0, 10, null, 3.0, 4, 1, 0.5);
+        Assert.Null(result.LossLine("loss: ", Loss.MeanSquaredError));
+        Assert.Equal("loss: 1.500000 (binary cross-entropy)", result.LossLine("loss: ", Loss.BinaryCrossEntropy));
+    }
+
+    private string WriteNumericTarget(string name, int rows, Func<int, string> target)
+    {
+        var text = new StringBuilder("x,y\n");
+        for (int i = 0; i < rows; i++)
+            text.Append(CultureInfo.InvariantCulture, $"{i % 17},{target(i)}\n");
+        string path = Path.Combine(dir, name);
+        File.WriteAllText(path, text.ToString());
+        return path;
+    }
+
+    [Fact]
+    public void ANumericTargetWithManyValuesNeedsRegressionOrClassification()
+    {
+        // 150 distinct whole numbers in 300 rows: a regression target, refused as classes with a usage error (exit 2).
+        string many = WriteNumericTarget("many.csv", 300, i => (25 + i / 2).ToString(CultureInfo.InvariantCulture));
+        Assert.Equal(2, Run("train", "--csv", many, "--epochs", "1").Code);
+        Assert.Equal(0, Run("train", "--csv", many, "--epochs", "1", "--regression").Code);
+        Assert.Equal(0, Run("train", "--csv", many, "--epochs", "1", "--classification", "--test-fraction", "0").Code);
+        Assert.Equal(2, Run("train", "--csv", many, "--regression", "--classification").Code);
+
+        static Dataset<float> Labels(int rows, params string[] labels)
+            => new(new float[rows], 1, Enumerable.Range(0, rows).Select(i => i % labels.Length).ToArray(), labels.Length, labels);
+        string[] Numbers(int n, double step) => Enumerable.Range(0, n).Select(i => (i * step).ToString(CultureInfo.InvariantCulture)).ToArray();
+        string? why = TrainData.LooksLikeRegression(Labels(442, Numbers(214, 1)));
+        Assert.Equal("holds numbers with 214 distinct values in 442 rows, which looks like a regression target rather than 214 classes", why);
+        Assert.Contains("not all whole", TrainData.LooksLikeRegression(Labels(10_000, Numbers(12, 0.5))));
+        Assert.Null(TrainData.LooksLikeRegression(Labels(150, "0", "1", "2")));              // iris coded 0-2
+        Assert.Null(TrainData.LooksLikeRegression(Labels(60_000, Numbers(100, 1))));         // 100 integer classes, 600 rows each
+        Assert.Null(TrainData.LooksLikeRegression(Labels(40, Numbers(10, 0.5))));            // at most 10 values: classes
+        Assert.Null(TrainData.LooksLikeRegression(Labels(30, [.. Numbers(20, 1), "x"])));    // not all numbers
     }
 
     [Theory]

@@ -22,6 +22,42 @@ public class OptionParsingTests
     }
 
     [Fact]
+    public void SmallTrainingPartsGetEpochsByStepsAndEarlyStopping()
+    {
+        string csv = Path.GetTempFileName();
+        try
+        {
+            TrainSettings s = Train("--csv", csv);
+            Assert.Equal(20, s.Epochs);
+            Assert.False(s.EpochsGiven);
+            // iris: 108 training rows = 2 batches of 64 -> 1000 epochs (2000 steps), patience 20.
+            TrainSettings iris = s.ForTrainingSize(108, hasValidation: true);
+            Assert.Equal((1000, 20, true), (iris.Epochs, iris.Patience, iris.EpochsChosenBySteps));
+            // breast_cancer: 409 rows = 7 batches -> 286 epochs; without a validation set no early stopping.
+            TrainSettings cancer = s.ForTrainingSize(409, hasValidation: false);
+            Assert.Equal((286, (int?)null), (cancer.Epochs, cancer.Patience));
+            // A handful of rows: capped at 1000 epochs.
+            Assert.Equal(TrainSettings.MaxDefaultEpochs, s.ForTrainingSize(3, true).Epochs);
+            // Large sets are unchanged: Fashion-MNIST's 54,000 rows are 844 batches, 20 epochs = 16,880 steps.
+            Assert.Same(s, s.ForTrainingSize(54_000, true));
+            Assert.Same(s, s.ForTrainingSize(6_400, true));   // exactly 100 batches x 20 epochs = 2000 steps
+            Assert.Equal(21, s.ForTrainingSize(6_336, true).Epochs);   // 99 batches
+            // Explicit flags win: --epochs is never changed, --patience is kept.
+            TrainSettings given = Train("--csv", csv, "--epochs", "20");
+            Assert.Same(given, given.ForTrainingSize(108, true));
+            Assert.Equal(5, Train("--csv", csv, "--patience", "5").ForTrainingSize(108, true).Patience);
+            Assert.Equal(143, Train("--csv", csv, "--batch", "8").ForTrainingSize(108, true).Epochs);   // 14 batches
+            // The built-in problems keep their own defaults.
+            TrainSettings digits = Train();
+            Assert.Same(digits, digits.ForTrainingSize(1294, true));
+        }
+        finally
+        {
+            File.Delete(csv);
+        }
+    }
+
+    [Fact]
     public void GoodOptionsAreRead()
     {
         TrainSettings s = Train("--epochs", "5", "--hidden", "256,128", "--activation", "Leaky-ReLU", "--optimizer", "adamw",

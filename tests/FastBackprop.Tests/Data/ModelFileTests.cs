@@ -54,6 +54,12 @@ public sealed class ModelFileTests : IDisposable
         }
         Assert.Equal(expected.ClassLabels, actual.ClassLabels);
         Assert.Equal(expected.Loss, actual.Loss);
+        Assert.Equal(expected.TargetStandardization is null, actual.TargetStandardization is null);
+        if (expected.TargetStandardization is not null)
+        {
+            Bits.Equal(expected.TargetStandardization.Mean, actual.TargetStandardization!.Mean, "target mean");
+            Bits.Equal(expected.TargetStandardization.Scale, actual.TargetStandardization.Scale, "target scale");
+        }
 
         var random = new Random(77);
         const int batch = 13;
@@ -137,6 +143,104 @@ public sealed class ModelFileTests : IDisposable
         for (int i = 0; i < d.Network.Parameters.Length; i++)
             Assert.Equal((float)d.Network.Parameters[i], narrowed.Network.Parameters[i]);
         Assert.Equal(d.ClassLabels, narrowed.ClassLabels);
+    }
+
+    /// <summary>A regression model: 3 outputs whose targets were standardised (one of them constant, so scale 1).</summary>
+    private static Model<T> Regression<T>(int seed) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        Network<T> net = Net<T>(seed, 4, new(7, Activation.Tanh), new(3, Activation.Identity));
+        var random = new Random(seed);
+        var targets = new T[50 * 3];
+        for (int i = 0; i < 50; i++)
+        {
+            targets[3 * i] = T.CreateChecked(150 + 70 * random.NextDouble());
+            targets[3 * i + 1] = T.CreateChecked(-0.001 * random.NextDouble());
+            targets[3 * i + 2] = T.CreateChecked(42.5);
+        }
+        Standardizer<T> y = Standardizer<T>.FitTargets(new Dataset<T>(new T[50], 1, targets, 3));
+        Assert.Equal(T.One, y.Scale[2]);
+        return new Model<T>(net, Standardizer<T>.Fit(Random<T>(random, 20 * 4, 9), 4), null, Loss.MeanSquaredError, y);
+    }
+
+    [Fact]
+    public void Target_standardisation_round_trips_and_predicts_in_the_targets_units()
+    {
+        Model<float> f = Regression<float>(11);
+        string path = dir.File("regression.fbpm");
+        ModelFile.Save(path, f);
+        AssertSame(f, ModelFile.Load<float>(path));
+        Model<double> d = Regression<double>(12);
+        var stream = new MemoryStream();
+        ModelFile.Save(stream, d);
+        AssertSame(d, ModelFile.Load<double>(new MemoryStream(stream.ToArray())));
+
+        // Predict = network output / scale + mean, per output unit.
+        float[] x = Random<float>(new Random(5), 6 * 4, 5);
+        var predicted = new float[6 * 3];
+        f.Predict(x, 6, predicted);
+        float[] z = (float[])x.Clone();
+        f.InputStandardization!.Transform(z);
+        var raw = new float[6 * 3];
+        f.Network.Forward(z, 6, raw);
+        for (int i = 0; i < raw.Length; i++)
+            Assert.Equal(raw[i] / f.TargetStandardization!.Scale[i % 3] + f.TargetStandardization.Mean[i % 3], predicted[i]);
+        Assert.InRange(f.TargetStandardization!.Mean[0], 150f, 220f);
+
+        // The parts must fit: one value per output, never with class labels or a softmax output.
+        Network<float> net = f.Network;
+        var two = new Standardizer<float>([0, 0], [1, 1]);
+        Assert.Equal("targetStandardization", Assert.Throws<ArgumentException>(() => new Model<float>(net, null, null, null, two)).ParamName);
+        Network<float> softmax = Net<float>(1, 2, new LayerSpec(2, Activation.Softmax));
+        Assert.Equal("targetStandardization", Assert.Throws<ArgumentException>(() => new Model<float>(softmax, null, null, null, two)).ParamName);
+        Network<float> sigmoid = Net<float>(1, 2, new LayerSpec(1, Activation.Sigmoid));
+        Assert.Equal("targetStandardization", Assert.Throws<ArgumentException>(
+            () => new Model<float>(sigmoid, null, ["no", "yes"], null, new Standardizer<float>([0], [1]))).ParamName);
+    }
+
+    [Fact]
+    public void Files_without_the_target_block_still_load()
+    {
+        // Written field by field as version 1 was before flag 0x08 existed: standardisation, labels and loss.
+        byte[] std = [.. BitConverter.GetBytes(2), .. BitConverter.GetBytes(1f), .. BitConverter.GetBytes(2f), .. BitConverter.GetBytes(0.5f), .. BitConverter.GetBytes(4f)];
+        byte[] labels = [.. BitConverter.GetBytes(2), .. BitConverter.GetBytes(1), (byte)'n', .. BitConverter.GetBytes(1), (byte)'y'];
+        byte[] old = Forge(4, 7, 2, 1, [(1, (byte)ActivationKind.Sigmoid, 0)], 3,
+            [.. new byte[12], .. std, .. labels, (byte)LossKind.BinaryCrossEntropy, 0]);
+        Model<float> m = ModelFile.Load<float>(new MemoryStream(old));
+        Assert.Null(m.TargetStandardization);
+        Assert.Equal(["n", "y"], m.ClassLabels!);
+        Assert.Equal(Loss.BinaryCrossEntropy, m.Loss);
+        ModelFile.Load<float>(new MemoryStream(Small()));
+    }
+
+    [Fact]
+    public void Hostile_target_standardisation_blocks_are_rejected()
+    {
+        byte[] I32(int v) => BitConverter.GetBytes(v);
+        byte[] F(params float[] v) => [.. v.SelectMany(BitConverter.GetBytes)];
+        // One identity output: 3 parameters (12 bytes), then the target block at offset 60.
+        byte[] Target(byte flags, params byte[][] parts) => Forge(4, flags, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], .. parts.SelectMany(p => p)]);
+
+        Model<float> ok = ModelFile.Load<float>(new MemoryStream(Target(8, I32(1), F(100), F(0.25f))));
+        Assert.Equal(100f, ok.TargetStandardization!.Mean[0]);
+        var y = new float[1];
+        ok.Predict([0f, 0f], 1, y);
+        Assert.Equal(100f, y[0]);
+
+        Assert.Contains("2, but the network has 1 output unit(s)", Hostile(Target(8, I32(2), F(0, 0), F(1, 1)), "target standardisation count", 60).Message);
+        Hostile(Target(8, I32(-5), F(0), F(1)), "target standardisation count", 60);
+        Hostile(Target(8, I32(1 << 30), F(0), F(1)), "target standardisation count", 60);
+        Assert.Contains("scale[0] = 0 is outside", Hostile(Target(8, I32(1), F(0), F(0)), "target standardisation scale", 68).Message);
+        Hostile(Target(8, I32(1), F(0), F(1e-30f)), "target standardisation scale", 68);
+        Assert.Contains("scale[0] = -2 is outside", Hostile(Target(8, I32(1), F(0), F(-2)), "target standardisation scale", 68).Message);
+        Assert.Contains("value 0 is NaN", Hostile(Target(8, I32(1), F(float.NaN), F(1)), "target standardisation mean", 64).Message);
+        Assert.Contains("not finite", Hostile(Target(8, I32(1), F(0), F(float.PositiveInfinity)), "target standardisation scale", 68).Message);
+        Assert.Contains("need 8 bytes, only 4 remain", Hostile(Target(8, I32(1), F(0)), "target standardisation count", 60).Message);
+        Hostile(Target(8, I32(1), F(0), F(1), [0]), "end of data", 72);
+        // Only a regression model has one: not with class labels, not with a softmax output.
+        Hostile(Target(8 | 2, I32(2), I32(1), [(byte)'a'], I32(1), [(byte)'b'], I32(1), F(0), F(1)), "flags", 13);
+        Hostile(Forge(4, 8, 2, 1, [(2, (byte)ActivationKind.Softmax, 0)], 6, [.. new byte[24], .. I32(2), .. F(0, 0), .. F(1, 1)]),
+            "target standardisation count", 72);
+        Hostile(Target(0x10), "flags", 13);
     }
 
     private static byte[] Small()

@@ -25,7 +25,8 @@ internal static class EvaluateCommand
 
         The model's own standardisation and class labels are applied: labels not known to the model are
         an error. Classification prints loss, accuracy and, for up to 20 classes, a confusion matrix;
-        regression prints the mean squared error.
+        regression prints MSE, RMSE, MAE, R² and the largest error, in the target's own units (a model
+        trained on standardised targets has its predictions mapped back first).
         """;
 
     public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r') + "\n" + LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
@@ -71,11 +72,12 @@ internal static class EvaluateCommand
 
         Dataset<float> x = model.InputStandardization?.Transform(data) ?? data;
         Loss loss = model.Loss ?? Evaluation.DefaultLoss(model.Network, data.IsClassification);
-        EvaluationResult result = Evaluation.Evaluate(model.Network, loss, x);
+        EvaluationResult result = Evaluation.Evaluate(model.Network, loss, x, model.TargetStandardization);
 
         output.WriteLine($"model:    {ModelArgs.Describe(model)}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"data:     {Path.GetFileName(csv ?? idx![0])}: {data.Count} samples, {data.FeatureCount} features"));
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"loss:     {result.Loss:0.000000} ({TrainCommand.Describe(loss)})"));
+        if (result.LossLine("loss:     ", loss) is string lossLine)
+            output.WriteLine(lossLine);
         if (result.IsClassification)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"accuracy: {result.Accuracy * 100:0.00}% ({result.Correct}/{result.Count})"));
@@ -87,8 +89,12 @@ internal static class EvaluateCommand
         }
         else
         {
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"MSE:      {result.MeanSquaredError:0.000000} (RMSE {Math.Sqrt(result.MeanSquaredError):0.0000}, max |error| {result.MaxAbsError:0.0000})"));
+            // One figure per name, all in the target's units (issue 12); the training loss (½·MSE) is not repeated.
+            output.WriteLine($"MSE:      {EvaluationResult.Number(result.MeanSquaredError)}");
+            output.WriteLine($"RMSE:     {EvaluationResult.Number(Math.Sqrt(result.MeanSquaredError))}");
+            output.WriteLine($"MAE:      {EvaluationResult.Number(result.MeanAbsoluteError)}");
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"R²:       {result.RSquared:0.0000}"));
+            output.WriteLine($"max |error|: {EvaluationResult.Number(result.MaxAbsError)}");
         }
         return Program.ExitOk;
     }

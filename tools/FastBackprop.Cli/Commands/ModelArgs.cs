@@ -17,6 +17,7 @@ internal static class ModelArgs
             sizes.Add(n.Layer(l).Units);
         string kind = model.ClassLabels is { } labels ? $"{labels.Count} classes" : "regression";
         return $"{string.Join("-", sizes)} ({n.Layer(0).Activation} hidden, {n.Layer(n.LayerCount - 1).Activation} output), {kind}"
-            + (model.InputStandardization is null ? "" : ", standardised inputs");
+            + (model.InputStandardization is null ? "" : ", standardised inputs")
+            + (model.TargetStandardization is null ? "" : ", standardised targets (predictions in the target's units)");
     }
 }

@@ -62,6 +62,7 @@ internal static class TrainCommand
 
         TrainData data = TrainData.Load(s);
         Dataset<float> training = data.Training;
+        s = s.ForTrainingSize(training.Count, data.Validation is not null);
         bool classification = training.IsClassification;
 
         // Loss and output layer.
@@ -84,6 +85,11 @@ internal static class TrainCommand
         Dataset<float> train = scaler?.Transform(training) ?? training;
         Dataset<float>? validation = data.Validation is null ? null : scaler?.Transform(data.Validation) ?? data.Validation;
         Dataset<float>? test = data.Test is null ? null : scaler?.Transform(data.Test) ?? data.Test;
+        // Regression targets are standardised with the training part's statistics too (issue 12: raw diabetes targets
+        // of 25-346 gave R² -4.2 with the defaults); the test set keeps its units, the model file keeps the statistics.
+        Standardizer<float>? targetScaler = standardize && !classification && loss.Kind == LossKind.SquaredError ? Standardizer<float>.FitTargets(training) : null;
+        if (targetScaler is not null)
+            (train, validation) = (targetScaler.TransformTargets(train), validation is null ? null : targetScaler.TransformTargets(validation));
 
         Activation hidden = Activation.FromKind(s.Activation);
         LayerSpec[] layers = [.. s.Hidden.Select(h => new LayerSpec(h, hidden)), outputLayer];
@@ -104,9 +110,9 @@ internal static class TrainCommand
 
         long parameters = network.Parameters.Length;
         output.WriteLine($"data:     {data.Description}");
-        output.WriteLine(Invariant($"split:    {train.Count} training, {validation?.Count ?? 0} validation, {test?.Count ?? 0} {data.TestName}{(standardize ? "; features standardised (training statistics)" : "")}"));
-        output.WriteLine(Invariant($"network:  {train.FeatureCount}-{string.Join("-", layers.Select(l => l.Units))} ({hidden} hidden, {outputLayer.Activation} output), {parameters:#,0} parameters, loss {Describe(loss)}"));
-        output.WriteLine(Invariant($"training: {Describe(optimizer)}, lr {schedule}, batch {s.Batch}, {s.Epochs} epochs{(s.Patience is int p ? $", early stopping after {p} epochs without improvement" : "")}, seed {s.Seed}, {Gemm.MaxDegreeOfParallelism} thread(s)"));
+        output.WriteLine(Invariant($"split:    {train.Count} training, {validation?.Count ?? 0} validation, {test?.Count ?? 0} {data.TestName}{(standardize ? $"; features{(targetScaler is null ? "" : " and targets")} standardised (training statistics)" : "")}"));
+        output.WriteLine(Invariant($"network:  {train.FeatureCount}-{string.Join("-", layers.Select(l => l.Units))} ({hidden} hidden, {outputLayer.Activation} output), {parameters:#,0} parameters, loss {Evaluation.Describe(loss)}{(targetScaler is null ? "" : " of the standardised targets")}"));
+        output.WriteLine(Invariant($"training: {Describe(optimizer)}, lr {schedule}, batch {s.Batch}, {s.Epochs} epochs{(s.EpochsChosenBySteps ? $" (at least {TrainSettings.MinDefaultSteps} steps for a small training part)" : "")}{(s.Patience is int p ? $", early stopping after {p} epochs without improvement" : "")}, seed {s.Seed}, {Gemm.MaxDegreeOfParallelism} thread(s)"));
         output.WriteLine($"memory:   about {MemoryPlan.Bytes(plan.TotalBytes)} planned ({plan.Describe()})");
         if (s.Save is not null && s.Checkpoint is int every)
             output.WriteLine(Invariant($"saving:   a checkpoint every {every} epoch(s) to {s.Save}"));
@@ -122,7 +128,7 @@ internal static class TrainCommand
         int rowEvery = s.Epochs <= MaxTableRows * 2 ? 1 : (s.Epochs + MaxTableRows - 1) / MaxTableRows;
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(interrupt);
         IReadOnlyList<string>? classLabels = classification ? TrainData.ClassLabelsOf(training) : null;
-        Model<float> ModelOf(Network<float> net) => new(net, scaler, classLabels, loss);
+        Model<float> ModelOf(Network<float> net) => new(net, scaler, classLabels, loss, targetScaler);
         // With --save, the weights an interrupt should save (the best validation epoch's, else the last complete epoch's)
         // are copied at the end of each epoch, and --checkpoint saves the model every N epochs.
         var snapshots = s.Save is null ? null : new EpochSnapshots(network, s.Save, s.Checkpoint, ModelOf);
@@ -160,8 +166,9 @@ internal static class TrainCommand
 
         if (test is not null)
         {
-            EvaluationResult result = Evaluation.Evaluate(network, loss, test);
-            output.WriteLine(Invariant($"{data.TestName} loss: {result.Loss:0.000000}"));
+            EvaluationResult result = Evaluation.Evaluate(network, loss, test, targetScaler);
+            if (result.LossLine($"{data.TestName} loss: ", loss) is string lossLine)
+                output.WriteLine(lossLine);
             output.WriteLine(result.FinalLine(data.TestName));
         }
         else
@@ -231,13 +238,6 @@ internal static class TrainCommand
         AdamW => "AdamW",
         _ => "Adam",
     } + (o.WeightDecay > 0 ? Invariant($" (weight decay {o.WeightDecay})") : "");
-
-    internal static string Describe(Loss loss) => loss.Kind switch
-    {
-        LossKind.SquaredError => "mean squared error",
-        LossKind.BinaryCrossEntropy => "binary cross-entropy",
-        _ => "softmax cross-entropy",
-    };
 
     private static string ShortTitle(string description)
     {

@@ -23,6 +23,8 @@ internal sealed record TrainData(
         if (s.Csv is not null)
         {
             all = CsvLoader.Load(s.Csv, s.CsvOptions);
+            if (!s.Classification && LooksLikeRegression(all) is string why)
+                throw new UsageException($"{Path.GetFileName(s.Csv)}: the target column {why}: add --regression to predict the number (or --classification to train on these values as classes anyway)");
             if (s.TestCsv is not null)
             {
                 test = CsvLoader.Load(s.TestCsv, new CsvOptions
@@ -77,6 +79,35 @@ internal sealed record TrainData(
             (training, validation) = training.Split(s.ValidationFraction, unchecked(s.Seed + 1));
         }
         return new TrainData(description, training, validation, test, testName, standardize);
+    }
+
+    /// <summary>The most distinct numeric labels a classification target may have before it is taken for a regression
+    /// target, whatever the rows.</summary>
+    internal const int NumericClassesAllowed = 10;
+
+    /// <summary>Why a classification data set's target looks like a number to regress on, or null: every label parses as a
+    /// number, there are more than <see cref="NumericClassesAllowed"/> of them, and either one is not a whole number or
+    /// there are at least one fifth as many distinct values as rows (fewer than five rows per class on average).
+    /// Issue 12: scikit-learn's diabetes targets (214 distinct values in 442 rows) silently became a 214-class
+    /// classifier with 0% accuracy. This is an error, not a warning: such a "classifier" cannot generalise (most test
+    /// values are classes it never saw or saw once), so a run that goes on only wastes time and prints a meaningless
+    /// accuracy; the message names the fix, and --classification keeps the rare intended case possible. Integer labels
+    /// with few classes per row (digit 0-9 columns, 100-class ids over many rows) are left alone.</summary>
+    internal static string? LooksLikeRegression(Dataset<float> data)
+    {
+        if (!data.IsClassification || data.ClassLabels is not { } labels || labels.Count <= NumericClassesAllowed)
+            return null;
+        bool fractional = false;
+        foreach (string label in labels)
+        {
+            if (!double.TryParse(label, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
+                return null;
+            fractional |= value != Math.Floor(value);
+        }
+        if (!fractional && labels.Count * 5L < data.Count)
+            return null;
+        return string.Create(CultureInfo.InvariantCulture,
+            $"holds numbers with {labels.Count} distinct values in {data.Count} rows{(fractional ? ", not all whole" : "")}, which looks like a regression target rather than {labels.Count} classes");
     }
 
     public static IReadOnlyList<string> ClassLabelsOf(Dataset<float> data)

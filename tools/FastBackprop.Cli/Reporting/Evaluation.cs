@@ -3,8 +3,12 @@ using System.Numerics.Tensors;
 
 namespace FastBackprop.Cli;
 
-/// <summary>Loss and accuracy (or regression errors) of a network on a data set, with a confusion matrix for classes.</summary>
-internal sealed record EvaluationResult(double Loss, int Correct, int Count, long[,]? Confusion, double MeanSquaredError, double MaxAbsError)
+/// <summary>Loss and accuracy (or regression errors) of a network on a data set, with a confusion matrix for classes.
+/// <see cref="Loss"/> is the training loss (in the units the network was trained in: for regression with standardised
+/// targets, ½·MSE of the standardised targets); the regression errors (MSE, MAE, R², max |error|) are in the targets' own
+/// units, after the target standardisation is undone.</summary>
+internal sealed record EvaluationResult(double Loss, int Correct, int Count, long[,]? Confusion, double MeanSquaredError, double MaxAbsError,
+    double MeanAbsoluteError = 0, double RSquared = 0)
 {
     public bool IsClassification => Confusion is not null;
 
@@ -14,7 +18,18 @@ internal sealed record EvaluationResult(double Loss, int Correct, int Count, lon
     public string FinalLine(string name) => IsClassification
         ? string.Create(CultureInfo.InvariantCulture, $"final {name} accuracy: {Accuracy * 100:0.00}% ({Correct}/{Count})")
         : string.Create(CultureInfo.InvariantCulture,
-            $"final {name} MSE: {MeanSquaredError:0.000000} (RMSE {Math.Sqrt(MeanSquaredError):0.0000}, max |error| {MaxAbsError:0.0000}) on {Count} samples");
+            $"final {name} MSE: {Number(MeanSquaredError)} (RMSE {Number(Math.Sqrt(MeanSquaredError))}, MAE {Number(MeanAbsoluteError)}, R² {RSquared:0.0000}, max |error| {Number(MaxAbsError)}; in the target's units) on {Count} samples");
+
+    /// <summary>The loss line, or null where it would repeat the MSE under another name: for a squared-error loss the
+    /// regression errors say everything, in the targets' own units (issue 12: "loss: 1797.4 (mean squared error)" was
+    /// printed beside "MSE: 3594.8").</summary>
+    public string? LossLine(string label, Loss loss) => !IsClassification && loss.Kind == LossKind.SquaredError ? null
+        : string.Create(CultureInfo.InvariantCulture, $"{label}{Loss:0.000000} ({Evaluation.Describe(loss)})");
+
+    /// <summary>Six significant digits, without exponent for ordinary magnitudes.</summary>
+    internal static string Number(double x) => double.IsFinite(x) && (x == 0 || Math.Abs(x) is >= 1e-4 and < 1e9)
+        ? x.ToString(Math.Abs(x) >= 1e5 ? "0.#" : "0.######", CultureInfo.InvariantCulture)
+        : x.ToString("0.#####e+0", CultureInfo.InvariantCulture);
 }
 
 internal static class Evaluation
@@ -29,9 +44,20 @@ internal static class Evaluation
         _ => Loss.MeanSquaredError,
     };
 
-    /// <summary>Evaluates <paramref name="network"/> on <paramref name="data"/> (already standardised) with <paramref name="loss"/>.
+    /// <summary>The loss's precise name: the squared-error loss is half the mean squared error (docs/MATH.md).</summary>
+    public static string Describe(Loss loss) => (loss.Kind, loss.Reduction) switch
+    {
+        (LossKind.SquaredError, Reduction.Mean) => "½·mean squared error",
+        (LossKind.SquaredError, _) => "½·sum of squared errors",
+        (LossKind.BinaryCrossEntropy, _) => "binary cross-entropy",
+        _ => "softmax cross-entropy",
+    };
+
+    /// <summary>Evaluates <paramref name="network"/> on <paramref name="data"/> (features already standardised; regression
+    /// targets in their own units) with <paramref name="loss"/>. With <paramref name="targetScaling"/> the network predicts
+    /// standardised targets: the loss is measured on those, the regression errors on predictions mapped back.
     /// Class data need a softmax output with one unit per class or one sigmoid output for two classes.</summary>
-    public static EvaluationResult Evaluate(Network<float> network, Loss loss, Dataset<float> data)
+    public static EvaluationResult Evaluate(Network<float> network, Loss loss, Dataset<float> data, Standardizer<float>? targetScaling = null)
     {
         int inputs = network.InputSize, outputs = network.OutputSize;
         int chunk = Math.Min(Chunk, data.Count);
@@ -40,7 +66,11 @@ internal static class Evaluation
         bool classification = data.IsClassification;
         int classes = classification ? data.OutputCount : 0;
         long[,]? confusion = classification ? new long[classes, classes] : null;
-        double lossSum = 0, sse = 0, maxAbs = 0;
+        double lossSum = 0, sse = 0, maxAbs = 0, sae = 0;
+        // Per output: the sum of targets and of squared deviations from a running mean (Welford), for R².
+        var targetMean = new double[outputs];
+        var targetSquares = new double[outputs];
+        var outputSse = new double[outputs];
         int correct = 0;
         bool mean = loss.Reduction == Reduction.Mean;
 
@@ -74,18 +104,47 @@ internal static class Evaluation
             else
             {
                 ReadOnlySpan<float> t = data.Targets.AsSpan(first * outputs, count * outputs);
-                value = network.ComputeLoss(x, t, count, loss, output);
+                if (targetScaling is null)
+                {
+                    value = network.ComputeLoss(x, t, count, loss, output);
+                }
+                else
+                {
+                    Span<float> scaled = targets.AsSpan(0, count * outputs);
+                    t.CopyTo(scaled);
+                    targetScaling.Transform(scaled);
+                    value = network.ComputeLoss(x, scaled, count, loss, output);
+                    targetScaling.InverseTransform(output);
+                }
                 for (int k = 0; k < t.Length; k++)
                 {
                     double err = (double)output[k] - t[k];
                     sse += err * err;
+                    sae += Math.Abs(err);
                     maxAbs = Math.Max(maxAbs, Math.Abs(err));
+                    int o = k % outputs;
+                    outputSse[o] += err * err;
+                    long seen = (long)first + k / outputs + 1;
+                    double delta = t[k] - targetMean[o];
+                    targetMean[o] += delta / seen;
+                    targetSquares[o] += delta * (t[k] - targetMean[o]);
                 }
             }
             lossSum += mean ? (double)value * count : value;
         }
-        return new EvaluationResult(lossSum / data.Count, correct, data.Count, confusion,
-            sse / Math.Max(1, (long)data.Count * outputs), maxAbs);
+        long values = Math.Max(1, (long)data.Count * outputs);
+        return new EvaluationResult(lossSum / data.Count, correct, data.Count, confusion, sse / values, maxAbs, sae / values,
+            classification ? 0 : RSquared(outputSse, targetSquares));
+    }
+
+    /// <summary>The coefficient of determination as scikit-learn's r2_score computes it: 1 − SSE/SST per output (SST about
+    /// the evaluated targets' own mean), averaged over outputs; a constant target scores 1 when predicted exactly, else 0.</summary>
+    internal static double RSquared(ReadOnlySpan<double> sse, ReadOnlySpan<double> sst)
+    {
+        double sum = 0;
+        for (int o = 0; o < sse.Length; o++)
+            sum += sst[o] > 0 ? 1 - sse[o] / sst[o] : sse[o] == 0 ? 1 : 0;
+        return sum / sse.Length;
     }
 
     /// <summary>Writes the confusion matrix (rows: true class, columns: predicted class).</summary>
