@@ -102,7 +102,8 @@ public static class ModelFile
     internal static void WriteAtomically(string path, Action<Stream> write)
     {
         string full = Path.GetFullPath(path);
-        string temporary = $"{full}.tmp-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
+        RemoveStaleTemporaries(full);
+        string temporary = $"{full}{TemporaryInfix}{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
         try
         {
             using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
@@ -126,6 +127,58 @@ public static class ModelFile
             {
             }
             throw;
+        }
+    }
+
+    private const string TemporaryInfix = ".tmp-";
+
+    /// <summary>How long a temporary file of a process that is no longer running is left alone (a save on a shared volume
+    /// by a process this one cannot see may still be writing it).</summary>
+    private static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(1);
+
+    /// <summary>Deletes temporary files that earlier saves to <paramref name="full"/> left behind when their process was
+    /// killed mid-save (<c>model.fbpm.tmp-PID-RANDOM</c>): those whose process is gone and that have not been written for a
+    /// minute, and unnamed-process ones (the earlier <c>model.fbpm.tmp-RANDOM</c> form) after ten minutes. Best effort:
+    /// a file that cannot be listed or deleted is left.</summary>
+    internal static void RemoveStaleTemporaries(string full)
+    {
+        string? folder = Path.GetDirectoryName(full);
+        if (folder is null)
+            return;
+        string prefix = Path.GetFileName(full) + TemporaryInfix;
+        try
+        {
+            foreach (string candidate in Directory.EnumerateFiles(folder, prefix + "*"))
+            {
+                string tail = Path.GetFileName(candidate)[prefix.Length..];
+                int dash = tail.IndexOf('-');
+                int owner = 0;
+                bool hasOwner = dash > 0 && int.TryParse(tail.AsSpan(0, dash), System.Globalization.NumberStyles.None,
+                    System.Globalization.CultureInfo.InvariantCulture, out owner);
+                TimeSpan age = DateTime.UtcNow - File.GetLastWriteTimeUtc(candidate);
+                bool stale = hasOwner ? age > StaleAfter && !IsRunning(owner)
+                    : age > 10 * StaleAfter && tail.Length == 12 && tail.All(char.IsAsciiHexDigitLower);
+                if (stale)
+                    File.Delete(candidate);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static bool IsRunning(int processId)
+    {
+        if (processId == Environment.ProcessId)
+            return true;
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(processId);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            return false;
         }
     }
 

@@ -115,6 +115,17 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public void ClassesApproachingTheRowsAreWarnedAbout()
+    {
+        float[] features = new float[40];
+        var many = new Dataset<float>(features, 1, [.. Enumerable.Range(0, 40).Select(i => i % 10)], 10);
+        Assert.Matches("x.csv: 10 classes for 40 rows \\(4 per class on average\\)", TrainData.FewRowsPerClass(many, "x.csv"));
+        var enough = new Dataset<float>(new float[50], 1, [.. Enumerable.Range(0, 50).Select(i => i % 10)], 10);
+        Assert.Null(TrainData.FewRowsPerClass(enough, "x.csv"));
+        Assert.Null(TrainData.FewRowsPerClass(new Dataset<float>(features, 1, features, 1), "x.csv"));
+    }
+
+    [Fact]
     public void LimitsComeFromTheCommandLine()
     {
         string blobs = WriteBlobs("limits.csv", 40);

@@ -402,6 +402,34 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void Saving_removes_the_stale_temporaries_of_killed_saves_and_nothing_else()
+    {
+        string path = dir.File("stale.fbpm");
+        DateTime old = DateTime.UtcNow.AddMinutes(-30), recent = DateTime.UtcNow;
+        string Temp(string name, DateTime written)
+        {
+            string file = dir.File(name);
+            File.WriteAllBytes(file, new byte[100]);
+            File.SetLastWriteTimeUtc(file, written);
+            return file;
+        }
+        string deadOld = Temp("stale.fbpm.tmp-2147483646-0123456789ab", old);
+        string deadRecent = Temp("stale.fbpm.tmp-2147483646-0123456789ac", recent);
+        string mineOld = Temp($"stale.fbpm.tmp-{Environment.ProcessId}-0123456789ad", old);
+        string legacyOld = Temp("stale.fbpm.tmp-0123456789ae", old);
+        string legacyRecent = Temp("stale.fbpm.tmp-0123456789af", recent);
+        string otherModel = Temp("other.fbpm.tmp-2147483646-0123456789b0", old);
+        string notOurs = Temp("stale.fbpm.tmp-notes.txt", old);
+
+        ModelFile.Save(path, Full<float>(8));
+
+        Assert.False(File.Exists(deadOld));
+        Assert.False(File.Exists(legacyOld));
+        Assert.All([deadRecent, mineOld, legacyRecent, otherModel, notOurs], f => Assert.True(File.Exists(f), f));
+        Assert.Equal(Full<float>(8).InputSize, ModelFile.Load<float>(path).InputSize);
+    }
+
+    [Fact]
     public void Atomic_save_keeps_the_old_file_when_writing_fails_midway()
     {
         string path = dir.File("keep.fbpm");

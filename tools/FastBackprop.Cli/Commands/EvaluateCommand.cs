@@ -81,10 +81,10 @@ internal static class EvaluateCommand
         if (result.IsClassification)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"accuracy: {result.Accuracy * 100:0.00}% ({result.Correct}/{result.Count})"));
-            if (labels!.Count <= MaxConfusionClasses)
+            if (labels!.Count <= MaxConfusionClasses && result.Confusion is not null)
             {
                 output.WriteLine();
-                Evaluation.WriteConfusion(output, result.Confusion!, labels);
+                Evaluation.WriteConfusion(output, result.Confusion, labels);
             }
         }
         else

@@ -39,6 +39,8 @@ internal sealed record TrainData(
                 });
                 testName = "held-out";
             }
+            if (FewRowsPerClass(all, Path.GetFileName(s.Csv)) is string warning)
+                Console.Error.WriteLine($"{Program.Name}: warning: {warning}");
             description = $"{Path.GetFileName(s.Csv)}: {Shape(all)}";
             standardize = true;
         }
@@ -50,6 +52,8 @@ internal sealed record TrainData(
                 test = IdxLoader.LoadDataset(s.TestIdx[0], s.TestIdx[1], classCount: all.OutputCount, limits: s.Limits);
                 testName = "held-out";
             }
+            if (FewRowsPerClass(all, Path.GetFileName(s.Idx[1])) is string warning)
+                Console.Error.WriteLine($"{Program.Name}: warning: {warning}");
             description = $"{Path.GetFileName(s.Idx[0])}: {Shape(all)}, pixels scaled to [0,1]";
             standardize = false;
         }
@@ -109,6 +113,19 @@ internal sealed record TrainData(
         return string.Create(CultureInfo.InvariantCulture,
             $"holds numbers with {labels.Count} distinct values in {data.Count} rows{(fractional ? ", not all whole" : "")}, which looks like a regression target rather than {labels.Count} classes");
     }
+
+    /// <summary>A warning when classes approach the number of rows (fewer than <see cref="MinRowsPerClass"/> rows per class
+    /// on average): most classes then have one or two examples, so the held-out accuracy says little and the target column
+    /// is more likely an identifier or a mistake than a label. A warning, not an error: a small set with many classes can
+    /// be intended.</summary>
+    internal static string? FewRowsPerClass(Dataset<float> data, string name)
+        => data.IsClassification && data.OutputCount * (long)MinRowsPerClass > data.Count
+            ? string.Create(CultureInfo.InvariantCulture,
+                $"{name}: {data.OutputCount} classes for {data.Count} rows ({(double)data.Count / data.OutputCount:0.#} per class on average): most classes have too few examples to learn or to test; is the target column right?")
+            : null;
+
+    /// <summary>Rows per class below which <see cref="FewRowsPerClass"/> warns.</summary>
+    public const int MinRowsPerClass = 5;
 
     public static IReadOnlyList<string> ClassLabelsOf(Dataset<float> data)
         => data.ClassLabels ?? Enumerable.Range(0, data.OutputCount).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();

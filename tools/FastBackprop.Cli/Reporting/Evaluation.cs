@@ -8,9 +8,12 @@ namespace FastBackprop.Cli;
 /// targets, ½·MSE of the standardised targets); the regression errors (MSE, MAE, R², max |error|) are in the targets' own
 /// units, after the target standardisation is undone.</summary>
 internal sealed record EvaluationResult(double Loss, int Correct, int Count, long[,]? Confusion, double MeanSquaredError, double MaxAbsError,
-    double MeanAbsoluteError = 0, double RSquared = 0)
+    double MeanAbsoluteError = 0, double RSquared = 0, bool IsClassification = false)
 {
-    public bool IsClassification => Confusion is not null;
+    /// <summary>The most classes a confusion matrix is counted for: it is classes² counters (issue 12: 70,000 classes
+    /// ran out of memory here after training), and above a few dozen classes nobody reads it.</summary>
+    public const int MaxConfusionClasses = 256;
+
 
     public double Accuracy => Count == 0 ? 0 : (double)Correct / Count;
 
@@ -65,7 +68,7 @@ internal static class Evaluation
         var targets = new float[chunk * outputs];
         bool classification = data.IsClassification;
         int classes = classification ? data.OutputCount : 0;
-        long[,]? confusion = classification ? new long[classes, classes] : null;
+        long[,]? confusion = classification && classes <= EvaluationResult.MaxConfusionClasses ? new long[classes, classes] : null;
         double lossSum = 0, sse = 0, maxAbs = 0, sae = 0;
         // Per output: the sum of targets and of squared deviations from a running mean (Welford), for R².
         var targetMean = new double[outputs];
@@ -96,7 +99,8 @@ internal static class Evaluation
                 for (int j = 0; j < count; j++)
                 {
                     int predicted = outputs == 1 ? (output[j] > 0.5f ? 1 : 0) : TensorPrimitives.IndexOfMax<float>(output.Slice(j * outputs, outputs));
-                    confusion![truth[j], predicted]++;
+                    if (confusion is not null)
+                        confusion[truth[j], predicted]++;
                     if (predicted == truth[j])
                         correct++;
                 }
@@ -134,7 +138,7 @@ internal static class Evaluation
         }
         long values = Math.Max(1, (long)data.Count * outputs);
         return new EvaluationResult(lossSum / data.Count, correct, data.Count, confusion, sse / values, maxAbs, sae / values,
-            classification ? 0 : RSquared(outputSse, targetSquares));
+            classification ? 0 : RSquared(outputSse, targetSquares), classification);
     }
 
     /// <summary>The coefficient of determination as scikit-learn's r2_score computes it: 1 − SSE/SST per output (SST about
