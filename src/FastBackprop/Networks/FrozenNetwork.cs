@@ -22,6 +22,8 @@ public sealed class FrozenNetwork<T> where T : unmanaged, IBinaryFloatingPointIe
         packedWeights = new PackedOperand<T>?[network.LayerCount];
         for (int l = 0; l < network.LayerCount; l++)
         {
+            if (network.Layer(l).Kind != LayerKind.Dense)
+                continue;
             int inputs = network.LayerInputs(l), units = network.Layer(l).Units;
             // Output layers with at most 16 units run as dot products of rows (RowDots) and never pack.
             if (units > RowDots<T>.MaxColumns || inputs < RowDots<T>.MinimumDepth)
@@ -36,7 +38,7 @@ public sealed class FrozenNetwork<T> where T : unmanaged, IBinaryFloatingPointIe
     /// <summary>Outputs per sample.</summary>
     public int OutputSize => network.OutputSize;
 
-    /// <summary>Number of dense layers.</summary>
+    /// <summary>Number of layers (dense and dropout).</summary>
     public int LayerCount => network.LayerCount;
 
     /// <summary>The kernel configuration the weights were packed for. Under another one (a test forcing it) predictions

@@ -7,24 +7,30 @@ using FastBackprop.Kernels.Gemm;
 namespace FastBackprop;
 
 /// <summary>
-/// A multilayer perceptron of dense layers (MATH.md): <c>Z_l = A_{l-1}·W_lᵀ + b_l</c>,
-/// <c>A_l = g_l(Z_l)</c>, batches row-major with one sample per row. All parameters live in one
-/// contiguous buffer. Forward, ComputeLoss, ComputeGradients and TrainStep reuse a workspace owned by the
-/// network (nothing is allocated after the first call for a batch size), so they must not run on several
-/// threads at once; <see cref="Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/> takes the
-/// caller's own workspace and may. Each GEMM may itself use several threads (<see cref="Gemm.MaxDegreeOfParallelism"/>).
+/// A multilayer perceptron (MATH.md): dense layers <c>Z_l = A_{l-1}·W_lᵀ + b_l</c>, <c>A_l = g_l(Z_l)</c>, and optionally
+/// dropout layers between them; batches row-major with one sample per row. All parameters live in one contiguous
+/// buffer. Forward, ComputeLoss, ComputeGradients and TrainStep reuse a workspace owned by the network (nothing is
+/// allocated after the first call for a batch size), so they must not run on several threads at once;
+/// <see cref="Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/> takes the caller's own workspace and may.
+/// Each GEMM may itself use several threads (<see cref="Gemm.MaxDegreeOfParallelism"/>). Every pass — training step,
+/// gradients, loss, prediction — is one loop over the layers (<see cref="NetworkLayer{T}"/>) with the loss head between
+/// the forward and the backward half.
 /// </summary>
 public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     private readonly LayerSpec[] layers;
+    private readonly NetworkLayer<T>[] stack;
+    private readonly DenseLayer<T> output;
     private readonly ParameterLayout layout;
     private readonly T[] parameters;
-    private Workspace? workspace;
+    private readonly ulong dropoutSeed;
+    private TrainingWorkspace<T>? workspace;
 
     /// <summary>Builds a network and initialises it reproducibly from <paramref name="seed"/>: weights
     /// Xavier/Glorot-uniform for sigmoid, tanh, identity, step and softmax layers, He-normal for the
-    /// ReLU family; biases zero.</summary>
-    /// <exception cref="ArgumentException">A size is not positive, the list is empty, or softmax is not the last layer.</exception>
+    /// ReLU family; biases zero. The seed also draws the dropout masks of training steps.</summary>
+    /// <exception cref="ArgumentException">A size is not positive, the list is empty, softmax is not the last layer, or
+    /// the last layer is not dense.</exception>
     public Network(int inputSize, IReadOnlyList<LayerSpec> layers, int seed = 0)
     {
         Guard.Positive(inputSize, nameof(inputSize));
@@ -33,10 +39,23 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             throw new ArgumentException("A network needs at least one layer.", nameof(layers));
         this.layers = layers.ToArray();
         var sizes = new int[this.layers.Length + 1];
+        var dense = new bool[this.layers.Length];
         sizes[0] = inputSize;
         for (int l = 0; l < this.layers.Length; l++)
         {
             LayerSpec spec = this.layers[l];
+            if (spec.Kind == LayerKind.Dropout)
+            {
+                if (l == this.layers.Length - 1)
+                    throw new ArgumentException($"The last layer must be dense (it feeds the loss), but layer {l} is {spec}.", nameof(layers));
+                if (!(spec.Rate > 0 && spec.Rate <= LayerSpec.MaxDropoutRate))
+                    throw new ArgumentOutOfRangeException(nameof(layers), spec.Rate, $"Layer {l}'s dropout rate must be in (0, {LayerSpec.MaxDropoutRate}].");
+                sizes[l + 1] = sizes[l];
+                this.layers[l] = LayerSpec.Dropout(spec.Rate) with { Units = sizes[l] };
+                continue;
+            }
+            if (spec.Kind != LayerKind.Dense)
+                throw new ArgumentOutOfRangeException(nameof(layers), spec.Kind, $"Layer {l} has an unknown kind.");
             if (spec.Units <= 0)
                 throw new ArgumentOutOfRangeException(nameof(layers), spec.Units, $"Layer {l} has {spec.Units} units; it needs at least 1.");
             if (!Enum.IsDefined(spec.Activation.Kind))
@@ -44,15 +63,42 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             if (spec.Activation.Kind == ActivationKind.Softmax && l != this.layers.Length - 1)
                 throw new ArgumentException($"Softmax is only allowed on the output layer, but layer {l} of {this.layers.Length} uses it.", nameof(layers));
             sizes[l + 1] = spec.Units;
+            dense[l] = true;
         }
-        long parameterCount = ParameterLayout.Total(sizes);
+        long parameterCount = ParameterLayout.Total(sizes, dense);
         if (parameterCount > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(layers),
                 $"A [{string.Join('-', sizes)}] network has {parameterCount:N0} parameters, more than one array can hold ({Array.MaxLength:N0}).");
-        layout = new ParameterLayout(sizes);
+        layout = new ParameterLayout(sizes, dense);
         parameters = new T[layout.Count];
+        stack = new NetworkLayer<T>[this.layers.Length];
+        for (int l = 0; l < stack.Length; l++)
+        {
+            var (weightOffset, weightLength) = layout.Weights(l);
+            var (biasOffset, biasLength) = layout.Biases(l);
+            stack[l] = NetworkLayer<T>.Create(this.layers[l], l, sizes[l], parameters.AsMemory(weightOffset, weightLength),
+                parameters.AsMemory(biasOffset, biasLength), isOutput: l == stack.Length - 1);
+        }
+        output = (DenseLayer<T>)stack[^1];
+        Seed = seed;
+        dropoutSeed = DropoutLayer<T>.Mix((ulong)(uint)seed);
         Initialize(seed);
     }
+
+    /// <summary>The seed the network was built with (initial weights, dropout masks).</summary>
+    internal int Seed { get; }
+
+    /// <summary>The training step the next dropout masks are drawn for; every training pass (ComputeGradients,
+    /// TrainStep) advances it. Tests set it to repeat a mask.</summary>
+    internal ulong DropoutStep { get; set; }
+
+    /// <summary>Dropout layer <paramref name="layer"/>'s scaled mask (0 or 1/(1 − rate)) for <see cref="DropoutStep"/> and a
+    /// batch of <paramref name="batch"/> rows: what the next training pass will use.</summary>
+    internal void DropoutMask(int layer, int batch, Span<T> mask)
+        => ((DropoutLayer<T>)stack[layer]).DrawMask(mask[..(batch * stack[layer].Units)], dropoutSeed, DropoutStep);
+
+    /// <summary>Whether any layer is dropout.</summary>
+    public bool HasDropout => layers.Any(l => l.Kind == LayerKind.Dropout);
 
     /// <summary>Features per sample.</summary>
     public int InputSize => layout.Sizes[0];
@@ -60,7 +106,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// <summary>Outputs per sample (units of the last layer).</summary>
     public int OutputSize => layout.Sizes[^1];
 
-    /// <summary>Number of dense layers.</summary>
+    /// <summary>Number of layers (dense and dropout).</summary>
     public int LayerCount => layers.Length;
 
     /// <summary>
@@ -74,7 +120,8 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// <summary>All weights and biases, layer by layer (W_l row-major, then b_l).</summary>
     public Span<T> Parameters => parameters;
 
-    /// <summary>The shape and activation of layer <paramref name="index"/> (0-based).</summary>
+    /// <summary>Layer <paramref name="index"/> (0-based): its kind, width and activation (a dropout layer reports the width it
+    /// passes through).</summary>
     public LayerSpec Layer(int index)
     {
         CheckLayer(index, nameof(index));
@@ -88,7 +135,8 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         return layout.Sizes[index];
     }
 
-    /// <summary>Live view of layer <paramref name="layer"/>'s weights, units×inputs row-major (row i: unit i's input weights).</summary>
+    /// <summary>Live view of layer <paramref name="layer"/>'s weights, units×inputs row-major (row i: unit i's input weights);
+    /// empty for a layer without parameters (dropout).</summary>
     public Span<T> Weights(int layer)
     {
         CheckLayer(layer);
@@ -96,7 +144,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         return parameters.AsSpan(offset, length);
     }
 
-    /// <summary>Live view of layer <paramref name="layer"/>'s biases.</summary>
+    /// <summary>Live view of layer <paramref name="layer"/>'s biases; empty for a layer without parameters (dropout).</summary>
     public Span<T> Biases(int layer)
     {
         CheckLayer(layer);
@@ -131,9 +179,8 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     {
         ValidateInputs(inputs, batchSize);
         Guard.Length(outputs, (long)batchSize * OutputSize, nameof(outputs), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
-        Workspace w = WorkspaceFor(batchSize);
-        ForwardPass(w, inputs, batchSize);
-        w.Output(OutputSize, batchSize).CopyTo(outputs);
+        TrainingWorkspace<T> w = WorkspaceFor(batchSize);
+        RunForward(Pass(w, batchSize, training: false), inputs).CopyTo(outputs);
     }
 
     /// <summary>A read-only snapshot of this network for serving, its weights packed once for the kernels
@@ -143,7 +190,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// <summary>An independent network with the same layers and a copy of the parameters (fused or not, as this one).</summary>
     internal Network<T> Copy()
     {
-        var copy = new Network<T>(InputSize, layers, seed: 0) { UseFusedKernels = UseFusedKernels };
+        var copy = new Network<T>(InputSize, layers, Seed) { UseFusedKernels = UseFusedKernels, DropoutStep = DropoutStep };
         parameters.CopyTo(copy.parameters, 0);
         return copy;
     }
@@ -182,16 +229,15 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         Guard.Length<T>(outputs, (long)batchSize * OutputSize, nameof(outputs), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
 
         ReadOnlySpan<T> input = inputs;
-        for (int l = 0; l < layers.Length; l++)
+        int written = 0;
+        for (int l = 0; l < stack.Length; l++)
         {
-            int n = layout.Sizes[l], m = layout.Sizes[l + 1];
-            bool isOutput = l == layers.Length - 1;
-            // Hidden layers alternate between the workspace's two buffers; the last writes the caller's
-            // outputs directly (softmax keeps its logits there and normalises them in place).
-            Span<T> output = isOutput ? outputs : workspace.Buffer(l & 1, m * batchSize);
-            Span<T> preActivation = isOutput && layers[l].Activation.Kind == ActivationKind.Softmax ? outputs : default;
-            LayerForward(l, output, preActivation, input, batchSize, packedWeights?[l]);
-            input = output;
+            NetworkLayer<T> layer = stack[l];
+            // Layers that write alternate between the workspace's two buffers; the last writes the caller's outputs
+            // directly. A pass-through layer (dropout) writes nothing and hands its input on.
+            Span<T> output = l == stack.Length - 1 ? outputs
+                : layer.WritesOutput ? workspace.Buffer(written++ & 1, layer.Units * batchSize) : default;
+            input = layer.Predict(input, output, batchSize, UseFusedKernels, packedWeights?[l]);
         }
     }
 
@@ -215,18 +261,9 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         Guard.Length(targets, (long)batchSize * OutputSize, nameof(targets), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
         DenseLayerKernels.ValidateTargets(targets, batchSize, OutputSize, loss);
 
-        Workspace w = WorkspaceFor(batchSize);
-        int last = layers.Length - 1;
-        bool fuseOutput = UseFusedKernels && OutputLayerKernels<T>.Fuses(layers[last].Activation, loss);
-        ForwardPass(w, inputs, batchSize, outputActivation: !fuseOutput);
-        T value = fuseOutput
-            ? OutputLayerKernels<T>.Run(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize), targets,
-                gradients.Biases(last), batchSize, OutputSize, layers[last].Activation, loss)
-            : DenseLayerKernels.OutputDeltaUnchecked(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
-                w.Output(OutputSize, batchSize), targets, batchSize, OutputSize, layers[last].Activation, loss);
-        BackwardPass(w, inputs, batchSize, gradients, outputBiasDone: fuseOutput);
-        CopyOutputs(w, batchSize, outputs, computed: !fuseOutput);
-        return value;
+        bool fuseOutput = UseFusedKernels && OutputLayerKernels<T>.Fuses(output.Activation, loss);
+        var sink = GradientSink<T>.Into(gradients);
+        return TrainingPass(inputs, targets, default, batchSize, loss, fuseOutput, sink, outputs);
     }
 
     /// <summary>Like <see cref="ComputeGradients(ReadOnlySpan{T}, ReadOnlySpan{T}, int, Loss, Gradients{T})"/>
@@ -244,17 +281,8 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
         DenseLayerKernels.ValidateClassIndices(classIndices, batchSize, OutputSize);
 
-        Workspace w = WorkspaceFor(batchSize);
-        int last = layers.Length - 1;
-        ForwardPass(w, inputs, batchSize, outputActivation: !UseFusedKernels);
-        T value = UseFusedKernels
-            ? OutputLayerKernels<T>.Run(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize), classIndices,
-                gradients.Biases(last), batchSize, OutputSize, loss)
-            : DenseLayerKernels.OutputDeltaUnchecked(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
-                w.Output(OutputSize, batchSize), classIndices, batchSize, OutputSize, loss);
-        BackwardPass(w, inputs, batchSize, gradients, outputBiasDone: UseFusedKernels);
-        CopyOutputs(w, batchSize, outputs, computed: !UseFusedKernels);
-        return value;
+        var sink = GradientSink<T>.Into(gradients);
+        return TrainingPass(inputs, default, classIndices, batchSize, loss, fuseOutput: UseFusedKernels, sink, outputs);
     }
 
     /// <summary>The loss of the network on a batch (forward pass only, from the output logits, so it is as
@@ -267,18 +295,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         Guard.Length(targets, (long)batchSize * OutputSize, nameof(targets), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
         DenseLayerKernels.ValidateTargets(targets, batchSize, OutputSize, loss);
         ValidateOptionalOutputs(outputs, batchSize);
-        Workspace w = WorkspaceFor(batchSize);
-        ForwardPass(w, inputs, batchSize);
-        int last = layers.Length - 1;
-        // The same loss kernel as ComputeGradients, so evaluation and training report the same value.
-        T value = UseFusedKernels && OutputLayerKernels<T>.Fuses(layers[last].Activation, loss)
-            ? OutputLayerKernels<T>.Run(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize), targets,
-                w.PartialSums(OutputSize), batchSize, OutputSize, layers[last].Activation, loss)
-            : DenseLayerKernels.OutputDeltaUnchecked(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
-                w.Output(OutputSize, batchSize), targets, batchSize, OutputSize, layers[last].Activation, loss);
-        if (!outputs.IsEmpty)
-            w.Output(OutputSize, batchSize).CopyTo(outputs);
-        return value;
+        return EvaluationPass(inputs, targets, default, batchSize, loss, outputs, training: false);
     }
 
     /// <summary>Like <see cref="ComputeLoss(ReadOnlySpan{T}, ReadOnlySpan{T}, int, Loss, Span{T})"/> with one class
@@ -291,32 +308,22 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         ValidateInputs(inputs, batchSize);
         DenseLayerKernels.ValidateClassIndices(classIndices, batchSize, OutputSize);
         ValidateOptionalOutputs(outputs, batchSize);
-        Workspace w = WorkspaceFor(batchSize);
-        ForwardPass(w, inputs, batchSize);
-        int last = layers.Length - 1;
-        T value = UseFusedKernels
-            ? OutputLayerKernels<T>.Run(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize), classIndices,
-                w.PartialSums(OutputSize), batchSize, OutputSize, loss)
-            : DenseLayerKernels.OutputDeltaUnchecked(w.Delta(last, OutputSize, batchSize), w.Logits(OutputSize, batchSize),
-                w.Output(OutputSize, batchSize), classIndices, batchSize, OutputSize, loss);
-        if (!outputs.IsEmpty)
-            w.Output(OutputSize, batchSize).CopyTo(outputs);
-        return value;
+        return EvaluationPass(inputs, default, classIndices, batchSize, loss, outputs, training: false);
     }
 
     /// <summary>Writes the outputs the caller asked for: from the workspace when the forward pass computed them,
     /// otherwise from the logits (the fused output kernel never stores the activation).</summary>
-    private void CopyOutputs(Workspace w, int batch, Span<T> outputs, bool computed)
+    private void CopyOutputs(TrainingWorkspace<T> w, int batch, Span<T> outputs, bool computed)
     {
         if (outputs.IsEmpty)
             return;
         if (computed)
         {
-            w.Output(OutputSize, batch).CopyTo(outputs);
+            w.Output(stack.Length - 1, OutputSize, batch).CopyTo(outputs);
             return;
         }
         w.Logits(OutputSize, batch).CopyTo(outputs);
-        Activation activation = layers[^1].Activation;
+        Activation activation = output.Activation;
         if (activation.Kind == ActivationKind.Softmax)
             Kernels.Elementwise.ActivationKernels<T>.SoftmaxRowsInPlace(outputs, batch, OutputSize, OutputSize);
         else
@@ -380,116 +387,99 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     }
 
     /// <summary>The fused SGD step; targets are values, or class indices when <paramref name="targets"/> is empty.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private T FusedStep(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, ReadOnlySpan<int> classIndices, int batch, Loss loss, T learningRate)
-    {
-        Workspace w = WorkspaceFor(batch);
-        int last = layers.Length - 1;
-        Activation outputActivation = layers[last].Activation;
-        bool byIndex = targets.IsEmpty;
-        bool fuseOutput = byIndex || OutputLayerKernels<T>.Fuses(outputActivation, loss);
-        ForwardPass(w, inputs, batch, outputActivation: !fuseOutput);
-
-        Span<T> delta = w.Delta(last, OutputSize, batch);
-        Span<T> biasGradient = w.BiasGradient(OutputSize);
-        T value;
-        if (byIndex)
-            value = OutputLayerKernels<T>.Run(delta, w.Logits(OutputSize, batch), classIndices, biasGradient, batch, OutputSize, loss);
-        else if (fuseOutput)
-            value = OutputLayerKernels<T>.Run(delta, w.Logits(OutputSize, batch), targets, biasGradient, batch, OutputSize, outputActivation, loss);
-        else
-        {
-            value = DenseLayerKernels.OutputDeltaUnchecked(delta, w.Logits(OutputSize, batch), w.Output(OutputSize, batch),
-                targets, batch, OutputSize, outputActivation, loss);
-            DenseLayerKernels.BiasGradientUnchecked(biasGradient, delta, batch, OutputSize);
-        }
-        // b_L is not read again this step: update it now (the same arithmetic as ApplyGradients).
-        TensorPrimitives.MultiplyAdd<T>(biasGradient, -learningRate, Biases(last), Biases(last));
-
-        for (int l = last; l >= 0; l--)
-        {
-            int n = layout.Sizes[l], m = layout.Sizes[l + 1];
-            delta = w.Delta(l, m, batch);
-            ReadOnlySpan<T> layerInput = l == 0 ? inputs : w.Activations(l - 1, n, batch);
-            if (l > 0)
-            {
-                // Δ_{l-1} with the old W_l, and b_{l-1}'s gradient summed on the way; then b_{l-1} is updated.
-                Span<T> belowBias = w.BiasGradient(n);
-                DenseLayerKernels.HiddenDeltaUnchecked(w.Delta(l - 1, n, batch), delta, Weights(l), layerInput, batch, n, m,
-                    layers[l - 1].Activation, belowBias, w.PartialSums(DenseLayerKernels.BiasGradientScratch<T>(batch, n, m)));
-                TensorPrimitives.MultiplyAdd<T>(belowBias, -learningRate, Biases(l - 1), Biases(l - 1));
-            }
-            // W_l ← W_l − η·Δ_lᵀ·A_{l-1}: the update is the GEMM's β = 1.
-            var none = new NoEpilogue<T>();
-            Gemm.RunChecked(Transpose.Yes, Transpose.No, m, n, batch, -learningRate, delta, m,
-                layerInput, n, T.One, Weights(l), n, in none);
-        }
-        return value;
-    }
+        => TrainingPass(inputs, targets, classIndices, batch, loss,
+            fuseOutput: targets.IsEmpty || OutputLayerKernels<T>.Fuses(output.Activation, loss), GradientSink<T>.Sgd(learningRate), default);
 
     private Gradients<T>? stepGradients;
 
     private Gradients<T> TrainingGradients() => stepGradients ??= CreateGradients();
 
-    /// <summary>Fills the workspace's activations; with <paramref name="outputActivation"/> false the output
-    /// layer stops at its logits (the fused output kernel applies the activation itself).</summary>
+    /// <summary>The settings every layer of one pass shares.</summary>
+    private LayerPass<T> Pass(TrainingWorkspace<T> w, int batch, bool training, bool outputActivation = true)
+        => new(w, batch, training, UseFusedKernels, outputActivation, dropoutSeed, DropoutStep);
+
+    /// <summary>
+    /// One training pass — the loop every training entry point runs: forward through the layers (dropout active), the loss
+    /// head (Δ of the output layer, the loss, its bias gradient), then backward through the layers, each finishing the
+    /// gradient of the one below. With an SGD sink (the fused step) each parameter is updated as soon as its gradient is
+    /// known and the layer above no longer needs it; the result equals ComputeGradients followed by ApplyGradients.
+    /// Targets are values, or class indices when <paramref name="targets"/> is empty.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void ForwardPass(Workspace w, ReadOnlySpan<T> inputs, int batch, bool outputActivation = true)
+    private T TrainingPass(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, ReadOnlySpan<int> classIndices, int batch, Loss loss,
+        bool fuseOutput, in GradientSink<T> sink, Span<T> outputs)
     {
-        ReadOnlySpan<T> input = inputs;
-        for (int l = 0; l < layers.Length; l++)
-        {
-            int n = layout.Sizes[l], m = layout.Sizes[l + 1];
-            bool isOutput = l == layers.Length - 1;
-            Span<T> output = w.Activations(l, m, batch);
-            // The output layer keeps Z_L so the losses can be computed from the logits.
-            Span<T> preActivation = isOutput ? w.Logits(m, batch) : default;
-            if (isOutput && !outputActivation)
-            {
-                DenseLayerKernels.ForwardUnchecked(preActivation, default, input, Weights(l), Biases(l), batch, n, m, Activation.Identity);
-                break;
-            }
-            LayerForward(l, output, preActivation, input, batch);
-            input = output;
-        }
+        TrainingWorkspace<T> w = WorkspaceFor(batch);
+        LayerPass<T> pass = Pass(w, batch, training: true, outputActivation: !fuseOutput);
+        DropoutStep++;
+        RunForward(pass, inputs);
+
+        Span<T> delta = w.Delta(stack.Length - 1, OutputSize, batch);
+        Span<T> biasGradient = output.BiasGradientTarget(w, sink);
+        T value = LossHead(w, targets, classIndices, batch, loss, fuseOutput, delta, biasGradient);
+        if (!fuseOutput)
+            DenseLayerKernels.BiasGradientUnchecked(biasGradient, delta, batch, OutputSize);
+        output.FinishBiases(biasGradient, sink);
+
+        for (int l = stack.Length - 1; l >= 0; l--)
+            stack[l].Backward(pass, LayerInput(w, inputs, l, batch), l > 0 ? stack[l - 1] : null, sink);
+        CopyOutputs(w, batch, outputs, computed: !fuseOutput);
+        return value;
     }
 
-    private void LayerForward(int l, Span<T> output, Span<T> preActivation, ReadOnlySpan<T> input, int batch,
-        PackedOperand<T>? packedWeights = null)
+    /// <summary>The loss without gradients: the forward loop and the same loss head as training (so evaluation and training
+    /// report the same value), dropout off.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private T EvaluationPass(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, ReadOnlySpan<int> classIndices, int batch, Loss loss,
+        Span<T> outputs, bool training)
     {
-        int n = layout.Sizes[l], m = layout.Sizes[l + 1];
-        if (UseFusedKernels)
-            DenseLayerKernels.ForwardUnchecked(output, preActivation, input, Weights(l), Biases(l), batch, n, m, layers[l].Activation, packedWeights);
-        else
-            DenseLayerKernels.ForwardUnfused(output, preActivation, input, Weights(l), Biases(l), batch, n, m, layers[l].Activation);
+        TrainingWorkspace<T> w = WorkspaceFor(batch);
+        RunForward(Pass(w, batch, training), inputs);
+        bool fuseOutput = UseFusedKernels && (targets.IsEmpty || OutputLayerKernels<T>.Fuses(output.Activation, loss));
+        T value = LossHead(w, targets, classIndices, batch, loss, fuseOutput, w.Delta(stack.Length - 1, OutputSize, batch),
+            w.PartialSums(OutputSize));
+        if (!outputs.IsEmpty)
+            w.Output(stack.Length - 1, OutputSize, batch).CopyTo(outputs);
+        return value;
     }
 
-    /// <summary>Expects Δ_L in the workspace; fills every gradient (MATH.md's BP2–BP4).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private void BackwardPass(Workspace w, ReadOnlySpan<T> inputs, int batch, Gradients<T> gradients, bool outputBiasDone)
+    /// <summary>The loss on a batch with the mask of <see cref="DropoutStep"/> (dropout on, as in training), without
+    /// advancing it: what ComputeGradients differentiates, for finite-difference checks.</summary>
+    internal T ComputeTrainingLoss(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss)
+        => EvaluationPass(inputs, targets, default, batchSize, loss, default, training: true);
+
+    /// <summary>Δ of the output layer and the loss, from the logits: fused (the activation, Δ, the loss and the bias gradient
+    /// in one pass over each row) or not (from the stored activation).</summary>
+    private T LossHead(TrainingWorkspace<T> w, ReadOnlySpan<T> targets, ReadOnlySpan<int> classIndices, int batch, Loss loss,
+        bool fused, Span<T> delta, Span<T> biasGradient)
     {
-        for (int l = layers.Length - 1; l >= 0; l--)
+        Span<T> logits = w.Logits(OutputSize, batch);
+        if (targets.IsEmpty)
         {
-            int n = layout.Sizes[l], m = layout.Sizes[l + 1];
-            Span<T> delta = w.Delta(l, m, batch);
-            ReadOnlySpan<T> layerInput = l == 0 ? inputs : w.Activations(l - 1, n, batch);
-            DenseLayerKernels.WeightGradientUnchecked(gradients.Weights(l), delta, layerInput, batch, n, m);
-            // Fused, a hidden layer's bias gradient was summed while its Δ was computed (below, one layer up),
-            // and the output layer's with Δ_L and the loss.
-            if (l == layers.Length - 1 ? !outputBiasDone : !UseFusedKernels)
-                DenseLayerKernels.BiasGradientUnchecked(gradients.Biases(l), delta, batch, m);
-            // Δ_{l-1} = (Δ_l·W_l) ⊙ g'(A_{l-1}); the gradient with respect to the input itself is not needed.
-            if (l == 0)
-                continue;
-            if (UseFusedKernels)
-                DenseLayerKernels.HiddenDeltaUnchecked(w.Delta(l - 1, n, batch), delta, Weights(l),
-                    w.Activations(l - 1, n, batch), batch, n, m, layers[l - 1].Activation,
-                    gradients.Biases(l - 1), w.PartialSums(DenseLayerKernels.BiasGradientScratch<T>(batch, n, m)));
-            else
-                DenseLayerKernels.HiddenDeltaUnfused(w.Delta(l - 1, n, batch), delta, Weights(l),
-                    w.Activations(l - 1, n, batch), batch, n, m, layers[l - 1].Activation);
+            return fused
+                ? OutputLayerKernels<T>.Run(delta, logits, classIndices, biasGradient, batch, OutputSize, loss)
+                : DenseLayerKernels.OutputDeltaUnchecked(delta, logits, w.Output(stack.Length - 1, OutputSize, batch), classIndices, batch, OutputSize, loss);
         }
+        return fused
+            ? OutputLayerKernels<T>.Run(delta, logits, targets, biasGradient, batch, OutputSize, output.Activation, loss)
+            : DenseLayerKernels.OutputDeltaUnchecked(delta, logits, w.Output(stack.Length - 1, OutputSize, batch), targets, batch, OutputSize,
+                output.Activation, loss);
     }
+
+    /// <summary>The forward half: each layer's output is the next one's input.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private ReadOnlySpan<T> RunForward(scoped in LayerPass<T> pass, ReadOnlySpan<T> inputs)
+    {
+        ReadOnlySpan<T> x = inputs;
+        foreach (NetworkLayer<T> layer in stack)
+            x = layer.Forward(pass, x);
+        return x;
+    }
+
+    /// <summary>What layer <paramref name="l"/> read in a training pass (every layer below it wrote its output).</summary>
+    private ReadOnlySpan<T> LayerInput(TrainingWorkspace<T> w, ReadOnlySpan<T> inputs, int l, int batch)
+        => l == 0 ? inputs : w.Output(l - 1, stack[l - 1].Units, batch);
 
     private void ValidateInputs(ReadOnlySpan<T> inputs, int batchSize)
     {
@@ -531,10 +521,10 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             throw new ArgumentOutOfRangeException(name, layer, $"{name} must be in [0, {layers.Length}) (got {layer}).");
     }
 
-    private Workspace WorkspaceFor(int batch)
+    private TrainingWorkspace<T> WorkspaceFor(int batch)
     {
         if (workspace is null || workspace.Capacity < batch)
-            workspace = new Workspace(layout.Sizes, batch);
+            workspace = new TrainingWorkspace<T>(layout, batch);
         return workspace;
     }
 
@@ -568,47 +558,5 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         // Box–Muller; 1 − U keeps the logarithm's argument in (0, 1].
         double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
-    }
-
-    /// <summary>Activations, output logits and deltas for batches up to <see cref="Capacity"/>.</summary>
-    private sealed class Workspace
-    {
-        private readonly T[][] activations;
-        private readonly T[][] deltas;
-        private readonly T[] logits;
-        private readonly T[] partialSums;
-        private readonly T[] biasGradient;
-
-        public Workspace(int[] sizes, int capacity)
-        {
-            Capacity = capacity;
-            int layerCount = sizes.Length - 1;
-            activations = new T[layerCount][];
-            deltas = new T[layerCount][];
-            for (int l = 0; l < layerCount; l++)
-            {
-                activations[l] = new T[checked(capacity * sizes[l + 1])];
-                deltas[l] = new T[checked(capacity * sizes[l + 1])];
-            }
-            logits = new T[checked(capacity * sizes[^1])];
-            // Row groups of a fused bias gradient: one when batch ≤ 2, otherwise at least 6 rows each.
-            partialSums = new T[checked((capacity / 6 + 2) * sizes.Max())];
-            biasGradient = new T[sizes.Max()];
-        }
-
-        public int Capacity { get; }
-
-        public Span<T> Activations(int layer, int units, int batch) => activations[layer].AsSpan(0, units * batch);
-
-        public Span<T> Delta(int layer, int units, int batch) => deltas[layer].AsSpan(0, units * batch);
-
-        public Span<T> Logits(int units, int batch) => logits.AsSpan(0, units * batch);
-
-        public Span<T> PartialSums(int length) => partialSums.AsSpan(0, length);
-
-        /// <summary>One layer's bias gradient in the fused training step (used, then the next layer's).</summary>
-        public Span<T> BiasGradient(int units) => biasGradient.AsSpan(0, units);
-
-        public Span<T> Output(int units, int batch) => activations[^1].AsSpan(0, units * batch);
     }
 }

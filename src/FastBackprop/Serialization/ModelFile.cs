@@ -16,8 +16,8 @@ namespace FastBackprop;
 /// </summary>
 public static class ModelFile
 {
-    /// <summary>The format version this library writes (and the only one it reads).</summary>
-    public const uint FormatVersion = 1;
+    /// <summary>The format version this library writes. It reads every version from 1 (version 2 added dropout layers).</summary>
+    public const uint FormatVersion = 2;
 
     /// <summary>The largest model file accepted, in bytes (the largest array .NET can allocate, about 2 GiB).</summary>
     public static long MaxFileBytes => Array.MaxLength;
@@ -232,9 +232,9 @@ public static class ModelFile
             LayerSpec spec = network.Layer(l);
             w.I32(spec.Units);
             w.U8((byte)spec.Activation.Kind);
-            w.U8(0);
+            w.U8((byte)spec.Kind);
             w.U16(0);
-            w.F64(spec.Activation.Alpha);
+            w.F64(spec.Kind == LayerKind.Dropout ? spec.Rate : spec.Activation.Alpha);
         }
         w.I64(network.Parameters.Length);
         w.Values<T>(network.Parameters);
@@ -278,9 +278,9 @@ public static class ModelFile
         if (data.Length < 12)
             throw ModelFormatError.Create(name, data.Length, "format version", $"the file ends after {data.Length} bytes, inside the header (truncated).");
         uint version = BinaryPrimitives.ReadUInt32LittleEndian(data[8..]);
-        if (version != FormatVersion)
+        if (version is < 1 or > FormatVersion)
             throw ModelFormatError.Create(name, 8, "format version",
-                $"version {version} is not supported; this library reads version {FormatVersion}{(version > FormatVersion ? " (the file was written by a newer library)" : "")}.");
+                $"version {version} is not supported; this library reads versions 1 to {FormatVersion}{(version > FormatVersion ? " (the file was written by a newer library)" : "")}.");
         const int minimum = 24 + 16 + 8 + HashSize;
         if (data.Length < minimum)
             throw ModelFormatError.Create(name, data.Length, "file length", $"the file is {data.Length} bytes; the smallest model file is {minimum} (truncated).");
@@ -323,13 +323,10 @@ public static class ModelFile
         for (int l = 0; l < layerCount; l++)
         {
             string field = $"layer {l} units";
-            at = r.Position;
+            long unitsAt = r.Position;
             int units = r.I32(field);
             if (units <= 0)
-                throw r.Error(at, field, $"{units} must be positive.");
-            parameters += ((long)fanIn + 1) * units;
-            if (parameters > Array.MaxLength || parameters * element > r.Remaining)
-                throw r.Error(at, field, $"{units} units (after {fanIn} inputs) bring the parameters to {parameters}, more than the {r.Remaining} bytes left can hold.");
+                throw r.Error(unitsAt, field, $"{units} must be positive.");
             at = r.Position;
             field = $"layer {l} activation";
             var kind = (ActivationKind)r.U8(field);
@@ -337,8 +334,31 @@ public static class ModelFile
                 throw r.Error(at, field, $"unknown activation kind {(int)kind}.");
             if (kind == ActivationKind.Softmax && l != layerCount - 1)
                 throw r.Error(at, field, $"softmax is only allowed on the output layer, but layer {l} of {layerCount} uses it.");
-            if (r.U8(field) != 0 || r.U16(field) != 0)
-                throw r.Error(at + 1, field, "the 3 reserved bytes after the kind must be 0.");
+            var layerKind = (LayerKind)r.U8($"layer {l} kind");
+            if (version == 1 ? layerKind != LayerKind.Dense : !Enum.IsDefined(layerKind))
+                throw r.Error(at + 1, $"layer {l} kind", version == 1
+                    ? "the 3 reserved bytes after the activation must be 0 in a version-1 file."
+                    : $"unknown layer kind {(int)layerKind} (0 dense, 1 dropout).");
+            if (r.U16(field) != 0)
+                throw r.Error(at + 2, field, "the 2 reserved bytes after the layer kind must be 0.");
+            if (layerKind == LayerKind.Dropout)
+            {
+                if (units != fanIn)
+                    throw r.Error(unitsAt, $"layer {l} units", $"{units}, but a dropout layer is as wide as its input ({fanIn}).");
+                if (kind != ActivationKind.Identity)
+                    throw r.Error(at, field, $"a dropout layer has no activation (0), not {kind}.");
+                if (l == layerCount - 1)
+                    throw r.Error(at + 1, $"layer {l} kind", "the last layer must be dense (it feeds the loss), not dropout.");
+                at = r.Position;
+                double rate = r.F64($"layer {l} dropout rate");
+                if (!(rate > 0 && rate <= LayerSpec.MaxDropoutRate))
+                    throw r.Error(at, $"layer {l} dropout rate", $"{rate} must be in (0, {LayerSpec.MaxDropoutRate}].");
+                specs[l] = LayerSpec.Dropout(rate);
+                continue;
+            }
+            parameters += ((long)fanIn + 1) * units;
+            if (parameters > Array.MaxLength || parameters * element > r.Remaining)
+                throw r.Error(unitsAt, $"layer {l} units", $"{units} units (after {fanIn} inputs) bring the parameters to {parameters}, more than the {r.Remaining} bytes left can hold.");
             at = r.Position;
             field = $"layer {l} alpha";
             double alpha = r.F64(field);

@@ -126,6 +126,21 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public void DropoutGoesAfterEveryHiddenLayerAndIntoTheModel()
+    {
+        string blobs = WriteBlobs("dropout.csv", 60), model = Path.Combine(dir, "dropout.fbpm");
+        var (code, output) = Run("train", "--csv", blobs, "--epochs", "3", "--hidden", "8,6", "--dropout", "0.3", "--save", model);
+        Assert.Equal(FastBackprop.Cli.Program.ExitOk, code);
+        Assert.Contains("network:  3-8-6-2 (ReLU hidden with dropout 0.3,", output);
+        Network<float> network = ModelFile.Load<float>(model).Network;
+        Assert.Equal([LayerKind.Dense, LayerKind.Dropout, LayerKind.Dense, LayerKind.Dropout, LayerKind.Dense],
+            Enumerable.Range(0, network.LayerCount).Select(l => network.Layer(l).Kind));
+        Assert.Equal(0.3, network.Layer(3).Rate);
+        Assert.Equal(FastBackprop.Cli.Program.ExitUsage, Run("train", "--csv", blobs, "--dropout", "1").Code);
+        Assert.Equal(FastBackprop.Cli.Program.ExitUsage, Run("train", "--csv", blobs, "--dropout", "0").Code);
+    }
+
+    [Fact]
     public void LimitsComeFromTheCommandLine()
     {
         string blobs = WriteBlobs("limits.csv", 40);

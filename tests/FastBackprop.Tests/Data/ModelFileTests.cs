@@ -292,12 +292,56 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void Dropout_layers_round_trip_in_version_2_and_version_1_files_still_load()
+    {
+        var network = new Network<float>(6, [LayerSpec.Dropout(0.2), new(9, Activation.ReLU), LayerSpec.Dropout(0.5), new(3, Activation.Softmax)], seed: 4);
+        var model = new Model<float>(network, null, ["a", "b", "c"], Loss.SoftmaxCrossEntropy);
+        var stream = new MemoryStream();
+        ModelFile.Save(stream, model);
+        byte[] bytes = stream.ToArray();
+        Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)));
+        Model<float> loaded = ModelFile.Load<float>(new MemoryStream(bytes));
+        Assert.Equal(4, loaded.Network.LayerCount);
+        Assert.Equal(network.Layer(0), loaded.Network.Layer(0));
+        Assert.Equal(network.Layer(2), loaded.Network.Layer(2));
+        Bits.Equal<float>(network.Parameters, loaded.Network.Parameters.ToArray(), "parameters");
+
+        // Forged: a dropout record is (width, activation 0, kind 1, rate) in version 2; in version 1 the kind byte is reserved.
+        byte[] Layer(int units, byte activation, byte kind, double alpha) =>
+            [.. BitConverter.GetBytes(units), activation, kind, 0, 0, .. BitConverter.GetBytes(alpha)];
+        byte[] File(uint version, params byte[][] layers)
+        {
+            var body = new List<byte>();
+            body.AddRange("FBPMODEL"u8.ToArray());
+            body.AddRange(BitConverter.GetBytes(version));
+            body.AddRange([4, 0, 0, 0]);
+            body.AddRange(BitConverter.GetBytes(2));
+            body.AddRange(BitConverter.GetBytes(layers.Length));
+            foreach (byte[] layer in layers)
+                body.AddRange(layer);
+            body.AddRange(BitConverter.GetBytes(3L));
+            body.AddRange(new byte[12]);
+            return [.. body, .. SHA256.HashData(body.ToArray())];
+        }
+        byte[] dense = Layer(1, 0, 0, 0);
+        Assert.Equal(LayerKind.Dropout, ModelFile.Load<float>(new MemoryStream(File(2, Layer(2, 0, 1, 0.5), dense))).Network.Layer(0).Kind);
+        Assert.Contains("reserved bytes after the activation must be 0 in a version-1 file", Hostile(File(1, Layer(2, 0, 1, 0.5), dense), "layer 0 kind", 29).Message);
+        Hostile(File(2, Layer(2, 0, 7, 0.5), dense), "layer 0 kind", 29);
+        Assert.Contains("as wide as its input (2)", Hostile(File(2, Layer(3, 0, 1, 0.5), dense), "layer 0 units", 24).Message);
+        Hostile(File(2, Layer(2, 3, 1, 0.5), dense), "layer 0 activation", 28);
+        Hostile(File(2, Layer(2, 0, 1, 0), dense), "layer 0 dropout rate", 32);
+        Hostile(File(2, Layer(2, 0, 1, 1.0), dense), "layer 0 dropout rate", 32);
+        Hostile(File(2, Layer(2, 0, 1, double.NaN), dense), "layer 0 dropout rate", 32);
+        Assert.Contains("last layer must be dense", Hostile(File(2, Layer(2, 0, 1, 0.5)), "layer 0 kind", 29).Message);
+    }
+
+    [Fact]
     public void Unknown_version_and_wrong_magic()
     {
         byte[] bytes = Small();
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 2);
-        Assert.Equal("<stream>, offset 8, format version: version 2 is not supported; this library reads version 1 (the file was written by a newer library).",
-            Rejected(bytes, "version 2").Message);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 3);
+        Assert.Equal("<stream>, offset 8, format version: version 3 is not supported; this library reads versions 1 to 2 (the file was written by a newer library).",
+            Rejected(bytes, "version 3").Message);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 0);
         Assert.Contains("version 0 is not supported", Rejected(bytes, "version 0").Message);
         Assert.Contains("not a FastBackprop model file", Rejected(Encoding.ASCII.GetBytes("PK\u0003\u0004 not a model at all, but long enough to have a header"), "zip").Message);

@@ -42,6 +42,15 @@ public sealed class ReferenceNetwork(IReadOnlyList<ReferenceLayer> layers)
 {
     public IReadOnlyList<ReferenceLayer> Layers { get; } = layers;
 
+    /// <summary>Dropout in front of dense layers: InputMasks[l][n] (null for no dropout there) multiplies sample n's input to
+    /// layer l (the scaled mask, 0 or 1/(1 − p)). Then z_l = W (a_l ⊙ m) + b, BP4 uses a_l ⊙ m, and BP2 carries the mask:
+    /// Δ_{l−1} = ((W_lᵀ Δ_l) ⊙ m) ⊙ g'(z_{l−1}).</summary>
+    public double[]?[][]? InputMasks { get; init; }
+
+    /// <summary>Layer l's input for sample n, masked where dropout is.</summary>
+    private double[] Input(double[] a, int l, int n)
+        => InputMasks?[l]?[n] is double[] m && n >= 0 ? a.Select((v, j) => v * m[j]).ToArray() : a;
+
     /// <summary>The same network with the library's parameters (converted to double exactly).</summary>
     public static ReferenceNetwork From<T>(Network<T> network) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -62,8 +71,8 @@ public sealed class ReferenceNetwork(IReadOnlyList<ReferenceLayer> layers)
         return result;
     }
 
-    /// <summary>Forward pass of one sample x.</summary>
-    public SampleTrace Forward(double[] x)
+    /// <summary>Forward pass of one sample x (sample <paramref name="n"/> of a batch, for its dropout masks).</summary>
+    public SampleTrace Forward(double[] x, int n = -1)
     {
         var a = new double[Layers.Count + 1][];
         var z = new double[Layers.Count][];
@@ -72,12 +81,13 @@ public sealed class ReferenceNetwork(IReadOnlyList<ReferenceLayer> layers)
         {
             ReferenceLayer layer = Layers[l];
             z[l] = new double[layer.Units];
+            double[] input = Input(a[l], l, n);
             for (int i = 0; i < layer.Units; i++)
             {
                 // z_i = Σ_j w_ij a_j + b_i
                 double sum = 0;
                 for (int j = 0; j < layer.Inputs; j++)
-                    sum += layer.Weight(i, j) * a[l][j];
+                    sum += layer.Weight(i, j) * input[j];
                 z[l][i] = sum + layer.B[i];
             }
             a[l + 1] = ReferenceActivation.ApplyLayer(layer.G, z[l]);
@@ -95,7 +105,7 @@ public sealed class ReferenceNetwork(IReadOnlyList<ReferenceLayer> layers)
         double cost = 0;
         for (int n = 0; n < inputs.Length; n++)
         {
-            SampleTrace t = Forward(inputs[n]);
+            SampleTrace t = Forward(inputs[n], n);
             cost += s * ReferenceLoss.Value(loss, t.Z[^1], t.A[^1], targets[n]);
         }
         return cost;
@@ -113,7 +123,7 @@ public sealed class ReferenceNetwork(IReadOnlyList<ReferenceLayer> layers)
 
         for (int n = 0; n < inputs.Length; n++)
         {
-            SampleTrace t = Forward(inputs[n]);
+            SampleTrace t = Forward(inputs[n], n);
             cost += s * ReferenceLoss.Value(loss, t.Z[^1], t.A[^1], targets[n]);
 
             var delta = new double[count][];
@@ -122,11 +132,12 @@ public sealed class ReferenceNetwork(IReadOnlyList<ReferenceLayer> layers)
             for (int l = count - 1; l >= 0; l--)
             {
                 ReferenceLayer layer = Layers[l];
+                double[] input = Input(t.A[l], l, n);
                 for (int i = 0; i < layer.Units; i++)
                 {
                     db[l][i] += delta[l][i];                                  // BP3
                     for (int j = 0; j < layer.Inputs; j++)
-                        dW[l][i * layer.Inputs + j] += delta[l][i] * t.A[l][j]; // BP4
+                        dW[l][i * layer.Inputs + j] += delta[l][i] * input[j]; // BP4
                 }
                 if (l > 0)
                 {
@@ -138,6 +149,8 @@ public sealed class ReferenceNetwork(IReadOnlyList<ReferenceLayer> layers)
                         double sum = 0;
                         for (int i = 0; i < layer.Units; i++)
                             sum += layer.Weight(i, j) * delta[l][i];
+                        if (InputMasks?[l]?[n] is double[] m)
+                            sum *= m[j];
                         delta[l - 1][j] = sum * ReferenceActivation.Derivative(below.G, t.Z[l - 1][j]);
                     }
                 }

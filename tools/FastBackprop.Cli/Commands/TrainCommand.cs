@@ -92,7 +92,8 @@ internal static class TrainCommand
             (train, validation) = (targetScaler.TransformTargets(train), validation is null ? null : targetScaler.TransformTargets(validation));
 
         Activation hidden = Activation.FromKind(s.Activation);
-        LayerSpec[] layers = [.. s.Hidden.Select(h => new LayerSpec(h, hidden)), outputLayer];
+        LayerSpec[] layers = [.. s.Hidden.SelectMany(h => s.Dropout is double rate
+            ? new[] { new LayerSpec(h, hidden), LayerSpec.Dropout(rate) } : [new LayerSpec(h, hidden)]), outputLayer];
         var network = new Network<float>(train.FeatureCount, layers, s.Seed);
         Optimizer optimizer = CreateOptimizer(s);
         LearningRateSchedule schedule = CreateSchedule(s);
@@ -111,7 +112,7 @@ internal static class TrainCommand
         long parameters = network.Parameters.Length;
         output.WriteLine($"data:     {data.Description}");
         output.WriteLine(Invariant($"split:    {train.Count} training, {validation?.Count ?? 0} validation, {test?.Count ?? 0} {data.TestName}{(standardize ? $"; features{(targetScaler is null ? "" : " and targets")} standardised (training statistics)" : "")}"));
-        output.WriteLine(Invariant($"network:  {train.FeatureCount}-{string.Join("-", layers.Select(l => l.Units))} ({hidden} hidden, {outputLayer.Activation} output), {parameters:#,0} parameters, loss {Evaluation.Describe(loss)}{(targetScaler is null ? "" : " of the standardised targets")}"));
+        output.WriteLine(Invariant($"network:  {train.FeatureCount}-{string.Join("-", layers.Where(l => l.Kind == LayerKind.Dense).Select(l => l.Units))} ({hidden} hidden{(s.Dropout is double dropout ? $" with dropout {dropout}" : "")}, {outputLayer.Activation} output), {parameters:#,0} parameters, loss {Evaluation.Describe(loss)}{(targetScaler is null ? "" : " of the standardised targets")}"));
         output.WriteLine(Invariant($"training: {Describe(optimizer)}, lr {schedule}, batch {s.Batch}, {s.Epochs} epochs{(s.EpochsChosenBySteps ? $" (at least {TrainSettings.MinDefaultSteps} steps for a small training part)" : "")}{(s.Patience is int p ? $", early stopping after {p} epochs without improvement" : "")}, seed {s.Seed}, {Gemm.MaxDegreeOfParallelism} thread(s)"));
         output.WriteLine($"memory:   about {MemoryPlan.Bytes(plan.TotalBytes)} planned ({plan.Describe()})");
         if (s.Save is not null && s.Checkpoint is int every)

@@ -47,22 +47,28 @@ internal static class ActivationKernels<T> where T : unmanaged, IBinaryFloatingP
 
     /// <summary>delta = delta ⊙ g'(·), the derivative written from the activations a = g(z).</summary>
     public static void MultiplyByDerivative(Activation activation, Span<T> delta, ReadOnlySpan<T> activations)
+        => MultiplyByDerivative(activation, delta, activations, delta);
+
+    /// <summary>delta = gradient ⊙ g'(·), the derivative written from the activations a = g(z).</summary>
+    public static void MultiplyByDerivative(Activation activation, ReadOnlySpan<T> gradient, ReadOnlySpan<T> activations, Span<T> delta)
     {
         switch (activation.Kind)
         {
             case ActivationKind.Identity:
+                if (!gradient.Overlaps(delta))
+                    gradient.CopyTo(delta);
                 break;
             case ActivationKind.Sigmoid:
-                Elementwise<T>.Map(new SigmoidDerivativeOperator<T>(), delta, activations, delta);
+                Elementwise<T>.Map(new SigmoidDerivativeOperator<T>(), gradient, activations, delta);
                 break;
             case ActivationKind.Tanh:
-                Elementwise<T>.Map(new TanhDerivativeOperator<T>(), delta, activations, delta);
+                Elementwise<T>.Map(new TanhDerivativeOperator<T>(), gradient, activations, delta);
                 break;
             case ActivationKind.ReLU:
-                Elementwise<T>.Map(new ReluDerivativeOperator<T>(), delta, activations, delta);
+                Elementwise<T>.Map(new ReluDerivativeOperator<T>(), gradient, activations, delta);
                 break;
             case ActivationKind.LeakyReLU:
-                Elementwise<T>.Map(new LeakyReluDerivativeOperator<T>(T.CreateChecked(activation.Alpha)), delta, activations, delta);
+                Elementwise<T>.Map(new LeakyReluDerivativeOperator<T>(T.CreateChecked(activation.Alpha)), gradient, activations, delta);
                 break;
             default:
                 throw new InvalidOperationException($"{activation} has no elementwise derivative to train through.");

@@ -16,6 +16,13 @@ internal readonly struct AddOperator<T> : IBinaryOperator<T> where T : unmanaged
     public TVec Invoke<TSimd, TVec>(TVec x, TVec y) where TSimd : ISimd<T, TVec> where TVec : unmanaged => TSimd.Add(x, y);
 }
 
+/// <summary>x·y (a dropout mask applied to values or gradients).</summary>
+internal readonly struct MultiplyOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TVec Invoke<TSimd, TVec>(TVec x, TVec y) where TSimd : ISimd<T, TVec> where TVec : unmanaged => TSimd.Multiply(x, y);
+}
+
 /// <summary>x·s (y unused).</summary>
 internal readonly struct ScaleOperator<T>(T scale) : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
