@@ -26,6 +26,7 @@ internal static class Program
           --bomb-mb MB              decompressed size of gzip bombs (4096)
           --bomb-percent P          share of cases that are gzip bombs (2)
           --max-classes N           more classes than this in an accepted set is nonsense (10000)
+          --hostile-rows N          scale of the large non-bomb inputs (rows, cells/16, digits/64) (100000)
           --cli N                   also run N cases per kind (evenly spread) through the CLI (0)
           --cli-dll PATH            the CLI to run (default: tools/FastBackprop.Cli/bin/Release/net10.0/fastbackprop-cli.dll)
           --output FILE.md          write the Markdown summary there (and print it)
@@ -69,7 +70,7 @@ internal static class Program
             else
                 throw new UsageError($"unexpected argument '{a}'");
         }
-        string[] known = ["--kind", "--count", "--seed", "--start", "--time-limit", "--memory-mb", "--bomb-mb", "--bomb-percent", "--max-classes", "--cli", "--cli-dll", "--output", "--index", "--write"];
+        string[] known = ["--kind", "--count", "--seed", "--start", "--time-limit", "--memory-mb", "--bomb-mb", "--bomb-percent", "--max-classes", "--hostile-rows", "--cli", "--cli-dll", "--output", "--index", "--write"];
         foreach (string key in options.Keys)
         {
             if (!known.Contains(key))
@@ -91,6 +92,7 @@ internal static class Program
             BombBytes = Number("--bomb-mb", 4096, 1, 1 << 20) << 20,
             BombPercent = (int)Number("--bomb-percent", 2, 0, 100),
             MaxClasses = (int)Number("--max-classes", 10_000, 2, int.MaxValue),
+            HostileRows = (int)Number("--hostile-rows", 100_000, 100, 10_000_000),
         };
         FuzzKind[] kinds = (options.GetValueOrDefault("--kind") ?? "all") switch
         {

@@ -80,7 +80,7 @@ public sealed class CaseGenerator(FuzzSettings settings)
         {
             case 0:
             {
-                int length = 1 << random.Next(16, 24);
+                int length = random.Next(1 << 10, Math.Max(1 << 11, settings.HostileRows * 64));
                 int line = random.Next(lines.Length);
                 what.Append($"a cell of {length:N0} digits on line {line + 1}");
                 lines[line] = new string('9', length) + "," + lines[line];
@@ -88,7 +88,7 @@ public sealed class CaseGenerator(FuzzSettings settings)
             }
             case 1:
             {
-                int cells = random.Next(2) == 0 ? 1 << random.Next(16, 22) : random.Next(1000, 5000);
+                int cells = random.Next(2) == 0 ? random.Next(1 << 10, Math.Max(1 << 11, settings.HostileRows * 16)) : random.Next(1000, 5000);
                 int rows = random.Next(1, 4);
                 what.Append($"{rows} row(s) of {cells:N0} cells");
                 var sb = new StringBuilder();
@@ -102,7 +102,7 @@ public sealed class CaseGenerator(FuzzSettings settings)
             }
             case 2:
             {
-                int rows = random.Next(2) == 0 ? random.Next(10_000, 80_000) : random.Next(50, 500);
+                int rows = random.Next(2) == 0 ? random.Next(settings.HostileRows / 10, settings.HostileRows + 1) : random.Next(50, 500);
                 what.Append($"a label per row: {rows:N0} rows, {rows:N0} classes");
                 var sb = new StringBuilder("x,label\n");
                 for (int r = 0; r < rows; r++)
@@ -147,7 +147,7 @@ public sealed class CaseGenerator(FuzzSettings settings)
             case 6:
             {
                 // Large files are rarer: under a reader that is quadratic in the open cell's length each is a hang.
-                int rows = random.Next(4) == 0 ? settings.LargeCsvRows : random.Next(2, 200);
+                int rows = random.Next(4) == 0 ? settings.HostileRows : random.Next(2, 200);
                 what.Append($"an unclosed quote on line 2 of {rows:N0} rows");
                 var sb = new StringBuilder("a,b,c,d,label\n\"");
                 for (int r = 0; r < rows; r++)

@@ -53,7 +53,7 @@ public sealed class FuzzReport
     /// the reason without its numbers; for a hang, the kind of mutation (its text before the first digit).</summary>
     private static string Signature(FuzzCase fuzzCase, CaseResult result) => result.Outcome switch
     {
-        Outcome.Crash => $"{result.Detail.Split(':')[0]} at {result.StackTop ?? "?"}",
+        Outcome.Crash => $"{result.Detail.Split(':')[0]} {result.StackTop ?? "(no stack)"}",
         Outcome.SilentNonsense => StripNumbers(result.Detail.Split(':')[0]),
         _ => StripNumbers(fuzzCase.Mutation.Split(';')[0]),
     };
@@ -104,7 +104,7 @@ public sealed class FuzzReport
             md.AppendLine($"### {f.Kind} ({f.Mode}): {f.Outcome} ×{f.Count:N0} — {Escape(f.Signature)}").AppendLine();
             foreach ((FuzzCase c, CaseResult r) in f.Examples)
             {
-                md.AppendLine($"- `{c.Replay}{(f.Mode == "cli" ? " --cli-only" : "")}`: seed file {Escape(c.Seed)}; mutation: {Escape(Shorten(c.Mutation))}  ");
+                md.AppendLine($"- `{c.Replay}{settings.ReplayOptions()}{(f.Mode == "cli" ? " --cli-only" : "")}`: seed file {Escape(c.Seed)}; mutation: {Escape(Shorten(c.Mutation))}  ");
                 md.AppendLine($"  → {Escape(Shorten(r.Detail))}{(r.StackTop is null ? "" : $" ({Escape(r.StackTop)})")}; {r.Elapsed.TotalSeconds:N2} s");
             }
             md.AppendLine();

@@ -23,8 +23,23 @@ public sealed record FuzzSettings
     /// dominate the run time).</summary>
     public int BombPercent { get; init; } = 2;
 
-    /// <summary>Rows of the large CSV built for the unclosed-quote case (a quadratic reader shows up as a hang).</summary>
-    public int LargeCsvRows { get; init; } = 100_000;
+    /// <summary>The scale of the large hostile inputs that are not bombs: rows of the unclosed-quote CSV (a reader
+    /// quadratic in an open cell's length shows up as a hang), the most rows of the label-per-row CSV, cells per row
+    /// (×16), digits in one cell (×64). The bounded test uses a small value to stay within seconds.</summary>
+    public int HostileRows { get; init; } = 100_000;
+
+    /// <summary>The options a replay needs besides kind, seed and index: those of the settings that shape a case and
+    /// differ from the tool's defaults (the bounded test's smaller sizes, say).</summary>
+    public string ReplayOptions()
+    {
+        var defaults = new FuzzSettings();
+        var parts = new List<string>();
+        if (BombBytes != defaults.BombBytes) parts.Add($"--bomb-mb {BombBytes >> 20}");
+        if (BombPercent != defaults.BombPercent) parts.Add($"--bomb-percent {BombPercent}");
+        if (HostileRows != defaults.HostileRows) parts.Add($"--hostile-rows {HostileRows}");
+        if (MaxClasses != defaults.MaxClasses) parts.Add($"--max-classes {MaxClasses}");
+        return string.Concat(parts.Select(p => " " + p));
+    }
 
     /// <summary>Where per-case files are written (IDX pairs and CLI inputs).</summary>
     public string WorkDirectory { get; init; } = Path.Combine(Path.GetTempPath(), "fastbackprop-fuzz");
