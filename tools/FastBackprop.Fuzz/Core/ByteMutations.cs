@@ -15,7 +15,7 @@ public static class ByteMutations
         int count = random.Next(1, 5);
         for (int i = 0; i < count; i++)
         {
-            if (description.Length > 0)
+            if (i > 0)
                 description.Append("; ");
             bytes = MutateOnce(bytes, random, description);
         }

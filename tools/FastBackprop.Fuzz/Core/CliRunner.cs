@@ -9,8 +9,8 @@ namespace FastBackprop.Fuzz;
 /// <c>predict --model</c> on a CSV of two probe rows (zeros and ones). The memory cap is the child's GC heap hard
 /// limit (<c>DOTNET_GCHeapHardLimit</c>); an address-space limit (<c>prlimit --as</c>, <c>ulimit -v</c>) is not used
 /// because the runtime reserves far more address space than it commits and fails to start under one. Exit codes 0, 1
-/// and 2 are clean (Program.cs: success, bad data or model, usage); anything else, a line on stderr that says
-/// "unexpected", or a prediction of NaN/∞ with exit code 0 is a failure; running past the time limit is a hang (the
+/// and 2 are clean (Program.cs: success, bad data or model, usage); anything else, the CLI's catch-all line
+/// "error: unexpected &lt;ExceptionType&gt;" on stderr, or a prediction of NaN/∞ with exit code 0 is a failure; running past the time limit is a hang (the
 /// process tree is killed).
 /// </summary>
 public sealed class CliRunner(FuzzSettings settings, string cliDll)
@@ -114,7 +114,7 @@ public sealed class CliRunner(FuzzSettings settings, string cliDll)
         string error = stderr.Result.Trim();
         string lastError = CaseRunner.OneLine(error.Split('\n').LastOrDefault() ?? "");
         int code = process.ExitCode;
-        if (error.Contains("unexpected", StringComparison.OrdinalIgnoreCase) || code is not (0 or 1 or 2))
+        if (error.Contains("error: unexpected ", StringComparison.Ordinal) || code is not (0 or 1 or 2))
             return new CaseResult(Outcome.Crash, $"CLI exit {code}: {lastError}", null, clock.Elapsed, 0);
         if (code != 0)
             return new CaseResult(Outcome.CleanError, $"CLI exit {code}: {lastError}", null, clock.Elapsed, 0);
