@@ -21,22 +21,28 @@ internal static class ModelChecks
         : string.Create(CultureInfo.InvariantCulture,
             $"scale[{index}] = {scale:R} is outside [{MinScale:R}, {MaxScale:R}] (a feature's 1/standard deviation); a standardiser fitted on real data never gives it.");
 
-    /// <summary>A forward pass on three inputs — the standardised mean (all zeros) and one standard deviation either side
-    /// of it — must give finite outputs. Throws an <see cref="InvalidDataException"/> naming the parameters block.</summary>
-    public static void CheckPrediction<T>(Network<T> network, string? name, long parametersOffset)
+    /// <summary>The standardised inputs a model must answer finitely: the training mean (all zeros), and 1 and 1,000
+    /// standard deviations either side of it. Data 1,000σ from the mean are themselves suspect, but a model that
+    /// overflows there holds weights no training produces (each finite, together overflowing).</summary>
+    private static readonly double[] Probes = [0, 1, -1, 1000, -1000];
+
+    /// <summary>A forward pass on the <see cref="Probes"/> must give finite outputs, also after undoing a target
+    /// standardisation. Throws an <see cref="InvalidDataException"/> naming the parameters block.</summary>
+    public static void CheckPrediction<T>(Network<T> network, Standardizer<T>? targets, string? name, long parametersOffset)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int n = network.InputSize;
-        var inputs = new T[3 * n];
-        inputs.AsSpan(n, n).Fill(T.One);
-        inputs.AsSpan(2 * n, n).Fill(-T.One);
-        var outputs = new T[3 * network.OutputSize];
-        network.Predict(inputs, 3, outputs, network.CreateInferenceWorkspace(3));
+        int n = network.InputSize, m = network.OutputSize;
+        var inputs = new T[Probes.Length * n];
+        for (int r = 0; r < Probes.Length; r++)
+            inputs.AsSpan(r * n, n).Fill(T.CreateChecked(Probes[r]));
+        var outputs = new T[Probes.Length * m];
+        network.Predict(inputs, Probes.Length, outputs, network.CreateInferenceWorkspace(Probes.Length));
+        targets?.InverseTransform(outputs);
         int bad = Array.FindIndex(outputs, v => !T.IsFinite(v));
         if (bad < 0)
             return;
-        string[] rows = ["the standardised mean (all inputs 0)", "all inputs +1", "all inputs -1"];
+        string probe = Probes[bad / m] == 0 ? "the standardised mean (all inputs 0)" : $"all standardised inputs {Probes[bad / m]:+0;-0}";
         throw ModelFormatError.Create(name, parametersOffset, "parameters",
-            $"the network's output {bad % network.OutputSize} for {rows[bad / network.OutputSize]} is {outputs[bad]}: its weights or slopes are out of any sensible range (each finite, together overflowing).");
+            $"the model's output {bad % m} for {probe} is {outputs[bad]}: its weights, slopes or scales are out of any sensible range (each finite, together overflowing).");
     }
 }

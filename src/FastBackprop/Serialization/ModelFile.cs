@@ -448,7 +448,7 @@ public static class ModelFile
             ? ReadTargetStandardization<T>(ref r, element, specs[^1]) : null;
         if (r.Remaining != 0)
             throw r.Error(r.Position, "end of data", $"{r.Remaining} unexpected byte(s) before the checksum.");
-        ModelChecks.CheckPrediction(network, name, parametersOffset: 32 + 16L * layerCount);
+        ModelChecks.CheckPrediction(network, targetStandardizer, name, parametersOffset: 32 + 16L * layerCount);
         return new Model<T>(network, standardizer, labels, loss, targetStandardizer);
     }
 

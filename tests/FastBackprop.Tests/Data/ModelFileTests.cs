@@ -431,9 +431,11 @@ public sealed class ModelFileTests : IDisposable
         Hostile(Forge(4, 1, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], .. Std(1e30f)]), "standardisation scale", 76);
         Assert.Contains("(0, 1000]", Hostile(Forge(4, 0, 2, 1, [(1, (byte)ActivationKind.LeakyReLU, 1e308)], 3, new byte[12]), "layer 0 alpha", 32).Message);
         byte[] Floats(params float[] v) => [.. v.SelectMany(BitConverter.GetBytes)];
-        Assert.Contains("all inputs +1 is Infinity", Hostile(Forge(4, 0, 2, 1, [(1, 0, 0)], 3, Floats(3e38f, 3e38f, 0f)), "parameters", 48).Message);
+        Assert.Contains("for all standardised inputs +1 is Infinity", Hostile(Forge(4, 0, 2, 1, [(1, 0, 0)], 3, Floats(3e38f, 3e38f, 0f)), "parameters", 48).Message);
         Assert.Contains("is NaN", Hostile(Forge(4, 0, 2, 2, [(2, (byte)ActivationKind.LeakyReLU, 1000), (2, (byte)ActivationKind.Softmax, 0)], 12,
             Floats(3e35f, 3e35f, 3e35f, 3e35f, 0f, 0f, 1e6f, 1e6f, 1e6f, 1e6f, 0f, 0f)), "parameters", 64).Message);
+        // Finite at ±1 standard deviation but overflowing at ±1,000 (weights no training produces).
+        Assert.Contains("all standardised inputs +1000", Hostile(Forge(4, 0, 2, 1, [(1, 0, 0)], 3, Floats(1e36f, 1e36f, 0f)), "parameters", 48).Message);
         // Large but sensible values still load.
         Assert.Equal(2, ModelFile.Load<float>(new MemoryStream(Forge(4, 1, 2, 1, [(1, 0, 0)], 3, [.. Floats(1e3f, -1e3f, 5f), .. Std(1e-6f)]))).InputSize);
         Hostile(Forge(4, 1, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], .. I32(1 << 30), .. new byte[16]]), "standardisation feature count", 60);

@@ -63,7 +63,13 @@ public sealed class CaseRunner(FuzzSettings settings)
                 case FuzzKind.Csv:
                 {
                     using Stream stream = fuzzCase.File("data.csv").Open();
-                    Dataset<float> data = CsvLoader.Load<float>(stream, fuzzCase.CsvOptions, "data.csv");
+                    CsvOptions options = fuzzCase.CsvOptions ?? CsvOptions.Default;
+                    Dataset<float> data = CsvLoader.Load<float>(stream, new CsvOptions
+                    {
+                        Separator = options.Separator, Header = options.Header, TargetColumn = options.TargetColumn,
+                        TargetColumnName = options.TargetColumnName, Task = options.Task, ClassLabels = options.ClassLabels,
+                        Limits = settings.Limits,
+                    }, "data.csv");
                     nonsense = NonsenseChecks.Dataset(data, settings);
                     break;
                 }
@@ -75,7 +81,7 @@ public sealed class CaseRunner(FuzzSettings settings)
                     string images = Path.Combine(directory, "images.idx"), labels = Path.Combine(directory, "labels.idx");
                     fuzzCase.File("images.idx").WriteTo(images);
                     fuzzCase.File("labels.idx").WriteTo(labels);
-                    Dataset<float> data = IdxLoader.LoadDataset(images, labels);
+                    Dataset<float> data = IdxLoader.LoadDataset(images, labels, limits: settings.Limits);
                     nonsense = NonsenseChecks.Dataset(data, settings);
                     break;
                 }
@@ -181,8 +187,9 @@ public static class NonsenseChecks
         return null;
     }
 
-    /// <summary>A loaded model must predict finite outputs on its own standardisation means (zeros without one) and on
-    /// the means plus one raw unit, its softmax outputs must sum to 1, and its labels must match its outputs.</summary>
+    /// <summary>A loaded model must predict finite outputs on its own standardisation means (zeros without one) and 1 and
+    /// 1,000 standard deviations either side (raw inputs mean ± k/scale; a probe that is not a finite float is skipped),
+    /// its softmax outputs must sum to 1, and its labels must match its outputs.</summary>
     public static string? Model(Model<float> model)
     {
         int outputs = model.OutputSize;
@@ -195,18 +202,28 @@ public static class NonsenseChecks
                 return "duplicate class labels accepted";
         }
         int n = model.InputSize;
-        var rows = new float[2 * n];
-        if (model.InputStandardization is { } standardizer)
+        double[] probes = [0, 1, -1, 1000, -1000];
+        var rows = new List<float>();
+        var names = new List<string>();
+        foreach (double k in probes)
         {
-            standardizer.Mean.CopyTo(rows);
-            standardizer.Mean.CopyTo(rows.AsSpan(n));
+            var row = new float[n];
+            for (int j = 0; j < n; j++)
+            {
+                double mean = model.InputStandardization?.Mean[j] ?? 0, scale = model.InputStandardization?.Scale[j] ?? 1;
+                row[j] = (float)(mean + k / scale);
+            }
+            if (row.All(float.IsFinite))
+            {
+                rows.AddRange(row);
+                names.Add(k == 0 ? "on the means" : $"on the means {k:+0;-0}σ");
+            }
         }
-        for (int i = n; i < 2 * n; i++)
-            rows[i] += 1f;
-        var predictions = new float[2 * outputs];
+        int count = names.Count;
+        var predictions = new float[count * outputs];
         try
         {
-            model.Predict(rows, 2, predictions);
+            model.Predict(rows.ToArray(), count, predictions);
         }
         catch (Exception e)
         {
@@ -215,11 +232,11 @@ public static class NonsenseChecks
         for (int i = 0; i < predictions.Length; i++)
         {
             if (!float.IsFinite(predictions[i]))
-                return $"prediction {(i < outputs ? "on the means" : "on the means + 1")} is {predictions[i]} (output {i % outputs})";
+                return $"prediction {names[i / outputs]} is {predictions[i]} (output {i % outputs})";
         }
         if (model.Network.Layer(model.Network.LayerCount - 1).Activation.Kind == ActivationKind.Softmax)
         {
-            for (int r = 0; r < 2; r++)
+            for (int r = 0; r < count; r++)
             {
                 float sum = predictions.AsSpan(r * outputs, outputs).ToArray().Sum();
                 if (Math.Abs(sum - 1f) > 1e-3f)

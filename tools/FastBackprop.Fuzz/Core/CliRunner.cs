@@ -48,11 +48,11 @@ public sealed class CliRunner(FuzzSettings settings, string cliDll)
         }
     }
 
-    private static List<string> Arguments(FuzzCase fuzzCase, string directory)
+    private List<string> Arguments(FuzzCase fuzzCase, string directory)
     {
         string P(string name) => Path.Combine(directory, name);
         // Small and fast: one epoch, a tiny hidden layer; the point is how the data are read and used.
-        List<string> train = ["train", "--epochs", "1", "--hidden", "4", "--batch", "16"];
+        List<string> train = ["train", "--epochs", "1", "--hidden", "4", "--batch", "16", "--limit", settings.LimitArgument];
         switch (fuzzCase.Kind)
         {
             case FuzzKind.Csv:

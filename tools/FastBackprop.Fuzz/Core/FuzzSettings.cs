@@ -15,9 +15,18 @@ public sealed record FuzzSettings
     /// (0 = none). An allocation beyond it is an <see cref="OutOfMemoryException"/>, counted as a crash.</summary>
     public long MemoryCapBytes { get; init; } = 1L << 30;
 
-    /// <summary>An accepted classification set with more classes than this is nonsense (the loaders have no class limit
-    /// yet; issue 12 asks for one: 70,000 classes crash the CLI's confusion matrix).</summary>
+    /// <summary>The class limit the loaders are given; an accepted classification set with more classes is nonsense.</summary>
     public int MaxClasses { get; init; } = 10_000;
+
+    /// <summary>The loaders' limits, derived from the memory cap so that any file within them fits in it: values (4 bytes
+    /// each, plus the raw bytes and one copy while loading) to a sixteenth of the cap, decompressed bytes to the cap, the
+    /// classes to <see cref="MaxClasses"/>. Without a cap, the library's defaults.</summary>
+    public DataLimits Limits => MemoryCapBytes <= 0
+        ? new DataLimits { MaxClasses = MaxClasses }
+        : new DataLimits { MaxClasses = MaxClasses, MaxValues = MemoryCapBytes / 16, MaxBytes = MemoryCapBytes };
+
+    /// <summary>The same limits as the CLI's --limit value.</summary>
+    public string LimitArgument => $"classes={Limits.MaxClasses},values={Limits.MaxValues},bytes={Limits.MaxBytes}";
 
     /// <summary>Percentage of cases that are gzip bombs (each decompresses up to <see cref="BombBytes"/>, so they
     /// dominate the run time).</summary>
