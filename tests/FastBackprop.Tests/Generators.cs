@@ -185,7 +185,7 @@ public sealed record NetworkCase(int Inputs, int[] Widths, ActivationKind[] Hidd
     int Outputs, Head Head, int Batch, int Seed)
 {
     public static readonly ActivationKind[] HiddenKinds =
-        [ActivationKind.Identity, ActivationKind.Sigmoid, ActivationKind.Tanh, ActivationKind.ReLU, ActivationKind.LeakyReLU];
+        [ActivationKind.Identity, ActivationKind.Sigmoid, ActivationKind.Tanh, ActivationKind.ReLU, ActivationKind.LeakyReLU, ActivationKind.SiLU];
 
     public Activation Make(ActivationKind kind) => kind == ActivationKind.LeakyReLU ? Activation.LeakyReLU(LeakyAlpha) : Activation.FromKind(kind);
 

@@ -17,6 +17,9 @@ public enum ActivationKind
     Step,
     /// <summary>Row-wise e^{z_i - max} / Σ e^{z_k - max}. Output layer only, trained only with softmax cross-entropy.</summary>
     Softmax,
+    /// <summary>SiLU (swish): g(z) = z·σ(z); g'(z) = σ(z)(1 + z(1 − σ(z))), written from z: a layer with it keeps Z for the
+    /// backward pass (a = g(z) does not determine z).</summary>
+    SiLU,
 }
 
 /// <summary>An activation function with its parameter (α for leaky ReLU).</summary>
@@ -46,6 +49,12 @@ public readonly record struct Activation
     public static Activation Step => new(ActivationKind.Step, 0);
     /// <summary>Softmax over each row (output layer only).</summary>
     public static Activation Softmax => new(ActivationKind.Softmax, 0);
+    /// <summary>SiLU (swish), z·σ(z).</summary>
+    public static Activation SiLU => new(ActivationKind.SiLU, 0);
+
+    /// <summary>Whether the derivative is written from the pre-activation z rather than from a = g(z), so a layer keeps Z
+    /// for training.</summary>
+    public bool DerivativeNeedsPreActivation => Kind == ActivationKind.SiLU;
 
     /// <summary>Leaky ReLU with negative slope <paramref name="alpha"/> (in (0, <see cref="MaxLeakySlope"/>]).</summary>
     public static Activation LeakyReLU(double alpha = 0.01)
@@ -72,6 +81,7 @@ public readonly record struct Activation
         ActivationKind.LeakyReLU => LeakyReLU(alpha),
         ActivationKind.Step => Step,
         ActivationKind.Softmax => Softmax,
+        ActivationKind.SiLU => SiLU,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, $"Unknown activation kind {(int)kind}."),
     };
 

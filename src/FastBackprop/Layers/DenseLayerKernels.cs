@@ -47,31 +47,13 @@ public static class DenseLayerKernels
     {
         fixed (T* pBias = &MemoryMarshal.GetReference(bias))
         {
-            if (preActivation.IsEmpty)
+            if (preActivation.IsEmpty && activation.Kind != ActivationKind.Softmax)
             {
                 // Every elementwise activation is applied to each GEMM tile as it is finished (in registers, or
-                // for sigmoid/tanh on the tile just stored in L1): A is written once and Z never exists.
-                switch (activation.Kind)
-                {
-                    case ActivationKind.Identity:
-                        ForwardFused(new IdentityOperator<T>(), output, input, weights, pBias, batch, inputs, units, packedWeights);
-                        return;
-                    case ActivationKind.Sigmoid:
-                        ForwardFused(new SigmoidOperator<T>(), output, input, weights, pBias, batch, inputs, units, packedWeights);
-                        return;
-                    case ActivationKind.Tanh:
-                        ForwardFused(new TanhOperator<T>(), output, input, weights, pBias, batch, inputs, units, packedWeights);
-                        return;
-                    case ActivationKind.ReLU:
-                        ForwardFused(new ReluOperator<T>(), output, input, weights, pBias, batch, inputs, units, packedWeights);
-                        return;
-                    case ActivationKind.LeakyReLU:
-                        ForwardFused(new LeakyReluOperator<T>(T.CreateChecked(activation.Alpha)), output, input, weights, pBias, batch, inputs, units, packedWeights);
-                        return;
-                    case ActivationKind.Step:
-                        ForwardFused(new StepOperator<T>(), output, input, weights, pBias, batch, inputs, units, packedWeights);
-                        return;
-                }
+                // for sigmoid/tanh/SiLU on the tile just stored in L1): A is written once and Z never exists.
+                var forward = new ForwardVisitor<T>(output, input, weights, pBias, new GemmShape(batch, inputs, units), packedWeights);
+                ActivationTable<T>.Visit(activation, ref forward);
+                return;
             }
             // The output layer keeps Z (its loss is computed from the logits), and softmax needs whole rows.
             ForwardFused(new IdentityOperator<T>(), preActivation, input, weights, pBias, batch, inputs, units, packedWeights);
@@ -83,6 +65,21 @@ public static class DenseLayerKernels
             ActivationKernels<T>.SoftmaxRowsInPlace(output, batch, units, units);
         else
             ActivationKernels<T>.ApplyInPlace(activation, output);
+    }
+
+    private readonly record struct GemmShape(int Batch, int Inputs, int Units);
+
+    /// <summary>Runs the fused forward GEMM with the activation's forward operator from <see cref="ActivationTable{T}"/>.</summary>
+    private readonly unsafe ref struct ForwardVisitor<T>(Span<T> output, ReadOnlySpan<T> input, ReadOnlySpan<T> weights, T* bias,
+        GemmShape shape, PackedOperand<T>? packedWeights) : IActivationVisitor<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        private readonly Span<T> output = output;
+        private readonly ReadOnlySpan<T> input = input, weights = weights;
+
+        public void Visit<TForward, TDerivative>(TForward forward, TDerivative derivative)
+            where TForward : struct, IBinaryOperator<T> where TDerivative : struct, IBinaryOperator<T>
+            => ForwardFused(forward, output, input, weights, bias, shape.Batch, shape.Inputs, shape.Units, packedWeights);
     }
 
     private static unsafe void ForwardFused<T, TActivation>(TActivation activation, Span<T> output, ReadOnlySpan<T> input,
@@ -147,27 +144,23 @@ public static class DenseLayerKernels
         Span<T> biasGradient = default, Span<T> partialSums = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        var shape = new DeltaShape(batch, units, nextUnits);
-        switch (activation.Kind)
-        {
-            case ActivationKind.Identity:
-                DeltaFused(new IdentityOperator<T>(), delta, nextDelta, nextWeights, activations, shape, biasGradient, partialSums);
-                break;
-            case ActivationKind.Sigmoid:
-                DeltaFused(new SigmoidDerivativeOperator<T>(), delta, nextDelta, nextWeights, activations, shape, biasGradient, partialSums);
-                break;
-            case ActivationKind.Tanh:
-                DeltaFused(new TanhDerivativeOperator<T>(), delta, nextDelta, nextWeights, activations, shape, biasGradient, partialSums);
-                break;
-            case ActivationKind.ReLU:
-                DeltaFused(new ReluDerivativeOperator<T>(), delta, nextDelta, nextWeights, activations, shape, biasGradient, partialSums);
-                break;
-            case ActivationKind.LeakyReLU:
-                DeltaFused(new LeakyReluDerivativeOperator<T>(T.CreateChecked(activation.Alpha)), delta, nextDelta, nextWeights, activations, shape, biasGradient, partialSums);
-                break;
-            default:
-                throw new InvalidOperationException($"{activation} has no elementwise derivative to train through.");
-        }
+        if (!activation.IsTrainable || activation.Kind == ActivationKind.Softmax)
+            throw new InvalidOperationException($"{activation} has no elementwise derivative to train through.");
+        var fused = new DeltaVisitor<T>(delta, nextDelta, nextWeights, activations, new DeltaShape(batch, units, nextUnits), biasGradient, partialSums);
+        ActivationTable<T>.Visit(activation, ref fused);
+    }
+
+    /// <summary>Runs the fused δ GEMM with the activation's derivative operator from <see cref="ActivationTable{T}"/>.</summary>
+    private readonly ref struct DeltaVisitor<T>(Span<T> delta, ReadOnlySpan<T> nextDelta, ReadOnlySpan<T> nextWeights,
+        ReadOnlySpan<T> operand, DeltaShape shape, Span<T> biasGradient, Span<T> partialSums) : IActivationVisitor<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        private readonly Span<T> delta = delta, biasGradient = biasGradient, partialSums = partialSums;
+        private readonly ReadOnlySpan<T> nextDelta = nextDelta, nextWeights = nextWeights, operand = operand;
+
+        public void Visit<TForward, TDerivative>(TForward forward, TDerivative derivative)
+            where TForward : struct, IBinaryOperator<T> where TDerivative : struct, IBinaryOperator<T>
+            => DeltaFused(derivative, delta, nextDelta, nextWeights, operand, shape, biasGradient, partialSums);
     }
 
     /// <summary>Elements of the partial-sums scratch a fused bias gradient needs for Δ of batch×units.</summary>

@@ -524,7 +524,8 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     private TrainingWorkspace<T> WorkspaceFor(int batch)
     {
         if (workspace is null || workspace.Capacity < batch)
-            workspace = new TrainingWorkspace<T>(layout, batch);
+            workspace = new TrainingWorkspace<T>(layout, batch,
+                [.. stack.Select(layer => layer is DenseLayer<T> { IsOutput: false } dense && dense.Activation.DerivativeNeedsPreActivation)]);
         return workspace;
     }
 

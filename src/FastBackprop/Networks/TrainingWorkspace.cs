@@ -10,11 +10,16 @@ internal sealed class TrainingWorkspace<T> where T : unmanaged, IBinaryFloatingP
     private readonly T[][] outputs;
     private readonly T[][] deltas;
     private readonly T[]?[] masks;
+    private readonly T[]?[] preActivations;
     private readonly T[] logits;
     private readonly T[] partialSums;
     private readonly T[] biasGradient;
 
-    public TrainingWorkspace(ParameterLayout layout, int capacity)
+    /// <param name="layout">The network's shape.</param>
+    /// <param name="capacity">The most rows per batch.</param>
+    /// <param name="keepsPreActivation">Per layer, whether training keeps its Z (an activation whose derivative is written
+    /// from z, such as SiLU).</param>
+    public TrainingWorkspace(ParameterLayout layout, int capacity, bool[] keepsPreActivation)
     {
         int[] sizes = layout.Sizes;
         Capacity = capacity;
@@ -22,12 +27,15 @@ internal sealed class TrainingWorkspace<T> where T : unmanaged, IBinaryFloatingP
         outputs = new T[layerCount][];
         deltas = new T[layerCount][];
         masks = new T[layerCount][];
+        preActivations = new T[layerCount][];
         for (int l = 0; l < layerCount; l++)
         {
             outputs[l] = new T[checked(capacity * sizes[l + 1])];
             deltas[l] = new T[checked(capacity * sizes[l + 1])];
             if (!layout.HasParameters(l))
                 masks[l] = new T[checked(capacity * sizes[l + 1])];
+            if (keepsPreActivation[l])
+                preActivations[l] = new T[checked(capacity * sizes[l + 1])];
         }
         logits = new T[checked(capacity * sizes[^1])];
         // Row groups of a fused bias gradient: one when batch ≤ 2, otherwise at least 6 rows each.
@@ -44,6 +52,9 @@ internal sealed class TrainingWorkspace<T> where T : unmanaged, IBinaryFloatingP
 
     /// <summary>A dropout layer's scaled mask (0 or 1/(1 − rate) per value).</summary>
     public Span<T> Mask(int layer, int units, int batch) => masks[layer]!.AsSpan(0, units * batch);
+
+    /// <summary>A hidden layer's Z, kept when its derivative needs it.</summary>
+    public Span<T> PreActivation(int layer, int units, int batch) => preActivations[layer]!.AsSpan(0, units * batch);
 
     public Span<T> Logits(int units, int batch) => logits.AsSpan(0, units * batch);
 

@@ -45,6 +45,8 @@ public static class ErrorBounds
         // 1 − e^−2|z| would cancel (an absolute allowance here let that series be switched off unnoticed).
         ActivationKind.Tanh => zError + TranscendentalUlps * u * Math.Abs(a),
         ActivationKind.Step => NearKink(z, zError) ? 1 : 0,
+        // |silu'| ≤ 1.1 (its maximum, at z ≈ 2.4), and z / (1 + e^−z) rounds in the exponential, the sum and the division.
+        ActivationKind.SiLU => 1.1 * zError + (TranscendentalUlps + 2) * u * Math.Abs(a),
         _ => throw new ArgumentException($"{g} is not elementwise."),
     };
 
@@ -66,6 +68,9 @@ public static class ErrorBounds
         ActivationKind.Tanh => 2 * Math.Abs(a) * aError + DerivativeEvaluationError(g, a, u),
         ActivationKind.ReLU => NearKink(z, zError) ? 1 : 0,
         ActivationKind.LeakyReLU => (NearKink(z, zError) ? Math.Abs(1 - g.Alpha) : 0) + DerivativeEvaluationError(g, a, u),
+        // Written from the library's ẑ (|ẑ − z| ≤ zError): |silu''| ≤ 0.5, plus the rounding of σ (exponential, sum,
+        // division) carried through σ(1 + z(1 − σ)): at most (ulps + 6)·u·(1 + |z|).
+        ActivationKind.SiLU => 0.5 * zError + (TranscendentalUlps + 6) * u * (1 + Math.Abs(z)),
         _ => throw new ArgumentException($"{g} has no elementwise derivative."),
     };
 

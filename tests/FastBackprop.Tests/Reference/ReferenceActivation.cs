@@ -12,6 +12,7 @@ public static class ReferenceActivation
         ActivationKind.ReLU => Math.Max(0, z),
         ActivationKind.LeakyReLU => z >= 0 ? z : g.Alpha * z,
         ActivationKind.Step => z > 0 ? 1 : 0,
+        ActivationKind.SiLU => z / (1 + Math.Exp(-z)),
         _ => throw new ArgumentException($"{g} is not elementwise."),
     };
 
@@ -23,8 +24,12 @@ public static class ReferenceActivation
         ActivationKind.Tanh => 1 - Math.Tanh(z) * Math.Tanh(z),
         ActivationKind.ReLU => z > 0 ? 1 : 0,
         ActivationKind.LeakyReLU => z > 0 ? 1 : g.Alpha,
+        // d/dz z·σ(z) = σ(z) + z·σ(z)(1 − σ(z))
+        ActivationKind.SiLU => Sigma(z) * (1 + z * (1 - Sigma(z))),
         _ => throw new ArgumentException($"{g} has no elementwise derivative."),
     };
+
+    private static double Sigma(double z) => 1 / (1 + Math.Exp(-z));
 
     /// <summary>g' written from a = g(z), the right column of the table (what a layer that stores only A uses).</summary>
     public static double DerivativeFromOutput(Activation g, double a) => g.Kind switch

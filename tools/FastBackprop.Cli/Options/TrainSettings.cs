@@ -150,6 +150,7 @@ internal sealed record TrainSettings
         ["tanh"] = ActivationKind.Tanh,
         ["sigmoid"] = ActivationKind.Sigmoid,
         ["leaky-relu"] = ActivationKind.LeakyReLU,
+        ["silu"] = ActivationKind.SiLU,
     };
 
     private static readonly Dictionary<string, LossName> Losses = new()
@@ -309,7 +310,7 @@ internal sealed record TrainSettings
           --hidden N[,N...]      hidden layer sizes, e.g. 256,128     (digits 64, xor 4, sine 32, others 128)
           --dropout P            inverted dropout after every hidden layer, dropping each value with
                                  probability P in training (off; inference never drops)
-          --activation A         hidden activation: relu, tanh, sigmoid, leaky-relu
+          --activation A         hidden activation: relu, tanh, sigmoid, leaky-relu, silu
                                  (relu; tanh for xor and sine)
           --loss L               auto (default), softmax-ce, binary-ce, mse. auto: softmax cross-entropy
                                  for classification, mean squared error for regression. binary-ce: one

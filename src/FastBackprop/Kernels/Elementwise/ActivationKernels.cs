@@ -9,28 +9,19 @@ internal static class ActivationKernels<T> where T : unmanaged, IBinaryFloatingP
     /// <summary>values = g(values) for an elementwise activation (every kind but softmax).</summary>
     public static void ApplyInPlace(Activation activation, Span<T> values)
     {
-        switch (activation.Kind)
-        {
-            case ActivationKind.Identity:
-                break;
-            case ActivationKind.Sigmoid:
-                Elementwise<T>.Map(new SigmoidOperator<T>(), values, values, values);
-                break;
-            case ActivationKind.Tanh:
-                Elementwise<T>.Map(new TanhOperator<T>(), values, values, values);
-                break;
-            case ActivationKind.ReLU:
-                Elementwise<T>.Map(new ReluOperator<T>(), values, values, values);
-                break;
-            case ActivationKind.LeakyReLU:
-                Elementwise<T>.Map(new LeakyReluOperator<T>(T.CreateChecked(activation.Alpha)), values, values, values);
-                break;
-            case ActivationKind.Step:
-                Elementwise<T>.Map(new StepOperator<T>(), values, values, values);
-                break;
-            default:
-                throw new InvalidOperationException($"{activation} is not an elementwise activation.");
-        }
+        if (activation.Kind == ActivationKind.Identity)
+            return;
+        var apply = new ApplyVisitor(values);
+        ActivationTable<T>.Visit(activation, ref apply);
+    }
+
+    private readonly ref struct ApplyVisitor(Span<T> values) : IActivationVisitor<T>
+    {
+        private readonly Span<T> values = values;
+
+        public void Visit<TForward, TDerivative>(TForward forward, TDerivative derivative)
+            where TForward : struct, IBinaryOperator<T> where TDerivative : struct, IBinaryOperator<T>
+            => Elementwise<T>.Map(forward, values, values, values);
     }
 
     /// <summary>Softmax of each row of a rows×columns block, in place, as e^{z − max} / Σ e^{z − max}
@@ -45,33 +36,27 @@ internal static class ActivationKernels<T> where T : unmanaged, IBinaryFloatingP
         }
     }
 
-    /// <summary>delta = delta ⊙ g'(·), the derivative written from the activations a = g(z).</summary>
-    public static void MultiplyByDerivative(Activation activation, Span<T> delta, ReadOnlySpan<T> activations)
-        => MultiplyByDerivative(activation, delta, activations, delta);
+    /// <summary>delta = delta ⊙ g'(·), the derivative written from its operand: a = g(z), or z where
+    /// <see cref="Activation.DerivativeNeedsPreActivation"/>.</summary>
+    public static void MultiplyByDerivative(Activation activation, Span<T> delta, ReadOnlySpan<T> operand)
+        => MultiplyByDerivative(activation, delta, operand, delta);
 
-    /// <summary>delta = gradient ⊙ g'(·), the derivative written from the activations a = g(z).</summary>
-    public static void MultiplyByDerivative(Activation activation, ReadOnlySpan<T> gradient, ReadOnlySpan<T> activations, Span<T> delta)
+    /// <summary>delta = gradient ⊙ g'(·), the derivative written from its operand (a, or z).</summary>
+    public static void MultiplyByDerivative(Activation activation, ReadOnlySpan<T> gradient, ReadOnlySpan<T> operand, Span<T> delta)
     {
-        switch (activation.Kind)
-        {
-            case ActivationKind.Identity:
-                if (!gradient.Overlaps(delta))
-                    gradient.CopyTo(delta);
-                break;
-            case ActivationKind.Sigmoid:
-                Elementwise<T>.Map(new SigmoidDerivativeOperator<T>(), gradient, activations, delta);
-                break;
-            case ActivationKind.Tanh:
-                Elementwise<T>.Map(new TanhDerivativeOperator<T>(), gradient, activations, delta);
-                break;
-            case ActivationKind.ReLU:
-                Elementwise<T>.Map(new ReluDerivativeOperator<T>(), gradient, activations, delta);
-                break;
-            case ActivationKind.LeakyReLU:
-                Elementwise<T>.Map(new LeakyReluDerivativeOperator<T>(T.CreateChecked(activation.Alpha)), gradient, activations, delta);
-                break;
-            default:
-                throw new InvalidOperationException($"{activation} has no elementwise derivative to train through.");
-        }
+        if (!activation.IsTrainable || activation.Kind == ActivationKind.Softmax)
+            throw new InvalidOperationException($"{activation} has no elementwise derivative to train through.");
+        var multiply = new DerivativeVisitor(gradient, operand, delta);
+        ActivationTable<T>.Visit(activation, ref multiply);
+    }
+
+    private readonly ref struct DerivativeVisitor(ReadOnlySpan<T> gradient, ReadOnlySpan<T> operand, Span<T> delta) : IActivationVisitor<T>
+    {
+        private readonly ReadOnlySpan<T> gradient = gradient, operand = operand;
+        private readonly Span<T> delta = delta;
+
+        public void Visit<TForward, TDerivative>(TForward forward, TDerivative derivative)
+            where TForward : struct, IBinaryOperator<T> where TDerivative : struct, IBinaryOperator<T>
+            => Elementwise<T>.Map(derivative, gradient, operand, delta);
     }
 }

@@ -122,3 +122,27 @@ internal readonly struct LeakyReluDerivativeOperator<T>(T alpha) : IBinaryOperat
     public TVec Invoke<TSimd, TVec>(TVec delta, TVec a) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => TSimd.SelectWherePositive(a, delta, TSimd.Multiply(delta, TSimd.Broadcast(alpha)));
 }
+
+/// <summary>SiLU: g(z) = z·σ(z) = z / (1 + e^−z); for very negative z, e^−z overflows to ∞ and g is −0, never NaN.</summary>
+internal readonly struct SiluOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public static bool FitsInRegisters => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TVec Invoke<TSimd, TVec>(TVec z, TVec unused) where TSimd : ISimd<T, TVec> where TVec : unmanaged
+        => TSimd.Divide(z, TSimd.Add(TSimd.Broadcast(T.One), TSimd.Exp(TSimd.Subtract(TSimd.Zero, z))));
+}
+
+/// <summary>δ·σ(z)(1 + z(1 − σ(z))), from the pre-activation z (SiLU's derivative is not a function of a).</summary>
+internal readonly struct SiluDerivativeOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public static bool FitsInRegisters => false;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public TVec Invoke<TSimd, TVec>(TVec delta, TVec z) where TSimd : ISimd<T, TVec> where TVec : unmanaged
+    {
+        TVec one = TSimd.Broadcast(T.One);
+        TVec sigma = TSimd.Divide(one, TSimd.Add(one, TSimd.Exp(TSimd.Subtract(TSimd.Zero, z))));
+        return TSimd.Multiply(delta, TSimd.Multiply(sigma, TSimd.MultiplyAdd(z, TSimd.Subtract(one, sigma), one)));
+    }
+}

@@ -46,8 +46,11 @@ internal sealed class DenseLayer<T> : NetworkLayer<T> where T : unmanaged, IBina
             return logits;
         }
         Span<T> output = w.Output(Index, Units, pass.Batch);
-        // The output layer keeps Z so the losses can be computed from the logits.
-        Run(output, IsOutput ? w.Logits(Units, pass.Batch) : default, input, pass.Batch, pass.Fused, null);
+        // The output layer keeps Z so the losses can be computed from the logits; a hidden layer whose derivative is
+        // written from z keeps it for the backward pass.
+        Span<T> preActivation = IsOutput ? w.Logits(Units, pass.Batch)
+            : pass.Training && Activation.DerivativeNeedsPreActivation ? w.PreActivation(Index, Units, pass.Batch) : default;
+        Run(output, preActivation, input, pass.Batch, pass.Fused, null);
         return output;
     }
 
@@ -91,17 +94,17 @@ internal sealed class DenseLayer<T> : NetworkLayer<T> where T : unmanaged, IBina
     {
         TrainingWorkspace<T> w = pass.Workspace;
         int batch = pass.Batch;
-        Span<T> delta = w.Delta(Index, Units, batch), activations = w.Output(Index, Units, batch);
+        Span<T> delta = w.Delta(Index, Units, batch), operand = DerivativeOperand(w, batch);
         Span<T> biasGradient = BiasGradientTarget(w, sink);
         if (pass.Fused)
         {
             // Δ = (Δ_up·W_up) ⊙ g'(A), and the bias gradient summed in the same GEMM epilogue.
-            DenseLayerKernels.HiddenDeltaUnchecked(delta, upstream, upstreamWeights, activations, batch, Units, upstreamUnits, Activation,
+            DenseLayerKernels.HiddenDeltaUnchecked(delta, upstream, upstreamWeights, operand, batch, Units, upstreamUnits, Activation,
                 biasGradient, w.PartialSums(DenseLayerKernels.BiasGradientScratch<T>(batch, Units, upstreamUnits)));
         }
         else
         {
-            DenseLayerKernels.HiddenDeltaUnfused(delta, upstream, upstreamWeights, activations, batch, Units, upstreamUnits, Activation);
+            DenseLayerKernels.HiddenDeltaUnfused(delta, upstream, upstreamWeights, operand, batch, Units, upstreamUnits, Activation);
             DenseLayerKernels.BiasGradientUnchecked(biasGradient, delta, batch, Units);
         }
         FinishBiases(biasGradient, sink);
@@ -112,11 +115,15 @@ internal sealed class DenseLayer<T> : NetworkLayer<T> where T : unmanaged, IBina
     {
         TrainingWorkspace<T> w = pass.Workspace;
         Span<T> delta = w.Delta(Index, Units, pass.Batch);
-        ActivationKernels<T>.MultiplyByDerivative(Activation, gradient, w.Output(Index, Units, pass.Batch), delta);
+        ActivationKernels<T>.MultiplyByDerivative(Activation, gradient, DerivativeOperand(w, pass.Batch), delta);
         Span<T> biasGradient = BiasGradientTarget(w, sink);
         DenseLayerKernels.BiasGradientUnchecked(biasGradient, delta, pass.Batch, Units);
         FinishBiases(biasGradient, sink);
     }
+
+    /// <summary>What g' is written from: A, or Z where the activation needs it (SiLU).</summary>
+    private Span<T> DerivativeOperand(TrainingWorkspace<T> w, int batch)
+        => Activation.DerivativeNeedsPreActivation ? w.PreActivation(Index, Units, batch) : w.Output(Index, Units, batch);
 
     /// <summary>Where this layer's bias gradient goes: the gradients, or the workspace's scratch in the SGD step.</summary>
     public Span<T> BiasGradientTarget(TrainingWorkspace<T> w, in GradientSink<T> sink)
