@@ -381,6 +381,7 @@ public static class CsvLoader
         {
             do
             {
+                SkipBlankLines();
                 textLength = 0;
                 if (!AppendLine())
                     return false;
@@ -393,6 +394,29 @@ public static class CsvLoader
             else
                 SplitPlain();
             return true;
+        }
+
+        /// <summary>Skips line breaks and the spaces (and tabs, unless they separate cells) around them in bulk, counting the
+        /// lines: a file of a billion blank lines (a gzip bomb) then costs a vectorised scan, not a billion records.
+        /// Leading blanks of a record are dropped with them, which changes nothing (cells are trimmed, and blanks before
+        /// an opening quote are skipped). A \r\n split across two buffer fills counts as two lines.</summary>
+        private void SkipBlankLines()
+        {
+            while (inputStart < inputEnd || Fill())
+            {
+                ReadOnlySpan<char> available = input.AsSpan(inputStart, inputEnd - inputStart);
+                int content = separator == '\t' ? available.IndexOfAnyExcept('\r', '\n', ' ') : available.IndexOfAnyExcept("\r\n \t");
+                ReadOnlySpan<char> blank = content < 0 ? available : available[..content];
+                // The last line break before the content: what follows it is the start of the record.
+                int lastBreak = blank.LastIndexOfAny('\r', '\n');
+                if (lastBreak < 0)
+                    return;
+                ReadOnlySpan<char> breaks = blank[..(lastBreak + 1)];
+                physicalLine += breaks.Count('\n') + breaks.Count('\r') - breaks.Count("\r\n");
+                inputStart += lastBreak + 1;
+                if (content >= 0)
+                    return;
+            }
         }
 
         /// <summary>Appends the next line (without its terminator: \n, \r or \r\n) to the record; false at the end of

@@ -121,6 +121,20 @@ public class DataLimitsTests
     }
 
     [Fact]
+    public void Blank_lines_are_skipped_in_bulk_and_still_counted()
+    {
+        string file = "a,b,c\n\r\n  \n\t\n1,2,x\n" + string.Concat(Enumerable.Repeat("\n", 1_000_000)) + " 3,4,y\r\n\r\n5,6\n";
+        var e = Assert.Throws<DataFormatException>(() => CsvLoader.Load<float>(Text(file)));
+        Assert.Equal(1_000_008, e.Line);
+        Assert.Contains("expected 3 cells, found 2", e.Message);
+        Dataset<float> d = CsvLoader.Load<float>(Text(file[..^4]));
+        Assert.Equal([1f, 2, 3, 4], d.Features);
+        // With tabs as separators a leading tab is an (empty) cell, never skipped.
+        var tabs = new CsvOptions { Separator = '\t', Header = CsvHeader.No };
+        Assert.Contains("expected 3 cells, found 4", Assert.Throws<DataFormatException>(() => CsvLoader.Load<float>(Text("1\t2\ta\n\n\t1\t2\tb\n"), tabs)).Message);
+    }
+
+    [Fact]
     public void Limits_must_be_positive()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => CsvLoader.Load<float>(Text("1,a\n2,b\n"), new CsvOptions { Limits = new DataLimits { MaxValues = 0 } }));
