@@ -71,13 +71,16 @@ public sealed class Dataset<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// <summary>True when samples are labelled by class index.</summary>
     public bool IsClassification => classIndices is not null;
 
-    /// <summary>Names of the classes, when known (classification only).</summary>
+    /// <summary>Names of the classes, when known (classification only): the name of class index c is
+    /// <c>ClassLabels[c]</c>. The per-sample labels are <see cref="ClassIndices"/>.</summary>
     public IReadOnlyList<string>? ClassLabels { get; }
 
     /// <summary>All features, Count×FeatureCount row-major.</summary>
     public T[] Features => features;
 
-    /// <summary>Class index per sample, or null for a regression set.</summary>
+    /// <summary>The labels: one class index per sample, in [0, <see cref="OutputCount"/>) (what other libraries call
+    /// <c>y</c> or <c>labels</c>; the class's name, when known, is <see cref="ClassLabels"/>[index]), or null for a
+    /// regression set, whose labels are <see cref="Targets"/>.</summary>
     public int[]? ClassIndices => classIndices;
 
     /// <summary>Count×OutputCount targets, or null for a classification set.</summary>

@@ -3,8 +3,13 @@ namespace FastBackprop;
 /// <summary>What one epoch of <see cref="Trainer{T}.Fit"/> measured.</summary>
 public sealed record EpochMetrics
 {
-    /// <summary>The epoch, 0-based.</summary>
+    /// <summary>The epoch, 0-based (the first epoch is 0), as <see cref="TrainingProgress.Epoch"/> and
+    /// <see cref="TrainingHistory.BestEpoch"/> count. <see cref="EpochNumber"/> counts from 1, as the CLI's table does.</summary>
     public required int Epoch { get; init; }
+
+    /// <summary>The epoch counted from 1 (<see cref="Epoch"/> + 1): the number the command-line program's table and
+    /// charts show, for reports meant for people.</summary>
+    public int EpochNumber => Epoch + 1;
 
     /// <summary>The learning rate the schedule gave this epoch.</summary>
     public required double LearningRate { get; init; }
@@ -58,7 +63,7 @@ public sealed class TrainingHistory
     /// <summary>The completed epochs, in order (a cancelled epoch is not included).</summary>
     public IReadOnlyList<EpochMetrics> Epochs { get; }
 
-    /// <summary>The epoch of the best validation loss (the last one that improved by more than
+    /// <summary>The 0-based epoch (<see cref="EpochMetrics.Epoch"/>) of the best validation loss (the last one that improved by more than
     /// <see cref="TrainerOptions.MinDelta"/>); null without a validation set.</summary>
     public int? BestEpoch { get; }
 

@@ -1,3 +1,6 @@
+using FsCheck;
+using FsCheck.Xunit;
+
 namespace FastBackprop.Tests.Data;
 
 /// <summary>Dataset.Subset and Split: copies in order, sizes, disjoint parts covering every sample, reproducible from the seed.</summary>
@@ -48,6 +51,21 @@ public class DatasetTests
                 Assert.Equal(-part.Row(i)[0], part.Row(i)[1]);
                 Assert.Equal((int)part.Row(i)[0] % 3, part.ClassIndices![i]);
             }
+    }
+
+    /// <summary>The fixed cases above pin the rounding at the edges; this draws any size, fraction and seed.</summary>
+    [Property(MaxTest = 200)]
+    public void Split_parts_are_disjoint_cover_everything_and_follow_the_seed(PositiveInt size, NormalFloat fraction, int seed)
+    {
+        int count = 2 + size.Get % 500;
+        double f = Math.Clamp(Math.Abs(fraction.Get) % 1, 1e-3, 1 - 1e-3);
+        Dataset<float> d = Numbered(count);
+        (Dataset<float> train, Dataset<float> valid) = d.Split(f, seed);
+        Assert.Equal(Math.Clamp((int)Math.Round(count * f), 1, count - 1), valid.Count);
+        Assert.Equal(Enumerable.Range(0, count), Ids(train).Concat(Ids(valid)).Order());
+        (Dataset<float> again, Dataset<float> validAgain) = d.Split(f, seed);
+        Assert.Equal(Ids(train), Ids(again));
+        Assert.Equal(Ids(valid), Ids(validAgain));
     }
 
     [Fact]

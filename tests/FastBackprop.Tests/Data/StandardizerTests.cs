@@ -1,6 +1,7 @@
 using System.Numerics;
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 
 namespace FastBackprop.Tests.Data;
 
@@ -11,6 +12,12 @@ public class StandardizerTests
     public sealed record Shape(int Rows, int Features, int Seed, double Offset, double Spread)
     {
         public override string ToString() => $"{Rows}×{Features} (seed {Seed}, offset {Offset}, spread {Spread})";
+    }
+
+    /// <summary>The generators of this class's <c>[Property]</c> tests (FsCheck finds them by type).</summary>
+    public static class Arbitraries
+    {
+        public static Arbitrary<Shape> Shape() => Shapes();
     }
 
     private static Arbitrary<Shape> Shapes() => Arb.From(
@@ -61,11 +68,11 @@ public class StandardizerTests
         }
     }
 
-    [Fact]
-    public void Float_matches_double_reference() => Properties.Check("standardizer-float", Shapes(), s => MatchesReference<float>(s, 1e-6), 60);
+    [Property(Arbitrary = [typeof(Arbitraries)], MaxTest = 60)]
+    public void Float_matches_double_reference(Shape s) => MatchesReference<float>(s, 1e-6);
 
-    [Fact]
-    public void Double_matches_double_reference() => Properties.Check("standardizer-double", Shapes(), s => MatchesReference<double>(s, 1e-13), 60);
+    [Property(Arbitrary = [typeof(Arbitraries)], MaxTest = 60)]
+    public void Double_matches_double_reference(Shape s) => MatchesReference<double>(s, 1e-13);
 
     [Fact]
     public void Constant_columns_get_scale_one_and_map_to_zero()

@@ -16,7 +16,7 @@ internal sealed class EpochTable(bool classification, bool validation)
         string valLoss = validation && m.ValidationLoss is double vl ? Num(vl) : "-";
         string valAcc = validation && classification && m.ValidationAccuracy is double va ? Percent(va) : "-";
         return string.Create(CultureInfo.InvariantCulture,
-            $"{m.Epoch + 1,7}  {Num(m.TrainingLoss),11}  {trainAcc,9}  {valLoss,11}  {valAcc,8}  {m.LearningRate,9:0.#####}  {Seconds(m.Duration),9}  {m.SamplesPerSecond,11:#,0}{(best ? "  *" : "")}");
+            $"{m.EpochNumber,7}  {Num(m.TrainingLoss),11}  {trainAcc,9}  {valLoss,11}  {valAcc,8}  {m.LearningRate,9:0.#####}  {Seconds(m.Duration),9}  {m.SamplesPerSecond,11:#,0}{(best ? "  *" : "")}");
     }
 
     private static string Num(double x) => double.IsFinite(x) && Math.Abs(x) < 1e5

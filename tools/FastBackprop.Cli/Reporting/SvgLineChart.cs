@@ -101,10 +101,10 @@ internal static class SvgLineChart
     /// <summary>Writes the chart of training (and validation, where measured) loss per epoch to <paramref name="path"/>.</summary>
     public static void WriteLossChart(string path, string title, TrainingHistory history)
     {
-        var train = history.Epochs.Select(e => ((double)e.Epoch + 1, e.TrainingLoss)).ToList();
+        var train = history.Epochs.Select(e => ((double)e.EpochNumber, e.TrainingLoss)).ToList();
         var series = new List<ChartSeries> { new("training loss", "#1f77b4", train) };
         if (history.Epochs.Any(e => e.ValidationLoss is not null))
-            series.Add(new ChartSeries("validation loss", "#d62728", history.Epochs.Select(e => ((double)e.Epoch + 1, e.ValidationLoss ?? double.NaN)).ToList(), Dashed: true));
+            series.Add(new ChartSeries("validation loss", "#d62728", history.Epochs.Select(e => ((double)e.EpochNumber, e.ValidationLoss ?? double.NaN)).ToList(), Dashed: true));
         File.WriteAllText(path, Render(title, "epoch", "loss (mean per sample)", series));
     }
 

@@ -1,0 +1,157 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Collections.Concurrent;
+
+namespace FastBackprop.Serving;
+
+/// <summary>
+/// The loaded model and what serving it concurrently needs. <see cref="Model{T}.Predict"/> keeps scratch buffers and
+/// is not thread-safe, so requests do not call it: they take a <see cref="PredictionContext"/> from a bounded pool (an
+/// <see cref="InferenceWorkspace{T}"/> and buffers sized for <see cref="ServingOptions.MaxRowsPerRequest"/> rows) and run
+/// the model's three steps on it — standardise the features, <see cref="FrozenNetwork{T}.Predict"/>, undo the target
+/// standardisation — which give the same bits as <see cref="Model{T}.Predict"/> (the integration test checks it) and
+/// allocate nothing. The network is frozen once: its weights are packed for the kernels at start-up, not per request.
+/// </summary>
+public sealed class ModelHost
+{
+    private readonly FrozenNetwork<float> network;
+    // At most MaxConcurrentPredictions contexts ever exist: a request waits (asynchronously) for a free slot, then
+    // takes an idle context or creates one. Nothing is created and dropped under load, so the large buffers of a
+    // context are allocated once, and the slots bound the memory and the CPU that predictions can take at once.
+    private readonly SemaphoreSlim slots;
+    private readonly ConcurrentQueue<PredictionContext> idle = new();
+
+    /// <summary>Loads and freezes the model at <paramref name="path"/>.</summary>
+    public ModelHost(string path, ServingOptions options)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        Model = ModelFile.Load<float>(Path);
+        network = Model.Network.Freeze();
+        MaxRows = options.MaxRowsPerRequest;
+        LastActivation = Model.Network.Layer(Model.Network.LayerCount - 1).Activation;
+        // A classifier: named classes, a softmax output, or one sigmoid unit trained with binary cross-entropy.
+        IsClassifier = Model.TargetStandardization is null
+            && (Model.ClassLabels is not null || LastActivation.Kind == ActivationKind.Softmax || Model.Loss == Loss.BinaryCrossEntropy);
+        slots = new SemaphoreSlim(options.MaxConcurrentPredictions, options.MaxConcurrentPredictions);
+        idle.Enqueue(Warm(new PredictionContext(network, MaxRows)));
+    }
+
+    /// <summary>The model file's full path.</summary>
+    public string Path { get; }
+
+    /// <summary>The model, for its description. Not for predicting: see the class summary.</summary>
+    public Model<float> Model { get; }
+
+    /// <summary>The most rows a request may send.</summary>
+    public int MaxRows { get; }
+
+    /// <summary>Whether predictions include a class (and its label when the model names its classes).</summary>
+    public bool IsClassifier { get; }
+
+    /// <summary>The output layer's activation.</summary>
+    public Activation LastActivation { get; }
+
+    /// <summary>Features per row.</summary>
+    public int InputSize => Model.InputSize;
+
+    /// <summary>Outputs per row.</summary>
+    public int OutputSize => Model.OutputSize;
+
+    /// <summary>A context for one request, once one of the prediction slots is free (at once, without allocating,
+    /// when one is); give it back with <see cref="Return"/>.</summary>
+    public async ValueTask<PredictionContext> RentAsync(CancellationToken cancellationToken)
+    {
+        await slots.WaitAsync(cancellationToken);
+        return idle.TryDequeue(out PredictionContext? context) ? context : new PredictionContext(network, MaxRows);
+    }
+
+    /// <summary>Returns a context and its slot.</summary>
+    public void Return(PredictionContext context)
+    {
+        context.ResetResponse();
+        idle.Enqueue(context);
+        slots.Release();
+    }
+
+    /// <summary>Predicts <paramref name="rows"/> rows of raw features held in <see cref="PredictionContext.Inputs"/>
+    /// (overwritten with their standardised values) into <see cref="PredictionContext.Outputs"/>, as
+    /// <see cref="Model{T}.Predict"/> does, without allocating.</summary>
+    public void Predict(PredictionContext context, int rows)
+    {
+        Span<float> x = context.Inputs.AsSpan(0, rows * InputSize);
+        Span<float> y = context.Outputs.AsSpan(0, rows * OutputSize);
+        Model.InputStandardization?.Transform(x);
+        network.Predict(x, rows, y, context.Workspace);
+        Model.TargetStandardization?.InverseTransform(y);
+    }
+
+    /// <summary>The predicted class of one row's outputs, as <see cref="Model{T}.PredictClasses"/> decides it.</summary>
+    public int ClassOf(ReadOnlySpan<float> outputs)
+        => outputs.Length == 1 ? (outputs[0] > 0.5f ? 1 : 0) : TensorPrimitives.IndexOfMax(outputs);
+
+    /// <summary>The name of a class, or null when the model has none.</summary>
+    public string? LabelOf(int cls) => Model.ClassLabels?[cls];
+
+    // The first prediction of each batch shape runs the JIT and sizes the kernels' buffers; do it before the first
+    // request, not during it.
+    private PredictionContext Warm(PredictionContext context)
+    {
+        foreach (int rows in new[] { 1, MaxRows })
+        {
+            context.Inputs.AsSpan(0, rows * InputSize).Clear();
+            Predict(context, rows);
+        }
+        return context;
+    }
+}
+
+/// <summary>Everything one request needs, reused across requests: the network's workspace, the feature and output
+/// buffers, and the response buffer with its JSON writer.</summary>
+public sealed class PredictionContext
+{
+    internal PredictionContext(FrozenNetwork<float> network, int maxRows)
+    {
+        Workspace = network.CreateInferenceWorkspace(maxRows);
+        Inputs = new float[maxRows * network.InputSize];
+        Outputs = new float[maxRows * network.OutputSize];
+        Response = new ArrayBufferWriter<byte>(4096);
+        // Relaxed escaping: error messages quote JSON ('x', "rows") and labels may be any text; the body is served as
+        // application/json, never embedded in HTML.
+        Writer = new Utf8JsonWriter(Response, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+
+    /// <summary>The network's scratch memory for up to the service's row limit.</summary>
+    public InferenceWorkspace<float> Workspace { get; }
+
+    /// <summary>Rows of features, row-major.</summary>
+    public float[] Inputs { get; }
+
+    /// <summary>Rows of outputs, row-major.</summary>
+    public float[] Outputs { get; }
+
+    /// <summary>A copy of <paramref name="body"/> in one span, in a buffer that grows to the largest body seen and is
+    /// kept (bounded by Kestrel's request size limit).</summary>
+    public ReadOnlySpan<byte> Contiguous(ReadOnlySequence<byte> body)
+    {
+        if (requestCopy.Length < body.Length)
+            requestCopy = new byte[Math.Max(body.Length, 2L * requestCopy.Length)];
+        body.CopyTo(requestCopy);
+        return requestCopy.AsSpan(0, (int)body.Length);
+    }
+
+    private byte[] requestCopy = [];
+
+    /// <summary>The response body being written.</summary>
+    public ArrayBufferWriter<byte> Response { get; }
+
+    /// <summary>Writes into <see cref="Response"/>.</summary>
+    public Utf8JsonWriter Writer { get; }
+
+    internal void ResetResponse()
+    {
+        Response.ResetWrittenCount();
+        Writer.Reset(Response);
+    }
+}
