@@ -10,7 +10,7 @@ public sealed class GemmThreadCount;
 
 /// <summary>
 /// Gemm.MaxDegreeOfParallelism: work is split over rows and columns of C, never over k, so results are
-/// bit-identical for every thread count (DESIGN.md: results do not depend on the thread count).
+/// bit-identical for every thread count (../shared/DESIGN.md: "Results do not depend on the thread count").
 /// </summary>
 [Collection(nameof(GemmThreadCount))]
 public class GemmThreadingTests

@@ -105,8 +105,8 @@ public sealed record TrainerOptions
         }
     } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Whether to measure the training accuracy of classification runs (default true). It costs one extra forward
-    /// pass per batch (about a third of a training step), because the network does not hand out the outputs of its
-    /// gradient pass; turn it off when speed matters more than that number.</summary>
+    /// <summary>Whether to measure the training accuracy of classification runs (default true). The outputs come out of
+    /// the same forward pass as the gradients (ComputeGradients' outputs argument), so it costs only the copy of the
+    /// outputs and the count.</summary>
     public bool TrackTrainingAccuracy { get; init; } = true;
 }

@@ -4,7 +4,7 @@ using FastBackprop.Kernels.Simd;
 
 namespace FastBackprop.Kernels.Gemm;
 
-// Generated shape: the accumulators must be named locals (not an array) so the JIT keeps them in
+// Written out by hand, one local per accumulator: they must be named locals (not an array) so the JIT keeps them in
 // registers. Each k step loads one row of the B micro-panel (two registers wide) and broadcasts MR
 // values of the A micro-panel, issuing 2·MR independent FMAs. On the last K block the epilogue
 // transforms each register of the finished tile before it is stored, so C is written once.
