@@ -17,7 +17,24 @@ using System.Text.Json;
 // measured phase, so warm-up and first-call costs are excluded.
 
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
-var options = LoadOptions.Parse(args);
+const string Usage = "usage: FastBackprop.LoadGenerator --url http://127.0.0.1:PORT [--concurrency 1,4,16,64] [--seconds 10] [--warmup 2] [--max-requests 200000] [--rows 1]";
+if (args.Any(a => a is "-h" or "--help" or "-?"))
+{
+    Console.WriteLine(Usage);
+    return 0;
+}
+LoadOptions options;
+try
+{
+    options = LoadOptions.Parse(args);
+}
+catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
+{
+    // A command-line mistake is one line and exit code 2, never a stack trace.
+    Console.Error.WriteLine($"error: {e.Message}");
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
 using var handler = new SocketsHttpHandler
 {
     // One connection per client (HTTP/1.1), kept open: the latency measured is the service's, not TCP set-up's.
