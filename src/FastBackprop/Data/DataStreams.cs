@@ -45,11 +45,9 @@ internal static class DataStreams
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
     }
 
-    /// <summary>Counts the bytes read through it and fails once they pass the limit.</summary>
-    private sealed class BoundedStream(Stream inner, long maxBytes, string? name, bool ownsInner) : Stream
+    /// <summary>What the wrappers below share: a stream that can only be read forward; each supplies Read(Span).</summary>
+    private abstract class ForwardOnlyStream : Stream
     {
-        private long read;
-
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
@@ -57,6 +55,19 @@ internal static class DataStreams
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
         public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+        public abstract override int Read(Span<byte> buffer);
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+
+    /// <summary>Counts the bytes read through it and fails once they pass the limit.</summary>
+    private sealed class BoundedStream(Stream inner, long maxBytes, string? name, bool ownsInner) : ForwardOnlyStream
+    {
+        private long read;
+
 
         public override int Read(Span<byte> buffer)
         {
@@ -72,9 +83,6 @@ internal static class DataStreams
             return n;
         }
 
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {
@@ -85,17 +93,10 @@ internal static class DataStreams
     }
 
     /// <summary>Replays a few bytes already read from a non-seekable stream, then reads the rest of it.</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream inner, bool leaveOpen) : Stream
+    private sealed class PrefixedStream(byte[] prefix, Stream inner, bool leaveOpen) : ForwardOnlyStream
     {
         private int position;
 
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -111,9 +112,6 @@ internal static class DataStreams
             return inner.Read(buffer);
         }
 
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         protected override void Dispose(bool disposing)
         {

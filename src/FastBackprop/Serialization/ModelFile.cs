@@ -382,17 +382,7 @@ public static class ModelFile
             int features = r.I32("standardisation feature count");
             if (features != inputSize)
                 throw r.Error(at, "standardisation feature count", $"{features}, but the network takes {inputSize} inputs.");
-            var mean = new T[features];
-            var scale = new T[features];
-            r.Values<T>(mean, element, "standardisation mean");
-            at = r.Position;
-            r.Values<T>(scale, element, "standardisation scale");
-            for (int i = 0; i < scale.Length; i++)
-            {
-                if (ModelChecks.ScaleProblem(double.CreateTruncating(scale[i]), i) is string problem)
-                    throw r.Error(at + (long)i * element, "standardisation scale", problem);
-            }
-            standardizer = new Standardizer<T>(mean, scale);
+            standardizer = ReadMeansAndScales<T>(ref r, element, features, "standardisation");
         }
 
         string[]? labels = null;
@@ -464,15 +454,24 @@ public static class ModelFile
             throw r.Error(at, "target standardisation count", "a softmax output gives class probabilities, which are not standardised targets.");
         if (2L * count * element > r.Remaining)
             throw r.Error(at, "target standardisation count", $"{count} means and scales need {2L * count * element} bytes, only {r.Remaining} remain.");
+        return ReadMeansAndScales<T>(ref r, element, count, "target standardisation");
+    }
+
+    /// <summary>A standardisation's means, then its scales (1/standard deviation, within <see cref="ModelChecks.MinScale"/>
+    /// and <see cref="ModelChecks.MaxScale"/>): the body of both standardisation blocks. Fields are named
+    /// "<paramref name="block"/> mean" and "<paramref name="block"/> scale".</summary>
+    private static Standardizer<T> ReadMeansAndScales<T>(ref Reader r, byte element, int count, string block)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
         var mean = new T[count];
         var scale = new T[count];
-        r.Values<T>(mean, element, "target standardisation mean");
-        at = r.Position;
-        r.Values<T>(scale, element, "target standardisation scale");
+        r.Values<T>(mean, element, $"{block} mean");
+        long at = r.Position;
+        r.Values<T>(scale, element, $"{block} scale");
         for (int i = 0; i < scale.Length; i++)
         {
             if (ModelChecks.ScaleProblem(double.CreateTruncating(scale[i]), i) is string problem)
-                throw r.Error(at + (long)i * element, "target standardisation scale", problem);
+                throw r.Error(at + (long)i * element, $"{block} scale", problem);
         }
         return new Standardizer<T>(mean, scale);
     }
