@@ -6,22 +6,6 @@ using FastBackprop.Kernels.Simd;
 
 namespace FastBackprop.Kernels.Fused;
 
-/// <summary>A compile-time switch for a generic epilogue (the JIT folds <see cref="On"/> to a constant).</summary>
-internal interface ISwitch
-{
-    static abstract bool On { get; }
-}
-
-internal struct SwitchOn : ISwitch
-{
-    public static bool On => true;
-}
-
-internal struct SwitchOff : ISwitch
-{
-    public static bool On => false;
-}
-
 /// <summary>Forward epilogue: <c>A = g(Z + b)</c> on each register of the finished tile, so A_l is written
 /// once and Z never exists in memory. <typeparamref name="TActivation"/> is a forward operator (z, z) → g(z).</summary>
 internal readonly unsafe struct BiasActivationEpilogue<T, TActivation>(T* bias, TActivation activation) : IGemmEpilogue<T>

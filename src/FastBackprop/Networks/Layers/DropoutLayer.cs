@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using FastBackprop.Kernels.Elementwise;
 using FastBackprop.Kernels.Fused;
 using FastBackprop.Kernels.Gemm;
+using FastBackprop.Kernels.Simd;
 
 namespace FastBackprop;
 

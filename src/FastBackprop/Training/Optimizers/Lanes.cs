@@ -92,19 +92,3 @@ internal readonly struct Scalar<T>(T value) : ILanes<Scalar<T>, T>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar<T> operator *(Scalar<T> a, Scalar<T> b) => new(a.v * b.v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Scalar<T> operator /(Scalar<T> a, Scalar<T> b) => new(a.v / b.v);
 }
-
-/// <summary>Compile-time flags for update variants (the JIT removes the untaken branch).</summary>
-internal interface IFlag
-{
-    static abstract bool Value { get; }
-}
-
-internal readonly struct On : IFlag
-{
-    public static bool Value => true;
-}
-
-internal readonly struct Off : IFlag
-{
-    public static bool Value => false;
-}

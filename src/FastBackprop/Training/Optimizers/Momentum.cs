@@ -1,3 +1,4 @@
+using FastBackprop.Kernels.Simd;
 using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
@@ -38,14 +39,14 @@ public sealed class Momentum : Optimizer
     {
         var c = new Coefficients<T>(T.CreateChecked(learningRate), T.CreateChecked(WeightDecay), T.CreateChecked(Coefficient));
         if (Nesterov)
-            Run<T, On>(parameters, gradients, state, c);
+            Run<T, SwitchOn>(parameters, gradients, state, c);
         else
-            Run<T, Off>(parameters, gradients, state, c);
+            Run<T, SwitchOff>(parameters, gradients, state, c);
     }
 
     private static void Run<T, TNesterov>(Span<T> parameters, ReadOnlySpan<T> gradients, Span<T> velocity, in Coefficients<T> c)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        where TNesterov : struct, IFlag
+        where TNesterov : struct, ISwitch
     {
         ref T p = ref MemoryMarshal.GetReference(parameters);
         ref T g = ref MemoryMarshal.GetReference(gradients);
@@ -64,7 +65,7 @@ public sealed class Momentum : Optimizer
     private static int Sweep<T, TV, TNesterov>(ref T p, ref T g, ref T v, int start, int n, in Coefficients<T> c)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TV : struct, ILanes<TV, T>
-        where TNesterov : struct, IFlag
+        where TNesterov : struct, ISwitch
     {
         TV eta = TV.Create(c.LearningRate), lambda = TV.Create(c.WeightDecay), mu = TV.Create(c.Momentum);
         int i = start;
@@ -73,7 +74,7 @@ public sealed class Momentum : Optimizer
             TV theta = TV.Load(ref p, (nuint)i);
             TV grad = TV.Load(ref g, (nuint)i) + lambda * theta;
             TV velocity = mu * TV.Load(ref v, (nuint)i) + grad;
-            TV update = TNesterov.Value ? grad + mu * velocity : velocity;
+            TV update = TNesterov.On ? grad + mu * velocity : velocity;
             TV.Store(velocity, ref v, (nuint)i);
             TV.Store(theta - eta * update, ref p, (nuint)i);
         }
