@@ -334,6 +334,20 @@ public static class DenseLayerKernels
             throw new ArgumentException($"Cannot train through a {activation} activation: its gradient is zero almost everywhere (inference only).", name);
     }
 
+    /// <summary>The one message for a network that holds an untrainable layer. Which exception carries it follows what holds
+    /// the layer: the network a method is called on (<see cref="InvalidOperationException"/>, from <see cref="Network{T}"/>)
+    /// or an argument (<see cref="ArgumentException"/> naming it, from <c>Trainer</c> and these kernels).</summary>
+    internal static string? UntrainableLayer<T>(Network<T> network) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int l = 0; l < network.LayerCount; l++)
+        {
+            Activation activation = network.Layer(l).Activation;
+            if (!activation.IsTrainable)
+                return $"Layer {l} uses the {activation} activation, whose gradient is zero almost everywhere: it can run inference but cannot be trained by gradient descent.";
+        }
+        return null;
+    }
+
     internal static void ValidateTargets<T>(ReadOnlySpan<T> targets, int batch, int units, Loss loss)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {

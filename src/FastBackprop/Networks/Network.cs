@@ -497,12 +497,8 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
 
     private void ValidateTrainingData(ReadOnlySpan<T> inputs, int batchSize, Loss loss)
     {
-        for (int l = 0; l < layers.Length; l++)
-        {
-            if (!layers[l].Activation.IsTrainable)
-                throw new InvalidOperationException(
-                    $"Layer {l} uses the {layers[l].Activation} activation, whose gradient is zero almost everywhere: it can run inference but cannot be trained by gradient descent.");
-        }
+        if (DenseLayerKernels.UntrainableLayer(this) is string untrainable)
+            throw new InvalidOperationException(untrainable);
         DenseLayerKernels.ValidatePairing(layers[^1].Activation, loss);
         ValidateInputs(inputs, batchSize);
     }

@@ -87,24 +87,18 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     {
         if (!Enum.IsDefined(loss.Kind) || !Enum.IsDefined(loss.Reduction))
             throw new ArgumentException($"options.Loss ({loss}) has an undefined kind or reduction.", nameof(network));
-        for (int l = 0; l < network.LayerCount; l++)
-        {
-            Activation activation = network.Layer(l).Activation;
-            if (!activation.IsTrainable)
-                throw new ArgumentException(
-                    $"Layer {l} of the network uses the {activation} activation, whose gradient is zero almost everywhere: it cannot be trained.",
-                    nameof(network));
-        }
+        if (DenseLayerKernels.UntrainableLayer(network) is string untrainable)
+            throw new ArgumentException(untrainable, nameof(network));
         Activation output = network.Layer(network.LayerCount - 1).Activation;
-        string? problem = loss.Kind switch
+        try
         {
-            LossKind.SquaredError when output.Kind == ActivationKind.Softmax => "squared error cannot train a softmax output; use softmax cross-entropy",
-            LossKind.BinaryCrossEntropy when output.Kind != ActivationKind.Sigmoid => "binary cross-entropy needs a sigmoid output layer",
-            LossKind.SoftmaxCrossEntropy when output.Kind != ActivationKind.Softmax => "softmax cross-entropy needs a softmax output layer",
-            _ => null,
-        };
-        if (problem is not null)
-            throw new ArgumentException($"The loss {loss.Kind} does not fit the network's {output} output layer: {problem}.", nameof(network));
+            // The same pairing rules as Network and the kernels, reported against the network argument.
+            DenseLayerKernels.ValidatePairing(output, loss);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"The loss {loss.Kind} does not fit the network's {output} output layer: {e.Message}", nameof(network), e);
+        }
     }
 
     private static void ValidateData(Network<T> network, Dataset<T> data, Loss loss, string name)
