@@ -363,6 +363,14 @@ public sealed class OnnxModelTests : IDisposable
         => Assert.Contains(expected, Refused(bytes).Message);
 
     [Fact]
+    public void ManyTinyMessagesAreCappedBeforeTheyBecomeManyObjects()
+    {
+        string[] inputs = Enumerable.Repeat("x", FastBackprop.Onnx.OnnxParser.MaxPerNode + 1).ToArray();
+        byte[] onnx = OneLayer().Node("Gemm", "fc", inputs, "y").Build();
+        Assert.Contains("NodeProto.input: more than 64", Refused(onnx).Message);
+    }
+
+    [Fact]
     public void ATensorClaimingMoreValuesThanItHoldsFailsBeforeAllocating()
     {
         byte[] onnx = new OnnxGraphBuilder().Input("x", null, 4).Output("y", null, 2)

@@ -95,6 +95,20 @@ internal static class OnnxParser
     /// <summary>The most dimensions a tensor may have (ONNX has no limit; dense networks need two).</summary>
     public const int MaxDims = 32;
 
+    /// <summary>The most nodes, initializers, graph inputs/outputs, metadata entries and opset imports a file may hold:
+    /// eight times <see cref="ModelFile.MaxLayers"/>, far more than any network the importer can map needs. Without a
+    /// cap a file of tiny messages would make objects many times its own size.</summary>
+    public const int MaxItems = 8 * ModelFile.MaxLayers;
+
+    /// <summary>The most inputs, outputs or attributes one node may have (the supported operators have at most five).</summary>
+    public const int MaxPerNode = 64;
+
+    private static void Count(ref ProtoReader r, int count, int max, string field)
+    {
+        if (count >= max)
+            throw r.Error(r.FieldStart, field, $"more than {max}; no network the importer can map has that many.");
+    }
+
     public static OnnxModelProto Parse(ReadOnlySpan<byte> data, string? name)
     {
         var r = new ProtoReader(data, 0, data.Length, name);
@@ -110,6 +124,7 @@ internal static class OnnxParser
                     break;
                 case OnnxFields.ModelOpsetImport:
                     {
+                        Count(ref r, model.Opsets.Count, MaxPerNode, "ModelProto.opset_import");
                         var o = r.Message(wire, "ModelProto.opset_import");
                         string domain = "";
                         long version = 0;
@@ -133,6 +148,7 @@ internal static class OnnxParser
                     }
                 case OnnxFields.ModelMetadataProps:
                     {
+                        Count(ref r, model.Metadata.Count, MaxPerNode, "ModelProto.metadata_props");
                         var e = r.Message(wire, "ModelProto.metadata_props");
                         string key = "", value = "";
                         while (e.Next("StringStringEntryProto", out int f, out WireType w))
@@ -166,12 +182,14 @@ internal static class OnnxParser
             {
                 case OnnxFields.GraphNode:
                     {
+                        Count(ref r, graph.Nodes.Count, MaxItems, "GraphProto.node");
                         var n = r.Message(wire, "GraphProto.node");
                         graph.Nodes.Add(ParseNode(ref n, start));
                         break;
                     }
                 case OnnxFields.GraphInitializer:
                     {
+                        Count(ref r, graph.Initializers.Count, MaxItems, "GraphProto.initializer");
                         var t = r.Message(wire, "GraphProto.initializer");
                         OnnxTensor tensor = ParseTensor(ref t, start);
                         if (!graph.Initializers.TryAdd(tensor.Name, tensor))
@@ -180,6 +198,7 @@ internal static class OnnxParser
                     }
                 case OnnxFields.GraphInput or OnnxFields.GraphOutput:
                     {
+                        Count(ref r, graph.Inputs.Count + graph.Outputs.Count, MaxItems, "GraphProto.input/output");
                         var v = r.Message(wire, "GraphProto.input/output");
                         (field == OnnxFields.GraphInput ? graph.Inputs : graph.Outputs).Add(ParseValueInfo(ref v, start));
                         break;
@@ -201,13 +220,20 @@ internal static class OnnxParser
         {
             switch (field)
             {
-                case OnnxFields.NodeInput: node.Inputs.Add(r.String(wire, "NodeProto.input", MaxNameBytes)); break;
-                case OnnxFields.NodeOutput: node.Outputs.Add(r.String(wire, "NodeProto.output", MaxNameBytes)); break;
+                case OnnxFields.NodeInput:
+                    Count(ref r, node.Inputs.Count, MaxPerNode, "NodeProto.input");
+                    node.Inputs.Add(r.String(wire, "NodeProto.input", MaxNameBytes));
+                    break;
+                case OnnxFields.NodeOutput:
+                    Count(ref r, node.Outputs.Count, MaxPerNode, "NodeProto.output");
+                    node.Outputs.Add(r.String(wire, "NodeProto.output", MaxNameBytes));
+                    break;
                 case OnnxFields.NodeName: node.Name = r.String(wire, "NodeProto.name", MaxNameBytes); break;
                 case OnnxFields.NodeOpType: node.OpType = r.String(wire, "NodeProto.op_type", MaxNameBytes); break;
                 case OnnxFields.NodeDomain: node.Domain = r.String(wire, "NodeProto.domain", MaxNameBytes); break;
                 case OnnxFields.NodeAttribute:
                     {
+                        Count(ref r, node.Attributes.Count, MaxPerNode, "NodeProto.attribute");
                         var a = r.Message(wire, "NodeProto.attribute");
                         string name = "";
                         int type = 0;
