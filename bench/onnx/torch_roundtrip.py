@@ -49,12 +49,14 @@ def main():
     for opset in (11, 13, 17):
         for act in activations:
             for head in heads:
-                cases.append(dict(opset=opset, act=act, head=head, bias=True, flatten=False, dropout=False, standardize=False))
+                cases.append(dict(opset=opset, act=act, head=head, bias=True, flatten=False, dropout=False, standardize=False,
+                                  keep_inputs=False))
     # The other shapes exporters write: no bias (MatMul without Add), Flatten of a [batch, 2, 6] input, eval-mode
-    # dropout, a standardisation prefix.
-    cases.append(dict(opset=17, act="relu", head="softmax", bias=False, flatten=False, dropout=False, standardize=False))
-    cases.append(dict(opset=13, act="tanh", head="none", bias=True, flatten=True, dropout=True, standardize=False))
-    cases.append(dict(opset=17, act="silu", head="sigmoid", bias=True, flatten=False, dropout=True, standardize=True))
+    # dropout, a standardisation prefix, initializers listed as graph inputs too (keep_initializers_as_inputs).
+    cases.append(dict(opset=17, act="relu", head="softmax", bias=False, flatten=False, dropout=False, standardize=False, keep_inputs=False))
+    cases.append(dict(opset=13, act="tanh", head="none", bias=True, flatten=True, dropout=True, standardize=False, keep_inputs=False))
+    cases.append(dict(opset=17, act="silu", head="sigmoid", bias=True, flatten=False, dropout=True, standardize=True, keep_inputs=False))
+    cases.append(dict(opset=11, act="leakyrelu", head="softmax", bias=True, flatten=False, dropout=False, standardize=True, keep_inputs=True))
 
     passed = failed = 0
     with tempfile.TemporaryDirectory(prefix="fbp-torch-") as tmp:
@@ -80,10 +82,10 @@ def main():
             with torch.no_grad():
                 expected = model(x).tolist()
             name = f"opset{case['opset']}-{case['act']}-{case['head']}" + "".join(
-                f"-{k}" for k in ("flatten", "dropout", "standardize") if case[k]) + ("" if case["bias"] else "-nobias")
+                f"-{k}" for k in ("flatten", "dropout", "standardize", "keep_inputs") if case[k]) + ("" if case["bias"] else "-nobias")
             onnx_path, fbpm_path, csv_path = (os.path.join(tmp, name + ext) for ext in (".onnx", ".fbpm", ".csv"))
             torch.onnx.export(model, x[:1], onnx_path, opset_version=case["opset"], input_names=["x"], output_names=["y"],
-                              dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+                              dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, keep_initializers_as_inputs=case["keep_inputs"])
             with open(csv_path, "w") as f:
                 for row in x.reshape(len(x), -1).tolist():
                     f.write(",".join(repr(v) for v in row) + "\n")   # float32 values, printed exactly
