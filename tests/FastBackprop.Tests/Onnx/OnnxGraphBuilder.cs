@@ -39,6 +39,42 @@ internal sealed class OnnxGraphBuilder
         return this;
     }
 
+    /// <summary>A float64 initializer in double_data, packed or one fixed64 field per value (both are valid protobuf).</summary>
+    public OnnxGraphBuilder DoubleInitializer(string name, long[] dims, double[] values, bool packed)
+    {
+        var t = new ProtoWriter();
+        foreach (long d in dims)
+            t.Int64(OnnxFields.TensorDims, d);
+        t.Varint(OnnxFields.TensorDataType, OnnxFields.DataTypeDouble).String(OnnxFields.TensorName, name);
+        if (packed)
+        {
+            byte[] bytes = new byte[values.Length * 8];
+            for (int i = 0; i < values.Length; i++)
+                BitConverter.TryWriteBytes(bytes.AsSpan(8 * i), values[i]);
+            t.Bytes(OnnxFields.TensorDoubleData, bytes);
+        }
+        else
+        {
+            foreach (double v in values)
+                t.Fixed64(OnnxFields.TensorDoubleData, BitConverter.DoubleToUInt64Bits(v));
+        }
+        graph.Message(OnnxFields.GraphInitializer, t);
+        return this;
+    }
+
+    /// <summary>A float32 initializer in float_data with one fixed32 field per value (unpacked repeated field).</summary>
+    public OnnxGraphBuilder UnpackedFloatInitializer(string name, long[] dims, float[] values)
+    {
+        var t = new ProtoWriter();
+        foreach (long d in dims)
+            t.Int64(OnnxFields.TensorDims, d);
+        t.Varint(OnnxFields.TensorDataType, OnnxFields.DataTypeFloat).String(OnnxFields.TensorName, name);
+        foreach (float v in values)
+            t.Float(OnnxFields.TensorFloatData, v);
+        graph.Message(OnnxFields.GraphInitializer, t);
+        return this;
+    }
+
     public OnnxGraphBuilder ExternalInitializer(string name, long[] dims)
     {
         var t = new ProtoWriter();

@@ -232,6 +232,22 @@ public sealed class OnnxModelTests : IDisposable
             Assert.Equal(want[i], got[i], 1e-6f);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Float64AndUnpackedFloatInitializersImport(bool packed)
+    {
+        var random = new Random(23);
+        float[] w = RandomValues(random, 3 * 4), b = RandomValues(random, 3);
+        byte[] onnx = new OnnxGraphBuilder()
+            .Input("x", null, 4).Output("y", null, 3)
+            .DoubleInitializer("w", [3, 4], w.Select(v => (double)v).ToArray(), packed)
+            .UnpackedFloatInitializer("b", [3], b)
+            .Node("Gemm", "fc", ["x", "w", "b"], "z", ("transB", 1)).Node("Sigmoid", "s", ["z"], "y")
+            .Build();
+        AssertSamePredictions(Reference(4, [(w, b, 3, Activation.Sigmoid)]), Import(onnx));
+    }
+
     // ---- Refusals ----
 
     private static InvalidDataException Refused(byte[] onnx) => Assert.Throws<InvalidDataException>(() => Import(onnx));

@@ -46,6 +46,15 @@ internal sealed class ProtoWriter
         return this;
     }
 
+    public ProtoWriter Fixed64(int field, ulong value)
+    {
+        Key(field, WireType.Fixed64);
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, value);
+        stream.Write(bytes);
+        return this;
+    }
+
     public ProtoWriter String(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
 
     public ProtoWriter Message(int field, ProtoWriter value) => Bytes(field, value.ToArray());
