@@ -193,7 +193,7 @@ public class InferenceBenchmarks
     [Benchmark]
     public void PredictFrozen() => frozen.Predict(inputs, Case.Batch, outputs, frozenWorkspace);
 
-    // ONNX Runtime on the same weights (written by OnnxModelWriter), through its fastest managed path: buffers bound once
+    // ONNX Runtime on the same weights (exported by the library's OnnxModel.Export), through its fastest managed path: buffers bound once
     // (IoBinding over OrtValues that wrap our arrays), the same thread count, sequential execution, all graph optimisations.
     private Microsoft.ML.OnnxRuntime.InferenceSession? session;
     private Microsoft.ML.OnnxRuntime.OrtIoBinding? binding;
@@ -212,7 +212,9 @@ public class InferenceBenchmarks
             ExecutionMode = Microsoft.ML.OnnxRuntime.ExecutionMode.ORT_SEQUENTIAL,
             GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
         };
-        session = new Microsoft.ML.OnnxRuntime.InferenceSession(Peers.OnnxModelWriter.Write(network), options);
+        using var onnx = new MemoryStream();
+        OnnxModel.Export(new Model<float>(network), onnx);
+        session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx.ToArray(), options);
         onnxOutputs = new float[outputs.Length];
         inputValue = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(inputs, [Case.Batch, Case.Sizes[0]]);
         outputValue = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(onnxOutputs, [Case.Batch, Case.Sizes[^1]]);

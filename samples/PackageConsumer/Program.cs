@@ -16,6 +16,7 @@ try
         string folder = Path.Combine(scratchRoot, $"snippet{snippet}");
         Directory.CreateDirectory(folder);
         WriteStandInIdx(folder, images: 600, seed: snippet);
+        WriteStandInOnnx(folder, seed: snippet);
         Directory.SetCurrentDirectory(folder);
         var clock = Stopwatch.StartNew();
         try
@@ -38,6 +39,14 @@ finally
 Console.WriteLine($"{ReadmeSnippets.Count - failed} of {ReadmeSnippets.Count} README snippets ran against FastBackprop "
     + $"{typeof(FastBackprop.Network<>).Assembly.GetName().Version} from the package");
 return failed == 0 ? 0 : 1;
+
+// "mlp.onnx", the PyTorch export the README's ONNX snippet imports: a random 784-64-10 ReLU/softmax network, written
+// with the package's own exporter (the same Gemm/Relu/Softmax graph torch.onnx.export writes for nn.Sequential).
+static void WriteStandInOnnx(string folder, int seed)
+{
+    var network = new FastBackprop.Network<float>(784, [new(64, FastBackprop.Activation.ReLU), new(10, FastBackprop.Activation.Softmax)], seed);
+    FastBackprop.OnnxModel.Export(new FastBackprop.Model<float>(network), Path.Combine(folder, "mlp.onnx"));
+}
 
 // Fashion-MNIST-shaped IDX files (gzip, big-endian headers, 28×28 unsigned bytes, labels 0..9) with random content.
 static void WriteStandInIdx(string folder, int images, int seed)

@@ -3,7 +3,7 @@ using System.Reflection;
 namespace FastBackprop.Cli;
 
 /// <summary>
-/// <c>fastbackprop-cli [train|evaluate|predict|help] [options]</c>. With no command it trains (by default a 64-64-10
+/// <c>fastbackprop-cli [train|evaluate|predict|export|import|info|help] [options]</c>. With no command it trains (by default a 64-64-10
 /// network on the embedded 8×8 digits) and reports held-out accuracy. Errors are one line on stderr: exit code 2 for
 /// command-line mistakes (unknown options, bad values, missing files), 1 for bad data, bad model files and training
 /// failures, 130 when interrupted with Ctrl+C.
@@ -25,6 +25,8 @@ internal static class Program
           fastbackprop-cli [train] [options]       train a network (the default command)
           fastbackprop-cli evaluate [options]      loss, accuracy and confusion matrix of a saved model
           fastbackprop-cli predict [options]       predictions of a saved model for a CSV file
+          fastbackprop-cli export MODEL OUT.onnx   write a saved model as ONNX
+          fastbackprop-cli import MODEL.onnx OUT   read a dense network from ONNX into a model file
           fastbackprop-cli info                    the CPU and the kernel configuration chosen for it
           fastbackprop-cli help [COMMAND]          this help, or a command's
           fastbackprop-cli --version               the version and the kernels in use
@@ -88,12 +90,16 @@ internal static class Program
                     return EvaluateCommand.Run(rest, output);
                 case "predict":
                     return PredictCommand.Run(rest, output);
+                case "export":
+                    return OnnxCommands.Export(rest, output);
+                case "import":
+                    return OnnxCommands.Import(rest, output);
                 case "info":
                     return InfoCommand.Run(rest, output);
                 case "help":
                     return Help(rest, output);
                 default:
-                    throw new UsageException($"unknown command '{command}' (expected train, evaluate, predict, info or help; see --help)");
+                    throw new UsageException($"unknown command '{command}' (expected train, evaluate, predict, export, import, info or help; see --help)");
             }
         }
         catch (UsageException e)
@@ -145,8 +151,10 @@ internal static class Program
             "train" => TrainSettings.Help,
             "evaluate" or "eval" => EvaluateCommand.Help,
             "predict" => PredictCommand.HelpText,
+            "export" => OnnxCommands.ExportHelp,
+            "import" => OnnxCommands.ImportHelp,
             "info" => InfoCommand.HelpText,
-            _ => throw new UsageException($"unknown command '{args[0]}' (expected train, evaluate, predict or info)"),
+            _ => throw new UsageException($"unknown command '{args[0]}' (expected train, evaluate, predict, export, import or info)"),
         };
         output.WriteLine(text);
         return ExitOk;

@@ -17,7 +17,7 @@ internal static class Program
 
         Usage: fastbackprop-fuzz [options]
 
-          --kind csv|idx|model|all  which formats (all)
+          --kind K                  csv, idx, model, onnx or all: which formats (all)
           --count N                 cases per kind (1000)
           --seed S                  run seed; case i of a kind is the same for the same seed (1)
           --start I                 first case index (0)
@@ -96,11 +96,12 @@ internal static class Program
         };
         FuzzKind[] kinds = (options.GetValueOrDefault("--kind") ?? "all") switch
         {
-            "all" => [FuzzKind.Csv, FuzzKind.Idx, FuzzKind.Model],
+            "all" => [FuzzKind.Csv, FuzzKind.Idx, FuzzKind.Model, FuzzKind.Onnx],
             "csv" => [FuzzKind.Csv],
             "idx" => [FuzzKind.Idx],
             "model" => [FuzzKind.Model],
-            string other => throw new UsageError($"--kind: '{other}' is not csv, idx, model or all"),
+            "onnx" => [FuzzKind.Onnx],
+            string other => throw new UsageError($"--kind: '{other}' is not csv, idx, model, onnx or all"),
         };
         int seed = (int)Number("--seed", 1, int.MinValue, int.MaxValue);
         int count = (int)Number("--count", 1000, 1, int.MaxValue);

@@ -64,6 +64,20 @@ public static class ModelFile
     public static Model<T> Load<T>(string path) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        return Parse<T>(ReadFile(path), path);
+    }
+
+    /// <summary>Loads a model from a stream (read to its end, at most <see cref="MaxFileBytes"/> bytes; left open).
+    /// See <see cref="Load{T}(string)"/>.</summary>
+    public static Model<T> Load<T>(Stream stream) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return Parse<T>(ReadStream(stream).Span, null);
+    }
+
+    /// <summary>Reads a whole file of at most <see cref="MaxFileBytes"/> bytes (also the ONNX importer's reader).</summary>
+    internal static byte[] ReadFile(string path)
+    {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
         long length = file.Length;
         if (length > MaxFileBytes)
@@ -72,14 +86,12 @@ public static class ModelFile
         int got = file.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
         if (got != length)
             throw ModelFormatError.Create(path, got, "file length", $"the file shrank while being read ({got} of {length} bytes).");
-        return Parse<T>(data, path);
+        return data;
     }
 
-    /// <summary>Loads a model from a stream (read to its end, at most <see cref="MaxFileBytes"/> bytes; left open).
-    /// See <see cref="Load{T}(string)"/>.</summary>
-    public static Model<T> Load<T>(Stream stream) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>Reads a stream to its end in a growing buffer capped at <see cref="MaxFileBytes"/> bytes.</summary>
+    internal static ReadOnlyMemory<byte> ReadStream(Stream stream)
     {
-        ArgumentNullException.ThrowIfNull(stream);
         byte[] buffer = new byte[stream.CanSeek ? (int)Math.Clamp(stream.Length - stream.Position + 1, 1, 1 << 20) : 1 << 16];
         int length = 0;
         while (true)
@@ -95,7 +107,7 @@ public static class ModelFile
                 break;
             length += n;
         }
-        return Parse<T>(buffer.AsSpan(0, length), null);
+        return buffer.AsMemory(0, length);
     }
 
     /// <summary>Writes through a temporary file next to <paramref name="path"/>, flushed to disk, then renamed over it.</summary>

@@ -35,6 +35,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
     [InlineData(FuzzKind.Csv)]
     [InlineData(FuzzKind.Idx)]
     [InlineData(FuzzKind.Model)]
+    [InlineData(FuzzKind.Onnx)]
     public void Mutated_files_end_in_a_documented_error_or_a_sound_result(FuzzKind kind)
     {
         Directory.CreateDirectory(Settings.WorkDirectory);

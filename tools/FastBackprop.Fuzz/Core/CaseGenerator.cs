@@ -18,6 +18,7 @@ public sealed class CaseGenerator(FuzzSettings settings)
         {
             FuzzKind.Csv => Csv(random, runSeed, index),
             FuzzKind.Idx => Idx(random, runSeed, index),
+            FuzzKind.Onnx => Onnx(random, runSeed, index),
             _ => Model(random, runSeed, index),
         };
     }
@@ -376,6 +377,39 @@ public sealed class CaseGenerator(FuzzSettings settings)
         }
         return new FuzzCase(FuzzKind.Model, runSeed, index, seed.Description, what.ToString(), [("model.fbpm", FuzzFile.FromBytes(bytes))],
             ModelInputSize: seed.InputSize);
+    }
+
+    // ---- ONNX --------------------------------------------------------------------------------------------
+
+    /// <summary>A seed model exported to ONNX, then byte mutations (protobuf has no checksum: every mutation reaches
+    /// the parser) or a hostile length: a length-delimited field's length replaced by a huge or off-by-one varint.</summary>
+    private static FuzzCase Onnx(Random random, int runSeed, int index)
+    {
+        ModelSeed seed = Seeds.Model(random);
+        using var exported = new MemoryStream();
+        OnnxModel.Export(ModelFile.Load<float>(new MemoryStream(seed.Bytes)), exported);
+        byte[] bytes = exported.ToArray();
+        var what = new StringBuilder();
+        if (random.Next(4) > 0)
+            bytes = ByteMutations.Mutate(bytes, random, what);
+        else
+        {
+            // Field keys with wire type 2 whose length varint is a single byte (most in these small files).
+            var candidates = Enumerable.Range(0, bytes.Length - 1).Where(i => (bytes[i] & 7) == 2 && bytes[i] < 0x80 && bytes[i + 1] < 0x80).ToArray();
+            int at = candidates[random.Next(candidates.Length)];
+            ulong length = random.Next(4) switch { 0 => (ulong)bytes[at + 1] + 1, 1 => int.MaxValue, 2 => ulong.MaxValue, _ => 1UL << 40 };
+            var varint = new List<byte>();
+            for (ulong v = length; ; v >>= 7)
+            {
+                varint.Add((byte)(v < 0x80 ? v : v & 0x7F | 0x80));
+                if (v < 0x80)
+                    break;
+            }
+            what.Append($"length of the field at {at} := {length}");
+            bytes = [.. bytes.AsSpan(0, at + 1), .. varint, .. bytes.AsSpan(at + 2)];
+        }
+        return new FuzzCase(FuzzKind.Onnx, runSeed, index, "onnx export of " + seed.Description, what.ToString(),
+            [("model.onnx", FuzzFile.FromBytes(bytes))], ModelInputSize: seed.InputSize);
     }
 
     private static readonly double[] HugeValues = [1e30, 1e38, -1e38, 3.4e38, 1e300, double.MaxValue, double.NaN, double.PositiveInfinity];

@@ -85,6 +85,13 @@ public sealed class CaseRunner(FuzzSettings settings)
                     nonsense = NonsenseChecks.Dataset(data, settings);
                     break;
                 }
+                case FuzzKind.Onnx:
+                {
+                    using Stream stream = fuzzCase.File("model.onnx").Open();
+                    Model<float> model = OnnxModel.Import<float>(stream);
+                    nonsense = NonsenseChecks.Model(model);
+                    break;
+                }
                 default:
                 {
                     using Stream stream = fuzzCase.File("model.fbpm").Open();
@@ -118,7 +125,7 @@ public sealed class CaseRunner(FuzzSettings settings)
     /// <summary>The exception types each loader documents for bad input.</summary>
     public static bool IsDocumented(FuzzKind kind, Exception e) => kind switch
     {
-        FuzzKind.Model => e is InvalidDataException || e is IOException,
+        FuzzKind.Model or FuzzKind.Onnx => e is InvalidDataException || e is IOException,
         _ => e is DataFormatException || e is IOException,
     };
 

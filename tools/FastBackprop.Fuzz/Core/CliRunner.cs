@@ -65,6 +65,8 @@ public sealed class CliRunner(FuzzSettings settings, string cliDll)
             case FuzzKind.Idx:
                 train.AddRange(["--idx", P("images.idx"), P("labels.idx")]);
                 return train;
+            case FuzzKind.Onnx:
+                return ["import", P("model.onnx"), P("imported.fbpm")];
             default:
             {
                 int n = Math.Max(1, fuzzCase.ModelInputSize);

@@ -9,6 +9,8 @@ public enum FuzzKind
     Idx,
     /// <summary>Model files (<see cref="ModelFile.Load{T}(Stream)"/>, then a prediction).</summary>
     Model,
+    /// <summary>ONNX files (<see cref="OnnxModel.Import{T}(Stream)"/>, then a prediction): exported seed models, mutated.</summary>
+    Onnx,
 }
 
 /// <summary>How one case ended.</summary>

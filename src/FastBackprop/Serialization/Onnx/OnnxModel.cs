@@ -1,0 +1,241 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text;
+using System.Text.Json;
+using FastBackprop.Onnx;
+
+namespace FastBackprop;
+
+/// <summary>
+/// Exports a <see cref="Model{T}"/> to ONNX and imports the dense feed-forward networks that PyTorch
+/// (<c>torch.onnx.export</c> of <c>nn.Sequential</c> of <c>nn.Linear</c> and activations) and this class write.
+/// The ONNX file is read and written with a small protobuf wire-format reader/writer of this library (no native code,
+/// no protobuf package; docs/ONNX.md). Import is strict: a graph it cannot map exactly onto a <see cref="Network{T}"/>
+/// is refused with an <see cref="InvalidDataException"/> naming the node and its operator, never turned into a
+/// different network.
+/// </summary>
+public static class OnnxModel
+{
+    /// <summary>The ONNX IR version of exported files (8: ONNX 1.10, read by ONNX Runtime 1.10 and later).</summary>
+    public const int IrVersion = 8;
+
+    /// <summary>The default-domain opset of exported files.</summary>
+    public const int OpsetVersion = 17;
+
+    /// <summary>The <c>metadata_props</c> key under which the class labels are exported: a JSON array of strings, one
+    /// per class (see <see cref="Model{T}.ClassLabels"/>).</summary>
+    public const string ClassLabelsKey = "fastbackprop.class_labels";
+
+    /// <summary>The <c>metadata_props</c> key under which the training loss is exported (e.g. <c>SoftmaxCrossEntropy/Mean</c>).</summary>
+    public const string LossKey = "fastbackprop.loss";
+
+    /// <summary>The name of the exported graph's input, a float tensor [batch, InputSize] of raw features.</summary>
+    public const string InputName = "input";
+
+    /// <summary>The name of the exported graph's output, a float tensor [batch, OutputSize]: what <see cref="Model{T}.Predict"/> returns.</summary>
+    public const string OutputName = "output";
+
+    /// <summary>The lowest and highest default-domain opsets import accepts (the operators it maps mean the same on
+    /// a [batch, features] tensor in all of them).</summary>
+    public const int MinImportOpset = 7, MaxImportOpset = 23;
+
+    /// <summary>Writes <paramref name="model"/> as an ONNX model to <paramref name="path"/>, atomically (as
+    /// <see cref="ModelFile.Save{T}(string, Model{T})"/>). See <see cref="Export{T}(Model{T}, Stream)"/>.</summary>
+    public static void Export<T>(Model<T> model, string path) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentNullException.ThrowIfNull(model);
+        byte[] bytes = OnnxExporter.Write(model);
+        ModelFile.WriteAtomically(path, stream => stream.Write(bytes));
+    }
+
+    /// <summary>Writes <paramref name="model"/> as an ONNX model (IR <see cref="IrVersion"/>, opset
+    /// <see cref="OpsetVersion"/>, float32) to <paramref name="stream"/> (left open). The graph maps raw features
+    /// <see cref="InputName"/> [batch, InputSize] to <see cref="OutputName"/> [batch, OutputSize] exactly as
+    /// <see cref="Model{T}.Predict"/> does: the input standardisation (Sub mean, Mul scale), each dense layer as
+    /// Gemm (transB = 1) and its activation (SiLU as x·Sigmoid(x), step as Sign(Relu(x))), dropout layers omitted
+    /// (inference), and a regression model's target standardisation undone (Div scale, Add mean). Class labels and the
+    /// loss go into the model's metadata (<see cref="ClassLabelsKey"/>, <see cref="LossKey"/>). A double model is
+    /// rounded to float.</summary>
+    /// <exception cref="ArgumentException">A double value does not fit in float.</exception>
+    public static void Export<T>(Model<T> model, Stream stream) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(stream);
+        stream.Write(OnnxExporter.Write(model));
+    }
+
+    /// <summary>Imports an ONNX model from <paramref name="path"/> (at most <see cref="ModelFile.MaxFileBytes"/>
+    /// bytes). See <see cref="Import{T}(Stream)"/>.</summary>
+    /// <exception cref="InvalidDataException">The file is not an ONNX model, is corrupt, or holds a graph this library cannot run exactly.</exception>
+    public static Model<T> Import<T>(string path) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return OnnxImporter.Import<T>(ModelFile.ReadFile(path), path);
+    }
+
+    /// <summary>Imports an ONNX model from a stream (read to its end, left open). The graph must be a chain from
+    /// one input to one output of: Gemm (transA = 0, transB 0 or 1, alpha = beta = 1, constant weights and optional
+    /// bias) or MatMul followed by Add (constant weights and bias), each optionally followed by one activation —
+    /// Relu, LeakyRelu, Sigmoid, Tanh, Softmax on the last axis, Sigmoid then Mul (SiLU), Relu then Sign (step) — with
+    /// Identity, Flatten (axis 1) and Dropout (inference: identity) anywhere; before the first layer optionally Sub
+    /// (mean) and Mul (scale) or Div (standard deviation), the input standardisation; after the last optionally Div
+    /// (scale) and Add (mean), the target standardisation. Weights are float32 or float64 initializers, in either layout.
+    /// Metadata written by <see cref="Export{T}(Model{T}, Stream)"/> restores class labels and loss, so an exported
+    /// float model imports to one that predicts bit-identically.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not an ONNX model, are corrupt or truncated, or hold an
+    /// operator, attribute, shape or structure that cannot be mapped; the message names the node and operator.</exception>
+    public static Model<T> Import<T>(Stream stream) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return OnnxImporter.Import<T>(ModelFile.ReadStream(stream).Span, null);
+    }
+
+    internal static string LossText(Loss loss) => $"{loss.Kind}/{loss.Reduction}";
+}
+
+/// <summary>Builds the ONNX bytes of a model (see <see cref="OnnxModel.Export{T}(Model{T}, Stream)"/>).</summary>
+internal static class OnnxExporter
+{
+    public static byte[] Write<T>(Model<T> model) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new NotSupportedException($"ONNX export takes float or double models, not {typeof(T).Name}.");
+        Network<T> network = model.Network;
+        var graph = new ProtoWriter();
+        var nodes = new List<(string Op, string Name, string[] Inputs, ProtoWriter[] Attributes)>();
+        string current = OnnxModel.InputName;
+
+        // Each node reads `current` (and constants) and writes "<name>_out", which becomes `current`; the last node
+        // writes "output" instead (nothing reads it).
+        void Node(string op, string name, string[] inputs, params ProtoWriter[] attributes)
+        {
+            nodes.Add((op, name, inputs, attributes));
+            current = name + "_out";
+        }
+
+        void Constant(string name, long[] dims, ReadOnlySpan<T> values) => graph.Message(OnnxFields.GraphInitializer, Tensor(name, dims, values));
+
+        if (model.InputStandardization is { } inputStandardization)
+        {
+            Constant("input_mean", [inputStandardization.FeatureCount], inputStandardization.Mean);
+            Constant("input_scale", [inputStandardization.FeatureCount], inputStandardization.Scale);
+            // (x − mean)·scale: float Sub then Mul round as Standardizer.Transform's (x + (−mean))·scale does.
+            Node("Sub", "standardize_sub", [current, "input_mean"]);
+            Node("Mul", "standardize_mul", [current, "input_scale"]);
+        }
+        for (int layer = 0; layer < network.LayerCount; layer++)
+        {
+            LayerSpec spec = network.Layer(layer);
+            if (spec.Kind == LayerKind.Dropout)
+                continue;   // inference only: inverted dropout passes its input through
+            string w = $"layer{layer}_weight", b = $"layer{layer}_bias";
+            Constant(w, [spec.Units, network.LayerInputs(layer)], network.Weights(layer));
+            Constant(b, [spec.Units], network.Biases(layer));
+            Node("Gemm", $"layer{layer}_gemm", [current, w, b], IntAttribute("transB", 1));
+            string z = current, prefix = $"layer{layer}_";
+            switch (spec.Activation.Kind)
+            {
+                case ActivationKind.Identity: break;
+                case ActivationKind.ReLU: Node("Relu", prefix + "relu", [z]); break;
+                case ActivationKind.LeakyReLU: Node("LeakyRelu", prefix + "leakyrelu", [z], FloatAttribute("alpha", (float)spec.Activation.Alpha)); break;
+                case ActivationKind.Sigmoid: Node("Sigmoid", prefix + "sigmoid", [z]); break;
+                case ActivationKind.Tanh: Node("Tanh", prefix + "tanh", [z]); break;
+                case ActivationKind.Softmax: Node("Softmax", prefix + "softmax", [z], IntAttribute("axis", -1)); break;
+                case ActivationKind.SiLU:
+                    Node("Sigmoid", prefix + "silu_sigmoid", [z]);
+                    Node("Mul", prefix + "silu_mul", [z, current]);
+                    break;
+                case ActivationKind.Step:
+                    // 1 for z > 0, else 0: Relu maps z ≤ 0 to 0, Sign maps the positive rest to 1.
+                    Node("Relu", prefix + "step_relu", [z]);
+                    Node("Sign", prefix + "step_sign", [current]);
+                    break;
+                default:
+                    throw new NotSupportedException($"activation {spec.Activation} has no ONNX export");
+            }
+        }
+        if (model.TargetStandardization is { } target)
+        {
+            Constant("target_scale", [target.FeatureCount], target.Scale);
+            Constant("target_mean", [target.FeatureCount], target.Mean);
+            // z / scale + mean, in Standardizer.InverseTransform's order.
+            Node("Div", "unstandardize_div", [current, "target_scale"]);
+            Node("Add", "unstandardize_add", [current, "target_mean"]);
+        }
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            var (op, name, inputs, attributes) = nodes[i];
+            var node = new ProtoWriter();
+            foreach (string source in inputs)
+                node.String(OnnxFields.NodeInput, source);
+            node.String(OnnxFields.NodeOutput, i == nodes.Count - 1 ? OnnxModel.OutputName : name + "_out")
+                .String(OnnxFields.NodeName, name).String(OnnxFields.NodeOpType, op);
+            foreach (ProtoWriter attribute in attributes)
+                node.Message(OnnxFields.NodeAttribute, attribute);
+            graph.Message(OnnxFields.GraphNode, node);
+        }
+        graph.String(OnnxFields.GraphName, "fastbackprop")
+            .Message(OnnxFields.GraphInput, ValueInfo(OnnxModel.InputName, network.InputSize))
+            .Message(OnnxFields.GraphOutput, ValueInfo(OnnxModel.OutputName, network.OutputSize));
+
+        var onnx = new ProtoWriter()
+            .Varint(OnnxFields.ModelIrVersion, OnnxModel.IrVersion)
+            .String(OnnxFields.ModelProducerName, "FastBackprop")
+            .String(OnnxFields.ModelProducerVersion, typeof(OnnxModel).Assembly.GetName().Version?.ToString() ?? "")
+            .Message(OnnxFields.ModelGraph, graph)
+            .Message(OnnxFields.ModelOpsetImport, new ProtoWriter().String(OnnxFields.OpsetDomain, "").Varint(OnnxFields.OpsetVersion, OnnxModel.OpsetVersion));
+        if (model.ClassLabels is { } labels)
+            onnx.Message(OnnxFields.ModelMetadataProps, new ProtoWriter().String(OnnxFields.EntryKey, OnnxModel.ClassLabelsKey).String(OnnxFields.EntryValue, LabelsJson(labels)));
+        if (model.Loss is Loss loss)
+            onnx.Message(OnnxFields.ModelMetadataProps, new ProtoWriter().String(OnnxFields.EntryKey, OnnxModel.LossKey).String(OnnxFields.EntryValue, OnnxModel.LossText(loss)));
+        return onnx.ToArray();
+    }
+
+    private static ProtoWriter Tensor<T>(string name, long[] dims, ReadOnlySpan<T> values) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var tensor = new ProtoWriter();
+        foreach (long d in dims)
+            tensor.Int64(OnnxFields.TensorDims, d);
+        tensor.Varint(OnnxFields.TensorDataType, OnnxFields.DataTypeFloat).String(OnnxFields.TensorName, name);
+        var raw = new byte[values.Length * 4];
+        for (int i = 0; i < values.Length; i++)
+        {
+            float v = float.CreateSaturating(values[i]);
+            if (!float.IsFinite(v))
+                throw new ArgumentException($"{name}[{i}] = {values[i]} does not fit in float32, the type of the exported model.");
+            System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(4 * i), v);
+        }
+        return tensor.Bytes(OnnxFields.TensorRawData, raw);
+    }
+
+    private static ProtoWriter IntAttribute(string name, long value) =>
+        new ProtoWriter().String(OnnxFields.AttributeName, name).Int64(OnnxFields.AttributeI, value).Varint(OnnxFields.AttributeType, OnnxFields.AttributeTypeInt);
+
+    private static ProtoWriter FloatAttribute(string name, float value) =>
+        new ProtoWriter().String(OnnxFields.AttributeName, name).Float(OnnxFields.AttributeF, value).Varint(OnnxFields.AttributeType, OnnxFields.AttributeTypeFloat);
+
+    /// <summary>A float tensor [batch, features] with a symbolic batch dimension.</summary>
+    private static ProtoWriter ValueInfo(string name, int features)
+    {
+        var shape = new ProtoWriter()
+            .Message(OnnxFields.ShapeDim, new ProtoWriter().String(OnnxFields.DimParam, "batch"))
+            .Message(OnnxFields.ShapeDim, new ProtoWriter().Int64(OnnxFields.DimValue, features));
+        var tensorType = new ProtoWriter().Varint(OnnxFields.TensorTypeElemType, OnnxFields.DataTypeFloat).Message(OnnxFields.TensorTypeShape, shape);
+        return new ProtoWriter().String(OnnxFields.ValueInfoName, name)
+            .Message(OnnxFields.ValueInfoType, new ProtoWriter().Message(OnnxFields.TypeTensorType, tensorType));
+    }
+
+    private static string LabelsJson(IReadOnlyList<string> labels)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (string label in labels)
+                json.WriteStringValue(label);
+            json.WriteEndArray();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}

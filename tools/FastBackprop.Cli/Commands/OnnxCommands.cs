@@ -1,0 +1,76 @@
+namespace FastBackprop.Cli;
+
+/// <summary><c>export</c> and <c>import</c>: convert between model files (.fbpm) and ONNX (<see cref="OnnxModel"/>).</summary>
+internal static class OnnxCommands
+{
+    public const string ExportHelp =
+        """
+        fastbackprop-cli export - write a saved model as ONNX (for ONNX Runtime, PyTorch's tools, ...)
+
+        Usage:
+          fastbackprop-cli export MODEL.fbpm OUT.onnx
+
+        The ONNX graph (opset 17, float32) maps raw features 'input' [batch, inputs] to 'output'
+        [batch, outputs] as 'predict' does: the input standardisation (Sub, Mul), each dense layer as Gemm
+        and its activation, and a regression model's target standardisation undone (Div, Add). Dropout
+        layers are left out (inference). Class labels and the loss are stored in the model's metadata
+        (fastbackprop.class_labels, fastbackprop.loss). OUT.onnx is written atomically.
+        """;
+
+    public const string ImportHelp =
+        """
+        fastbackprop-cli import - read a dense network from ONNX into a model file
+
+        Usage:
+          fastbackprop-cli import MODEL.onnx OUT.fbpm
+
+        Reads what 'export' writes and what torch.onnx.export writes for nn.Sequential of nn.Linear and
+        ReLU/LeakyReLU/Sigmoid/Tanh/Softmax/SiLU/Identity/Flatten/Dropout (opsets 7-23): Gemm or MatMul+Add
+        with constant weights in either layout, an optional Sub/Mul (or Div) input standardisation first.
+        Any other operator, a branching graph or external weight files are refused, naming the node.
+        OUT.fbpm is written atomically and can be used with 'evaluate' and 'predict'.
+        """;
+
+    public static int Export(IReadOnlyList<string> args, TextWriter output)
+    {
+        if (Help(args, output, ExportHelp))
+            return Program.ExitOk;
+        var (source, destination) = Paths("export", args, "MODEL.fbpm OUT.onnx");
+        Model<float> model = ModelFile.Load<float>(source);
+        OnnxModel.Export(model, destination);
+        output.WriteLine($"exported {ModelArgs.Describe(model)} to {destination} (ONNX opset {OnnxModel.OpsetVersion}, {new FileInfo(destination).Length} bytes)");
+        return Program.ExitOk;
+    }
+
+    public static int Import(IReadOnlyList<string> args, TextWriter output)
+    {
+        if (Help(args, output, ImportHelp))
+            return Program.ExitOk;
+        var (source, destination) = Paths("import", args, "MODEL.onnx OUT.fbpm");
+        Model<float> model = OnnxModel.Import<float>(source);
+        ModelFile.Save(destination, model);
+        output.WriteLine($"imported {ModelArgs.Describe(model)} to {destination}");
+        return Program.ExitOk;
+    }
+
+    private static bool Help(IReadOnlyList<string> args, TextWriter output, string text)
+    {
+        if (args.Count == 1 && args[0] is "-h" or "--help" or "-?")
+        {
+            output.WriteLine(text);
+            return true;
+        }
+        return false;
+    }
+
+    private static (string Source, string Destination) Paths(string command, IReadOnlyList<string> args, string usage)
+    {
+        if (args.Count != 2 || args.Any(a => a.StartsWith('-')))
+            throw new UsageException($"'{command}' takes two file names: {usage} (got {args.Count} argument(s){(args.Count > 0 ? $": {string.Join(' ', args)}" : "")})");
+        if (!File.Exists(args[0]))
+            throw new UsageException($"'{command}': file not found: {args[0]}");
+        if (Directory.Exists(args[1]))
+            throw new UsageException($"'{command}': '{args[1]}' is a directory");
+        return (args[0], args[1]);
+    }
+}
