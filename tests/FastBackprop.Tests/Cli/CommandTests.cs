@@ -112,6 +112,8 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(4L * 535_818 * 3, plan.ParameterBytes);
         Assert.Equal(4L * 535_818 * 2, plan.StateBytes);
         Assert.Equal(4000, plan.DataBytes);
+        var withDropout = MemoryPlan.For([784, 512, 256, 10], 128, optimizerSlots: 2, parameterCopies: 1, dataValues: 1000, dropoutUnits: 768);
+        Assert.Equal(4L * 128 * 3 * 768, withDropout.WorkspaceBytes - plan.WorkspaceBytes);
     }
 
     [Fact]

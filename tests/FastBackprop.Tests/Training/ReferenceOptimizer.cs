@@ -54,38 +54,38 @@ public sealed class ReferenceOptimizer
             switch (c.Kind)
             {
                 case "sgd":
-                {
-                    double grad = g[i] + lambda * theta;
-                    next = theta - lr * grad;
-                    updateAbs = lr * (Math.Abs(g[i]) + lambda * Math.Abs(theta));
-                    break;
-                }
+                    {
+                        double grad = g[i] + lambda * theta;
+                        next = theta - lr * grad;
+                        updateAbs = lr * (Math.Abs(g[i]) + lambda * Math.Abs(theta));
+                        break;
+                    }
                 case "momentum":
-                {
-                    double grad = g[i] + lambda * theta, gradAbs = Math.Abs(g[i]) + lambda * Math.Abs(theta);
-                    m[i] = t == 1 ? grad : c.Momentum * m[i] + grad;      // PyTorch: buf = g′ on the first step
-                    mAbs[i] = c.Momentum * mAbs[i] + gradAbs;
-                    double update = c.Nesterov ? grad + c.Momentum * m[i] : m[i];
-                    next = theta - lr * update;
-                    updateAbs = lr * (c.Nesterov ? gradAbs + c.Momentum * mAbs[i] : mAbs[i]);
-                    break;
-                }
+                    {
+                        double grad = g[i] + lambda * theta, gradAbs = Math.Abs(g[i]) + lambda * Math.Abs(theta);
+                        m[i] = t == 1 ? grad : c.Momentum * m[i] + grad;      // PyTorch: buf = g′ on the first step
+                        mAbs[i] = c.Momentum * mAbs[i] + gradAbs;
+                        double update = c.Nesterov ? grad + c.Momentum * m[i] : m[i];
+                        next = theta - lr * update;
+                        updateAbs = lr * (c.Nesterov ? gradAbs + c.Momentum * mAbs[i] : mAbs[i]);
+                        break;
+                    }
                 default:
-                {
-                    bool decoupled = c.Kind == "adamw";
-                    double grad = decoupled ? g[i] : g[i] + lambda * theta;
-                    double gradAbs = decoupled ? Math.Abs(g[i]) : Math.Abs(g[i]) + lambda * Math.Abs(theta);
-                    double decayed = decoupled ? theta - lr * lambda * theta : theta;
-                    m[i] = c.Beta1 * m[i] + (1 - c.Beta1) * grad;
-                    v[i] = c.Beta2 * v[i] + (1 - c.Beta2) * grad * grad;
-                    mAbs[i] = c.Beta1 * mAbs[i] + (1 - c.Beta1) * gradAbs;
-                    double mHat = m[i] / (1 - Math.Pow(c.Beta1, t));
-                    double vHat = v[i] / (1 - Math.Pow(c.Beta2, t));
-                    double denominator = Math.Sqrt(vHat) + c.Epsilon;
-                    next = decayed - lr * mHat / denominator;
-                    updateAbs = lr * mAbs[i] / (1 - Math.Pow(c.Beta1, t)) / denominator + (decoupled ? lr * lambda * Math.Abs(theta) : 0);
-                    break;
-                }
+                    {
+                        bool decoupled = c.Kind == "adamw";
+                        double grad = decoupled ? g[i] : g[i] + lambda * theta;
+                        double gradAbs = decoupled ? Math.Abs(g[i]) : Math.Abs(g[i]) + lambda * Math.Abs(theta);
+                        double decayed = decoupled ? theta - lr * lambda * theta : theta;
+                        m[i] = c.Beta1 * m[i] + (1 - c.Beta1) * grad;
+                        v[i] = c.Beta2 * v[i] + (1 - c.Beta2) * grad * grad;
+                        mAbs[i] = c.Beta1 * mAbs[i] + (1 - c.Beta1) * gradAbs;
+                        double mHat = m[i] / (1 - Math.Pow(c.Beta1, t));
+                        double vHat = v[i] / (1 - Math.Pow(c.Beta2, t));
+                        double denominator = Math.Sqrt(vHat) + c.Epsilon;
+                        next = decayed - lr * mHat / denominator;
+                        updateAbs = lr * mAbs[i] / (1 - Math.Pow(c.Beta1, t)) / denominator + (decoupled ? lr * lambda * Math.Abs(theta) : 0);
+                        break;
+                    }
             }
             Scale[i] += Math.Abs(theta) + Math.Abs(next) + updateAbs;
             Theta[i] = next;

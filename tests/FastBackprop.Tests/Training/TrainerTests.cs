@@ -70,8 +70,13 @@ public class TrainerTests
         const int patience = 5;
         var options = new TrainerOptions
         {
-            Epochs = 400, BatchSize = 8, Seed = 1, Optimizer = new Adam(), Schedule = LearningRateSchedule.Constant(0.01),
-            EarlyStoppingPatience = patience, MinDelta = 1e-4,
+            Epochs = 400,
+            BatchSize = 8,
+            Seed = 1,
+            Optimizer = new Adam(),
+            Schedule = LearningRateSchedule.Constant(0.01),
+            EarlyStoppingPatience = patience,
+            MinDelta = 1e-4,
         };
         var snapshots = new Dictionary<int, float[]>();
         var progress = new SyncProgress(p =>
@@ -160,7 +165,11 @@ public class TrainerTests
         Dataset<float> train = TrainingData.Blobs(2, 40, seed: 8, spread: 2), valid = TrainingData.Blobs(2, 40, seed: 9, spread: 2);
         var options = new TrainerOptions
         {
-            Epochs = 20, BatchSize = 16, EarlyStoppingPatience = 10, ProgressInterval = TimeSpan.Zero, Schedule = LearningRateSchedule.Constant(0.01),
+            Epochs = 20,
+            BatchSize = 16,
+            EarlyStoppingPatience = 10,
+            ProgressInterval = TimeSpan.Zero,
+            Schedule = LearningRateSchedule.Constant(0.01),
         };
         using var cts = new CancellationTokenSource();
         Network<float> network = Classifier(2);

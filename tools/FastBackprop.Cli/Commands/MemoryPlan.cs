@@ -19,7 +19,10 @@ internal sealed record MemoryPlan(long Parameters, long ParameterBytes, long Sta
     /// <param name="optimizerSlots">Values the optimizer keeps per parameter (SGD 0, momentum 1, Adam 2).</param>
     /// <param name="parameterCopies">Extra whole copies of the parameters kept (best weights, the interrupt snapshot).</param>
     /// <param name="dataValues">Feature values that are copied when standardised (0 when not standardising).</param>
-    public static MemoryPlan For(IReadOnlyList<int> sizes, int batch, int optimizerSlots, int parameterCopies, long dataValues)
+    /// <param name="dropoutUnits">The widths of the dropout layers, summed (each keeps an output, a gradient and a mask
+    /// per batch row).</param>
+    public static MemoryPlan For(IReadOnlyList<int> sizes, int batch, int optimizerSlots, int parameterCopies, long dataValues,
+        long dropoutUnits = 0)
     {
         long parameters = 0, units = 0;
         for (int l = 1; l < sizes.Count; l++)
@@ -30,7 +33,7 @@ internal sealed record MemoryPlan(long Parameters, long ParameterBytes, long Sta
         long widest = sizes.Skip(1).Max();
         // Per layer: activations and deltas for the batch; plus the batch's inputs, logits, bias-gradient partial sums
         // and the inference workspace's two ping-pong buffers.
-        long workspace = (long)batch * (2 * units + sizes[0] + sizes[^1]) + (batch / 6 + 2) * widest + 2L * batch * widest;
+        long workspace = (long)batch * (2 * units + 3 * dropoutUnits + sizes[0] + sizes[^1]) + (batch / 6 + 2) * widest + 2L * batch * widest;
         return new MemoryPlan(parameters,
             ParameterBytes: ElementBytes * parameters * (2 + parameterCopies),   // weights, gradients, copies
             StateBytes: ElementBytes * parameters * optimizerSlots,

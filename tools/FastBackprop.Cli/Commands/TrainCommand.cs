@@ -78,7 +78,8 @@ internal static class TrainCommand
             ? (long)training.Features.Length + (data.Validation?.Features.Length ?? 0) + (data.Test?.Features.Length ?? 0)
             : 0;
         MemoryPlan plan = MemoryPlan.For(sizes, s.Batch, optimizerSlots,
-            parameterCopies: (s.Patience is null ? 0 : 1) + (s.Save is null ? 0 : 1), dataValues);
+            parameterCopies: (s.Patience is null ? 0 : 1) + (s.Save is null ? 0 : 1), dataValues,
+            dropoutUnits: s.Dropout is null ? 0 : s.Hidden.Sum(h => (long)h));
         plan.Check(s.MemoryLimit);
 
         Standardizer<float>? scaler = standardize ? Standardizer<float>.Fit(training) : null;

@@ -61,44 +61,48 @@ public sealed class CaseRunner(FuzzSettings settings)
             switch (fuzzCase.Kind)
             {
                 case FuzzKind.Csv:
-                {
-                    using Stream stream = fuzzCase.File("data.csv").Open();
-                    CsvOptions options = fuzzCase.CsvOptions ?? CsvOptions.Default;
-                    Dataset<float> data = CsvLoader.Load<float>(stream, new CsvOptions
                     {
-                        Separator = options.Separator, Header = options.Header, TargetColumn = options.TargetColumn,
-                        TargetColumnName = options.TargetColumnName, Task = options.Task, ClassLabels = options.ClassLabels,
-                        Limits = settings.Limits,
-                    }, "data.csv");
-                    nonsense = NonsenseChecks.Dataset(data, settings);
-                    break;
-                }
+                        using Stream stream = fuzzCase.File("data.csv").Open();
+                        CsvOptions options = fuzzCase.CsvOptions ?? CsvOptions.Default;
+                        Dataset<float> data = CsvLoader.Load<float>(stream, new CsvOptions
+                        {
+                            Separator = options.Separator,
+                            Header = options.Header,
+                            TargetColumn = options.TargetColumn,
+                            TargetColumnName = options.TargetColumnName,
+                            Task = options.Task,
+                            ClassLabels = options.ClassLabels,
+                            Limits = settings.Limits,
+                        }, "data.csv");
+                        nonsense = NonsenseChecks.Dataset(data, settings);
+                        break;
+                    }
                 case FuzzKind.Idx:
-                {
-                    // LoadDataset takes paths (it is where the class rules live), so the pair goes to disk.
-                    directory = Path.Combine(settings.WorkDirectory, $"case-{Environment.ProcessId}-{Guid.NewGuid():N}");
-                    Directory.CreateDirectory(directory);
-                    string images = Path.Combine(directory, "images.idx"), labels = Path.Combine(directory, "labels.idx");
-                    fuzzCase.File("images.idx").WriteTo(images);
-                    fuzzCase.File("labels.idx").WriteTo(labels);
-                    Dataset<float> data = IdxLoader.LoadDataset(images, labels, limits: settings.Limits);
-                    nonsense = NonsenseChecks.Dataset(data, settings);
-                    break;
-                }
+                    {
+                        // LoadDataset takes paths (it is where the class rules live), so the pair goes to disk.
+                        directory = Path.Combine(settings.WorkDirectory, $"case-{Environment.ProcessId}-{Guid.NewGuid():N}");
+                        Directory.CreateDirectory(directory);
+                        string images = Path.Combine(directory, "images.idx"), labels = Path.Combine(directory, "labels.idx");
+                        fuzzCase.File("images.idx").WriteTo(images);
+                        fuzzCase.File("labels.idx").WriteTo(labels);
+                        Dataset<float> data = IdxLoader.LoadDataset(images, labels, limits: settings.Limits);
+                        nonsense = NonsenseChecks.Dataset(data, settings);
+                        break;
+                    }
                 case FuzzKind.Onnx:
-                {
-                    using Stream stream = fuzzCase.File("model.onnx").Open();
-                    Model<float> model = OnnxModel.Import<float>(stream);
-                    nonsense = NonsenseChecks.Model(model);
-                    break;
-                }
+                    {
+                        using Stream stream = fuzzCase.File("model.onnx").Open();
+                        Model<float> model = OnnxModel.Import<float>(stream);
+                        nonsense = NonsenseChecks.Model(model);
+                        break;
+                    }
                 default:
-                {
-                    using Stream stream = fuzzCase.File("model.fbpm").Open();
-                    Model<float> model = ModelFile.Load<float>(stream);
-                    nonsense = NonsenseChecks.Model(model);
-                    break;
-                }
+                    {
+                        using Stream stream = fuzzCase.File("model.fbpm").Open();
+                        Model<float> model = ModelFile.Load<float>(stream);
+                        nonsense = NonsenseChecks.Model(model);
+                        break;
+                    }
             }
             return nonsense is null
                 ? new CaseResult(Outcome.Accepted, "loaded", null, TimeSpan.Zero, 0)

@@ -68,14 +68,14 @@ public sealed class CliRunner(FuzzSettings settings, string cliDll)
             case FuzzKind.Onnx:
                 return ["import", P("model.onnx"), P("imported.fbpm")];
             default:
-            {
-                int n = Math.Max(1, fuzzCase.ModelInputSize);
-                var probe = new StringBuilder();
-                probe.AppendLine(string.Join(',', Enumerable.Repeat("0", n)));
-                probe.AppendLine(string.Join(',', Enumerable.Repeat("1", n)));
-                File.WriteAllText(P("probe.csv"), probe.ToString());
-                return ["predict", "--model", P("model.fbpm"), "--csv", P("probe.csv"), "--header", "no"];
-            }
+                {
+                    int n = Math.Max(1, fuzzCase.ModelInputSize);
+                    var probe = new StringBuilder();
+                    probe.AppendLine(string.Join(',', Enumerable.Repeat("0", n)));
+                    probe.AppendLine(string.Join(',', Enumerable.Repeat("1", n)));
+                    File.WriteAllText(P("probe.csv"), probe.ToString());
+                    return ["predict", "--model", P("model.fbpm"), "--csv", P("probe.csv"), "--header", "no"];
+                }
         }
     }
 

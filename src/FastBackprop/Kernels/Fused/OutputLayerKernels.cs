@@ -37,17 +37,17 @@ internal static class OutputLayerKernels<T> where T : unmanaged, IBinaryFloating
             switch (activation.Kind)
             {
                 case ActivationKind.Softmax:
-                {
-                    double logSumExp = Elementwise<T>.Softmax(z, d);
-                    for (int j = 0; j < columns; j++)
                     {
-                        if (y[j] != T.Zero)
-                            sum += double.CreateTruncating(y[j]) * (logSumExp - double.CreateTruncating(z[j]));
+                        double logSumExp = Elementwise<T>.Softmax(z, d);
+                        for (int j = 0; j < columns; j++)
+                        {
+                            if (y[j] != T.Zero)
+                                sum += double.CreateTruncating(y[j]) * (logSumExp - double.CreateTruncating(z[j]));
+                        }
+                        // Δ = s·(softmax − y)
+                        Elementwise<T>.Map(new ScaledDifferenceOperator<T>(s), d, y, d);
+                        break;
                     }
-                    // Δ = s·(softmax − y)
-                    Elementwise<T>.Map(new ScaledDifferenceOperator<T>(s), d, y, d);
-                    break;
-                }
                 case ActivationKind.Sigmoid:
                     for (int j = 0; j < columns; j++)
                     {
