@@ -274,9 +274,8 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                 // Many column panels: split the columns, each thread packing its own B panels. Except an update
                 // (β ≠ 0) whose B is read in place: split its rows instead, so each core writes the rows of C it read
                 // before. In a training step C is a weight matrix (W += −η·ΔᵀA), and the forward pass's column split
-                // left each core holding its half of W's rows; a column split here had both cores writing lines the
-                // other one held, and the two-thread 784-512-256-10 step took 1,228–1,245 µs instead of 869–939
-                // (alternating runs, bench/RESULTS.md).
+                // left each core holding its half of W's rows; a column split here has both cores writing lines the
+                // other one holds (the measurements: bench/RESULTS.md, "Summary by CPU", the two-thread step).
                 if (totalPanels >= 2 * threads && (beta == T.Zero || !readBInPlace))
                 {
                     var columns = new ColumnSplitWork<TKernel, TEpilogue>(block, epilogue, transB, readBInPlace, b, ldb, pc, n, ncBlock, threads, panelsPerThread, slivers, prepackedB);

@@ -70,7 +70,7 @@ internal static unsafe class MatrixVector<T> where T : unmanaged, IBinaryFloatin
     /// <summary>Four rows of B at a time share each register of x; each row keeps its own accumulator
     /// and its own scalar tail, so a row's result is the same in a group of four or alone.</summary>
     // Not AggressiveOptimization, unlike the other kernels: compiled that way (no tiered PGO) this loop made the two-thread
-    // single-sample Predict of 784-512-256-10 run at 30 µs instead of 15.5 (Zen 5; one thread 27.8 either way).
+    // single-sample Predict about twice as slow (bench/RESULTS.md, "Summary by CPU"); the cause is not known yet.
     private static void Dots<TSimd, TVec>(T* x, T* b, nint ldb, int first, int end, int k, T* y)
         where TSimd : ISimd<T, TVec>
         where TVec : unmanaged
