@@ -158,6 +158,10 @@ public class BadInputTests
         Add("Apply: learning rate -0.1", range, "learningRate", f => f.Regression.ApplyGradients(f.G, -0.1f));
         Add("Apply: learning rate NaN", range, "learningRate", f => f.Regression.ApplyGradients(f.G, float.NaN));
         Add("Apply: learning rate +inf", range, "learningRate", f => f.Regression.ApplyGradients(f.G, float.PositiveInfinity));
+        // Learning rates are doubles everywhere; one that is not positive and finite once rounded to the network's type is refused.
+        Add("Apply: learning rate 1e-50 (0 as float)", range, "learningRate", f => f.Regression.ApplyGradients(f.G, 1e-50));
+        Add("Apply: learning rate 1e300 (∞ as float)", range, "learningRate", f => f.Regression.ApplyGradients(f.G, 1e300));
+        Add("TrainStep: learning rate 1e-50 (0 as float)", range, "learningRate", f => f.Regression.TrainStep(f.X, f.Y2, 3, Loss.MeanSquaredError, 1e-50));
 
         // TrainStep: everything above, plus the learning rate, before any parameter moves.
         Add("TrainStep: learning rate 0", range, "learningRate", f => f.Regression.TrainStep(f.X, f.Y2, 3, Loss.MeanSquaredError, 0f));

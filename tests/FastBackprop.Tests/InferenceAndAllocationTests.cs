@@ -108,7 +108,7 @@ public class InferenceAndAllocationTests
         }
         var outputs = new T[batch * network.OutputSize];
         InferenceWorkspace<T> workspace = network.CreateInferenceWorkspace(batch);
-        T rate = T.CreateChecked(0.001);
+        const double rate = 0.001;
 
         void Step()
         {

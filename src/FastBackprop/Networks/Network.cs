@@ -336,13 +336,25 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             Guard.Length<T>(outputs, (long)batchSize * OutputSize, nameof(outputs), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
     }
 
-    /// <summary>Plain gradient descent: θ ← θ − η·∂C/∂θ.</summary>
-    public void ApplyGradients(Gradients<T> gradients, T learningRate)
+    /// <summary>Plain gradient descent: θ ← θ − η·∂C/∂θ. The learning rate is a double, as everywhere in the library
+    /// (optimizers, schedules); it is rounded to <typeparamref name="T"/> once.</summary>
+    public void ApplyGradients(Gradients<T> gradients, double learningRate)
     {
         ArgumentNullException.ThrowIfNull(gradients);
         CheckGradients(gradients);
+        T eta = Rate(learningRate);
+        TensorPrimitives.MultiplyAdd<T>(gradients.Values, -eta, parameters, parameters);
+    }
+
+    /// <summary>η in <typeparamref name="T"/>: positive and finite both as given and once rounded (1e-50 is 0 as float).</summary>
+    private static T Rate(double learningRate)
+    {
         Guard.PositiveFinite(learningRate, nameof(learningRate));
-        TensorPrimitives.MultiplyAdd<T>(gradients.Values, -learningRate, parameters, parameters);
+        T eta = T.CreateTruncating(learningRate);
+        if (!(eta > T.Zero) || !T.IsFinite(eta))
+            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate,
+                $"learningRate {learningRate} is {eta} as {typeof(T).Name}: it must be positive and finite in the network's precision.");
+        return eta;
     }
 
     /// <summary>
@@ -352,15 +364,15 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// bias as soon as its gradient is summed, so the gradients are never written out or read back. The
     /// result is what ComputeGradients followed by ApplyGradients gives.
     /// </summary>
-    public T TrainStep(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss, T learningRate)
+    public T TrainStep(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss, double learningRate)
     {
-        Guard.PositiveFinite(learningRate, nameof(learningRate));
+        T eta = Rate(learningRate);
         if (UseFusedKernels)
         {
             ValidateTrainingData(inputs, batchSize, loss);
             Guard.Length(targets, (long)batchSize * OutputSize, nameof(targets), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
             DenseLayerKernels.ValidateTargets(targets, batchSize, OutputSize, loss);
-            return FusedStep(inputs, targets, default, batchSize, loss, learningRate);
+            return FusedStep(inputs, targets, default, batchSize, loss, eta);
         }
         Gradients<T> g = TrainingGradients();
         T value = ComputeGradients(inputs, targets, batchSize, loss, g);
@@ -369,16 +381,16 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     }
 
     /// <summary>One gradient-descent step on a batch labelled by class index; returns the loss before the step.</summary>
-    public T TrainStep(ReadOnlySpan<T> inputs, ReadOnlySpan<int> classIndices, int batchSize, Loss loss, T learningRate)
+    public T TrainStep(ReadOnlySpan<T> inputs, ReadOnlySpan<int> classIndices, int batchSize, Loss loss, double learningRate)
     {
-        Guard.PositiveFinite(learningRate, nameof(learningRate));
+        T eta = Rate(learningRate);
         if (UseFusedKernels)
         {
             ValidateTrainingData(inputs, batchSize, loss);
             if (loss.Kind != LossKind.SoftmaxCrossEntropy)
                 throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
             DenseLayerKernels.ValidateClassIndices(classIndices, batchSize, OutputSize);
-            return FusedStep(inputs, default, classIndices, batchSize, loss, learningRate);
+            return FusedStep(inputs, default, classIndices, batchSize, loss, eta);
         }
         Gradients<T> g = TrainingGradients();
         T value = ComputeGradients(inputs, classIndices, batchSize, loss, g);

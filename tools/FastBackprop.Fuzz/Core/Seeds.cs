@@ -154,7 +154,7 @@ public static class Seeds
         var x = new T[batch * inputs];
         for (int i = 0; i < x.Length; i++)
             x[i] = T.CreateChecked(random.NextDouble() * 2 - 1);
-        T rate = T.CreateChecked(0.05);
+        const double rate = 0.05;
         for (int step = 0; step < 3; step++)
         {
             if (output == 0)
