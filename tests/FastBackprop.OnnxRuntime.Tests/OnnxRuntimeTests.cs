@@ -1,4 +1,5 @@
 using Microsoft.ML.OnnxRuntime;
+using static FastBackprop.Tests.Onnx.OnnxTestModels;
 
 namespace FastBackprop.OnnxRuntime.Tests;
 
@@ -11,26 +12,6 @@ namespace FastBackprop.OnnxRuntime.Tests;
 public sealed class OnnxRuntimeTests
 {
     private const double Tolerance = 1e-5;
-
-    private static float[] RandomValues(Random random, int n, double scale = 1)
-        => Enumerable.Range(0, n).Select(_ => (float)(scale * (2 * random.NextDouble() - 1))).ToArray();
-
-    private static Network<float> Net(int seed, int inputs, params LayerSpec[] layers)
-    {
-        var net = new Network<float>(inputs, layers, seed);
-        var random = new Random(seed);
-        for (int l = 0; l < net.LayerCount; l++)
-            net.SetBiases(l, RandomValues(random, net.Biases(l).Length, 0.5));
-        return net;
-    }
-
-    private static Standardizer<float> Scaler(int seed, int features, double spread = 30)
-    {
-        float[] data = RandomValues(new Random(seed), 40 * features, spread);
-        for (int i = 0; i < data.Length; i++)
-            data[i] += i % features * 7;
-        return Standardizer<float>.Fit(data, features);
-    }
 
     private static void AssertOnnxRuntimeAgrees(Model<float> model, int batch = 33)
     {

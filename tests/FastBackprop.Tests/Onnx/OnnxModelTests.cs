@@ -1,5 +1,6 @@
 using System.Numerics;
 using FastBackprop.Tests.Data;
+using static FastBackprop.Tests.Onnx.OnnxTestModels;
 
 namespace FastBackprop.Tests.Onnx;
 
@@ -14,26 +15,6 @@ public sealed class OnnxModelTests : IDisposable
     private readonly TempDir dir = new();
 
     public void Dispose() => dir.Dispose();
-
-    private static float[] RandomValues(Random random, int n, double scale = 1)
-        => Enumerable.Range(0, n).Select(_ => (float)(scale * (2 * random.NextDouble() - 1))).ToArray();
-
-    private static Network<float> Net(int seed, int inputs, params LayerSpec[] layers)
-    {
-        var net = new Network<float>(inputs, layers, seed);
-        var random = new Random(seed);
-        for (int l = 0; l < net.LayerCount; l++)
-            net.SetBiases(l, RandomValues(random, net.Biases(l).Length, 0.5));
-        return net;
-    }
-
-    private static Standardizer<float> Scaler(int seed, int features, double spread = 30)
-    {
-        float[] data = RandomValues(new Random(seed), 40 * features, spread);
-        for (int i = 0; i < data.Length; i++)
-            data[i] += i % features * 7;
-        return Standardizer<float>.Fit(data, features);
-    }
 
     private static float[] Predict(Model<float> model, float[] x, int batch)
     {
