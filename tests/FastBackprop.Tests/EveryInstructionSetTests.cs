@@ -50,8 +50,7 @@ public class EveryInstructionSetTests
         // Packed and in place, whatever the size.
         foreach (int mode in new[] { 0, 2 })
         {
-            Kernels.Gemm.GemmDriver<float>.InPlaceMode = mode;
-            Kernels.Gemm.GemmDriver<double>.InPlaceMode = mode;
+            Kernels.Gemm.GemmBlocking.InPlaceMode = mode;
             Properties.Check($"every-isa-gemm-mode{mode}-{set}", GemmCase.Arbitrary(), c =>
             {
                 GemmTests.RunCase<float>(c);

@@ -100,8 +100,7 @@ public class GemmThreadingTests
         }, 150);
         foreach (int mode in new[] { 0, 2 })
         {
-            Kernels.Gemm.GemmDriver<float>.InPlaceMode = mode;
-            Kernels.Gemm.GemmDriver<double>.InPlaceMode = mode;
+            Kernels.Gemm.GemmBlocking.InPlaceMode = mode;
             Properties.Check($"gemm-in-place-reference-{mode}", GemmCase.Arbitrary(), c =>
             {
                 GemmTests.RunCase<float>(c);
@@ -120,7 +119,7 @@ public class GemmThreadingTests
         T[]? first = null;
         foreach (int mode in new[] { 0, 1, 2 })
         {
-            Kernels.Gemm.GemmDriver<T>.InPlaceMode = mode;
+            Kernels.Gemm.GemmBlocking.InPlaceMode = mode;
             T[] result = (T[])c0.Clone();
             GemmCall.Multiply<T>(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, a, lda, b, ldb, c.Beta, result, ldc);
             if (first is null)
@@ -186,7 +185,7 @@ public class GemmThreadingTests
         foreach ((int threads, int mode) in new[] { (1, 1), (2, 1), (3, 1), (4, 1), (7, 1), (3, 0), (3, 2) })
         {
             Gemm.MaxDegreeOfParallelism = threads;
-            Kernels.Gemm.GemmDriver<T>.InPlaceMode = mode;
+            Kernels.Gemm.GemmBlocking.InPlaceMode = mode;
             T[] result = (T[])c0.Clone();
             GemmCall.Multiply<T>(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, a, lda, b, ldb, c.Beta, result, ldc);
             if (first is null)
@@ -201,13 +200,11 @@ public class GemmThreadingTests
 internal sealed class GemmSettingsScope : IDisposable
 {
     private readonly int threads = Gemm.MaxDegreeOfParallelism;
-    private readonly int floatMode = Kernels.Gemm.GemmDriver<float>.InPlaceMode;
-    private readonly int doubleMode = Kernels.Gemm.GemmDriver<double>.InPlaceMode;
+    private readonly int inPlaceMode = Kernels.Gemm.GemmBlocking.InPlaceMode;
 
     public void Dispose()
     {
         Gemm.MaxDegreeOfParallelism = threads;
-        Kernels.Gemm.GemmDriver<float>.InPlaceMode = floatMode;
-        Kernels.Gemm.GemmDriver<double>.InPlaceMode = doubleMode;
+        Kernels.Gemm.GemmBlocking.InPlaceMode = inPlaceMode;
     }
 }

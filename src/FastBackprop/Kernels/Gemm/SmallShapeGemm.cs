@@ -1,0 +1,100 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using FastBackprop.Kernels.Elementwise;
+
+namespace FastBackprop.Kernels.Gemm;
+
+/// <summary>
+/// Products where tiles do not pay: C with at most <see cref="GemmBlocking.SmallRowsThreshold"/> rows or columns (one
+/// or two samples, a single-output layer) as matrix-vector products over unpacked operands, and C = β·C when there is
+/// nothing to multiply. Memory-bound on the matrix read, which is what such a product costs anyway.
+/// </summary>
+internal static unsafe class SmallShapeGemm<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    /// <summary>
+    /// C rows one at a time as matrix-vector products (<see cref="MatrixVector{T}"/>), reading B in place:
+    /// with op(B) = Bᵀ each element is a dot product of two contiguous rows; with op(B) = B each row of C
+    /// accumulates a_ip times row p of B. Memory-bound on B, which is what a single sample costs anyway.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Rows<TEpilogue>(bool transA, bool transB, int m, int n, int k,
+        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue<T>
+    {
+        nint rowElements = PackBuffers<T>.RoundToCacheLine(k);
+        T* scratch = PackBuffers<T>.Get(rowElements + n);
+        var aRow = new Span<T>(scratch, k);
+        var accumulator = new Span<T>(scratch + rowElements, n);
+        for (int i = 0; i < m; i++)
+        {
+            // Row i of op(A), contiguous (gathered when A is stored transposed).
+            if (transA)
+            {
+                for (int p = 0; p < k; p++)
+                    aRow[p] = a[p * lda + i];
+            }
+            else
+            {
+                new ReadOnlySpan<T>(a + i * lda, k).CopyTo(aRow);
+            }
+
+            if (transB)
+                MatrixVector<T>.DotRows(scratch, b, ldb, n, k, scratch + rowElements);
+            else
+                MatrixVector<T>.AccumulateRows(scratch, b, ldb, n, k, scratch + rowElements);
+
+            var row = new Span<T>(c + i * ldc, n);
+            if (beta == T.Zero)
+                Elementwise<T>.Scale(accumulator, alpha, row);
+            else
+                Elementwise<T>.Map(new LinearCombinationOperator<T>(alpha, beta), accumulator, row, row);
+            GemmEpilogue<T>.ApplyToStoredTile(epilogue, c + i * ldc, ldc, i, 0, 1, n);
+        }
+    }
+
+    /// <summary>
+    /// C with one or two columns (a single-output layer: 32×1 = X·wᵀ) one column at a time: column j of
+    /// op(B) is gathered, then each element of the column is a dot product with a row of op(A) — a packed
+    /// 12×32 tile would be 97% padding. The column is stored with stride ldc and the epilogue sees it as an
+    /// m×1 tile.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Columns<TEpilogue>(bool transA, bool transB, int m, int n, int k,
+        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
+        where TEpilogue : struct, IGemmEpilogue<T>
+    {
+        nint columnElements = PackBuffers<T>.RoundToCacheLine(k);
+        T* scratch = PackBuffers<T>.Get(columnElements + m);
+        T* accumulator = scratch + columnElements;
+        for (int j = 0; j < n; j++)
+        {
+            for (int p = 0; p < k; p++)
+                scratch[p] = transB ? b[j * ldb + p] : b[p * ldb + j];
+            // Rows of op(A) are rows of A (dot products) or columns of A (accumulated rows of A).
+            if (transA)
+                MatrixVector<T>.AccumulateRows(scratch, a, lda, m, k, accumulator);
+            else
+                MatrixVector<T>.DotRows(scratch, a, lda, m, k, accumulator);
+            for (int i = 0; i < m; i++)
+            {
+                T* target = c + i * ldc + j;
+                *target = beta == T.Zero ? alpha * accumulator[i] : alpha * accumulator[i] + beta * *target;
+            }
+            GemmEpilogue<T>.ApplyToStoredTile(epilogue, c + j, ldc, 0, j, m, 1);
+        }
+    }
+
+    /// <summary>C = β·C; β = 0 clears without reading, so NaN/∞ in C do not survive.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ScaleRows(T* c, nint ldc, int m, int n, T beta)
+    {
+        for (int i = 0; i < m; i++)
+        {
+            var row = new Span<T>(c + i * ldc, n);
+            if (beta == T.Zero)
+                row.Clear();
+            else if (beta != T.One)
+                Elementwise<T>.Scale(row, beta, row);
+        }
+    }
+}
