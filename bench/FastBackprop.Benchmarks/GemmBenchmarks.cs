@@ -3,6 +3,7 @@ using FastBackprop.Benchmarks.Peers;
 using FastBackprop.Kernels.Gemm;
 using MathNet.Numerics.LinearAlgebra;
 using MathNet.Numerics.LinearAlgebra.Single;
+using FastBackprop.Primitives;
 
 namespace FastBackprop.Benchmarks;
 
@@ -35,7 +36,7 @@ public class GemmBenchmarks
         mb = DenseMatrix.Create(Shape.K, Shape.N, (i, j) => b[i * Shape.N + j]);
         mc = DenseMatrix.Create(Shape.M, Shape.N, 0f);
         OpenBlas.SetThreadCount(Threads);
-        Gemm.MaxDegreeOfParallelism = Threads;
+        Parallelism.MaxDegreeOfParallelism = Threads;
         Console.WriteLine($"// threads: {Threads}; kernel: {GemmDriver<float>.KernelName}; OpenBLAS core: {(OpenBlas.IsAvailable ? OpenBlas.CoreName : OpenBlas.Unavailable)}; " +
             $"OPENBLAS_CORETYPE={Environment.GetEnvironmentVariable("OPENBLAS_CORETYPE") ?? "(unset)"}");
     }

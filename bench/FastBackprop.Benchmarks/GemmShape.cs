@@ -1,3 +1,5 @@
+using FastBackprop.Primitives;
+
 namespace FastBackprop.Benchmarks;
 
 /// <summary>One benchmarked product: C[m×n] = op(A)·op(B) with op(A) m×k.</summary>

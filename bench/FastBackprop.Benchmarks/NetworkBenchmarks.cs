@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using FastBackprop.Primitives;
 
 namespace FastBackprop.Benchmarks;
 
@@ -75,7 +76,7 @@ public class TrainingStepBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        Gemm.MaxDegreeOfParallelism = Threads;
+        Parallelism.MaxDegreeOfParallelism = Threads;
         network = Case.Build();
         network.UseFusedKernels = Fused;
         var random = new Random(7);
@@ -165,7 +166,7 @@ public class InferenceBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        Gemm.MaxDegreeOfParallelism = Threads;
+        Parallelism.MaxDegreeOfParallelism = Threads;
         network = Case.Build();
         workspace = network.CreateInferenceWorkspace(Case.Batch);
         var random = new Random(7);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using FastBackprop.Kernels.Simd;
+using FastBackprop.Hardware;
 
 namespace FastBackprop.Benchmarks;
 

@@ -4,6 +4,7 @@ using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using FastBackprop;
 using FastBackprop.Benchmarks;
+using FastBackprop.Hardware;
 
 // Usage: dotnet run -c Release --project bench/FastBackprop.Benchmarks -- [--quick] [--all-shapes] [BenchmarkDotNet args, e.g. --filter '*Gemm*']
 // Run under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` so the OpenBLAS peer uses its AVX-512 kernels.

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
+using FastBackprop.Hardware;
 
 namespace FastBackprop.Serving;
 
@@ -35,7 +36,7 @@ public static class ServingApp
         });
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = options.ShutdownTimeout);
 
-        Gemm.MaxDegreeOfParallelism = options.ThreadsPerPrediction;
+        Parallelism.MaxDegreeOfParallelism = options.ThreadsPerPrediction;
         ModelHost host = LoadModel(options);
         builder.Services.AddSingleton(host);
         builder.Services.AddSingleton<ServingMetrics>();

@@ -17,7 +17,7 @@ public sealed class ServingOptions
     /// <summary>The largest request body accepted, in bytes (Kestrel answers 413 beyond it).</summary>
     public long MaxRequestBodyBytes { get; set; } = 4 * 1024 * 1024;
 
-    /// <summary>Threads one prediction may use (<c>Gemm.MaxDegreeOfParallelism</c>). 1 by default: a service runs
+    /// <summary>Threads one prediction may use (<c>Parallelism.MaxDegreeOfParallelism</c>). 1 by default: a service runs
     /// requests in parallel already, and splitting each one's matrix products would only make them compete.</summary>
     public int ThreadsPerPrediction { get; set; } = 1;
 

@@ -1,5 +1,6 @@
 using System.Numerics;
 using FastBackprop.Tests.Reference;
+using FastBackprop.Primitives;
 
 namespace FastBackprop.Tests;
 

@@ -1,3 +1,5 @@
+using FastBackprop.Primitives;
+
 namespace FastBackprop.Tests;
 
 /// <summary>

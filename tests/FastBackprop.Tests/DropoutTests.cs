@@ -258,7 +258,7 @@ public class DropoutTests
         float[]? first = null;
         foreach (int threads in new[] { 1, 2, 3 })
         {
-            Gemm.MaxDegreeOfParallelism = threads;
+            Parallelism.MaxDegreeOfParallelism = threads;
             var net = new Network<float>(300, [new(256, Activation.ReLU), LayerSpec.Dropout(0.3), new(128, Activation.ReLU), LayerSpec.Dropout(0.3), new(10, Activation.Softmax)], seed: 8);
             for (int step = 0; step < 5; step++)
                 net.TrainStep(x, classes, 64, Loss.SoftmaxCrossEntropy, 0.05f);

@@ -1,6 +1,8 @@
 using FastBackprop.Tests.Training;
 using FsCheck;
 using FsCheck.Fluent;
+using FastBackprop.Primitives;
+using FastBackprop.Hardware;
 
 namespace FastBackprop.Tests;
 

@@ -2,6 +2,7 @@ using System.Numerics;
 using FastBackprop.Kernels.Gemm;
 using FsCheck;
 using FsCheck.Fluent;
+using FastBackprop.Primitives;
 
 namespace FastBackprop.Tests;
 
@@ -44,10 +45,10 @@ public class FrozenNetworkTests
 
     internal static void SameAsNetwork<T>(FrozenCase c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int previous = Gemm.MaxDegreeOfParallelism;
+        int previous = Parallelism.MaxDegreeOfParallelism;
         try
         {
-            Gemm.MaxDegreeOfParallelism = c.Threads;
+            Parallelism.MaxDegreeOfParallelism = c.Threads;
             Network<T> network = Build<T>(c);
             FrozenNetwork<T> frozen = network.Freeze();
             T[] x = TestData.Uniform<T>(new Random(c.Seed), c.Batch * network.InputSize);
@@ -59,7 +60,7 @@ public class FrozenNetworkTests
         }
         finally
         {
-            Gemm.MaxDegreeOfParallelism = previous;
+            Parallelism.MaxDegreeOfParallelism = previous;
         }
     }
 
@@ -116,10 +117,10 @@ public class FrozenNetworkTests
     [Fact]
     public void Predictions_allocate_nothing_and_check_their_arguments()
     {
-        int previous = Gemm.MaxDegreeOfParallelism;
+        int previous = Parallelism.MaxDegreeOfParallelism;
         try
         {
-            Gemm.MaxDegreeOfParallelism = 1;
+            Parallelism.MaxDegreeOfParallelism = 1;
             var network = new Network<float>(784, [new(512, Activation.ReLU), new(256, Activation.ReLU), new(10, Activation.Softmax)], 2);
             FrozenNetwork<float> frozen = network.Freeze();
             Assert.Equal((784, 10, 3), (frozen.InputSize, frozen.OutputSize, frozen.LayerCount));
@@ -143,7 +144,7 @@ public class FrozenNetworkTests
         }
         finally
         {
-            Gemm.MaxDegreeOfParallelism = previous;
+            Parallelism.MaxDegreeOfParallelism = previous;
         }
     }
 }

@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using FastBackprop.Primitives;
 
 namespace FastBackprop.Tests;
 

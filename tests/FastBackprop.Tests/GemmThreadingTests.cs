@@ -1,15 +1,16 @@
 using System.Numerics;
 using FsCheck;
 using FsCheck.Fluent;
+using FastBackprop.Primitives;
 
 namespace FastBackprop.Tests;
 
-/// <summary>Tests that change the process-wide Gemm.MaxDegreeOfParallelism run alone.</summary>
+/// <summary>Tests that change the process-wide Parallelism.MaxDegreeOfParallelism run alone.</summary>
 [CollectionDefinition(nameof(GemmThreadCount), DisableParallelization = true)]
 public sealed class GemmThreadCount;
 
 /// <summary>
-/// Gemm.MaxDegreeOfParallelism: work is split over rows and columns of C, never over k, so results are
+/// Parallelism.MaxDegreeOfParallelism: work is split over rows and columns of C, never over k, so results are
 /// bit-identical for every thread count (../shared/DESIGN.md: "Results do not depend on the thread count").
 /// </summary>
 [Collection(nameof(GemmThreadCount))]
@@ -55,7 +56,7 @@ public class GemmThreadingTests
     public void Threaded_products_match_the_reference()
     {
         using var restore = new GemmSettingsScope();
-        Gemm.MaxDegreeOfParallelism = 3;
+        Parallelism.MaxDegreeOfParallelism = 3;
         Properties.Check("gemm-threads-reference", SplitCases(), c =>
         {
             GemmTests.RunCase<float>(c);
@@ -78,7 +79,7 @@ public class GemmThreadingTests
         {
             SameForEveryThreadCount<float>(c);
             SameForEveryThreadCount<double>(c);
-            Gemm.MaxDegreeOfParallelism = 3;
+            Parallelism.MaxDegreeOfParallelism = 3;
             GemmTests.RunCase<float>(c);
             GemmTests.RunCase<double>(c);
         }, 8);
@@ -142,7 +143,7 @@ public class GemmThreadingTests
         float firstLoss = 0;
         foreach (int threads in new[] { 1, 2, 3, 4 })
         {
-            Gemm.MaxDegreeOfParallelism = threads;
+            Parallelism.MaxDegreeOfParallelism = threads;
             var network = new Network<float>(inputs, specs, seed: 9);
             Gradients<float> g = network.CreateGradients();
             float loss = network.ComputeGradients(x, classes, batch, Loss.SoftmaxCrossEntropy, g);
@@ -164,10 +165,10 @@ public class GemmThreadingTests
     [InlineData(-2)]
     public void Thread_count_below_one_is_rejected(int value)
     {
-        int original = Gemm.MaxDegreeOfParallelism;
-        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.MaxDegreeOfParallelism = value);
+        int original = Parallelism.MaxDegreeOfParallelism;
+        var ex = Assert.Throws<ArgumentOutOfRangeException>(() => Parallelism.MaxDegreeOfParallelism = value);
         Assert.Contains($"{value}", ex.Message);
-        Assert.Equal(original, Gemm.MaxDegreeOfParallelism);
+        Assert.Equal(original, Parallelism.MaxDegreeOfParallelism);
     }
 
     private static void SameForEveryThreadCount<T>(GemmCase c) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -184,7 +185,7 @@ public class GemmThreadingTests
         // also always packing (mode 0) and always in place (mode 2).
         foreach ((int threads, int mode) in new[] { (1, 1), (2, 1), (3, 1), (4, 1), (7, 1), (3, 0), (3, 2) })
         {
-            Gemm.MaxDegreeOfParallelism = threads;
+            Parallelism.MaxDegreeOfParallelism = threads;
             Kernels.Gemm.GemmBlocking.InPlaceMode = mode;
             T[] result = (T[])c0.Clone();
             GemmCall.Multiply<T>(c.TransA, c.TransB, c.M, c.N, c.K, c.Alpha, a, lda, b, ldb, c.Beta, result, ldc);
@@ -199,12 +200,12 @@ public class GemmThreadingTests
 /// <summary>Restores the process-wide GEMM settings a test changes (thread count, in-place mode) when disposed.</summary>
 internal sealed class GemmSettingsScope : IDisposable
 {
-    private readonly int threads = Gemm.MaxDegreeOfParallelism;
+    private readonly int threads = Parallelism.MaxDegreeOfParallelism;
     private readonly int inPlaceMode = Kernels.Gemm.GemmBlocking.InPlaceMode;
 
     public void Dispose()
     {
-        Gemm.MaxDegreeOfParallelism = threads;
+        Parallelism.MaxDegreeOfParallelism = threads;
         Kernels.Gemm.GemmBlocking.InPlaceMode = inPlaceMode;
     }
 }

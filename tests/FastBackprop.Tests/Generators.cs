@@ -1,6 +1,7 @@
 using System.Numerics;
 using FsCheck;
 using FsCheck.Fluent;
+using FastBackprop.Primitives;
 
 namespace FastBackprop.Tests;
 

@@ -26,10 +26,10 @@ public class InferenceAndAllocationTests
         for (int n = 0; n < Samples; n++)
             network.Predict(inputs.AsSpan(n * 784, 784), 1, expectedSingles.AsSpan(n * 10, 10), single);
 
-        int previous = Gemm.MaxDegreeOfParallelism;
+        int previous = Parallelism.MaxDegreeOfParallelism;
         try
         {
-            Gemm.MaxDegreeOfParallelism = 2;
+            Parallelism.MaxDegreeOfParallelism = 2;
             var failures = new System.Collections.Concurrent.ConcurrentBag<string>();
             Parallel.For(0, 8, new ParallelOptions { MaxDegreeOfParallelism = 4 }, t =>
             {
@@ -51,7 +51,7 @@ public class InferenceAndAllocationTests
         }
         finally
         {
-            Gemm.MaxDegreeOfParallelism = previous;
+            Parallelism.MaxDegreeOfParallelism = previous;
         }
     }
 
@@ -77,10 +77,10 @@ public class InferenceAndAllocationTests
     [InlineData(false)]
     public void Training_steps_and_predictions_allocate_nothing_after_warm_up(bool fused)
     {
-        int previous = Gemm.MaxDegreeOfParallelism;
+        int previous = Parallelism.MaxDegreeOfParallelism;
         try
         {
-            Gemm.MaxDegreeOfParallelism = 1;
+            Parallelism.MaxDegreeOfParallelism = 1;
             AllocationFree(Mnist(2), 64, new Loss(LossKind.SoftmaxCrossEntropy), classIndices: true, fused);
             AllocationFree(new Network<float>(32, [new(64, Activation.Tanh), new(64, Activation.Tanh), new(1, Activation.Sigmoid)], 4),
                 32, new Loss(LossKind.BinaryCrossEntropy), classIndices: false, fused);
@@ -89,7 +89,7 @@ public class InferenceAndAllocationTests
         }
         finally
         {
-            Gemm.MaxDegreeOfParallelism = previous;
+            Parallelism.MaxDegreeOfParallelism = previous;
         }
     }
 

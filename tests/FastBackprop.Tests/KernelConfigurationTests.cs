@@ -1,4 +1,5 @@
 using System.Globalization;
+using FastBackprop.Hardware;
 
 namespace FastBackprop.Tests;
 

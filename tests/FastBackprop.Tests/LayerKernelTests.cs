@@ -2,6 +2,7 @@ using System.Numerics;
 using FastBackprop.Tests.Reference;
 using FsCheck;
 using FsCheck.Fluent;
+using FastBackprop.Primitives;
 
 namespace FastBackprop.Tests;
 

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
 using FastBackprop.Tests.Reference;
+using FastBackprop.Primitives;
 
 namespace FastBackprop.Tests;
 

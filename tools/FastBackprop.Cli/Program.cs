@@ -1,4 +1,5 @@
 using System.Reflection;
+using FastBackprop.Hardware;
 
 namespace FastBackprop.Cli;
 

@@ -3,7 +3,7 @@ using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using System.Text;
 
-namespace FastBackprop;
+namespace FastBackprop.Hardware;
 
 /// <summary>The instruction-set path the kernels run: the register width and what it multiplies with.</summary>
 public enum InstructionSet

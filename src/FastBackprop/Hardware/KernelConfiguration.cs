@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace FastBackprop;
+namespace FastBackprop.Hardware;
 
 /// <summary>
 /// What the kernels run with, chosen once from <see cref="CpuInfo"/> (BLIS's per-architecture context): the instruction-set

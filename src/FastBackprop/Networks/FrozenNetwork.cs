@@ -1,5 +1,6 @@
 using System.Numerics;
 using FastBackprop.Kernels.Gemm;
+using FastBackprop.Hardware;
 
 namespace FastBackprop;
 

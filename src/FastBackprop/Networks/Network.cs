@@ -3,6 +3,7 @@ using System.Numerics;
 using System.Numerics.Tensors;
 using FastBackprop.Kernels.Fused;
 using FastBackprop.Kernels.Gemm;
+using FastBackprop.Primitives;
 
 namespace FastBackprop;
 
@@ -12,7 +13,7 @@ namespace FastBackprop;
 /// buffer. Forward, ComputeLoss, ComputeGradients and TrainStep reuse a workspace owned by the network (nothing is
 /// allocated after the first call for a batch size), so they must not run on several threads at once;
 /// <see cref="Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/> takes the caller's own workspace and may.
-/// Each GEMM may itself use several threads (<see cref="Gemm.MaxDegreeOfParallelism"/>). Every pass — training step,
+/// Each GEMM may itself use several threads (<see cref="Parallelism.MaxDegreeOfParallelism"/>). Every pass — training step,
 /// gradients, loss, prediction — is one loop over the layers (<see cref="NetworkLayer{T}"/>) with the loss head between
 /// the forward and the backward half.
 /// </summary>

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Diagnostics;
 using System.Numerics;
+using FastBackprop.Primitives;
 
 namespace FastBackprop;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using FastBackprop.Cli;
+using FastBackprop.Hardware;
 
 namespace FastBackprop.Tests.Cli;
 

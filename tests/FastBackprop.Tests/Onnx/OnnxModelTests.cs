@@ -1,6 +1,7 @@
 using System.Numerics;
 using FastBackprop.Tests.Data;
 using static FastBackprop.Tests.Onnx.OnnxTestModels;
+using FastBackprop.Primitives;
 
 namespace FastBackprop.Tests.Onnx;
 

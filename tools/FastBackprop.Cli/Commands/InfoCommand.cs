@@ -1,3 +1,5 @@
+using FastBackprop.Hardware;
+
 namespace FastBackprop.Cli;
 
 /// <summary><c>info</c>: the processor, the instruction set the kernels run and the cache blocks chosen for it

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using FastBackprop.Hardware;
 
 namespace FastBackprop.Cli;
 
@@ -57,7 +58,7 @@ internal static class TrainCommand
             int used = EffectiveThreads(threads, Environment.ProcessorCount);
             if (used < threads)
                 Console.Error.WriteLine($"{Program.Name}: --threads {threads} is more than the {Environment.ProcessorCount} processor(s) available; using {used}");
-            Gemm.MaxDegreeOfParallelism = used;
+            Parallelism.MaxDegreeOfParallelism = used;
         }
 
         TrainData data = TrainData.Load(s);
@@ -114,7 +115,7 @@ internal static class TrainCommand
         output.WriteLine($"data:     {data.Description}");
         output.WriteLine(Invariant($"split:    {train.Count} training, {validation?.Count ?? 0} validation, {test?.Count ?? 0} {data.TestName}{(standardize ? $"; features{(targetScaler is null ? "" : " and targets")} standardised (training statistics)" : "")}"));
         output.WriteLine(Invariant($"network:  {train.FeatureCount}-{string.Join("-", layers.Where(l => l.Kind == LayerKind.Dense).Select(l => l.Units))} ({hidden} hidden{(s.Dropout is double dropout ? $" with dropout {dropout}" : "")}, {outputLayer.Activation} output), {parameters:#,0} parameters, loss {Evaluation.Describe(loss)}{(targetScaler is null ? "" : " of the standardised targets")}"));
-        output.WriteLine(Invariant($"training: {Describe(optimizer)}, lr {schedule}, batch {s.Batch}, {s.Epochs} epochs{(s.EpochsChosenBySteps ? $" (at least {TrainSettings.MinDefaultSteps} steps for a small training part)" : "")}{(s.Patience is int p ? $", early stopping after {p} epochs without improvement" : "")}, seed {s.Seed}, {Gemm.MaxDegreeOfParallelism} thread(s)"));
+        output.WriteLine(Invariant($"training: {Describe(optimizer)}, lr {schedule}, batch {s.Batch}, {s.Epochs} epochs{(s.EpochsChosenBySteps ? $" (at least {TrainSettings.MinDefaultSteps} steps for a small training part)" : "")}{(s.Patience is int p ? $", early stopping after {p} epochs without improvement" : "")}, seed {s.Seed}, {Parallelism.MaxDegreeOfParallelism} thread(s)"));
         output.WriteLine($"memory:   about {MemoryPlan.Bytes(plan.TotalBytes)} planned ({plan.Describe()})");
         if (s.Save is not null && s.Checkpoint is int every)
             output.WriteLine(Invariant($"saving:   a checkpoint every {every} epoch(s) to {s.Save}"));

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using FastBackprop.Hardware;
 
 namespace FastBackprop.Kernels.Gemm;
 

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.Intrinsics;
 using FastBackprop.Kernels.Simd;
+using FastBackprop.Hardware;
 
 namespace FastBackprop.Kernels.Gemm;
 

@@ -1,3 +1,5 @@
+using FastBackprop.Hardware;
+
 namespace FastBackprop.Kernels.Gemm;
 
 /// <summary>How many threads a product gets: one below <see cref="KernelConfiguration.MinimumFlopsPerThread"/> per

@@ -4,6 +4,7 @@ using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using FastBackprop.Kernels.Simd;
 using FastBackprop.Kernels.Threading;
+using FastBackprop.Hardware;
 
 namespace FastBackprop.Kernels.Gemm;
 

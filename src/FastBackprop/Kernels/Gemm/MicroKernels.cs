@@ -5,7 +5,8 @@ using FastBackprop.Kernels.Simd;
 namespace FastBackprop.Kernels.Gemm;
 
 // Written out by hand, one local per accumulator: they must be named locals (not an array) so the JIT keeps them in
-// registers. Each k step loads one row of the B micro-panel (two registers wide) and broadcasts MR
+// registers. That is also why the 12-, 8- and 6-row kernels below repeat one loop at three heights: a generic row count
+// would need an array of accumulators, which lives in memory. Each k step loads one row of the B micro-panel (two registers wide) and broadcasts MR
 // values of the A micro-panel, issuing 2·MR independent FMAs. On the last K block the epilogue
 // transforms each register of the finished tile before it is stored, so C is written once.
 // The panels are usually packed (steps MR and NR), but the steps are arguments so a small product can

@@ -3,6 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using FastBackprop.Kernels.Elementwise;
 using FastBackprop.Kernels.Gemm;
+using FastBackprop.Primitives;
 
 namespace FastBackprop;
 

@@ -5,6 +5,7 @@ using FastBackprop.Kernels.Elementwise;
 using FastBackprop.Kernels.Fused;
 using FastBackprop.Kernels.Gemm;
 using FastBackprop.Kernels.Simd;
+using FastBackprop.Primitives;
 
 namespace FastBackprop;
 

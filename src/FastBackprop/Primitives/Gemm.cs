@@ -2,13 +2,14 @@ using System.Numerics;
 using System.Runtime.InteropServices;
 using FastBackprop.Kernels.Gemm;
 
-namespace FastBackprop;
+namespace FastBackprop.Primitives;
 
 /// <summary>
 /// General matrix multiply with BLAS semantics on row-major storage:
 /// <c>C[m×n] = α·op(A)[m×k]·op(B)[k×n] + β·C</c>. With β = 0, C is overwritten without being read.
 /// A stored operand is <c>rows × cols</c> with consecutive rows <c>ld</c> elements apart
 /// (op(A) = A: A is m×k; op(A) = Aᵀ: A is k×m; likewise B). C must not overlap A or B.
+/// The same kernels run every network pass; the thread count they use is <see cref="Parallelism.MaxDegreeOfParallelism"/>.
 /// </summary>
 public static class Gemm
 {
@@ -27,18 +28,6 @@ public static class Gemm
         double alpha, ReadOnlySpan<double> a, int lda, ReadOnlySpan<double> b, int ldb,
         double beta, Span<double> c, int ldc)
         => Run(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-
-    /// <summary>
-    /// The most threads one product may use (default: the processor count). Work is split over rows
-    /// and columns of C, never over k, so results are bit-identical for every setting. Products
-    /// below a few MFLOP always run on the calling thread.
-    /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
-    public static int MaxDegreeOfParallelism
-    {
-        get => GemmThreading.MaxDegreeOfParallelism;
-        set => GemmThreading.MaxDegreeOfParallelism = value;
-    }
 
     private static unsafe void Run<T>(Transpose transA, Transpose transB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)

@@ -1,4 +1,4 @@
-namespace FastBackprop;
+namespace FastBackprop.Primitives;
 
 /// <summary>Whether a GEMM operand is used as stored or transposed (BLAS <c>op(X)</c>).</summary>
 public enum Transpose

@@ -7,7 +7,7 @@ using FastBackprop.Kernels.Fused;
 using FastBackprop.Kernels.Gemm;
 using FastBackprop.Kernels.Simd;
 
-namespace FastBackprop;
+namespace FastBackprop.Primitives;
 
 /// <summary>
 /// The dense layer's forward and backward kernels on row-major batches (one sample per row), in
