@@ -4,7 +4,10 @@ using System.Runtime.InteropServices;
 
 namespace FastBackprop;
 
-/// <summary>Argument checks shared by the public entry points: each exception names the argument and the numbers.</summary>
+/// <summary>Argument checks shared by every public entry point (networks, kernels, training options, optimizers, schedules):
+/// each exception names the argument and the numbers. One exception type per kind of mistake: a value out of its range is
+/// an <see cref="ArgumentOutOfRangeException"/>, a span of the wrong length or with non-finite values an
+/// <see cref="ArgumentException"/>.</summary>
 internal static class Guard
 {
     public static void Positive(int value, string name)
@@ -31,10 +34,29 @@ internal static class Guard
         }
     }
 
+    public static void NonNegative(int value, string name)
+    {
+        if (value < 0)
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be at least 0 (got {value}).");
+    }
+
     public static void PositiveFinite<T>(T value, string name) where T : IFloatingPointIeee754<T>
     {
         if (!(value > T.Zero) || !T.IsFinite(value))
             throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive and finite (got {value}).");
+    }
+
+    public static void NonNegativeFinite(double value, string name)
+    {
+        if (!(value >= 0) || !double.IsFinite(value))
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be finite and at least 0 (got {value}).");
+    }
+
+    /// <summary>value ∈ [0, 1), the range of momentum and Adam's β.</summary>
+    public static void UnitInterval(double value, string name)
+    {
+        if (!(value >= 0 && value < 1))
+            throw new ArgumentOutOfRangeException(name, value, $"{name} must be in [0, 1) (got {value}).");
     }
 
     /// <summary>x − x is 0 for finite x and NaN for ±∞ and NaN, so a register of differences equals zero exactly when all

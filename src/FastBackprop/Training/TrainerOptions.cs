@@ -13,7 +13,7 @@ public sealed record TrainerOptions
         get;
         init
         {
-            TrainingGuard.Positive(value, nameof(Epochs));
+            Guard.Positive(value, nameof(Epochs));
             field = value;
         }
     } = 10;
@@ -25,7 +25,7 @@ public sealed record TrainerOptions
         get;
         init
         {
-            TrainingGuard.Positive(value, nameof(BatchSize));
+            Guard.Positive(value, nameof(BatchSize));
             field = value;
         }
     } = 32;
@@ -72,7 +72,7 @@ public sealed record TrainerOptions
         init
         {
             if (value is int patience)
-                TrainingGuard.Positive(patience, nameof(EarlyStoppingPatience));
+                Guard.Positive(patience, nameof(EarlyStoppingPatience));
             field = value;
         }
     }
@@ -83,7 +83,7 @@ public sealed record TrainerOptions
         get;
         init
         {
-            TrainingGuard.NonNegativeFinite(value, nameof(MinDelta));
+            Guard.NonNegativeFinite(value, nameof(MinDelta));
             field = value;
         }
     }

@@ -74,12 +74,10 @@ internal static class GemmBlocking
     /// <summary>
     /// Whether a product reads an operand in place rather than packing it (BLIS's "sup" idea): the kernel
     /// streams op(B) = B row by row and op(A) either way (<see cref="IMicroKernel{T}.Run"/>), so packing only
-    /// pays for its copy when the operand is reused from a block too big for the caches. Measured on Zen 5
-    /// (against packing both; one thread): 64³ 0.66 → 0.83 of OpenBLAS, 128³ 1.06 → 1.17, 10×256×128 TN
-    /// 0.69 → 1.21, 512³ 1.01 → 1.04; 1024³ and 2048³ lost 2–8%, their 4 KiB row strides putting a sliver's rows
-    /// in the same L1 sets. Two threads gain more (neither packs its own copy of B): 512³ 0.89 → 1.07–1.19.
-    /// Hence: up to <see cref="KernelConfiguration.InPlaceMaxVolume"/> (512³ with Zen 5's 1 MiB L2), and never with a
-    /// 4 KiB-multiple stride.
+    /// pays for its copy when the operand is reused from a block too big for the caches. Hence: up to
+    /// <see cref="KernelConfiguration.InPlaceMaxVolume"/> (512³ with Zen 5's 1 MiB L2), and never with a row stride that
+    /// is a multiple of 4 KiB, which puts a sliver's rows in the same L1 sets (the measurements: bench/RESULTS.md,
+    /// "Small and skinny products without packing").
     /// </summary>
     public static bool ReadsInPlace<T>(KernelConfiguration configuration, int m, int n, int k, nint ld) where T : unmanaged
         => InPlaceMode switch

@@ -82,9 +82,9 @@ internal static class AdamKernel
 {
     public static void Validate(double beta1, double beta2, double epsilon)
     {
-        TrainingGuard.UnitInterval(beta1, nameof(beta1));
-        TrainingGuard.UnitInterval(beta2, nameof(beta2));
-        TrainingGuard.PositiveFinite(epsilon, nameof(epsilon));
+        Guard.UnitInterval(beta1, nameof(beta1));
+        Guard.UnitInterval(beta2, nameof(beta2));
+        Guard.PositiveFinite(epsilon, nameof(epsilon));
     }
 
     public static void Update<T>(Span<T> parameters, ReadOnlySpan<T> gradients, Span<T> state, double learningRate, long step,

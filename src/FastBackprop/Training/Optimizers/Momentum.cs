@@ -18,7 +18,7 @@ public sealed class Momentum : Optimizer
     public Momentum(double momentum = 0.9, bool nesterov = false, double weightDecay = 0)
         : base(weightDecay)
     {
-        TrainingGuard.UnitInterval(momentum, nameof(momentum));
+        Guard.UnitInterval(momentum, nameof(momentum));
         if (nesterov && momentum == 0)
             throw new ArgumentException("Nesterov momentum needs a momentum greater than 0 (got momentum = 0).", nameof(nesterov));
         Coefficient = momentum;

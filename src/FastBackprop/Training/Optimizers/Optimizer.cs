@@ -25,7 +25,7 @@ public abstract class Optimizer
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="weightDecay"/> is negative, NaN or infinite.</exception>
     protected Optimizer(double weightDecay)
     {
-        TrainingGuard.NonNegativeFinite(weightDecay, nameof(weightDecay));
+        Guard.NonNegativeFinite(weightDecay, nameof(weightDecay));
         WeightDecay = weightDecay;
     }
 
@@ -49,7 +49,7 @@ public abstract class Optimizer
     public void Step<T>(Span<T> parameters, ReadOnlySpan<T> gradients, double learningRate)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        TrainingGuard.PositiveFinite(learningRate, nameof(learningRate));
+        Guard.PositiveFinite(learningRate, nameof(learningRate));
         if (gradients.Length != parameters.Length)
             throw new ArgumentException($"gradients has {gradients.Length} elements but parameters has {parameters.Length}.", nameof(gradients));
         Span<T> slots = StateFor<T>(parameters.Length);

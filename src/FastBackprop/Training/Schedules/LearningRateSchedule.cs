@@ -10,7 +10,7 @@ public abstract class LearningRateSchedule
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is negative.</exception>
     public double RateAt(int epoch)
     {
-        TrainingGuard.NonNegative(epoch, nameof(epoch));
+        Guard.NonNegative(epoch, nameof(epoch));
         return ComputeRate(epoch);
     }
 
@@ -43,7 +43,7 @@ public sealed class ConstantSchedule : LearningRateSchedule
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="rate"/> is not positive and finite.</exception>
     public ConstantSchedule(double rate)
     {
-        TrainingGuard.PositiveFinite(rate, nameof(rate));
+        Guard.PositiveFinite(rate, nameof(rate));
         Rate = rate;
     }
 
@@ -65,10 +65,10 @@ public sealed class StepDecaySchedule : LearningRateSchedule
     /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
     public StepDecaySchedule(double initialRate, double factor, int everyEpochs)
     {
-        TrainingGuard.PositiveFinite(initialRate, nameof(initialRate));
+        Guard.PositiveFinite(initialRate, nameof(initialRate));
         if (!(factor > 0 && factor <= 1))
             throw new ArgumentOutOfRangeException(nameof(factor), factor, $"factor must be in (0, 1] (got {factor}).");
-        TrainingGuard.Positive(everyEpochs, nameof(everyEpochs));
+        Guard.Positive(everyEpochs, nameof(everyEpochs));
         InitialRate = initialRate;
         Factor = factor;
         EveryEpochs = everyEpochs;
@@ -103,8 +103,8 @@ public sealed class CosineSchedule : LearningRateSchedule
     /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
     public CosineSchedule(double maxRate, int totalEpochs, double minRate = 0)
     {
-        TrainingGuard.PositiveFinite(maxRate, nameof(maxRate));
-        TrainingGuard.Positive(totalEpochs, nameof(totalEpochs));
+        Guard.PositiveFinite(maxRate, nameof(maxRate));
+        Guard.Positive(totalEpochs, nameof(totalEpochs));
         if (!(minRate >= 0 && minRate <= maxRate))
             throw new ArgumentOutOfRangeException(nameof(minRate), minRate, $"minRate must be in [0, maxRate = {maxRate}] (got {minRate}).");
         MaxRate = maxRate;
@@ -145,7 +145,7 @@ public sealed class WarmupSchedule : LearningRateSchedule
     public WarmupSchedule(LearningRateSchedule inner, int warmupEpochs)
     {
         ArgumentNullException.ThrowIfNull(inner);
-        TrainingGuard.Positive(warmupEpochs, nameof(warmupEpochs));
+        Guard.Positive(warmupEpochs, nameof(warmupEpochs));
         Inner = inner;
         WarmupEpochs = warmupEpochs;
     }
