@@ -1,4 +1,6 @@
 using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Numerics.Tensors;
 
 namespace FastBackprop;
@@ -69,7 +71,7 @@ public static class IdxLoader
             throw new ArgumentOutOfRangeException(nameof(scale), s, $"scale must be positive and finite (got {s}).");
         return Read(stream, name, limits, (header, source) =>
         {
-            float[] values = ReadValues<float>(source, header, name, ConvertToFloat);
+            float[] values = ReadValues<float>(source, header, name, Convert);
             float factor = scale ?? (header.Type == IdxElementType.UnsignedByte ? 1f / 255f : 1f);
             if (factor != 1f)
                 TensorPrimitives.Multiply(values, factor, values);
@@ -173,7 +175,7 @@ public static class IdxLoader
         if (header.Elements != header.Dimensions[0])
             throw new DataFormatException(name, null, 8,
                 $"a label file holds one value per item, but its dimensions are {string.Join('×', header.Dimensions)}.");
-        return (ReadValues<int>(source, header, name, ConvertToInt), header);
+        return (ReadValues<int>(source, header, name, Convert), header);
     });
 
     private sealed record Header(IdxElementType Type, int[] Dimensions, long Elements, int ElementSize, long? Remaining)
@@ -323,55 +325,39 @@ public static class IdxLoader
         new(name, null, header.Size + found,
             $"the data end after {found} of the {header.DataBytes} bytes the header ({string.Join('×', header.Dimensions)} {header.Type}) promises (truncated).");
 
-    private static void ConvertToFloat(ReadOnlySpan<byte> raw, IdxElementType type, Span<float> destination)
+    /// <summary>Big-endian elements of <paramref name="type"/> to <typeparamref name="TOut"/>: features to float, labels
+    /// to int (label files of float types are refused before this is called).</summary>
+    private static void Convert<TOut>(ReadOnlySpan<byte> raw, IdxElementType type, Span<TOut> destination)
+        where TOut : struct, INumberBase<TOut>
     {
         switch (type)
         {
+            case IdxElementType.UnsignedByte when typeof(TOut) == typeof(float):
+                TensorPrimitives.ConvertTruncating<byte, float>(raw, MemoryMarshal.Cast<TOut, float>(destination));
+                break;
             case IdxElementType.UnsignedByte:
-                TensorPrimitives.ConvertTruncating<byte, float>(raw, destination);
+                for (int i = 0; i < destination.Length; i++)
+                    destination[i] = TOut.CreateTruncating(raw[i]);
                 break;
             case IdxElementType.SignedByte:
                 for (int i = 0; i < destination.Length; i++)
-                    destination[i] = (sbyte)raw[i];
+                    destination[i] = TOut.CreateTruncating((sbyte)raw[i]);
                 break;
             case IdxElementType.Int16:
                 for (int i = 0; i < destination.Length; i++)
-                    destination[i] = BinaryPrimitives.ReadInt16BigEndian(raw[(2 * i)..]);
+                    destination[i] = TOut.CreateTruncating(BinaryPrimitives.ReadInt16BigEndian(raw[(2 * i)..]));
                 break;
             case IdxElementType.Int32:
                 for (int i = 0; i < destination.Length; i++)
-                    destination[i] = BinaryPrimitives.ReadInt32BigEndian(raw[(4 * i)..]);
+                    destination[i] = TOut.CreateTruncating(BinaryPrimitives.ReadInt32BigEndian(raw[(4 * i)..]));
                 break;
             case IdxElementType.Float32:
                 for (int i = 0; i < destination.Length; i++)
-                    destination[i] = BinaryPrimitives.ReadSingleBigEndian(raw[(4 * i)..]);
+                    destination[i] = TOut.CreateTruncating(BinaryPrimitives.ReadSingleBigEndian(raw[(4 * i)..]));
                 break;
             default:
                 for (int i = 0; i < destination.Length; i++)
-                    destination[i] = (float)BinaryPrimitives.ReadDoubleBigEndian(raw[(8 * i)..]);
-                break;
-        }
-    }
-
-    private static void ConvertToInt(ReadOnlySpan<byte> raw, IdxElementType type, Span<int> destination)
-    {
-        switch (type)
-        {
-            case IdxElementType.UnsignedByte:
-                for (int i = 0; i < destination.Length; i++)
-                    destination[i] = raw[i];
-                break;
-            case IdxElementType.SignedByte:
-                for (int i = 0; i < destination.Length; i++)
-                    destination[i] = (sbyte)raw[i];
-                break;
-            case IdxElementType.Int16:
-                for (int i = 0; i < destination.Length; i++)
-                    destination[i] = BinaryPrimitives.ReadInt16BigEndian(raw[(2 * i)..]);
-                break;
-            default:
-                for (int i = 0; i < destination.Length; i++)
-                    destination[i] = BinaryPrimitives.ReadInt32BigEndian(raw[(4 * i)..]);
+                    destination[i] = TOut.CreateTruncating(BinaryPrimitives.ReadDoubleBigEndian(raw[(8 * i)..]));
                 break;
         }
     }

@@ -198,9 +198,7 @@ public static class DenseLayerKernels
             Gemm.RunChecked(Transpose.No, Transpose.No, batch, units, nextUnits, T.One, nextDelta, nextUnits,
                 nextWeights, units, T.Zero, delta, units, in summing);
             // The groups' sums, added in group order: a fixed order, whatever the thread count.
-            partialSums[..units].CopyTo(biasGradient);
-            for (int g = 1; g < groups; g++)
-                Elementwise<T>.Add(biasGradient, partialSums.Slice(g * units, units), biasGradient);
+            Elementwise<T>.SumRows(partialSums, groups, biasGradient[..units]);
         }
     }
 
@@ -251,11 +249,7 @@ public static class DenseLayerKernels
 
     internal static void BiasGradientUnchecked<T>(Span<T> biasGradient, ReadOnlySpan<T> delta, int batch, int units)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        delta[..units].CopyTo(biasGradient);
-        for (int i = 1; i < batch; i++)
-            Elementwise<T>.Add(biasGradient, delta.Slice(i * units, units), biasGradient);
-    }
+        => Elementwise<T>.SumRows(delta, batch, biasGradient[..units]);
 
     /// <summary>
     /// The output layer's error <c>Δ_L = ∂C/∂Z_L</c> and the loss, for targets given as values

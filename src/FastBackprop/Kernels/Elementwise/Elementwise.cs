@@ -43,6 +43,16 @@ internal static unsafe class Elementwise<T> where T : unmanaged, IBinaryFloating
     /// <summary>destination = x + y.</summary>
     public static void Add(ReadOnlySpan<T> x, ReadOnlySpan<T> y, Span<T> destination) => Map(new AddOperator<T>(), x, y, destination);
 
+    /// <summary>destination = Σ_r rows[r] over <paramref name="count"/> consecutive rows of destination's length, added in
+    /// row order (a fixed order, so a column sum does not depend on how the rows were produced).</summary>
+    public static void SumRows(ReadOnlySpan<T> rows, int count, Span<T> destination)
+    {
+        int width = destination.Length;
+        rows[..width].CopyTo(destination);
+        for (int r = 1; r < count; r++)
+            Add(destination, rows.Slice(r * width, width), destination);
+    }
+
     /// <summary>destination = x·s.</summary>
     public static void Scale(ReadOnlySpan<T> x, T s, Span<T> destination) => Map(new ScaleOperator<T>(s), x, x, destination);
 
