@@ -7,6 +7,8 @@ namespace FastBackprop.Kernels.Elementwise;
 /// allows. Cross-entropies are computed from the logits (log-sum-exp, softplus), never through
 /// log(a), so saturated outputs give a finite loss and no NaN. The loss is accumulated in double.
 /// Inputs are n×m, rows contiguous; arguments were validated by the caller.
+/// Softmax cross-entropy is written twice on purpose, once per target form: one-hot rows must visit every element
+/// (and may carry soft targets), class indices touch one element per row and update Δ with a vector scale.
 /// </summary>
 internal static class LossKernels<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
