@@ -193,8 +193,8 @@ internal unsafe struct Simd128<T> : ISimd<T, Vector128<T>>
 /// <summary>
 /// One lane, so a sweep written against <see cref="ISimd{T, TVec}"/> runs its ragged tail (and all of it for element types
 /// no register holds, such as Half) with the operations of its vector body. Add, Subtract, Multiply, Divide and Sqrt each
-/// round once as IEEE 754 requires, and Max, Abs, CopySign and the selects are exact, so these give the bits every vector
-/// width gives. Two members do not: <see cref="MultiplyAdd"/> is a multiply then an add (two roundings) where the vector
+/// round once as IEEE 754 requires, so they give the bits every vector width gives (Max, Abs, CopySign and the selects
+/// do not round at all). Two members do not: <see cref="MultiplyAdd"/> is a multiply then an add (two roundings) where the vector
 /// widths fuse them (one rounding) on hardware with FMA, and <see cref="Exp"/> is the runtime's scalar e^x rather than
 /// <see cref="FloatExp"/>. A sweep whose tail must match its body bit for bit (the optimizers) uses neither.
 /// </summary>
