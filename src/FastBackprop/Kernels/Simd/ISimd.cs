@@ -32,6 +32,8 @@ internal unsafe interface ISimd<T, TVec>
     /// <summary>Lane-wise <c>left &lt; right ? whenLess : otherwise</c>.</summary>
     static abstract TVec SelectWhereLess(TVec left, TVec right, TVec whenLess, TVec otherwise);
     static abstract TVec Divide(TVec a, TVec b);
+    /// <summary>√x lane-wise, correctly rounded (IEEE 754), so every width gives the same bits.</summary>
+    static abstract TVec Sqrt(TVec x);
     static abstract TVec Max(TVec a, TVec b);
     static abstract TVec Abs(TVec a);
     /// <summary>The magnitude of <paramref name="magnitude"/> with the sign bit of <paramref name="sign"/>.</summary>
@@ -73,6 +75,7 @@ internal unsafe struct Simd512<T> : ISimd<T, Vector512<T>>
     public static Vector512<T> SelectWhereLess(Vector512<T> left, Vector512<T> right, Vector512<T> whenLess, Vector512<T> otherwise)
         => Vector512.ConditionalSelect(Vector512.LessThan(left, right), whenLess, otherwise);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Divide(Vector512<T> a, Vector512<T> b) => a / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Sqrt(Vector512<T> x) => Vector512.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Max(Vector512<T> a, Vector512<T> b) => Vector512.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Abs(Vector512<T> a) => Vector512.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -123,6 +126,7 @@ internal unsafe struct Simd256<T> : ISimd<T, Vector256<T>>
     public static Vector256<T> SelectWhereLess(Vector256<T> left, Vector256<T> right, Vector256<T> whenLess, Vector256<T> otherwise)
         => Vector256.ConditionalSelect(Vector256.LessThan(left, right), whenLess, otherwise);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Divide(Vector256<T> a, Vector256<T> b) => a / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Sqrt(Vector256<T> x) => Vector256.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Max(Vector256<T> a, Vector256<T> b) => Vector256.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Abs(Vector256<T> a) => Vector256.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -168,6 +172,7 @@ internal unsafe struct Simd128<T> : ISimd<T, Vector128<T>>
     public static Vector128<T> SelectWhereLess(Vector128<T> left, Vector128<T> right, Vector128<T> whenLess, Vector128<T> otherwise)
         => Vector128.ConditionalSelect(Vector128.LessThan(left, right), whenLess, otherwise);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Divide(Vector128<T> a, Vector128<T> b) => a / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Sqrt(Vector128<T> x) => Vector128.Sqrt(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Max(Vector128<T> a, Vector128<T> b) => Vector128.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Abs(Vector128<T> a) => Vector128.Abs(a);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -184,6 +189,43 @@ internal unsafe struct Simd128<T> : ISimd<T, Vector128<T>>
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector128<T> x) => Vector128.Sum(x);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> FoldTo128(Vector128<T> x) => x;
+}
+
+/// <summary>
+/// One lane, so a sweep written against <see cref="ISimd{T, TVec}"/> runs its ragged tail (and all of it for element types
+/// no register holds, such as Half) with the operations of its vector body. Add, Subtract, Multiply, Divide and Sqrt each
+/// round once as IEEE 754 requires, so they give the bits every vector width gives (Max, Abs, CopySign and the selects
+/// do not round at all). Two members do not: <see cref="MultiplyAdd"/> is a multiply then an add (two roundings) where the vector
+/// widths fuse them (one rounding) on hardware with FMA, and <see cref="Exp"/> is the runtime's scalar e^x rather than
+/// <see cref="FloatExp"/>. A sweep whose tail must match its body bit for bit (the optimizers) uses neither.
+/// </summary>
+internal unsafe struct SimdScalar<T> : ISimd<T, T>
+    where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public static int Count => 1;
+    public static T Zero => T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Load(T* source) => *source;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T* destination, T value) => *destination = value;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Broadcast(T value) => value;
+    /// <summary>a·b + c unfused: a multiply and an add, each rounded.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T MultiplyAdd(T a, T b, T c) => a * b + c;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Multiply(T a, T b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Add(T a, T b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Subtract(T a, T b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T SelectWherePositive(T condition, T whenPositive, T otherwise) => condition > T.Zero ? whenPositive : otherwise;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T SelectWhereLess(T left, T right, T whenLess, T otherwise) => left < right ? whenLess : otherwise;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Divide(T a, T b) => a / b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sqrt(T x) => T.Sqrt(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Max(T a, T b) => T.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Abs(T a) => T.Abs(a);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T CopySign(T magnitude, T sign) => T.CopySign(magnitude, sign);
+    /// <summary>The runtime's scalar e^x: within about 1 ulp like the vector widths', but not their bits.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Exp(T x) => T.Exp(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(T x) => x;
+    /// <summary>x in lane 0 and zeros above, so summing the lanes gives x back.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> FoldTo128(T x) => Vector128.CreateScalar(x);
 }
 
 /// <summary>
@@ -289,12 +331,18 @@ internal interface IVectorWork<T> where T : unmanaged
 }
 
 /// <summary>The one place that maps the configured instruction set to a register type (the GEMM driver maps it to
-/// micro-kernels the same way, from the same configuration).</summary>
+/// micro-kernels the same way, from the same configuration). Element types no register holds (Half) get
+/// <see cref="SimdScalar{T}"/>, one lane at a time.</summary>
 internal static class VectorDispatch<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Run<TWork>(ref TWork work) where TWork : struct, IVectorWork<T>
     {
+        if (!Vector128<T>.IsSupported)
+        {
+            work.Run<SimdScalar<T>, T>();
+            return;
+        }
         switch (KernelConfiguration.Active.InstructionSet)
         {
             case InstructionSet.Avx512:

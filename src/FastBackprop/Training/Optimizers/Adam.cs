@@ -1,3 +1,4 @@
+using FastBackprop.Kernels.Simd;
 using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
@@ -87,7 +88,7 @@ internal static class AdamKernel
         Guard.PositiveFinite(epsilon, nameof(epsilon));
     }
 
-    public static void Update<T>(Span<T> parameters, ReadOnlySpan<T> gradients, Span<T> state, double learningRate, long step,
+    public static unsafe void Update<T>(Span<T> parameters, ReadOnlySpan<T> gradients, Span<T> state, double learningRate, long step,
         double beta1, double beta2, double epsilon, double coupledDecay, double decoupledDecay)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -100,42 +101,52 @@ internal static class AdamKernel
             T.CreateChecked(epsilon), T.CreateChecked(coupledDecay), T.CreateChecked(1 - learningRate * decoupledDecay));
 
         int n = parameters.Length;
-        ref T p = ref MemoryMarshal.GetReference(parameters);
-        ref T g = ref MemoryMarshal.GetReference(gradients);
-        ref T m = ref MemoryMarshal.GetReference(state);
-        ref T v = ref MemoryMarshal.GetReference(state.Slice(n));
-        int i = 0;
-        if (Lanes512<T>.IsAccelerated)
-            i = Sweep<T, Lanes512<T>>(ref p, ref g, ref m, ref v, 0, n, c);
-        else if (Lanes256<T>.IsAccelerated)
-            i = Sweep<T, Lanes256<T>>(ref p, ref g, ref m, ref v, 0, n, c);
-        else if (Lanes128<T>.IsAccelerated)
-            i = Sweep<T, Lanes128<T>>(ref p, ref g, ref m, ref v, 0, n, c);
-        Sweep<T, Scalar<T>>(ref p, ref g, ref m, ref v, i, n, c);
+        fixed (T* p = &MemoryMarshal.GetReference(parameters))
+        fixed (T* g = &MemoryMarshal.GetReference(gradients))
+        fixed (T* moments = &MemoryMarshal.GetReference(state))
+        {
+            var work = new Work<T>(p, g, moments, moments + n, n, c);
+            VectorDispatch<T>.Run(ref work);
+        }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Sweep<T, TV>(ref T p, ref T g, ref T m, ref T v, int start, int n, in Coefficients<T> c)
+    /// <summary>The vector body, then the tail one lane at a time with the same operations (no fused multiply-add), so
+    /// every element gets the same bits whichever path updates it.</summary>
+    private readonly unsafe struct Work<T>(T* p, T* g, T* m, T* v, int n, Coefficients<T> c) : IVectorWork<T>
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        where TV : struct, ILanes<TV, T>
     {
-        TV beta1 = TV.Create(c.Beta1), oneMinusBeta1 = TV.Create(c.OneMinusBeta1);
-        TV beta2 = TV.Create(c.Beta2), oneMinusBeta2 = TV.Create(c.OneMinusBeta2);
-        TV stepSize = TV.Create(c.StepSize), inverseSqrtCorrection2 = TV.Create(c.InverseSqrtCorrection2);
-        TV epsilon = TV.Create(c.Epsilon), lambda = TV.Create(c.CoupledDecay), decay = TV.Create(c.DecoupledFactor);
-        int i = start;
-        for (; i <= n - TV.Count; i += TV.Count)
+        public void Run<TSimd, TVec>() where TSimd : ISimd<T, TVec> where TVec : unmanaged
         {
-            TV theta = TV.Load(ref p, (nuint)i);
-            TV grad = TV.Load(ref g, (nuint)i) + lambda * theta;
-            TV first = beta1 * TV.Load(ref m, (nuint)i) + oneMinusBeta1 * grad;
-            TV second = beta2 * TV.Load(ref v, (nuint)i) + oneMinusBeta2 * (grad * grad);
-            TV denominator = TV.Sqrt(second) * inverseSqrtCorrection2 + epsilon;
-            TV.Store(first, ref m, (nuint)i);
-            TV.Store(second, ref v, (nuint)i);
-            TV.Store(theta * decay - stepSize * (first / denominator), ref p, (nuint)i);
+            int i = Sweep<TSimd, TVec>(p, g, m, v, 0, n, c);
+            Sweep<SimdScalar<T>, T>(p, g, m, v, i, n, c);
         }
-        return i;
+
+        /// <summary>Updates whole registers from <paramref name="start"/> and returns where the remainder starts.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static int Sweep<TSimd, TVec>(T* p, T* g, T* m, T* v, int start, int n, in Coefficients<T> c)
+            where TSimd : ISimd<T, TVec>
+            where TVec : unmanaged
+        {
+            TVec beta1 = TSimd.Broadcast(c.Beta1), oneMinusBeta1 = TSimd.Broadcast(c.OneMinusBeta1);
+            TVec beta2 = TSimd.Broadcast(c.Beta2), oneMinusBeta2 = TSimd.Broadcast(c.OneMinusBeta2);
+            TVec stepSize = TSimd.Broadcast(c.StepSize), inverseSqrtCorrection2 = TSimd.Broadcast(c.InverseSqrtCorrection2);
+            TVec epsilon = TSimd.Broadcast(c.Epsilon), lambda = TSimd.Broadcast(c.CoupledDecay), decay = TSimd.Broadcast(c.DecoupledFactor);
+            int i = start;
+            for (; i <= n - TSimd.Count; i += TSimd.Count)
+            {
+                // g′ = g + λθ;  m ← β₁m + (1 − β₁)g′;  v ← β₂v + (1 − β₂)g′²;
+                // θ ← θ·(1 − ηλ_decoupled) − (η / (1 − β₁ᵗ))·m / (√v·(1/√(1 − β₂ᵗ)) + ε)
+                TVec theta = TSimd.Load(p + i);
+                TVec grad = TSimd.Add(TSimd.Load(g + i), TSimd.Multiply(lambda, theta));
+                TVec first = TSimd.Add(TSimd.Multiply(beta1, TSimd.Load(m + i)), TSimd.Multiply(oneMinusBeta1, grad));
+                TVec second = TSimd.Add(TSimd.Multiply(beta2, TSimd.Load(v + i)), TSimd.Multiply(oneMinusBeta2, TSimd.Multiply(grad, grad)));
+                TVec denominator = TSimd.Add(TSimd.Multiply(TSimd.Sqrt(second), inverseSqrtCorrection2), epsilon);
+                TSimd.Store(m + i, first);
+                TSimd.Store(v + i, second);
+                TSimd.Store(p + i, TSimd.Subtract(TSimd.Multiply(theta, decay), TSimd.Multiply(stepSize, TSimd.Divide(first, denominator))));
+            }
+            return i;
+        }
     }
 
     private readonly record struct Coefficients<T>(T Beta1, T OneMinusBeta1, T Beta2, T OneMinusBeta2, T StepSize,

@@ -35,50 +35,58 @@ public sealed class Momentum : Optimizer
     protected override int StateSlots => 1;
 
     /// <inheritdoc/>
-    protected override void Update<T>(Span<T> parameters, ReadOnlySpan<T> gradients, Span<T> state, double learningRate, long step)
+    protected override unsafe void Update<T>(Span<T> parameters, ReadOnlySpan<T> gradients, Span<T> state, double learningRate, long step)
     {
         var c = new Coefficients<T>(T.CreateChecked(learningRate), T.CreateChecked(WeightDecay), T.CreateChecked(Coefficient));
-        if (Nesterov)
-            Run<T, SwitchOn>(parameters, gradients, state, c);
-        else
-            Run<T, SwitchOff>(parameters, gradients, state, c);
-    }
-
-    private static void Run<T, TNesterov>(Span<T> parameters, ReadOnlySpan<T> gradients, Span<T> velocity, in Coefficients<T> c)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        where TNesterov : struct, ISwitch
-    {
-        ref T p = ref MemoryMarshal.GetReference(parameters);
-        ref T g = ref MemoryMarshal.GetReference(gradients);
-        ref T v = ref MemoryMarshal.GetReference(velocity);
-        int n = parameters.Length, i = 0;
-        if (Lanes512<T>.IsAccelerated)
-            i = Sweep<T, Lanes512<T>, TNesterov>(ref p, ref g, ref v, 0, n, c);
-        else if (Lanes256<T>.IsAccelerated)
-            i = Sweep<T, Lanes256<T>, TNesterov>(ref p, ref g, ref v, 0, n, c);
-        else if (Lanes128<T>.IsAccelerated)
-            i = Sweep<T, Lanes128<T>, TNesterov>(ref p, ref g, ref v, 0, n, c);
-        Sweep<T, Scalar<T>, TNesterov>(ref p, ref g, ref v, i, n, c);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Sweep<T, TV, TNesterov>(ref T p, ref T g, ref T v, int start, int n, in Coefficients<T> c)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        where TV : struct, ILanes<TV, T>
-        where TNesterov : struct, ISwitch
-    {
-        TV eta = TV.Create(c.LearningRate), lambda = TV.Create(c.WeightDecay), mu = TV.Create(c.Momentum);
-        int i = start;
-        for (; i <= n - TV.Count; i += TV.Count)
+        fixed (T* p = &MemoryMarshal.GetReference(parameters))
+        fixed (T* g = &MemoryMarshal.GetReference(gradients))
+        fixed (T* v = &MemoryMarshal.GetReference(state))
         {
-            TV theta = TV.Load(ref p, (nuint)i);
-            TV grad = TV.Load(ref g, (nuint)i) + lambda * theta;
-            TV velocity = mu * TV.Load(ref v, (nuint)i) + grad;
-            TV update = TNesterov.On ? grad + mu * velocity : velocity;
-            TV.Store(velocity, ref v, (nuint)i);
-            TV.Store(theta - eta * update, ref p, (nuint)i);
+            if (Nesterov)
+            {
+                var work = new Work<T, SwitchOn>(p, g, v, parameters.Length, c);
+                VectorDispatch<T>.Run(ref work);
+            }
+            else
+            {
+                var work = new Work<T, SwitchOff>(p, g, v, parameters.Length, c);
+                VectorDispatch<T>.Run(ref work);
+            }
         }
-        return i;
+    }
+
+    /// <summary>The vector body, then the tail one lane at a time with the same operations (no fused multiply-add), so
+    /// every element gets the same bits whichever path updates it.</summary>
+    private readonly unsafe struct Work<T, TNesterov>(T* p, T* g, T* v, int n, Coefficients<T> c) : IVectorWork<T>
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        where TNesterov : struct, ISwitch
+    {
+        public void Run<TSimd, TVec>() where TSimd : ISimd<T, TVec> where TVec : unmanaged
+        {
+            int i = Sweep<TSimd, TVec>(p, g, v, 0, n, c);
+            Sweep<SimdScalar<T>, T>(p, g, v, i, n, c);
+        }
+
+        /// <summary>Updates whole registers from <paramref name="start"/> and returns where the remainder starts.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static int Sweep<TSimd, TVec>(T* p, T* g, T* v, int start, int n, in Coefficients<T> c)
+            where TSimd : ISimd<T, TVec>
+            where TVec : unmanaged
+        {
+            TVec eta = TSimd.Broadcast(c.LearningRate), lambda = TSimd.Broadcast(c.WeightDecay), mu = TSimd.Broadcast(c.Momentum);
+            int i = start;
+            for (; i <= n - TSimd.Count; i += TSimd.Count)
+            {
+                // g′ = g + λθ;  v ← μv + g′;  θ ← θ − η·v, or with Nesterov θ ← θ − η·(g′ + μv)
+                TVec theta = TSimd.Load(p + i);
+                TVec grad = TSimd.Add(TSimd.Load(g + i), TSimd.Multiply(lambda, theta));
+                TVec velocity = TSimd.Add(TSimd.Multiply(mu, TSimd.Load(v + i)), grad);
+                TVec update = TNesterov.On ? TSimd.Add(grad, TSimd.Multiply(mu, velocity)) : velocity;
+                TSimd.Store(v + i, velocity);
+                TSimd.Store(p + i, TSimd.Subtract(theta, TSimd.Multiply(eta, update)));
+            }
+            return i;
+        }
     }
 
     private readonly record struct Coefficients<T>(T LearningRate, T WeightDecay, T Momentum);

@@ -1,3 +1,4 @@
+using FastBackprop.Kernels.Simd;
 using System.Runtime.CompilerServices;
 using System.Numerics;
 using System.Runtime.InteropServices;
@@ -19,34 +20,43 @@ public sealed class Sgd : Optimizer
     protected override int StateSlots => 0;
 
     /// <inheritdoc/>
-    protected override void Update<T>(Span<T> parameters, ReadOnlySpan<T> gradients, Span<T> state, double learningRate, long step)
+    protected override unsafe void Update<T>(Span<T> parameters, ReadOnlySpan<T> gradients, Span<T> state, double learningRate, long step)
     {
-        T eta = T.CreateChecked(learningRate), lambda = T.CreateChecked(WeightDecay);
-        ref T p = ref MemoryMarshal.GetReference(parameters);
-        ref T g = ref MemoryMarshal.GetReference(gradients);
-        int n = parameters.Length, i = 0;
-        if (Lanes512<T>.IsAccelerated)
-            i = Sweep<T, Lanes512<T>>(ref p, ref g, 0, n, eta, lambda);
-        else if (Lanes256<T>.IsAccelerated)
-            i = Sweep<T, Lanes256<T>>(ref p, ref g, 0, n, eta, lambda);
-        else if (Lanes128<T>.IsAccelerated)
-            i = Sweep<T, Lanes128<T>>(ref p, ref g, 0, n, eta, lambda);
-        Sweep<T, Scalar<T>>(ref p, ref g, i, n, eta, lambda);
+        fixed (T* p = &MemoryMarshal.GetReference(parameters))
+        fixed (T* g = &MemoryMarshal.GetReference(gradients))
+        {
+            var work = new Work<T>(p, g, parameters.Length, T.CreateChecked(learningRate), T.CreateChecked(WeightDecay));
+            VectorDispatch<T>.Run(ref work);
+        }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Sweep<T, TV>(ref T p, ref T g, int start, int n, T eta, T lambda)
+    /// <summary>The vector body, then the tail one lane at a time with the same operations (no fused multiply-add), so
+    /// every element gets the same bits whichever path updates it.</summary>
+    private readonly unsafe struct Work<T>(T* p, T* g, int n, T eta, T lambda) : IVectorWork<T>
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
-        where TV : struct, ILanes<TV, T>
     {
-        TV vEta = TV.Create(eta), vLambda = TV.Create(lambda);
-        int i = start;
-        for (; i <= n - TV.Count; i += TV.Count)
+        public void Run<TSimd, TVec>() where TSimd : ISimd<T, TVec> where TVec : unmanaged
         {
-            TV theta = TV.Load(ref p, (nuint)i);
-            TV grad = TV.Load(ref g, (nuint)i) + vLambda * theta;
-            TV.Store(theta - vEta * grad, ref p, (nuint)i);
+            int i = Sweep<TSimd, TVec>(p, g, 0, n, eta, lambda);
+            Sweep<SimdScalar<T>, T>(p, g, i, n, eta, lambda);
         }
-        return i;
+
+        /// <summary>Updates whole registers from <paramref name="start"/> and returns where the remainder starts.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static int Sweep<TSimd, TVec>(T* p, T* g, int start, int n, T eta, T lambda)
+            where TSimd : ISimd<T, TVec>
+            where TVec : unmanaged
+        {
+            TVec vEta = TSimd.Broadcast(eta), vLambda = TSimd.Broadcast(lambda);
+            int i = start;
+            for (; i <= n - TSimd.Count; i += TSimd.Count)
+            {
+                // g′ = g + λθ;  θ ← θ − η·g′
+                TVec theta = TSimd.Load(p + i);
+                TVec grad = TSimd.Add(TSimd.Load(g + i), TSimd.Multiply(vLambda, theta));
+                TSimd.Store(p + i, TSimd.Subtract(theta, TSimd.Multiply(vEta, grad)));
+            }
+            return i;
+        }
     }
 }
