@@ -233,6 +233,9 @@ internal unsafe struct SimdScalar<T> : ISimd<T, T>
 /// several times slower — and sigmoid/tanh epilogues spend most of their time in it). Cody–Waite reduction
 /// x = n·ln 2 + r, |r| ≤ ½ln 2, then Taylor to r⁷ (the first omitted term is below 3e-9 of the value, under
 /// float's 6e-8) and 2^n built in the exponent bits. Inputs below −103.97 give 0, above 88.72 ∞.
+/// Written once per register width on purpose: building 2^n needs integer lanes (conversion, shifts, adds on int32),
+/// which <see cref="ISimd{T, TVec}"/> — lanes of T only — does not describe, and a second integer abstraction for one
+/// function would cost more reading than the three copies.
 /// </summary>
 internal static class FloatExp
 {

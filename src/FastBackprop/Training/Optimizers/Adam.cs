@@ -1,7 +1,7 @@
-using FastBackprop.Kernels.Simd;
-using System.Runtime.CompilerServices;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using FastBackprop.Kernels.Simd;
 
 namespace FastBackprop;
 
@@ -46,6 +46,8 @@ public sealed class Adam : Optimizer
 /// AdamW (Loshchilov &amp; Hutter), as <c>torch.optim.AdamW</c>: weight decay decoupled from the gradient,
 /// <c>θ ← θ − ηλθ</c>, then the <see cref="Adam"/> step on the plain gradient g.
 /// </summary>
+/// <remarks>Its members repeat <see cref="Adam"/>'s on purpose, so each class reads as the <c>torch.optim</c> class of the
+/// same name with its own default decay; the arithmetic is written once (<c>AdamKernel</c>).</remarks>
 public sealed class AdamW : Optimizer
 {
     /// <summary>AdamW with β₁, β₂ ∈ [0, 1) (defaults 0.9, 0.999), ε &gt; 0 (default 1e-8) and decoupled weight decay
