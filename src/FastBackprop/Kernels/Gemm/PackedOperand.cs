@@ -26,9 +26,9 @@ internal sealed unsafe class PackedOperand<T> where T : unmanaged, IBinaryFloati
         Configuration = KernelConfiguration.Active;
         N = n;
         K = k;
-        NR = 2 * Configuration.VectorBits / 8 / sizeof(T);
+        NR = GemmBlocking.TileColumns<T>(Configuration);
         KcMax = GemmBlocking.BalancedKC<T>(Configuration, k);
-        paddedColumns = (n + NR - 1) / NR * NR;
+        paddedColumns = GemmBlocking.RoundUp(n, NR);
         storage = GC.AllocateUninitializedArray<T>(checked((int)(paddedColumns * k)), pinned: true);
         int nc = Configuration.NC;
         fixed (T* source = b)
