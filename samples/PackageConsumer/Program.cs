@@ -2,16 +2,17 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.IO.Compression;
 
-// Runs README.md's C# blocks (ReadmeSnippets, generated from the README at build time) against the FastBackprop
-// package. Each runs in a fresh scratch folder holding small stand-ins for the files the snippets read (IDX images and
-// labels with the real files' names and layout, random pixels), so the README can show real file names and the code
-// still runs everywhere, without downloads. Exit code 0 when every snippet ran; 1 with the failing snippet otherwise.
+// Runs the C# blocks of README.md and docs/*.md (DocSnippets, generated from the Markdown at build time) against the
+// FastBackprop package. Each runs in a fresh scratch folder holding small stand-ins for the files the snippets read
+// (IDX images and labels with the real files' names and layout, random pixels; an ONNX file), so the documents can
+// show real file names and the code still runs everywhere, without downloads. Exit code 0 when every snippet ran; 1
+// with the failing snippet otherwise.
 
 string scratchRoot = Directory.CreateTempSubdirectory("fastbackprop-readme-").FullName;
 int failed = 0;
 try
 {
-    for (int snippet = 1; snippet <= ReadmeSnippets.Count; snippet++)
+    for (int snippet = 1; snippet <= DocSnippets.Count; snippet++)
     {
         string folder = Path.Combine(scratchRoot, $"snippet{snippet}");
         Directory.CreateDirectory(folder);
@@ -21,13 +22,13 @@ try
         var clock = Stopwatch.StartNew();
         try
         {
-            ReadmeSnippets.Run(snippet);
-            Console.WriteLine($"README snippet {snippet}: OK ({clock.Elapsed.TotalSeconds:0.00} s)");
+            DocSnippets.Run(snippet);
+            Console.WriteLine($"snippet {snippet} ({DocSnippets.Sources[snippet - 1]}): OK ({clock.Elapsed.TotalSeconds:0.00} s)");
         }
         catch (Exception e)
         {
             failed++;
-            Console.Error.WriteLine($"README snippet {snippet}: FAILED: {e}");
+            Console.Error.WriteLine($"snippet {snippet} ({DocSnippets.Sources[snippet - 1]}): FAILED: {e}");
         }
     }
 }
@@ -36,11 +37,11 @@ finally
     Directory.SetCurrentDirectory(AppContext.BaseDirectory);
     Directory.Delete(scratchRoot, recursive: true);
 }
-Console.WriteLine($"{ReadmeSnippets.Count - failed} of {ReadmeSnippets.Count} README snippets ran against FastBackprop "
+Console.WriteLine($"{DocSnippets.Count - failed} of {DocSnippets.Count} documentation snippets ran against FastBackprop "
     + $"{typeof(FastBackprop.Network<>).Assembly.GetName().Version} from the package");
 return failed == 0 ? 0 : 1;
 
-// "mlp.onnx", the PyTorch export the README's ONNX snippet imports: a random 784-64-10 ReLU/softmax network, written
+// "mlp.onnx", the PyTorch export the ONNX snippet (docs/ONNX.md) imports: a random 784-64-10 ReLU/softmax network, written
 // with the package's own exporter (the same Gemm/Relu/Softmax graph torch.onnx.export writes for nn.Sequential).
 static void WriteStandInOnnx(string folder, int seed)
 {
