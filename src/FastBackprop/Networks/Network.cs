@@ -180,12 +180,28 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// <summary>Runs the network on <paramref name="batchSize"/> samples (rows of <paramref name="inputs"/>)
     /// and writes batchSize×OutputSize results to <paramref name="outputs"/>: what
     /// <see cref="Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/> gives, bit for bit, through a workspace
-    /// the network owns (so not on several threads at once).</summary>
+    /// the network owns (so not on several threads at once). Non-finite outputs are returned as they are, as Predict's are.</summary>
     public void Forward(ReadOnlySpan<T> inputs, int batchSize, Span<T> outputs)
     {
         ValidateInputs(inputs, batchSize);
         Guard.Length(outputs, (long)batchSize * OutputSize, nameof(outputs), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
         output.Predict(RunHidden(inputs, batchSize, InferenceWorkspaceFor(batchSize), packedWeights: null), outputs, batchSize, UseFusedKernels, null);
+    }
+
+    /// <summary>
+    /// The first of <paramref name="batchSize"/> rows of <paramref name="outputs"/> (batchSize×OutputSize values, as
+    /// <see cref="Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/> or <see cref="Forward"/> wrote them, or
+    /// after a target standardisation was undone) that holds NaN or ±∞, or −1 when every value is finite. One vectorised
+    /// pass over the outputs, allocating nothing: cheap beside the prediction itself, so a service can check every batch
+    /// and refuse the row it names.
+    /// </summary>
+    /// <exception cref="ArgumentException">batchSize is not positive, or outputs is not batchSize×OutputSize values.</exception>
+    public int FirstNonFiniteRow(ReadOnlySpan<T> outputs, int batchSize)
+    {
+        Guard.Positive(batchSize, nameof(batchSize));
+        Guard.Length(outputs, (long)batchSize * OutputSize, nameof(outputs), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
+        int index = Guard.FirstNonFinite(outputs);
+        return index < 0 ? -1 : index / OutputSize;
     }
 
     /// <summary>A read-only snapshot of this network for serving, its weights packed once for the kernels
@@ -214,6 +230,15 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// for intermediate values. Several threads may predict on one network at once, each with its own
     /// workspace, and get exactly what one thread would (the parameters must not change meanwhile).
     /// </summary>
+    /// <remarks>
+    /// The inputs must be finite, but the outputs are what the arithmetic gives: weights that are each finite can still
+    /// overflow together on some rows and give NaN or ±∞ there (a model file's load-time check tries typical inputs and
+    /// refuses a model that overflows on them, but no probe can rule it out for every input). Predict does not check, so
+    /// that a caller who does not need it pays nothing; <see cref="FirstNonFiniteRow"/> finds the first such row in one
+    /// cheap pass. <see cref="Model{T}.Predict"/> checks and throws a <see cref="NonFiniteOutputException"/> naming the row.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The workspace belongs to another shape or is too small for the batch, the shapes
+    /// disagree, or the inputs are not finite.</exception>
     public void Predict(ReadOnlySpan<T> inputs, int batchSize, Span<T> outputs, InferenceWorkspace<T> workspace)
         => Predict(inputs, batchSize, outputs, workspace, packedWeights: null);
 
@@ -584,7 +609,8 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         }
     }
 
-    private static double StandardNormal(Random random)
+    /// <summary>A draw of N(0, 1).</summary>
+    internal static double StandardNormal(Random random)
     {
         // Box–Muller; 1 − U keeps the logarithm's argument in (0, 1].
         double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();
