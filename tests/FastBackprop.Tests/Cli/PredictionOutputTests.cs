@@ -94,4 +94,46 @@ public sealed class PredictionOutputTests : IDisposable
         Assert.Contains("values.csv, data row 600: the model's output 0 is", errors);
         Assert.DoesNotContain("NaN", output);
     }
+
+    /// <summary>A two-class model whose labels hold an escape sequence, a bell, a line break, a comma and a quote: class 0
+    /// for x0 &gt; x1.</summary>
+    private Model<float> HostileLabels(params string[] labels)
+    {
+        var network = new Network<float>(2, [new(2, Activation.Softmax)]);
+        network.SetWeights(0, [1, -1, -1, 1]);
+        return new Model<float>(network, classLabels: labels, loss: Loss.SoftmaxCrossEntropy);
+    }
+
+    private const string Evil = "\u001b]0;pwned\u0007\u001b[2J", Tricky = "line\nbreak, \"quoted\"\u0085";
+
+    [Fact]
+    public void Predict_escapes_control_characters_in_labels_and_quotes_them_as_CSV()
+    {
+        string model = Save("labels.fbpm", HostileLabels(Evil, Tricky));
+        string rows = Path.Combine(dir, "two.csv");
+        File.WriteAllText(rows, "x0,x1\n5,0\n0,5\n");
+        (int code, string output, _) = Run("predict", "--model", model, "--csv", rows);
+        Assert.Equal(0, code);
+        string[] lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(@"\u001B]0;pwned\u0007\u001B[2J,1.0000", lines[0]);
+        Assert.Equal(@"""line\u000Abreak, """"quoted""""\u0085"",1.0000", lines[1]);
+        Assert.DoesNotContain(output, c => char.IsControl(c) && c != '\n');
+
+        string file = Path.Combine(dir, "predictions.csv");
+        Assert.Equal(0, Run("predict", "--model", model, "--csv", rows, "--output", file).Code);
+        Assert.Equal(output, File.ReadAllText(file));
+    }
+
+    [Fact]
+    public void Evaluate_escapes_control_characters_in_the_confusion_matrix()
+    {
+        string model = Save("labels.fbpm", HostileLabels(Evil, "ok"));
+        string rows = Path.Combine(dir, "labelled.csv");
+        File.WriteAllText(rows, "x0,x1,label\n5,0,ok\n0,5,ok\n");
+        (int code, string output, _) = Run("evaluate", "--model", model, "--csv", rows, "--target", "label");
+        Assert.Equal(0, code);
+        Assert.Contains("confusion matrix", output);
+        Assert.DoesNotContain(output, c => char.IsControl(c) && c is not '\n' and not '\r');
+        Assert.Contains(@"\u001B]0;pw~", output);
+    }
 }

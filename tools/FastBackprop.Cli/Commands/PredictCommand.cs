@@ -28,9 +28,10 @@ internal static class PredictCommand
           -h, --help             show this help
 
         Output: one line per input row, in order. Classification: the predicted class label and its
-        probability, e.g. "setosa,0.9731". Regression: the predicted value(s), comma-separated.
-        A row whose prediction is not finite (NaN or infinity: the model's weights overflow on
-        it) is an error naming the row, and nothing is written.
+        probability, e.g. "setosa,0.9731"; a label holding a comma or a quote is quoted as in CSV, and
+        control characters in it are written as \uXXXX escapes. Regression: the predicted value(s),
+        comma-separated. A row whose prediction is not finite (NaN or infinity: the model's weights
+        overflow on it) is an error naming the row, and nothing is written.
         """;
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout)
@@ -112,7 +113,7 @@ internal static class PredictCommand
                         predicted = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
                         probability = row[predicted];
                     }
-                    text.Append(Quote(labels[predicted])).Append(',').Append(probability.ToString("0.0000", CultureInfo.InvariantCulture));
+                    text.Append(CsvField(labels[predicted])).Append(',').Append(probability.ToString("0.0000", CultureInfo.InvariantCulture));
                 }
                 text.Append('\n');
             }
@@ -120,5 +121,12 @@ internal static class PredictCommand
         return text.ToString();
     }
 
-    private static string Quote(string label) => label.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + label.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : label;
+    /// <summary>A label as one CSV field, the same on the terminal and in --output files: control characters (line breaks
+    /// included) as <c>\u001B</c>-style escapes, so a model's labels cannot drive the terminal or split a record, then
+    /// quoted as RFC 4180 says when it holds a comma or a quote (doubled inside).</summary>
+    internal static string CsvField(string label)
+    {
+        string printable = Program.Printable(label);
+        return printable.AsSpan().IndexOfAny(',', '"') >= 0 ? "\"" + printable.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : printable;
+    }
 }

@@ -177,7 +177,8 @@ internal static class Evaluation
     public static void WriteConfusion(TextWriter output, long[,] confusion, IReadOnlyList<string> labels)
     {
         int k = confusion.GetLength(0);
-        string[] names = Enumerable.Range(0, k).Select(i => Shorten(i < labels.Count ? labels[i] : i.ToString(CultureInfo.InvariantCulture))).ToArray();
+        // Control characters escaped before shortening: the column widths are those of what is printed.
+        string[] names = Enumerable.Range(0, k).Select(i => Shorten(Program.Printable(i < labels.Count ? labels[i] : i.ToString(CultureInfo.InvariantCulture)))).ToArray();
         long max = 1;
         foreach (long v in confusion)
             max = Math.Max(max, v);
