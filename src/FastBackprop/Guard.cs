@@ -27,12 +27,14 @@ internal static class Guard
 
     public static void Finite<T>(ReadOnlySpan<T> values, string name) where T : struct, IFloatingPointIeee754<T>
     {
-        if (!AllFinite(values))
-        {
-            int index = IndexOfNonFinite(values);
+        int index = FirstNonFinite(values);
+        if (index >= 0)
             throw new ArgumentException($"{name} contains a non-finite value ({values[index]}) at index {index}.", name);
-        }
     }
+
+    /// <summary>The index of the first NaN or ±∞ in <paramref name="values"/>, or −1: one vectorised pass when all are finite.</summary>
+    public static int FirstNonFinite<T>(ReadOnlySpan<T> values) where T : struct, IFloatingPointIeee754<T>
+        => AllFinite(values) ? -1 : IndexOfNonFinite(values);
 
     public static void NonNegative(int value, string name)
     {

@@ -54,7 +54,13 @@ public sealed class FrozenNetwork<T> where T : unmanaged, IBinaryFloatingPointIe
     public InferenceWorkspace<T> CreateInferenceWorkspace(int maxBatchSize = 1) => network.CreateInferenceWorkspace(maxBatchSize);
 
     /// <summary>Inference without allocating, exactly as <see cref="Network{T}.Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/>
-    /// (same checks, same exceptions, same bits).</summary>
+    /// (same checks, same exceptions, same bits). Like it, returns what the arithmetic gives: NaN or ±∞ where the weights
+    /// overflow on a row; <see cref="FirstNonFiniteRow"/> finds the first such row.</summary>
     public void Predict(ReadOnlySpan<T> inputs, int batchSize, Span<T> outputs, InferenceWorkspace<T> workspace)
         => network.Predict(inputs, batchSize, outputs, workspace, packedWeights);
+
+    /// <summary>The first of <paramref name="batchSize"/> rows of <paramref name="outputs"/> holding NaN or ±∞, or −1 when
+    /// every value is finite: <see cref="Network{T}.FirstNonFiniteRow"/>.</summary>
+    /// <exception cref="ArgumentException">batchSize is not positive, or outputs is not batchSize×OutputSize values.</exception>
+    public int FirstNonFiniteRow(ReadOnlySpan<T> outputs, int batchSize) => network.FirstNonFiniteRow(outputs, batchSize);
 }

@@ -3,10 +3,12 @@ using System.Numerics;
 namespace FastBackprop;
 
 /// <summary>
-/// Scratch memory for <see cref="Network{T}.Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/>: two
-/// buffers the hidden layers' activations alternate between, for batches up to <see cref="Capacity"/>.
-/// Create one per thread with <see cref="Network{T}.CreateInferenceWorkspace(int)"/>; a workspace must not
-/// be used by two calls at once.
+/// Scratch memory for <see cref="Network{T}.Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/>, for batches
+/// up to <see cref="Capacity"/>: the activations of the dense hidden layers, alternating between two buffers of the widest
+/// of them (one buffer when there is one such layer, none when there is none). Dropout is the identity at inference and
+/// needs no buffer, the input is the caller's and the last layer writes the caller's outputs, so the memory does not
+/// grow with the depth. Create one per thread with <see cref="Network{T}.CreateInferenceWorkspace(int)"/>; a workspace
+/// must not be used by two calls at once.
 /// </summary>
 public sealed class InferenceWorkspace<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
@@ -16,10 +18,18 @@ public sealed class InferenceWorkspace<T> where T : unmanaged, IBinaryFloatingPo
     {
         Layout = layout;
         Capacity = capacity;
-        int widest = 1;
-        for (int l = 1; l < layout.Sizes.Length - 1; l++)
-            widest = Math.Max(widest, layout.Sizes[l]);
-        buffers = [new T[checked(capacity * widest)], new T[checked(capacity * widest)]];
+        int writers = 0, widest = 0;
+        // Hidden layer l writes Sizes[l + 1] values per row; the last layer (l = Sizes.Length − 2) writes the caller's outputs.
+        for (int l = 0; l < layout.Sizes.Length - 2; l++)
+        {
+            if (!layout.HasParameters(l))
+                continue;
+            writers++;
+            widest = Math.Max(widest, layout.Sizes[l + 1]);
+        }
+        buffers = new T[Math.Min(writers, 2)][];
+        for (int i = 0; i < buffers.Length; i++)
+            buffers[i] = new T[checked(capacity * widest)];
     }
 
     internal ParameterLayout Layout { get; }
@@ -27,5 +37,6 @@ public sealed class InferenceWorkspace<T> where T : unmanaged, IBinaryFloatingPo
     /// <summary>The largest batch this workspace serves.</summary>
     public int Capacity { get; }
 
+    /// <summary>Buffer <paramref name="which"/> (0 or 1, the hidden layers that write taking turns).</summary>
     internal Span<T> Buffer(int which, int length) => buffers[which].AsSpan(0, length);
 }

@@ -13,6 +13,8 @@ namespace FastBackprop;
 /// buffer. Forward, ComputeLoss, ComputeGradients and TrainStep reuse a workspace owned by the network (nothing is
 /// allocated after the first call for a batch size), so they must not run on several threads at once;
 /// <see cref="Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/> takes the caller's own workspace and may.
+/// Inference (Forward, Predict, ComputeLoss) keeps no buffer per layer: the hidden activations alternate between two
+/// buffers and dropout, the identity at inference, is skipped; only training keeps what the backward pass needs per layer.
 /// Each GEMM may itself use several threads (<see cref="Parallelism.MaxDegreeOfParallelism"/>). Every pass — training step,
 /// gradients, loss, prediction — is one loop over the layers (<see cref="NetworkLayer{T}"/>) with the loss head between
 /// the forward and the backward half.
@@ -26,6 +28,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     private readonly T[] parameters;
     private readonly ulong dropoutSeed;
     private TrainingWorkspace<T>? workspace;
+    private InferenceWorkspace<T>? inferenceWorkspace;
 
     /// <summary>Builds a network and initialises it reproducibly from <paramref name="seed"/>: weights
     /// Xavier/Glorot-uniform for sigmoid, tanh, identity, step and softmax layers, He-normal for the
@@ -175,13 +178,30 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     public Gradients<T> CreateGradients() => new(layout);
 
     /// <summary>Runs the network on <paramref name="batchSize"/> samples (rows of <paramref name="inputs"/>)
-    /// and writes batchSize×OutputSize results to <paramref name="outputs"/>.</summary>
+    /// and writes batchSize×OutputSize results to <paramref name="outputs"/>: what
+    /// <see cref="Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/> gives, bit for bit, through a workspace
+    /// the network owns (so not on several threads at once). Non-finite outputs are returned as they are, as Predict's are.</summary>
     public void Forward(ReadOnlySpan<T> inputs, int batchSize, Span<T> outputs)
     {
         ValidateInputs(inputs, batchSize);
         Guard.Length(outputs, (long)batchSize * OutputSize, nameof(outputs), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
-        TrainingWorkspace<T> w = WorkspaceFor(batchSize);
-        RunForward(Pass(w, batchSize, training: false), inputs).CopyTo(outputs);
+        output.Predict(RunHidden(inputs, batchSize, InferenceWorkspaceFor(batchSize), packedWeights: null), outputs, batchSize, UseFusedKernels, null);
+    }
+
+    /// <summary>
+    /// The first of <paramref name="batchSize"/> rows of <paramref name="outputs"/> (batchSize×OutputSize values, as
+    /// <see cref="Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/> or <see cref="Forward"/> wrote them, or
+    /// after a target standardisation was undone) that holds NaN or ±∞, or −1 when every value is finite. One vectorised
+    /// pass over the outputs, allocating nothing: cheap beside the prediction itself, so a service can check every batch
+    /// and refuse the row it names.
+    /// </summary>
+    /// <exception cref="ArgumentException">batchSize is not positive, or outputs is not batchSize×OutputSize values.</exception>
+    public int FirstNonFiniteRow(ReadOnlySpan<T> outputs, int batchSize)
+    {
+        Guard.Positive(batchSize, nameof(batchSize));
+        Guard.Length(outputs, (long)batchSize * OutputSize, nameof(outputs), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
+        int index = Guard.FirstNonFinite(outputs);
+        return index < 0 ? -1 : index / OutputSize;
     }
 
     /// <summary>A read-only snapshot of this network for serving, its weights packed once for the kernels
@@ -210,6 +230,15 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// for intermediate values. Several threads may predict on one network at once, each with its own
     /// workspace, and get exactly what one thread would (the parameters must not change meanwhile).
     /// </summary>
+    /// <remarks>
+    /// The inputs must be finite, but the outputs are what the arithmetic gives: weights that are each finite can still
+    /// overflow together on some rows and give NaN or ±∞ there (a model file's load-time check tries typical inputs and
+    /// refuses a model that overflows on them, but no probe can rule it out for every input). Predict does not check, so
+    /// that a caller who does not need it pays nothing; <see cref="FirstNonFiniteRow"/> finds the first such row in one
+    /// cheap pass. <see cref="Model{T}.Predict"/> checks and throws a <see cref="NonFiniteOutputException"/> naming the row.
+    /// </remarks>
+    /// <exception cref="ArgumentException">The workspace belongs to another shape or is too small for the batch, the shapes
+    /// disagree, or the inputs are not finite.</exception>
     public void Predict(ReadOnlySpan<T> inputs, int batchSize, Span<T> outputs, InferenceWorkspace<T> workspace)
         => Predict(inputs, batchSize, outputs, workspace, packedWeights: null);
 
@@ -228,18 +257,31 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
                 $"batchSize {batchSize} exceeds the workspace's capacity of {workspace.Capacity}; create one with CreateInferenceWorkspace({batchSize}).");
         ValidateInputs(inputs, batchSize);
         Guard.Length<T>(outputs, (long)batchSize * OutputSize, nameof(outputs), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
+        output.Predict(RunHidden(inputs, batchSize, workspace, packedWeights), outputs, batchSize, UseFusedKernels, packedWeights?[^1]);
+    }
 
+    /// <summary>Inference through the hidden layers; returns the last one's output (the input of the output layer).</summary>
+    private ReadOnlySpan<T> RunHidden(ReadOnlySpan<T> inputs, int batch, InferenceWorkspace<T> workspace, PackedOperand<T>?[]? packedWeights)
+    {
         ReadOnlySpan<T> input = inputs;
         int written = 0;
-        for (int l = 0; l < stack.Length; l++)
+        for (int l = 0; l < stack.Length - 1; l++)
         {
             NetworkLayer<T> layer = stack[l];
-            // Layers that write alternate between the workspace's two buffers; the last writes the caller's outputs
-            // directly. A pass-through layer (dropout) writes nothing and hands its input on.
-            Span<T> output = l == stack.Length - 1 ? outputs
-                : layer.WritesOutput ? workspace.Buffer(written++ & 1, layer.Units * batchSize) : default;
-            input = layer.Predict(input, output, batchSize, UseFusedKernels, packedWeights?[l]);
+            // Layers that write alternate between the workspace's two buffers; a pass-through layer (dropout) writes
+            // nothing and hands its input on.
+            Span<T> activation = layer.WritesOutput ? workspace.Buffer(written++ & 1, layer.Units * batch) : default;
+            input = layer.Predict(input, activation, batch, UseFusedKernels, packedWeights?[l]);
         }
+        return input;
+    }
+
+    /// <summary>The workspace of Forward and the evaluation passes, grown on demand.</summary>
+    private InferenceWorkspace<T> InferenceWorkspaceFor(int batch)
+    {
+        if (inferenceWorkspace is null || inferenceWorkspace.Capacity < batch)
+            inferenceWorkspace = new InferenceWorkspace<T>(layout, batch);
+        return inferenceWorkspace;
     }
 
     /// <summary>
@@ -441,14 +483,19 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         return value;
     }
 
-    /// <summary>The loss without gradients: the forward loop and the same loss head as training (so evaluation and training
-    /// report the same value), dropout off.</summary>
+    /// <summary>The loss without gradients: the same output layer and loss head as training (so evaluation and training
+    /// report the same value). Dropout off, the hidden layers run as inference does (two buffers, no dropout layer); with
+    /// dropout on (<paramref name="training"/>), the training forward loop.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private T EvaluationPass(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, ReadOnlySpan<int> classIndices, int batch, Loss loss,
         Span<T> outputs, bool training)
     {
         TrainingWorkspace<T> w = WorkspaceFor(batch);
-        RunForward(Pass(w, batch, training), inputs);
+        LayerPass<T> pass = Pass(w, batch, training);
+        if (training)
+            RunForward(pass, inputs);
+        else
+            output.Forward(pass, RunHidden(inputs, batch, InferenceWorkspaceFor(batch), packedWeights: null));
         bool fuseOutput = UseFusedKernels && (targets.IsEmpty || OutputLayerKernels<T>.Fuses(output.Activation, loss));
         T value = LossHead(w, targets, classIndices, batch, loss, fuseOutput, w.Delta(stack.Length - 1, OutputSize, batch),
             w.PartialSums(OutputSize));
@@ -533,8 +580,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     private TrainingWorkspace<T> WorkspaceFor(int batch)
     {
         if (workspace is null || workspace.Capacity < batch)
-            workspace = new TrainingWorkspace<T>(layout, batch,
-                [.. stack.Select(layer => layer is DenseLayer<T> { IsOutput: false } dense && dense.Activation.DerivativeNeedsPreActivation)]);
+            workspace = new TrainingWorkspace<T>(layout, batch);
         return workspace;
     }
 
@@ -563,7 +609,8 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         }
     }
 
-    private static double StandardNormal(Random random)
+    /// <summary>A draw of N(0, 1).</summary>
+    internal static double StandardNormal(Random random)
     {
         // Box–Muller; 1 − U keeps the logarithm's argument in (0, 1].
         double u1 = 1.0 - random.NextDouble(), u2 = random.NextDouble();

@@ -82,12 +82,18 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 
     /// <summary>Standardises a copy of <paramref name="rawFeatures"/> (batchSize rows; the input is not modified) and
     /// runs the network, writing batchSize×OutputSize outputs; with a <see cref="TargetStandardization"/> the outputs are
-    /// returned in the targets' own units. Not thread-safe.</summary>
+    /// returned in the targets' own units. Not thread-safe. Every output is checked: a model never returns NaN or ±∞
+    /// silently (weights that are each finite can overflow together on some rows, and so can undoing the target
+    /// standardisation); the check is one vectorised pass, and nothing is allocated after the first call for a batch size.</summary>
     /// <exception cref="ArgumentException">Shapes disagree or the features are not finite.</exception>
+    /// <exception cref="NonFiniteOutputException">An output is NaN or ±∞; it names the first such row of the batch. Every
+    /// output has been written, so the other rows' results can still be used.</exception>
     public void Predict(ReadOnlySpan<T> rawFeatures, int batchSize, Span<T> outputs)
     {
         PredictStandardized(rawFeatures, batchSize, outputs);
-        TargetStandardization?.InverseTransform(outputs[..checked(batchSize * OutputSize)]);
+        Span<T> written = outputs[..checked(batchSize * OutputSize)];
+        TargetStandardization?.InverseTransform(written);
+        NonFiniteOutputException.ThrowIfAny<T>(written, OutputSize);
     }
 
     private void PredictStandardized(ReadOnlySpan<T> rawFeatures, int batchSize, Span<T> outputs)
@@ -111,6 +117,7 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     /// <summary>The predicted class of each sample: the index of the largest output (the first on ties), or for a
     /// single output unit 1 when the output exceeds 0.5, else 0. Not thread-safe.</summary>
     /// <exception cref="ArgumentException">Shapes disagree or the features are not finite.</exception>
+    /// <exception cref="NonFiniteOutputException">An output is NaN or ±∞ (see <see cref="Predict"/>); no class is written.</exception>
     public void PredictClasses(ReadOnlySpan<T> rawFeatures, int batchSize, Span<int> classes)
     {
         Guard.Positive(batchSize, nameof(batchSize));

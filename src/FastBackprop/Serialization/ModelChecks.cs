@@ -7,8 +7,9 @@ namespace FastBackprop;
 /// What a model file's values mean, checked after its checksum and its field-by-field validation: the SHA-256 guards
 /// against accidents, not edits, and a file re-signed after an edit can hold values that are each finite and positive
 /// and still make nonsense (a leaky-ReLU slope of 1e308, a standardisation scale of 1e-38, weights that overflow). A
-/// model that cannot give a finite prediction for its own average input is rejected at load time, naming the field
-/// and offset, rather than predicting NaN for every request or blaming the caller's data later.
+/// model that cannot give a finite prediction for its own average input, or for typical standardised inputs, is rejected
+/// at load time, naming the field and offset, rather than predicting NaN for every request or blaming the caller's data
+/// later.
 /// </summary>
 internal static class ModelChecks
 {
@@ -21,27 +22,38 @@ internal static class ModelChecks
         : string.Create(CultureInfo.InvariantCulture,
             $"scale[{index}] = {scale:R} is outside [{MinScale:R}, {MaxScale:R}] (a feature's 1/standard deviation); a standardiser fitted on real data never gives it.");
 
-    /// <summary>The standardised inputs a model must answer finitely: the training mean (all zeros), and 1 and 1,000
+    /// <summary>The constant standardised inputs a model must answer finitely: the training mean (all zeros), and 1 and 1,000
     /// standard deviations either side of it. Data 1,000σ from the mean are themselves suspect, but a model that
     /// overflows there holds weights no training produces (each finite, together overflowing).</summary>
     private static readonly double[] Probes = [0, 1, -1, 1000, -1000];
 
-    /// <summary>A forward pass on the <see cref="Probes"/> must give finite outputs, also after undoing a target
-    /// standardisation. Throws an <see cref="InvalidDataException"/> naming the parameters block.</summary>
+    /// <summary>Rows of standard normal inputs tried after the constant ones, drawn from <see cref="RandomProbeSeed"/>: weights
+    /// that cancel on every constant row (w and −w from two features) pass those and can still overflow on ordinary rows.
+    /// The batch stays small (37 rows) so a load costs a few predictions.</summary>
+    private const int RandomProbes = 32, RandomProbeSeed = 12345;
+
+    /// <summary>A forward pass on the <see cref="Probes"/> and on <see cref="RandomProbes"/> random standardised rows must give
+    /// finite outputs, also after undoing a target standardisation. Throws an <see cref="InvalidDataException"/> naming the
+    /// parameters block. No probe proves a model finite for every input: <see cref="Model{T}.Predict"/> checks every output.</summary>
     public static void CheckPrediction<T>(Network<T> network, Standardizer<T>? targets, string? name, long parametersOffset)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int n = network.InputSize, m = network.OutputSize;
-        var inputs = new T[Probes.Length * n];
+        int n = network.InputSize, m = network.OutputSize, rows = Probes.Length + RandomProbes;
+        var inputs = new T[checked(rows * n)];
         for (int r = 0; r < Probes.Length; r++)
             inputs.AsSpan(r * n, n).Fill(T.CreateChecked(Probes[r]));
-        var outputs = new T[Probes.Length * m];
-        network.Predict(inputs, Probes.Length, outputs, network.CreateInferenceWorkspace(Probes.Length));
+        var random = new Random(RandomProbeSeed);
+        for (int i = Probes.Length * n; i < inputs.Length; i++)
+            inputs[i] = T.CreateChecked(Network<T>.StandardNormal(random));
+        var outputs = new T[rows * m];
+        network.Predict(inputs, rows, outputs, network.CreateInferenceWorkspace(rows));
         targets?.InverseTransform(outputs);
         int bad = Array.FindIndex(outputs, v => !T.IsFinite(v));
         if (bad < 0)
             return;
-        string probe = Probes[bad / m] == 0 ? "the standardised mean (all inputs 0)" : $"all standardised inputs {Probes[bad / m]:+0;-0}";
+        int row = bad / m;
+        string probe = row >= Probes.Length ? $"random standardised input row {row - Probes.Length} (standard normal values, seed {RandomProbeSeed})"
+            : Probes[row] == 0 ? "the standardised mean (all inputs 0)" : $"all standardised inputs {Probes[row]:+0;-0}";
         throw ModelFormatError.Create(name, parametersOffset, "parameters",
             $"the model's output {bad % m} for {probe} is {outputs[bad]}: its weights, slopes or scales are out of any sensible range (each finite, together overflowing).");
     }

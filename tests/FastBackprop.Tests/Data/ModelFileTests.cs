@@ -448,6 +448,26 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
+    public void The_load_time_probe_tries_random_standardised_rows_not_only_constant_ones()
+    {
+        // Weights that cancel on every constant row and overflow once x0 − x1 > 1.13 standard deviations: the random
+        // probe rows meet that; the constant rows (0, ±1, ±1000) never do.
+        var e = Assert.Throws<InvalidDataException>(() => RoundTrip(new Model<float>(HostileNetworks.Cancelling(bias: 0))));
+        Assert.Contains("for random standardised input row", e.Message);
+        Assert.Contains("parameters", e.Message);
+        // Overflowing only beyond 11.1 standard deviations: no probe finds it and the model loads (prediction catches it).
+        Assert.Equal(2, RoundTrip(new Model<float>(HostileNetworks.Cancelling())).InputSize);
+
+        static Model<float> RoundTrip(Model<float> model)
+        {
+            var stream = new MemoryStream();
+            ModelFile.Save(stream, model);
+            stream.Position = 0;
+            return ModelFile.Load<float>(stream);
+        }
+    }
+
+    [Fact]
     public void Saving_removes_the_stale_temporaries_of_killed_saves_and_nothing_else()
     {
         string path = dir.File("stale.fbpm");

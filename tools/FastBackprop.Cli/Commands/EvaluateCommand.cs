@@ -26,7 +26,8 @@ internal static class EvaluateCommand
         The model's own standardisation and class labels are applied: labels not known to the model are
         an error. Classification prints loss, accuracy and, for up to 20 classes, a confusion matrix;
         regression prints MSE, RMSE, MAE, R² and the largest error, in the target's own units (a model
-        trained on standardised targets has its predictions mapped back first).
+        trained on standardised targets has its predictions mapped back first). A row whose prediction
+        is not finite (NaN or infinity: the model's weights overflow on it) is an error naming the row.
         """;
 
     public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r') + "\n" + LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
@@ -72,7 +73,15 @@ internal static class EvaluateCommand
 
         Dataset<float> x = model.InputStandardization?.Transform(data) ?? data;
         Loss loss = model.Loss ?? Evaluation.DefaultLoss(model.Network, data.IsClassification);
-        EvaluationResult result = Evaluation.Evaluate(model.Network, loss, x, model.TargetStandardization);
+        EvaluationResult result;
+        try
+        {
+            result = Evaluation.Evaluate(model.Network, loss, x, model.TargetStandardization);
+        }
+        catch (NonFiniteOutputException e)
+        {
+            throw Evaluation.NonFiniteOutput(csv is not null ? $"{Path.GetFileName(csv)}, data row {e.Row + 1}" : $"{Path.GetFileName(idx![0])}, image {e.Row + 1}", e);
+        }
 
         output.WriteLine($"model:    {ModelArgs.Describe(model)}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"data:     {Path.GetFileName(csv ?? idx![0])}: {data.Count} samples, {data.FeatureCount} features"));

@@ -28,7 +28,10 @@ internal static class PredictCommand
           -h, --help             show this help
 
         Output: one line per input row, in order. Classification: the predicted class label and its
-        probability, e.g. "setosa,0.9731". Regression: the predicted value(s), comma-separated.
+        probability, e.g. "setosa,0.9731"; a label holding a comma or a quote is quoted as in CSV, and
+        control characters in it are written as \uXXXX escapes. Regression: the predicted value(s),
+        comma-separated. A row whose prediction is not finite (NaN or infinity: the model's weights
+        overflow on it) is an error naming the row, and nothing is written.
         """;
 
     public static int Run(IReadOnlyList<string> args, TextWriter stdout)
@@ -52,7 +55,7 @@ internal static class PredictCommand
             throw new DataException($"{Path.GetFileName(csv)} has {features.FeatureCount} columns of features but the model takes {model.InputSize}"
                 + (parsed.Has("--target") ? "" : " (if the file holds the target column, drop it with --target)"));
 
-        string text = Predict(model, features);
+        string text = Predict(model, features, csv);
         if (outputPath is null)
         {
             stdout.Write(text);
@@ -65,8 +68,9 @@ internal static class PredictCommand
         return Program.ExitOk;
     }
 
-    /// <summary>The output lines for every row of <paramref name="features"/>.</summary>
-    internal static string Predict(Model<float> model, CsvFeatures<float> features)
+    /// <summary>The output lines for every row of <paramref name="features"/> (read from <paramref name="source"/>); a row
+    /// whose prediction is NaN or ±∞ is an error naming it, and then nothing is printed.</summary>
+    internal static string Predict(Model<float> model, CsvFeatures<float> features, string source)
     {
         int inputs = model.InputSize, outputs = model.OutputSize;
         IReadOnlyList<string>? labels = model.ClassLabels;
@@ -75,7 +79,14 @@ internal static class PredictCommand
         for (int first = 0; first < features.Count; first += Chunk)
         {
             int count = Math.Min(Chunk, features.Count - first);
-            model.Predict(features.Features.AsSpan(first * inputs, count * inputs), count, y.AsSpan(0, count * outputs));
+            try
+            {
+                model.Predict(features.Features.AsSpan(first * inputs, count * inputs), count, y.AsSpan(0, count * outputs));
+            }
+            catch (NonFiniteOutputException e)
+            {
+                throw Evaluation.NonFiniteOutput($"{Path.GetFileName(source)}, data row {first + e.Row + 1}", e);
+            }
             for (int i = 0; i < count; i++)
             {
                 ReadOnlySpan<float> row = y.AsSpan(i * outputs, outputs);
@@ -102,7 +113,7 @@ internal static class PredictCommand
                         predicted = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
                         probability = row[predicted];
                     }
-                    text.Append(Quote(labels[predicted])).Append(',').Append(probability.ToString("0.0000", CultureInfo.InvariantCulture));
+                    text.Append(CsvField(labels[predicted])).Append(',').Append(probability.ToString("0.0000", CultureInfo.InvariantCulture));
                 }
                 text.Append('\n');
             }
@@ -110,5 +121,12 @@ internal static class PredictCommand
         return text.ToString();
     }
 
-    private static string Quote(string label) => label.AsSpan().IndexOfAny(",\"\n\r") >= 0 ? "\"" + label.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : label;
+    /// <summary>A label as one CSV field, the same on the terminal and in --output files: control characters (line breaks
+    /// included) as <c>\u001B</c>-style escapes, so a model's labels cannot drive the terminal or split a record, then
+    /// quoted as RFC 4180 says when it holds a comma or a quote (doubled inside).</summary>
+    internal static string CsvField(string label)
+    {
+        string printable = Program.Printable(label);
+        return printable.AsSpan().IndexOfAny(',', '"') >= 0 ? "\"" + printable.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : printable;
+    }
 }

@@ -96,6 +96,7 @@ internal static class Evaluation
                 {
                     value = network.ComputeLoss(x, truth, count, loss, output);
                 }
+                RefuseNonFinite(network, output, count, first);
                 for (int j = 0; j < count; j++)
                 {
                     int predicted = outputs == 1 ? (output[j] > 0.5f ? 1 : 0) : TensorPrimitives.IndexOfMax<float>(output.Slice(j * outputs, outputs));
@@ -120,6 +121,7 @@ internal static class Evaluation
                     value = network.ComputeLoss(x, scaled, count, loss, output);
                     targetScaling.InverseTransform(output);
                 }
+                RefuseNonFinite(network, output, count, first);
                 for (int k = 0; k < t.Length; k++)
                 {
                     double err = (double)output[k] - t[k];
@@ -141,6 +143,26 @@ internal static class Evaluation
             classification ? 0 : RSquared(outputSse, targetSquares), classification);
     }
 
+    /// <summary>Throws a <see cref="NonFiniteOutputException"/> for the first row of a chunk whose outputs are not all finite,
+    /// its <see cref="NonFiniteOutputException.Row"/> counted in the whole data set (the chunk starts at row <paramref name="first"/>):
+    /// a NaN must not become a "loss: NaN" or a silently wrong accuracy.</summary>
+    private static void RefuseNonFinite(Network<float> network, ReadOnlySpan<float> outputs, int count, int first)
+    {
+        int row = network.FirstNonFiniteRow(outputs, count);
+        if (row < 0)
+            return;
+        ReadOnlySpan<float> values = outputs.Slice(row * network.OutputSize, network.OutputSize);
+        int k = 0;
+        while (float.IsFinite(values[k]))
+            k++;
+        throw new NonFiniteOutputException(first + row, k, values[k]);
+    }
+
+    /// <summary>The error for a row whose prediction is NaN or ±∞, at <paramref name="place"/> (the file and its data row).</summary>
+    public static DataException NonFiniteOutput(string place, NonFiniteOutputException e)
+        => new(string.Create(CultureInfo.InvariantCulture,
+            $"{place}: the model's output {e.Output} is {e.Value}: its weights, each finite, overflow together on this row's features, so it has no prediction for it"));
+
     /// <summary>The coefficient of determination as scikit-learn's r2_score computes it: 1 − SSE/SST per output (SST about
     /// the evaluated targets' own mean), averaged over outputs; a constant target scores 1 when predicted exactly, else 0.</summary>
     internal static double RSquared(ReadOnlySpan<double> sse, ReadOnlySpan<double> sst)
@@ -155,7 +177,8 @@ internal static class Evaluation
     public static void WriteConfusion(TextWriter output, long[,] confusion, IReadOnlyList<string> labels)
     {
         int k = confusion.GetLength(0);
-        string[] names = Enumerable.Range(0, k).Select(i => Shorten(i < labels.Count ? labels[i] : i.ToString(CultureInfo.InvariantCulture))).ToArray();
+        // Control characters escaped before shortening: the column widths are those of what is printed.
+        string[] names = Enumerable.Range(0, k).Select(i => Shorten(Program.Printable(i < labels.Count ? labels[i] : i.ToString(CultureInfo.InvariantCulture)))).ToArray();
         long max = 1;
         foreach (long v in confusion)
             max = Math.Max(max, v);
