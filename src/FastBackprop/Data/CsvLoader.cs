@@ -261,12 +261,12 @@ public static class CsvLoader
         public Dataset<T> ToDataset()
         {
             if (Targets is not null)
-                return new Dataset<T>(Features, FeatureCount, Targets.ToArray(), 1);
+                return new Dataset<T>(Features, FeatureCount, Targets.ToArray(), 1) { FeatureNames = FeatureNames };
             (int[] remap, string[] classLabels) = Labels!.Finish(Name);
             int[] classes = new int[ClassIds!.Count];
             for (int i = 0; i < classes.Length; i++)
                 classes[i] = remap[ClassIds[i]];
-            return new Dataset<T>(Features, FeatureCount, classes, classLabels.Length, classLabels);
+            return new Dataset<T>(Features, FeatureCount, classes, classLabels.Length, classLabels) { FeatureNames = FeatureNames };
         }
     }
 

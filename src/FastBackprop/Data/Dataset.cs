@@ -71,6 +71,22 @@ public sealed class Dataset<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// <summary>True when samples are labelled by class index.</summary>
     public bool IsClassification => classIndices is not null;
 
+    /// <summary>Names of the feature columns when known (a CSV file's header, without the target column): FeatureCount
+    /// names, kept by <see cref="Subset"/> and <see cref="Split"/>; null otherwise.</summary>
+    /// <exception cref="ArgumentException">Set to a list whose count is not FeatureCount or that holds a null.</exception>
+    public IReadOnlyList<string>? FeatureNames
+    {
+        get => featureNames;
+        init
+        {
+            if (value is not null && (value.Count != FeatureCount || value.Any(n => n is null)))
+                throw new ArgumentException($"FeatureNames needs {FeatureCount} names, not null, one per feature (got {value.Count}).", nameof(value));
+            featureNames = value?.ToArray();
+        }
+    }
+
+    private readonly string[]? featureNames;
+
     /// <summary>Names of the classes, when known (classification only): the name of class index c is
     /// <c>ClassLabels[c]</c>. The per-sample labels are <see cref="ClassIndices"/>.</summary>
     public IReadOnlyList<string>? ClassLabels { get; }
@@ -105,12 +121,12 @@ public sealed class Dataset<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             var y = new int[indices.Length];
             for (int i = 0; i < indices.Length; i++)
                 y[i] = classIndices[indices[i]];
-            return new Dataset<T>(x, FeatureCount, y, OutputCount, ClassLabels);
+            return new Dataset<T>(x, FeatureCount, y, OutputCount, ClassLabels) { FeatureNames = FeatureNames };
         }
         var t = new T[checked(indices.Length * OutputCount)];
         for (int i = 0; i < indices.Length; i++)
             targets.AsSpan(indices[i] * OutputCount, OutputCount).CopyTo(t.AsSpan(i * OutputCount, OutputCount));
-        return new Dataset<T>(x, FeatureCount, t, OutputCount);
+        return new Dataset<T>(x, FeatureCount, t, OutputCount) { FeatureNames = FeatureNames };
     }
 
     /// <summary>Splits the samples at random (reproducibly from <paramref name="seed"/>) into a training part and

@@ -20,7 +20,7 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     /// <summary>Bundles a trained network with what prediction needs. The network is shared, not copied.</summary>
     /// <param name="network">The trained network.</param>
     /// <param name="inputStandardization">The standardiser fitted on the training features, or null if the network takes raw features.</param>
-    /// <param name="classLabels">Names of the classes: one per output unit, or two (class 0, class 1) for a single output unit; null if unnamed.</param>
+    /// <param name="classLabels">Names of the classes, all different: one per output unit, or two (class 0, class 1) for a single output unit; null if unnamed.</param>
     /// <param name="loss">The loss the network was trained with (for evaluation); it must suit the output activation.</param>
     /// <param name="targetStandardization">For regression, the standardiser fitted on the training targets that the network
     /// was trained to predict (one value per output unit), or null if it predicts raw targets. Not allowed with class
@@ -42,6 +42,8 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
             this.classLabels = new string[classLabels.Count];
             for (int i = 0; i < classLabels.Count; i++)
                 this.classLabels[i] = classLabels[i] ?? throw new ArgumentException($"classLabels[{i}] is null.", nameof(classLabels));
+            if (ModelChecks.FirstRepeat(this.classLabels, "class label") is string repeat)
+                throw new ArgumentException(repeat, nameof(classLabels));
         }
         if (loss is Loss l)
             DenseLayerKernels.ValidatePairing(network.Layer(network.LayerCount - 1).Activation, l);
@@ -70,6 +72,32 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 
     /// <summary>The class names (see the constructor), or null.</summary>
     public IReadOnlyList<string>? ClassLabels => classLabels;
+
+    /// <summary>The names of the raw features, in input order (a CSV file's header at training time), or null if
+    /// unknown. With names, callers can match a table's columns by name rather than by position.</summary>
+    /// <exception cref="ArgumentException">Set to a list that does not hold one distinct, non-null name per input.</exception>
+    public IReadOnlyList<string>? FeatureNames
+    {
+        get => featureNames;
+        init
+        {
+            if (value is null)
+            {
+                featureNames = null;
+                return;
+            }
+            if (value.Count != InputSize)
+                throw new ArgumentException($"FeatureNames has {value.Count} names but the network takes {InputSize} inputs.", nameof(value));
+            string[] names = new string[value.Count];
+            for (int i = 0; i < names.Length; i++)
+                names[i] = value[i] ?? throw new ArgumentException($"FeatureNames[{i}] is null.", nameof(value));
+            if (ModelChecks.FirstRepeat(names, "feature name") is string repeat)
+                throw new ArgumentException(repeat, nameof(value));
+            featureNames = names;
+        }
+    }
+
+    private readonly string[]? featureNames;
 
     /// <summary>The loss the network was trained with, or null if not recorded.</summary>
     public Loss? Loss { get; }

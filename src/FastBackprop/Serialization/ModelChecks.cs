@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using System.Text;
 
 namespace FastBackprop;
 
@@ -13,6 +14,74 @@ namespace FastBackprop;
 /// </summary>
 internal static class ModelChecks
 {
+    /// <summary>The longest class label or feature name, in UTF-8 bytes.</summary>
+    public const int MaxNameBytes = 4096;
+
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>Checks a layer count: from 1 to <see cref="ModelFile.MaxLayers"/>.</summary>
+    public static string? LayerCountProblem(int count)
+        => count is >= 1 and <= ModelFile.MaxLayers ? null
+        : string.Create(CultureInfo.InvariantCulture, $"{count} layers; a model file holds 1 to {ModelFile.MaxLayers}.");
+
+    /// <summary>The UTF-8 bytes of class label or feature name <paramref name="index"/>, or a problem: not encodable
+    /// (a lone surrogate) or longer than <see cref="MaxNameBytes"/>. <paramref name="what"/> is "class label" or "feature name".</summary>
+    public static byte[] Encode(string name, int index, string what, Func<string, Exception> error)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = StrictUtf8.GetBytes(name);
+        }
+        catch (EncoderFallbackException)
+        {
+            throw error(string.Create(CultureInfo.InvariantCulture, $"{what} {index} ({Quote(name)}) holds a lone UTF-16 surrogate, which has no UTF-8 form."));
+        }
+        if (bytes.Length > MaxNameBytes)
+            throw error(string.Create(CultureInfo.InvariantCulture, $"{what} {index} is {bytes.Length} bytes in UTF-8, more than the {MaxNameBytes} a model file allows."));
+        return bytes;
+    }
+
+    /// <summary>Decodes a stored class label or feature name (strict UTF-8), or null when the bytes are not UTF-8.</summary>
+    public static string? Decode(ReadOnlySpan<byte> bytes)
+    {
+        try
+        {
+            return StrictUtf8.GetString(bytes);
+        }
+        catch (DecoderFallbackException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The problem when <paramref name="names"/>[<paramref name="index"/>] repeats an earlier name (class labels
+    /// and feature names must be distinct: a prediction or a column would be ambiguous), else null; adds it to <paramref name="seen"/>.</summary>
+    public static string? RepeatProblem(Dictionary<string, int> seen, IReadOnlyList<string> names, int index, string what)
+        => seen.TryAdd(names[index], index) ? null
+        : string.Create(CultureInfo.InvariantCulture, $"{what} {index} is {Quote(names[index])}, the same as {what} {seen[names[index]]}: {what}s must be distinct.");
+
+    /// <summary>The first repeated name of <paramref name="names"/> as <see cref="RepeatProblem"/> words it, or null.</summary>
+    public static string? FirstRepeat(IReadOnlyList<string> names, string what)
+    {
+        var seen = new Dictionary<string, int>(names.Count, StringComparer.Ordinal);
+        for (int i = 0; i < names.Count; i++)
+        {
+            if (RepeatProblem(seen, names, i, what) is string problem)
+                return problem;
+        }
+        return null;
+    }
+
+    /// <summary>A name for a message: quoted, shortened to 60 characters, control characters escaped.</summary>
+    public static string Quote(string name)
+    {
+        var text = new StringBuilder("'");
+        foreach (char c in name.Length <= 60 ? name : name[..60])
+            text.Append(char.IsControl(c) ? $"\\u{(int)c:x4}" : c);
+        return text.Append(name.Length <= 60 ? "'" : "…'").ToString();
+    }
+
     /// <summary>The standardisation scales (1 / standard deviation) a model may hold: standard deviations from 1e-20 to 1e20.</summary>
     public const double MinScale = 1e-20, MaxScale = 1e20;
 
@@ -38,6 +107,14 @@ internal static class ModelChecks
     public static void CheckPrediction<T>(Network<T> network, Standardizer<T>? targets, string? name, long parametersOffset)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        if (PredictionProblem(network, targets) is string problem)
+            throw ModelFormatError.Create(name, parametersOffset, "parameters", problem);
+    }
+
+    /// <summary>What <see cref="CheckPrediction"/> finds wrong, or null (also checked before saving).</summary>
+    public static string? PredictionProblem<T>(Network<T> network, Standardizer<T>? targets)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
         int n = network.InputSize, m = network.OutputSize, rows = Probes.Length + RandomProbes;
         var inputs = new T[checked(rows * n)];
         for (int r = 0; r < Probes.Length; r++)
@@ -50,11 +127,10 @@ internal static class ModelChecks
         targets?.InverseTransform(outputs);
         int bad = Array.FindIndex(outputs, v => !T.IsFinite(v));
         if (bad < 0)
-            return;
+            return null;
         int row = bad / m;
         string probe = row >= Probes.Length ? $"random standardised input row {row - Probes.Length} (standard normal values, seed {RandomProbeSeed})"
             : Probes[row] == 0 ? "the standardised mean (all inputs 0)" : $"all standardised inputs {Probes[row]:+0;-0}";
-        throw ModelFormatError.Create(name, parametersOffset, "parameters",
-            $"the model's output {bad % m} for {probe} is {outputs[bad]}: its weights, slopes or scales are out of any sensible range (each finite, together overflowing).");
+        return $"the model's output {bad % m} for {probe} is {outputs[bad]}: its weights, slopes or scales are out of any sensible range (each finite, together overflowing).";
     }
 }

@@ -17,8 +17,9 @@ namespace FastBackprop;
 /// </summary>
 public static class ModelFile
 {
-    /// <summary>The format version this library writes. It reads every version from 1 (version 2 added dropout layers).</summary>
-    public const uint FormatVersion = 2;
+    /// <summary>The format version this library writes. It reads every version from 1 (version 2 added dropout layers,
+    /// version 3 the feature names).</summary>
+    public const uint FormatVersion = 3;
 
     /// <summary>The largest model file accepted, in bytes (the largest array .NET can allocate, about 2 GiB).</summary>
     public static long MaxFileBytes => Array.MaxLength;
@@ -27,27 +28,130 @@ public static class ModelFile
     public const int MaxLayers = 1 << 16;
 
     /// <summary>The longest class label, in UTF-8 bytes.</summary>
-    public const int MaxLabelBytes = 4096;
+    public const int MaxLabelBytes = ModelChecks.MaxNameBytes;
+
+    /// <summary>The longest feature name, in UTF-8 bytes.</summary>
+    public const int MaxFeatureNameBytes = ModelChecks.MaxNameBytes;
 
     internal static ReadOnlySpan<byte> Magic => "FBPMODEL"u8;
 
     internal const int HashSize = 32;
 
-    private const int FlagStandardization = 1, FlagLabels = 2, FlagLoss = 4, FlagTargetStandardization = 8;
-
-    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+    private const int FlagStandardization = 1, FlagLabels = 2, FlagLoss = 4, FlagTargetStandardization = 8, FlagFeatureNames = 16;
 
     /// <summary>Saves <paramref name="model"/> to <paramref name="path"/> atomically: the bytes go to a temporary file in
     /// the same directory, which is flushed to disk and then renamed over <paramref name="path"/>. If anything fails the
-    /// temporary file is deleted and an existing file at <paramref name="path"/> is left as it was.</summary>
-    /// <exception cref="ArgumentException">A class label is longer than <see cref="MaxLabelBytes"/> bytes in UTF-8.</exception>
+    /// temporary file is deleted and an existing file at <paramref name="path"/> is left as it was. Only a regular file
+    /// is replaced; a symbolic link is followed, and the file it points to replaced.</summary>
+    /// <exception cref="ArgumentException">The model breaks a rule of the format (see <see cref="CheckSavable{T}(Model{T})"/>).</exception>
     /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
+    /// <exception cref="IOException"><paramref name="path"/> exists and is not a regular file (a device, FIFO, socket or
+    /// directory), or writing failed; the message names <paramref name="path"/>.</exception>
     public static void Save<T>(string path, Model<T> model) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
         byte[] bytes = Serialize(model);
-        WriteAtomically(path, stream => stream.Write(bytes));
+        AtomicFile.Write(path, stream => stream.Write(bytes));
+    }
+
+    /// <summary>Fails as <see cref="Save{T}(string, Model{T})"/> would for the model itself, so that a long training run
+    /// can be checked before it starts (with its initial weights): the rules <see cref="Load{T}(string)"/> applies — at
+    /// most <see cref="MaxLayers"/> layers; class labels and feature names distinct, valid UTF-16 and at most
+    /// <see cref="MaxLabelBytes"/> and <see cref="MaxFeatureNameBytes"/> bytes in UTF-8; standardisation scales within
+    /// what a model file holds (standard deviations from 1e-20 to 1e20); finite values; finite predictions for the
+    /// standardised mean and ±1 and ±1000 standard deviations; at most <see cref="MaxFileBytes"/> bytes in all.</summary>
+    /// <exception cref="ArgumentException">A rule is broken; the message names the layer, label, name, feature or value.</exception>
+    /// <exception cref="NotSupportedException"><typeparamref name="T"/> is neither float nor double.</exception>
+    public static void CheckSavable<T>(Model<T> model) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        _ = Plan(model);
+    }
+
+    /// <summary>Fails as <see cref="Save{T}(string, Model{T})"/> (and <see cref="OnnxModel.Export{T}(Model{T}, string)"/>)
+    /// would for <paramref name="path"/> itself, before anything is written: it exists and is not a regular file (a
+    /// device, FIFO, socket or directory, symbolic links followed), which a save refuses to replace.</summary>
+    /// <exception cref="IOException">The message names <paramref name="path"/> and what it is.</exception>
+    public static void CheckDestination(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        _ = RegularFile.WriteTarget(path);
+    }
+
+    /// <summary>A model that passed <see cref="Plan"/>: its names in UTF-8 and its size in bytes.</summary>
+    private sealed record Layout(byte[][]? Labels, byte[][]? FeatureNames, long Size);
+
+    /// <summary>Checks <paramref name="model"/> against the rules <see cref="Parse"/> applies and works out its layout.</summary>
+    private static Layout Plan<T>(Model<T> model) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        byte element = ElementCode<T>();
+        static ArgumentException Error(string problem) => new($"The model cannot be saved: {problem}", nameof(model));
+        Network<T> network = model.Network;
+        if (ModelChecks.LayerCountProblem(network.LayerCount) is string layers)
+            throw Error(layers);
+        byte[][]? labels = EncodeNames(model.ClassLabels, "class label", Error);
+        byte[][]? featureNames = EncodeNames(model.FeatureNames, "feature name", Error);
+        CheckFinite<T>(network.Parameters, "parameter", Error);
+        CheckStandardization(model.InputStandardization, "feature", model.FeatureNames, Error);
+        CheckStandardization(model.TargetStandardization, "target", null, Error);
+
+        Standardizer<T>? standardizer = model.InputStandardization, targets = model.TargetStandardization;
+        long size = 24 + 16L * network.LayerCount + 8 + (long)network.Parameters.Length * element;
+        if (standardizer is not null)
+            size += 4 + 2L * standardizer.FeatureCount * element;
+        if (labels is not null)
+            size += 4 + labels.Sum(l => 4L + l.Length);
+        if (model.Loss is not null)
+            size += 2;
+        if (targets is not null)
+            size += 4 + 2L * targets.FeatureCount * element;
+        if (featureNames is not null)
+            size += 4 + featureNames.Sum(n => 4L + n.Length);
+        size += HashSize;
+        if (size > MaxFileBytes)
+            throw Error($"it needs {size} bytes, more than the {MaxFileBytes} a model file may have.");
+        if (ModelChecks.PredictionProblem(network, targets) is string prediction)
+            throw Error(prediction);
+        return new Layout(labels, featureNames, size);
+    }
+
+    private static byte[][]? EncodeNames(IReadOnlyList<string>? names, string what, Func<string, Exception> error)
+    {
+        if (names is null)
+            return null;
+        var bytes = new byte[names.Count][];
+        for (int i = 0; i < names.Count; i++)
+            bytes[i] = ModelChecks.Encode(names[i], i, what, error);
+        if (ModelChecks.FirstRepeat(names, what) is string repeat)
+            throw error(repeat);
+        return bytes;
+    }
+
+    private static void CheckFinite<T>(ReadOnlySpan<T> values, string what, Func<string, Exception> error) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < values.Length; i++)
+        {
+            if (!T.IsFinite(values[i]))
+                throw error($"{what} {i} is {values[i]}, not a finite number.");
+        }
+    }
+
+    /// <summary>Standardisation scales outside what <see cref="ModelChecks.ScaleProblem"/> accepts come from data whose
+    /// spread no model file holds: the message names the column and its standard deviation.</summary>
+    private static void CheckStandardization<T>(Standardizer<T>? standardizer, string what, IReadOnlyList<string>? names, Func<string, Exception> error)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (standardizer is null)
+            return;
+        CheckFinite(standardizer.Mean, $"{what} mean", error);
+        for (int i = 0; i < standardizer.FeatureCount; i++)
+        {
+            double scale = double.CreateTruncating(standardizer.Scale[i]);
+            if (ModelChecks.ScaleProblem(scale, i) is not null)
+                throw error(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"{what} {i}{(names is null ? "" : $" ({ModelChecks.Quote(names[i])})")} has a standard deviation of {1 / scale:G3}; a model file holds standardisations of {1 / ModelChecks.MaxScale:G0} to {1 / ModelChecks.MinScale:G0} (scale {scale:G3} is outside [{ModelChecks.MinScale:G0}, {ModelChecks.MaxScale:G0}]): rescale the {what}, e.g. change its units."));
+        }
     }
 
     /// <summary>Writes <paramref name="model"/> to <paramref name="stream"/> (left open, not flushed to disk).</summary>
@@ -79,6 +183,7 @@ public static class ModelFile
     /// <summary>Reads a whole file of at most <see cref="MaxFileBytes"/> bytes (also the ONNX importer's reader).</summary>
     internal static byte[] ReadFile(string path)
     {
+        RegularFile.CheckReadable(path);   // a FIFO would block the open until a writer appears
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
         long length = file.Length;
         if (length > MaxFileBytes)
@@ -111,90 +216,6 @@ public static class ModelFile
         return buffer.AsMemory(0, length);
     }
 
-    /// <summary>Writes through a temporary file next to <paramref name="path"/>, flushed to disk, then renamed over it.</summary>
-    internal static void WriteAtomically(string path, Action<Stream> write)
-    {
-        string full = Path.GetFullPath(path);
-        RemoveStaleTemporaries(full);
-        string temporary = $"{full}{TemporaryInfix}{Environment.ProcessId}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}";
-        try
-        {
-            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                write(file);
-                file.Flush(flushToDisk: true);
-            }
-            File.Move(temporary, full, overwrite: true);
-        }
-        catch
-        {
-            try
-            {
-                File.Delete(temporary);
-            }
-            catch (IOException)
-            {
-                // Best effort: the original exception matters more.
-            }
-            catch (UnauthorizedAccessException)
-            {
-            }
-            throw;
-        }
-    }
-
-    private const string TemporaryInfix = ".tmp-";
-
-    /// <summary>How long a temporary file of a process that is no longer running is left alone (a save on a shared volume
-    /// by a process this one cannot see may still be writing it).</summary>
-    private static readonly TimeSpan StaleAfter = TimeSpan.FromMinutes(1);
-
-    /// <summary>Deletes temporary files that earlier saves to <paramref name="full"/> left behind when their process was
-    /// killed mid-save (<c>model.fbpm.tmp-PID-RANDOM</c>): those whose process is gone and that have not been written for a
-    /// minute, and unnamed-process ones (the earlier <c>model.fbpm.tmp-RANDOM</c> form) after ten minutes. Best effort:
-    /// a file that cannot be listed or deleted is left.</summary>
-    internal static void RemoveStaleTemporaries(string full)
-    {
-        string? folder = Path.GetDirectoryName(full);
-        if (folder is null)
-            return;
-        string prefix = Path.GetFileName(full) + TemporaryInfix;
-        try
-        {
-            foreach (string candidate in Directory.EnumerateFiles(folder, prefix + "*"))
-            {
-                string tail = Path.GetFileName(candidate)[prefix.Length..];
-                int dash = tail.IndexOf('-');
-                int owner = 0;
-                bool hasOwner = dash > 0 && int.TryParse(tail.AsSpan(0, dash), System.Globalization.NumberStyles.None,
-                    System.Globalization.CultureInfo.InvariantCulture, out owner);
-                TimeSpan age = DateTime.UtcNow - File.GetLastWriteTimeUtc(candidate);
-                bool stale = hasOwner ? age > StaleAfter && !IsRunning(owner)
-                    : age > 10 * StaleAfter && tail.Length == 12 && tail.All(char.IsAsciiHexDigitLower);
-                if (stale)
-                    File.Delete(candidate);
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-        }
-    }
-
-    private static bool IsRunning(int processId)
-    {
-        if (processId == Environment.ProcessId)
-            return true;
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(processId);
-            return !process.HasExited;
-        }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception)
-        {
-            return false;
-        }
-    }
-
     private static byte ElementCode<T>() =>
         typeof(T) == typeof(float) ? (byte)4
         : typeof(T) == typeof(double) ? (byte)8
@@ -203,40 +224,16 @@ public static class ModelFile
     internal static byte[] Serialize<T>(Model<T> model) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         byte element = ElementCode<T>();
+        (byte[][]? labels, byte[][]? featureNames, long size) = Plan(model);
         Network<T> network = model.Network;
-        byte[][]? labels = null;
-        if (model.ClassLabels is { } names)
-        {
-            labels = new byte[names.Count][];
-            for (int i = 0; i < names.Count; i++)
-            {
-                labels[i] = StrictUtf8.GetBytes(names[i]);
-                if (labels[i].Length > MaxLabelBytes)
-                    throw new ArgumentException($"Class label {i} is {labels[i].Length} bytes in UTF-8, more than the {MaxLabelBytes} a model file allows.", nameof(model));
-            }
-        }
-        Standardizer<T>? standardizer = model.InputStandardization;
-        long size = 24 + 16L * network.LayerCount + 8 + (long)network.Parameters.Length * element;
-        if (standardizer is not null)
-            size += 4 + 2L * standardizer.FeatureCount * element;
-        if (labels is not null)
-            size += 4 + labels.Sum(l => 4L + l.Length);
-        if (model.Loss is not null)
-            size += 2;
-        Standardizer<T>? targets = model.TargetStandardization;
-        if (targets is not null)
-            size += 4 + 2L * targets.FeatureCount * element;
-        size += HashSize;
-        if (size > MaxFileBytes)
-            throw new ArgumentException($"The model needs {size} bytes, more than the {MaxFileBytes} a model file may have.", nameof(model));
-
+        Standardizer<T>? standardizer = model.InputStandardization, targets = model.TargetStandardization;
         var data = new byte[size];
         var w = new Writer(data);
         w.Bytes(Magic);
         w.U32(FormatVersion);
         w.U8(element);
         w.U8((byte)((standardizer is not null ? FlagStandardization : 0) | (labels is not null ? FlagLabels : 0) | (model.Loss is not null ? FlagLoss : 0)
-            | (targets is not null ? FlagTargetStandardization : 0)));
+            | (targets is not null ? FlagTargetStandardization : 0) | (featureNames is not null ? FlagFeatureNames : 0)));
         w.U16(0);
         w.I32(network.InputSize);
         w.I32(network.LayerCount);
@@ -258,14 +255,7 @@ public static class ModelFile
             w.Values(standardizer.Scale);
         }
         if (labels is not null)
-        {
-            w.I32(labels.Length);
-            foreach (byte[] label in labels)
-            {
-                w.I32(label.Length);
-                w.Bytes(label);
-            }
-        }
+            w.Names(labels);
         if (model.Loss is Loss loss)
         {
             w.U8((byte)loss.Kind);
@@ -277,6 +267,8 @@ public static class ModelFile
             w.Values(targets.Mean);
             w.Values(targets.Scale);
         }
+        if (featureNames is not null)
+            w.Names(featureNames);
         SHA256.HashData(data.AsSpan(0, w.Position), data.AsSpan(w.Position, HashSize));
         return data;
     }
@@ -311,8 +303,9 @@ public static class ModelFile
             throw r.Error(at, "element type", $"{element} is neither 4 (float32) nor 8 (float64).");
         at = r.Position;
         byte flags = r.U8("flags");
-        if ((flags & ~(FlagStandardization | FlagLabels | FlagLoss | FlagTargetStandardization)) != 0)
-            throw r.Error(at, "flags", $"0x{flags:x2} sets unknown bits (known: 0x01 standardisation, 0x02 labels, 0x04 loss, 0x08 target standardisation).");
+        int known = FlagStandardization | FlagLabels | FlagLoss | FlagTargetStandardization | (version >= 3 ? FlagFeatureNames : 0);
+        if ((flags & ~known) != 0)
+            throw r.Error(at, "flags", $"0x{flags:x2} sets unknown bits (known in version {version}: 0x01 standardisation, 0x02 labels, 0x04 loss, 0x08 target standardisation{(version >= 3 ? ", 0x10 feature names" : "")}).");
         if ((flags & FlagTargetStandardization) != 0 && (flags & FlagLabels) != 0)
             throw r.Error(at, "flags", $"0x{flags:x2} sets both class labels (0x02) and target standardisation (0x08), which only a regression model has.");
         at = r.Position;
@@ -325,7 +318,7 @@ public static class ModelFile
             throw r.Error(at, "input size", $"{inputSize} must be positive.");
         at = r.Position;
         int layerCount = r.I32("layer count");
-        if (layerCount <= 0 || layerCount > MaxLayers)
+        if (ModelChecks.LayerCountProblem(layerCount) is not null)
             throw r.Error(at, "layer count", $"{layerCount} must be in [1, {MaxLayers}].");
         if (16L * layerCount > r.Remaining)
             throw r.Error(at, "layer count", $"{layerCount} layers need {16L * layerCount} bytes, only {r.Remaining} remain.");
@@ -406,25 +399,7 @@ public static class ModelFile
             int expected = specs[^1].Units == 1 ? 2 : specs[^1].Units;
             if (count != expected)
                 throw r.Error(at, "label count", $"{count}, but {specs[^1].Units} output unit(s) give {expected} classes.");
-            labels = new string[count];
-            for (int i = 0; i < count; i++)
-            {
-                string field = $"label {i} length";
-                at = r.Position;
-                int length = r.I32(field);
-                if (length < 0 || length > MaxLabelBytes || length > r.Remaining)
-                    throw r.Error(at, field, $"{length} must be in [0, {Math.Min(MaxLabelBytes, r.Remaining)}] (at most {MaxLabelBytes}, and {r.Remaining} bytes remain).");
-                at = r.Position;
-                ReadOnlySpan<byte> bytes = r.Bytes(length, $"label {i}");
-                try
-                {
-                    labels[i] = StrictUtf8.GetString(bytes);
-                }
-                catch (DecoderFallbackException e)
-                {
-                    throw ModelFormatError.Create(name, at, $"label {i}", "the label is not valid UTF-8.", e);
-                }
-            }
+            labels = ReadNames(ref r, count, "label", "class label");
         }
 
         Loss? loss = null;
@@ -449,10 +424,42 @@ public static class ModelFile
         }
         Standardizer<T>? targetStandardizer = (flags & FlagTargetStandardization) != 0
             ? ReadTargetStandardization<T>(ref r, element, specs[^1]) : null;
+        string[]? featureNames = null;
+        if ((flags & FlagFeatureNames) != 0)
+        {
+            at = r.Position;
+            int count = r.I32("feature name count");
+            if (count != inputSize)
+                throw r.Error(at, "feature name count", $"{count}, but the network takes {inputSize} inputs.");
+            featureNames = ReadNames(ref r, count, "feature name", "feature name");
+        }
         if (r.Remaining != 0)
             throw r.Error(r.Position, "end of data", $"{r.Remaining} unexpected byte(s) before the checksum.");
         ModelChecks.CheckPrediction(network, targetStandardizer, name, parametersOffset: 32 + 16L * layerCount);
-        return new Model<T>(network, standardizer, labels, loss, targetStandardizer);
+        return new Model<T>(network, standardizer, labels, loss, targetStandardizer) { FeatureNames = featureNames };
+    }
+
+    /// <summary>A block of <paramref name="count"/> names (class labels or feature names), each a length in
+    /// [0, <see cref="ModelChecks.MaxNameBytes"/>] and that many bytes of UTF-8, all different. Fields are named
+    /// "<paramref name="field"/> i length" and "<paramref name="field"/> i".</summary>
+    private static string[] ReadNames(ref Reader r, int count, string field, string what)
+    {
+        if (4L * count > r.Remaining)
+            throw r.Error(r.Position - 4, $"{field} count", $"{count} names need at least {4L * count} bytes, only {r.Remaining} remain.");
+        var names = new string[count];
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < count; i++)
+        {
+            long at = r.Position;
+            int length = r.I32($"{field} {i} length");
+            if (length < 0 || length > ModelChecks.MaxNameBytes || length > r.Remaining)
+                throw r.Error(at, $"{field} {i} length", $"{length} must be in [0, {Math.Min(ModelChecks.MaxNameBytes, r.Remaining)}] (at most {ModelChecks.MaxNameBytes}, and {r.Remaining} bytes remain).");
+            at = r.Position;
+            names[i] = ModelChecks.Decode(r.Bytes(length, $"{field} {i}")) ?? throw r.Error(at, $"{field} {i}", $"the {what} is not valid UTF-8.");
+            if (ModelChecks.RepeatProblem(seen, names, i, what) is string repeat)
+                throw r.Error(at, $"{field} {i}", repeat);
+        }
+        return names;
     }
 
     /// <summary>The target standardisation block (flag 0x08): one mean and one positive scale per output unit.</summary>
@@ -531,6 +538,17 @@ public static class ModelFile
         {
             BinaryPrimitives.WriteDoubleLittleEndian(data[Position..], value);
             Position += 8;
+        }
+
+        /// <summary>A block of names: their count, then each one's length and UTF-8 bytes.</summary>
+        public void Names(byte[][] names)
+        {
+            I32(names.Length);
+            foreach (byte[] name in names)
+            {
+                I32(name.Length);
+                Bytes(name);
+            }
         }
 
         public void Values<T>(ReadOnlySpan<T> values) where T : unmanaged

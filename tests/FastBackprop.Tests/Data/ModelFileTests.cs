@@ -292,14 +292,14 @@ public sealed class ModelFileTests : IDisposable
     }
 
     [Fact]
-    public void Dropout_layers_round_trip_in_version_2_and_version_1_files_still_load()
+    public void Dropout_layers_round_trip_and_version_1_and_2_files_still_load()
     {
         var network = new Network<float>(6, [LayerSpec.Dropout(0.2), new(9, Activation.ReLU), LayerSpec.Dropout(0.5), new(3, Activation.Softmax)], seed: 4);
         var model = new Model<float>(network, null, ["a", "b", "c"], Loss.SoftmaxCrossEntropy);
         var stream = new MemoryStream();
         ModelFile.Save(stream, model);
         byte[] bytes = stream.ToArray();
-        Assert.Equal(2u, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)));
+        Assert.Equal(ModelFile.FormatVersion, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)));
         Model<float> loaded = ModelFile.Load<float>(new MemoryStream(bytes));
         Assert.Equal(4, loaded.Network.LayerCount);
         Assert.Equal(network.Layer(0), loaded.Network.Layer(0));
@@ -339,9 +339,9 @@ public sealed class ModelFileTests : IDisposable
     public void Unknown_version_and_wrong_magic()
     {
         byte[] bytes = Small();
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 3);
-        Assert.Equal("<stream>, offset 8, format version: version 3 is not supported; this library reads versions 1 to 2 (the file was written by a newer library).",
-            Rejected(bytes, "version 3").Message);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 4);
+        Assert.Equal("<stream>, offset 8, format version: version 4 is not supported; this library reads versions 1 to 3 (the file was written by a newer library).",
+            Rejected(bytes, "version 4").Message);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 0);
         Assert.Contains("version 0 is not supported", Rejected(bytes, "version 0").Message);
         Assert.Contains("not a FastBackprop model file", Rejected(Encoding.ASCII.GetBytes("PK\u0003\u0004 not a model at all, but long enough to have a header"), "zip").Message);
@@ -502,7 +502,7 @@ public sealed class ModelFileTests : IDisposable
         ModelFile.Save(path, Full<float>(8));
         byte[] original = File.ReadAllBytes(path);
 
-        var e = Assert.Throws<IOException>(() => ModelFile.WriteAtomically(path, s =>
+        var e = Assert.Throws<IOException>(() => AtomicFile.Write(path, s =>
         {
             s.Write(new byte[5000]);
             throw new IOException("simulated disk full");

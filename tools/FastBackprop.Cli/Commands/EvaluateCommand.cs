@@ -18,7 +18,8 @@ internal static class EvaluateCommand
 
         Options:
           --model MODEL          a model saved by 'train --save'
-          --csv FILE             labelled CSV data with the same feature columns as in training
+          --csv FILE             labelled CSV data with the same feature columns as in training (matched
+                                 by name when the file has a header and the model its feature names)
           --idx IMAGES LABELS    IDX image and label files (pixels scaled to [0,1])
         {CSV}
           -h, --help             show this help
@@ -59,6 +60,7 @@ internal static class EvaluateCommand
         if (csv is not null)
         {
             data = CsvLoader.Load(csv, csvOptions);
+            data = FeatureColumns.Match(model, data, Path.GetFileName(csv));
         }
         else
         {

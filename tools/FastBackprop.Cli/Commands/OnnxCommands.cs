@@ -14,7 +14,9 @@ internal static class OnnxCommands
         [batch, outputs] as 'predict' does: the input standardisation (Sub, Mul), each dense layer as Gemm
         and its activation, and a regression model's target standardisation undone (Div, Add). Dropout
         layers are left out (inference). Class labels and the loss are stored in the model's metadata
-        (fastbackprop.class_labels, fastbackprop.loss). OUT.onnx is written atomically.
+        (fastbackprop.class_labels, fastbackprop.loss), and so are the feature names
+        (fastbackprop.feature_names). OUT.onnx is written atomically; an existing OUT.onnx that is not a
+        regular file (a device, FIFO, socket) is refused.
         """;
 
     public const string ImportHelp =
@@ -22,12 +24,15 @@ internal static class OnnxCommands
         fastbackprop-cli import - read a dense network from ONNX into a model file
 
         Usage:
-          fastbackprop-cli import MODEL.onnx OUT.fbpm
+          fastbackprop-cli import MODEL.onnx OUT.fbpm [--labels NAME,NAME,...]
 
         Reads what 'export' writes and what torch.onnx.export writes for nn.Sequential of nn.Linear and
         ReLU/LeakyReLU/Sigmoid/Tanh/Softmax/SiLU/Identity/Flatten/Dropout (opsets 7-23): Gemm or MatMul+Add
         with constant weights in either layout, an optional Sub/Mul (or Div) input standardisation first.
         Any other operator, a branching graph or external weight files are refused, naming the node.
+        An ONNX file holds no class names: unless its metadata has them (fastbackprop.class_labels, as
+        'export' writes), a network ending in Softmax becomes a classifier with the classes 0 to K-1
+        (the output indices); give names with --labels NAME,NAME,... in output order.
         OUT.fbpm is written atomically and can be used with 'evaluate' and 'predict'.
         """;
 
@@ -46,11 +51,47 @@ internal static class OnnxCommands
     {
         if (Help(args, output, ImportHelp))
             return Program.ExitOk;
-        var (source, destination) = Paths("import", args, "MODEL.onnx OUT.fbpm");
+        string[]? labels = TakeLabels(ref args);
+        var (source, destination) = Paths("import", args, "MODEL.onnx OUT.fbpm [--labels NAME,NAME,...]");
         Model<float> model = OnnxModel.Import<float>(source);
+        if (labels is not null)
+            model = WithLabels(model, labels);
         ModelFile.Save(destination, model);
         output.WriteLine($"imported {ModelArgs.Describe(model)} to {destination}");
         return Program.ExitOk;
+    }
+
+    /// <summary>Removes <c>--labels NAME,NAME,...</c> from <paramref name="args"/> and returns the names, or null.</summary>
+    private static string[]? TakeLabels(ref IReadOnlyList<string> args)
+    {
+        int at = args.ToList().IndexOf("--labels");
+        if (at < 0)
+            return null;
+        if (at + 1 >= args.Count || args[at + 1].Length == 0)
+            throw new UsageException("--labels needs the class names, comma-separated in output order (e.g. --labels cat,dog,bird)");
+        string[] labels = args[at + 1].Split(',');
+        args = [.. args.Take(at), .. args.Skip(at + 2)];
+        return labels;
+    }
+
+    /// <summary>The imported model as a classifier with the given class names: a softmax output (one name per unit) or
+    /// a single sigmoid output (two names: below and above 0.5).</summary>
+    private static Model<float> WithLabels(Model<float> model, string[] labels)
+    {
+        ActivationKind output = model.Network.Layer(model.Network.LayerCount - 1).Activation.Kind;
+        if (model.TargetStandardization is not null || !(output == ActivationKind.Softmax || output == ActivationKind.Sigmoid && model.OutputSize == 1))
+            throw new UsageException($"--labels: the network's output ({model.OutputSize} unit(s), {output}) is not a classifier's; class names fit a Softmax output or a single Sigmoid unit");
+        try
+        {
+            var labelled = new Model<float>(model.Network, model.InputStandardization, labels, model.Loss) { FeatureNames = model.FeatureNames };
+            ModelFile.CheckSavable(labelled);
+            return labelled;
+        }
+        catch (ArgumentException e)
+        {
+            string message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            throw new UsageException($"--labels {string.Join(',', labels)}: {message}");
+        }
     }
 
     private static bool Help(IReadOnlyList<string> args, TextWriter output, string text)
@@ -71,6 +112,7 @@ internal static class OnnxCommands
             throw new UsageException($"'{command}': file not found: {args[0]}");
         if (Directory.Exists(args[1]))
             throw new UsageException($"'{command}': '{args[1]}' is a directory");
+        TrainCommand.CheckModelDestination(args[1], $"'{command}'");
         return (args[0], args[1]);
     }
 }

@@ -19,8 +19,10 @@ internal static class PredictCommand
 
         Options:
           --model MODEL          a model saved by 'train --save'
-          --csv FILE             features, one sample per row, in the columns used for training; every
-                                 column is a feature unless --target names one to drop
+          --csv FILE             features, one sample per row; every column is a feature unless --target
+                                 names one to drop. With a header row and a model that knows its feature
+                                 names, columns are matched by name (any order; a missing or unknown
+                                 column is an error), else by position
           --output FILE          write the predictions to FILE instead of standard output
           --target NAME|INDEX    a column to ignore (e.g. the labels of a labelled file)
           --header yes|no|auto   whether the first row holds column names (auto)
@@ -51,6 +53,7 @@ internal static class PredictCommand
         CsvOptions options = CsvArgs.Build(parsed, CsvTask.Classification);
         Model<float> model = ModelArgs.Load(parsed);
         CsvFeatures<float> features = CsvLoader.LoadFeatures(csv, options, dropTargetColumn: parsed.Has("--target"));
+        features = FeatureColumns.Match(model, features, Path.GetFileName(csv), parsed.Has("--target") ? null : " (if it is the target column, drop it with --target)");
         if (features.FeatureCount != model.InputSize)
             throw new DataException($"{Path.GetFileName(csv)} has {features.FeatureCount} columns of features but the model takes {model.InputSize}"
                 + (parsed.Has("--target") ? "" : " (if the file holds the target column, drop it with --target)"));

@@ -49,10 +49,47 @@ internal static class TrainCommand
         }
     }
 
+    /// <summary>Fails before any work when a model file's path names something that is not a regular file (a device, FIFO,
+    /// socket or directory, links followed): saving renames a new file over it, which would replace a device node.</summary>
+    internal static void CheckModelDestination(string? path, string option)
+    {
+        if (path is null)
+            return;
+        try
+        {
+            ModelFile.CheckDestination(path);
+        }
+        catch (IOException e)
+        {
+            throw new UsageException($"{option}: {e.Message}");
+        }
+    }
+
+    /// <summary>Fails before training when the model could not be saved: the rules a model file's reader applies
+    /// (<see cref="ModelFile.CheckSavable{T}(Model{T})"/>), checked on the model with its initial weights, so that a
+    /// feature whose spread no model file holds, an over-long class label or too many layers are reported before the
+    /// run, not after it.</summary>
+    internal static void CheckSavable(string path, Func<Model<float>> model)
+    {
+        try
+        {
+            Model<float> initial = model();
+            if (initial.Network.LayerCount > ModelFile.MaxLayers)
+                throw new UsageException(Invariant($"--save {path}: the network has {initial.Network.LayerCount} layers; a model file holds at most {ModelFile.MaxLayers} (fewer --hidden layers, or no --dropout, which adds one per hidden layer)"));
+            ModelFile.CheckSavable(initial);
+        }
+        catch (ArgumentException e)
+        {
+            string message = e.ParamName is null ? e.Message : e.Message.Replace($" (Parameter '{e.ParamName}')", "", StringComparison.Ordinal);
+            throw new DataException($"--save {path}: {message}");
+        }
+    }
+
     public static int Run(TrainSettings s, TextWriter output, bool interactive, long startTimestamp, CancellationToken interrupt)
     {
         CheckWritable(s.Save, "--save");
         CheckWritable(s.Plot, "--plot");
+        CheckModelDestination(s.Save, "--save");
         if (s.Threads is int threads)
         {
             int used = EffectiveThreads(threads, Environment.ProcessorCount);
@@ -97,6 +134,10 @@ internal static class TrainCommand
         LayerSpec[] layers = [.. s.Hidden.SelectMany(h => s.Dropout is double rate
             ? new[] { new LayerSpec(h, hidden), LayerSpec.Dropout(rate) } : [new LayerSpec(h, hidden)]), outputLayer];
         var network = new Network<float>(train.FeatureCount, layers, s.Seed);
+        IReadOnlyList<string>? classLabels = classification ? TrainData.ClassLabelsOf(training) : null;
+        Model<float> ModelOf(Network<float> net) => new(net, scaler, classLabels, loss, targetScaler) { FeatureNames = training.FeatureNames };
+        if (s.Save is not null)
+            CheckSavable(s.Save, () => ModelOf(network));
         Optimizer optimizer = CreateOptimizer(s);
         LearningRateSchedule schedule = CreateSchedule(s);
         var options = new TrainerOptions
@@ -130,8 +171,6 @@ internal static class TrainCommand
         output.WriteLine(table.Rule);
         int rowEvery = s.Epochs <= MaxTableRows * 2 ? 1 : (s.Epochs + MaxTableRows - 1) / MaxTableRows;
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(interrupt);
-        IReadOnlyList<string>? classLabels = classification ? TrainData.ClassLabelsOf(training) : null;
-        Model<float> ModelOf(Network<float> net) => new(net, scaler, classLabels, loss, targetScaler);
         // With --save, the weights an interrupt should save (the best validation epoch's, else the last complete epoch's)
         // are copied at the end of each epoch, and --checkpoint saves the model every N epochs.
         var snapshots = s.Save is null ? null : new EpochSnapshots(network, s.Save, s.Checkpoint, ModelOf);

@@ -367,7 +367,12 @@ internal static class OnnxImporter
 
         IReadOnlyList<string>? labels = null;
         if (model.Metadata.TryGetValue(OnnxModel.ClassLabelsKey, out string? labelsJson))
-            labels = ParseLabels(labelsJson, e => ModelFormatError.Create(name, 0, $"metadata_props '{OnnxModel.ClassLabelsKey}'", e));
+            labels = ParseNames(labelsJson, "class label", e => ModelFormatError.Create(name, 0, $"metadata_props '{OnnxModel.ClassLabelsKey}'", e));
+        else if (network.Layer(network.LayerCount - 1).Activation.Kind == ActivationKind.Softmax && targetStandardization is null)
+            labels = Enumerable.Range(0, network.OutputSize).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToArray();
+        IReadOnlyList<string>? featureNames = null;
+        if (model.Metadata.TryGetValue(OnnxModel.FeatureNamesKey, out string? namesJson))
+            featureNames = ParseNames(namesJson, "feature name", e => ModelFormatError.Create(name, 0, $"metadata_props '{OnnxModel.FeatureNamesKey}'", e));
         Loss? loss = null;
         if (model.Metadata.TryGetValue(OnnxModel.LossKey, out string? lossText))
         {
@@ -381,7 +386,7 @@ internal static class OnnxImporter
         Model<T> result;
         try
         {
-            result = new Model<T>(network, inputStandardization, labels, loss, targetStandardization);
+            result = new Model<T>(network, inputStandardization, labels, loss, targetStandardization) { FeatureNames = featureNames };
         }
         catch (ArgumentException e)
         {
@@ -425,22 +430,34 @@ internal static class OnnxImporter
         return new Standardizer<T>(Convert<T>(m, $"{what} mean", error), Convert<T>(s, $"{what} scale", error));
     }
 
-    private static string[] ParseLabels(string json, Func<string, InvalidDataException> error)
+    /// <summary>A metadata JSON array of class labels or feature names, held to the model file's rules for them.</summary>
+    private static string[] ParseNames(string json, string what, Func<string, InvalidDataException> error)
     {
         try
         {
             using var document = JsonDocument.Parse(json);
             if (document.RootElement.ValueKind != JsonValueKind.Array)
                 throw error("not a JSON array of strings.");
-            var labels = new List<string>();
+            var names = new List<string>();
             foreach (JsonElement e in document.RootElement.EnumerateArray())
             {
-                string label = e.ValueKind == JsonValueKind.String ? e.GetString()! : throw error("not a JSON array of strings.");
-                if (System.Text.Encoding.UTF8.GetByteCount(label) > ModelFile.MaxLabelBytes)
-                    throw error($"label {labels.Count} is longer than {ModelFile.MaxLabelBytes} UTF-8 bytes.");
-                labels.Add(label);
+                if (e.ValueKind != JsonValueKind.String)
+                    throw error("not a JSON array of strings.");
+                string item;
+                try
+                {
+                    item = e.GetString()!;
+                }
+                catch (InvalidOperationException)
+                {
+                    throw error($"{what} {names.Count} holds a lone UTF-16 surrogate, which has no UTF-8 form.");
+                }
+                ModelChecks.Encode(item, names.Count, what, error);
+                names.Add(item);
             }
-            return [.. labels];
+            if (ModelChecks.FirstRepeat(names, what) is string repeat)
+                throw error(repeat);
+            return [.. names];
         }
         catch (JsonException e)
         {

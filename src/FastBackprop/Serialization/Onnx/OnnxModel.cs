@@ -26,6 +26,10 @@ public static class OnnxModel
     /// per class (see <see cref="Model{T}.ClassLabels"/>).</summary>
     public const string ClassLabelsKey = "fastbackprop.class_labels";
 
+    /// <summary>The <c>metadata_props</c> key under which the feature names are exported: a JSON array of strings, one
+    /// per input (see <see cref="Model{T}.FeatureNames"/>).</summary>
+    public const string FeatureNamesKey = "fastbackprop.feature_names";
+
     /// <summary>The <c>metadata_props</c> key under which the training loss is exported (e.g. <c>SoftmaxCrossEntropy/Mean</c>).</summary>
     public const string LossKey = "fastbackprop.loss";
 
@@ -46,7 +50,7 @@ public static class OnnxModel
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentNullException.ThrowIfNull(model);
         byte[] bytes = OnnxExporter.Write(model);
-        ModelFile.WriteAtomically(path, stream => stream.Write(bytes));
+        AtomicFile.Write(path, stream => stream.Write(bytes));
     }
 
     /// <summary>Writes <paramref name="model"/> as an ONNX model (IR <see cref="IrVersion"/>, opset
@@ -54,8 +58,9 @@ public static class OnnxModel
     /// <see cref="InputName"/> [batch, InputSize] to <see cref="OutputName"/> [batch, OutputSize] exactly as
     /// <see cref="Model{T}.Predict"/> does: the input standardisation (Sub mean, Mul scale), each dense layer as
     /// Gemm (transB = 1) and its activation (SiLU as x·Sigmoid(x), step as Sign(Relu(x))), dropout layers omitted
-    /// (inference), and a regression model's target standardisation undone (Div scale, Add mean). Class labels and the
-    /// loss go into the model's metadata (<see cref="ClassLabelsKey"/>, <see cref="LossKey"/>). A double model is
+    /// (inference), and a regression model's target standardisation undone (Div scale, Add mean). Class labels, feature
+    /// names and the loss go into the model's metadata (<see cref="ClassLabelsKey"/>, <see cref="FeatureNamesKey"/>,
+    /// <see cref="LossKey"/>). A double model is
     /// rounded to float.</summary>
     /// <exception cref="ArgumentException">A double value does not fit in float.</exception>
     public static void Export<T>(Model<T> model, Stream stream) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -81,8 +86,10 @@ public static class OnnxModel
     /// Identity, Flatten (axis 1) and Dropout (inference: identity) anywhere; before the first layer optionally Sub
     /// (mean) and Mul (scale) or Div (standard deviation), the input standardisation; after the last optionally Div
     /// (scale) and Add (mean), the target standardisation. Weights are float32 or float64 initializers, in either layout.
-    /// Metadata written by <see cref="Export{T}(Model{T}, Stream)"/> restores class labels and loss, so an exported
-    /// float model imports to one that predicts bit-identically.</summary>
+    /// Metadata written by <see cref="Export{T}(Model{T}, Stream)"/> restores class labels, feature names and loss, so an
+    /// exported float model imports to one that predicts bit-identically. Without class labels in the metadata, a
+    /// network whose last layer is a Softmax is a classifier with the classes "0" to "K−1" (the output units' indices,
+    /// as PyTorch's class indices), since the probabilities it outputs sum to 1 and are no regression target.</summary>
     /// <exception cref="InvalidDataException">The bytes are not an ONNX model, are corrupt or truncated, or hold an
     /// operator, attribute, shape or structure that cannot be mapped; the message names the node and operator.</exception>
     public static Model<T> Import<T>(Stream stream) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -187,6 +194,8 @@ internal static class OnnxExporter
             .Message(OnnxFields.ModelOpsetImport, new ProtoWriter().String(OnnxFields.OpsetDomain, "").Varint(OnnxFields.OpsetVersion, OnnxModel.OpsetVersion));
         if (model.ClassLabels is { } labels)
             onnx.Message(OnnxFields.ModelMetadataProps, new ProtoWriter().String(OnnxFields.EntryKey, OnnxModel.ClassLabelsKey).String(OnnxFields.EntryValue, LabelsJson(labels)));
+        if (model.FeatureNames is { } featureNames)
+            onnx.Message(OnnxFields.ModelMetadataProps, new ProtoWriter().String(OnnxFields.EntryKey, OnnxModel.FeatureNamesKey).String(OnnxFields.EntryValue, LabelsJson(featureNames)));
         if (model.Loss is Loss loss)
             onnx.Message(OnnxFields.ModelMetadataProps, new ProtoWriter().String(OnnxFields.EntryKey, OnnxModel.LossKey).String(OnnxFields.EntryValue, OnnxModel.LossText(loss)));
         return onnx.ToArray();
