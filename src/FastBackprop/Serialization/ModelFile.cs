@@ -82,8 +82,10 @@ public static class ModelFile
     /// <summary>A model that passed <see cref="Plan"/>: its names in UTF-8 and its size in bytes.</summary>
     private sealed record Layout(byte[][]? Labels, byte[][]? FeatureNames, long Size);
 
-    /// <summary>Checks <paramref name="model"/> against the rules <see cref="Parse"/> applies and works out its layout.</summary>
-    private static Layout Plan<T>(Model<T> model) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>Checks <paramref name="model"/> against the rules <see cref="Parse"/> applies and works out its layout.
+    /// <paramref name="probePredictions"/> false skips only the prediction probe: tests and the fuzzer write the files
+    /// of a hostile writer (finite weights that overflow together) to check that loading refuses them.</summary>
+    private static Layout Plan<T>(Model<T> model, bool probePredictions = true) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         byte element = ElementCode<T>();
         static ArgumentException Error(string problem) => new($"The model cannot be saved: {problem}", nameof(model));
@@ -111,7 +113,7 @@ public static class ModelFile
         size += HashSize;
         if (size > MaxFileBytes)
             throw Error($"it needs {size} bytes, more than the {MaxFileBytes} a model file may have.");
-        if (ModelChecks.PredictionProblem(network, targets) is string prediction)
+        if (probePredictions && ModelChecks.PredictionProblem(network, targets) is string prediction)
             throw Error(prediction);
         return new Layout(labels, featureNames, size);
     }
@@ -221,10 +223,10 @@ public static class ModelFile
         : typeof(T) == typeof(double) ? (byte)8
         : throw new NotSupportedException($"Model files hold float or double parameters, not {typeof(T).Name}.");
 
-    internal static byte[] Serialize<T>(Model<T> model) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    internal static byte[] Serialize<T>(Model<T> model, bool probePredictions = true) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         byte element = ElementCode<T>();
-        (byte[][]? labels, byte[][]? featureNames, long size) = Plan(model);
+        (byte[][]? labels, byte[][]? featureNames, long size) = Plan(model, probePredictions);
         Network<T> network = model.Network;
         Standardizer<T>? standardizer = model.InputStandardization, targets = model.TargetStandardization;
         var data = new byte[size];

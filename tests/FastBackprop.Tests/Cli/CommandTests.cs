@@ -7,6 +7,7 @@ using FastBackprop.Hardware;
 namespace FastBackprop.Tests.Cli;
 
 /// <summary>The commands end to end, in-process, on tiny data (each run well under a second).</summary>
+[Collection(nameof(ConsoleStreams))]
 public sealed class CommandTests : IDisposable
 {
     private readonly string dir = Directory.CreateTempSubdirectory("fbp-cli-tests-").FullName;

@@ -9,6 +9,7 @@ namespace FastBackprop.Tests.Cli;
 /// model the format cannot hold is refused before training (exit 1) rather than after it, feature columns are matched
 /// by name when the CSV has a header, and an imported softmax network is a classifier.
 /// </summary>
+[Collection(nameof(ConsoleStreams))]
 public sealed class ModelCommandTests : IDisposable
 {
     private readonly string dir = Directory.CreateTempSubdirectory("fbp-model-cli-tests-").FullName;

@@ -8,6 +8,7 @@ namespace FastBackprop.Tests.Cli;
 /// with one line naming the file and the data row (exit 1) instead of printing NaN, and class labels holding control
 /// characters or CSV syntax reach neither the terminal nor the output file raw.
 /// </summary>
+[Collection(nameof(ConsoleStreams))]
 public sealed class PredictionOutputTests : IDisposable
 {
     private readonly string dir = Directory.CreateTempSubdirectory("fbp-predict-tests-").FullName;
@@ -61,8 +62,11 @@ public sealed class PredictionOutputTests : IDisposable
 
         (int code, string output, string errors) = Run("predict", "--model", model, "--csv", rows, "--output", predictions);
         Assert.Equal(1, code);
-        Assert.Matches(@"^fastbackprop-cli: error: rows\.csv, data row 551: the model's output 0 is (NaN|-?Infinity)", errors);
-        Assert.Single(errors.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        // The model holds no feature names: one note that columns are matched by position, then the one error line.
+        string[] lines = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith("fastbackprop-cli: note: rows.csv: columns matched to the model's inputs by position", lines[0]);
+        Assert.Matches(@"^fastbackprop-cli: error: rows\.csv, data row 551: the model's output 0 is (NaN|-?Infinity)", lines[1]);
         Assert.False(File.Exists(predictions), "nothing is written when a prediction fails");
 
         (code, output, errors) = Run("predict", "--model", model, "--csv", rows);
