@@ -2,6 +2,8 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Text.Json;
 using FastBackprop.Hardware;
+using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace FastBackprop.Serving;
 
@@ -110,19 +112,22 @@ public static class ServingApp
 
     private static async Task PredictAsync(HttpContext http, ModelHost host, ServingMetrics metrics)
     {
-        if (!http.Request.HasJsonContentType())
+        if (UnsupportedContentType(http.Request) is string reason)
         {
-            await WriteErrorAsync(http, metrics, StatusCodes.Status415UnsupportedMediaType, "send the request as Content-Type: application/json");
+            metrics.CountRejected();
+            await WriteErrorAsync(http, StatusCodes.Status415UnsupportedMediaType, reason);
             return;
         }
         PipeReader body = http.Request.BodyReader;
         ReadResult read;
         try
         {
-            // Buffer the whole body in the pipe (Kestrel's MaxRequestBodySize bounds it), then parse it in one go.
+            // Buffer the whole body in the pipe (Kestrel's MaxRequestBodySize bounds it), then parse it in one go. No
+            // cancellation token: a client that hangs up ends the read with an exception, and RequestAborted, asked
+            // for only then, says at once whether it has gone (see below).
             while (true)
             {
-                read = await body.ReadAsync(http.RequestAborted);
+                read = await body.ReadAsync();
                 if (read.IsCompleted || read.IsCanceled)
                     break;
                 body.AdvanceTo(read.Buffer.Start, read.Buffer.End);
@@ -130,7 +135,14 @@ public static class ServingApp
         }
         catch (BadHttpRequestException e)
         {
-            await WriteErrorAsync(http, metrics, e.StatusCode, e.Message);
+            // A client that hung up mid-body: no one to answer. Rethrown, Kestrel closes the connection quietly;
+            // answered here, Kestrel goes on to read another request from it and, about 1 hang-up in 70, logs
+            // "Connection processing ended abnormally ... Reading is already in progress" with a stack trace.
+            if (http.RequestAborted.IsCancellationRequested)
+                throw;
+            // A body over the limit (413) or with broken chunked framing (400).
+            metrics.CountRejected();
+            await WriteErrorAsync(http, e.StatusCode, e.Message);
             return;
         }
 
@@ -184,10 +196,46 @@ public static class ServingApp
         host.Predict(context, rows);
         long afterModel = GC.GetAllocatedBytesForCurrentThread();
 
-        int status = WriteResponse(context, host, rows, single);
+        // JSON has no NaN or infinity, and a client must not get a number that means nothing. Finite features can
+        // still overflow a layer (values near float's limits, far outside what the model was trained on): that is
+        // this request's input, not the service's fault, so 422 naming the row, not 500.
+        int nonFinite = FirstNonFiniteRow(context.Outputs.AsSpan(0, rows * host.OutputSize), host.OutputSize);
+        if (nonFinite >= 0)
+        {
+            WriteError(context.Writer, $"{PredictRequest.RowName(nonFinite, single)}: the model's output is not finite (inf/NaN) for this input");
+            metrics.CountRejected();
+            return StatusCodes.Status422UnprocessableEntity;
+        }
+
+        WriteResponse(context, host, rows, single);
         long end = GC.GetAllocatedBytesForCurrentThread();
         metrics.CountPrediction(rows, afterModel - beforeModel, end - start);
-        return status;
+        return StatusCodes.Status200OK;
+    }
+
+    /// <summary>The first row of <paramref name="outputs"/> (<paramref name="columns"/> wide) holding an infinity or a
+    /// NaN, or -1 when every value is finite.</summary>
+    private static int FirstNonFiniteRow(ReadOnlySpan<float> outputs, int columns)
+    {
+        for (int i = 0; i < outputs.Length; i++)
+        {
+            if (!float.IsFinite(outputs[i]))
+                return i / columns;
+        }
+        return -1;
+    }
+
+    /// <summary>Why the request's Content-Type cannot be read as a prediction request (JSON, in UTF-8), or null.</summary>
+    private static string? UnsupportedContentType(HttpRequest request)
+    {
+        if (!request.HasJsonContentType())
+            return "send the request as Content-Type: application/json";
+        // HasJsonContentType looks at the media type only; a body declared in another encoding would be misread.
+        StringSegment charset = MediaTypeHeaderValue.Parse(request.ContentType).Charset;
+        charset = HeaderUtilities.RemoveQuotes(charset);
+        return charset.HasValue && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase)
+            ? $"send the request as Content-Type: application/json in UTF-8, not {charset}"
+            : null;
     }
 
     private static readonly JsonEncodedText OutputsName = JsonEncodedText.Encode("outputs");
@@ -199,20 +247,10 @@ public static class ServingApp
     /// <summary><c>{"outputs": [...], "class": c, "label": "name"}</c> for a bare row, <c>{"predictions": [that, ...]}</c>
     /// for rows; class and label only for classifiers (label when the model names its classes). Floats are written in
     /// their shortest round-trip form, so a client parsing them as float gets the service's bits.</summary>
-    private static int WriteResponse(PredictionContext context, ModelHost host, int rows, bool single)
+    private static void WriteResponse(PredictionContext context, ModelHost host, int rows, bool single)
     {
         int n = host.OutputSize;
         ReadOnlySpan<float> outputs = context.Outputs.AsSpan(0, rows * n);
-        foreach (float v in outputs)
-        {
-            // JSON has no NaN or infinity; a model file that loaded passed a finite forward pass, so this is a bug or
-            // an extreme input, and the client must not get a number that means nothing.
-            if (!float.IsFinite(v))
-            {
-                WriteError(context.Writer, "the model produced a non-finite output for this input");
-                return StatusCodes.Status500InternalServerError;
-            }
-        }
         Utf8JsonWriter w = context.Writer;
         w.WriteStartObject();
         if (!single)
@@ -240,7 +278,6 @@ public static class ServingApp
             w.WriteEndArray();
         w.WriteEndObject();
         w.Flush();
-        return StatusCodes.Status200OK;
     }
 
     private static void WriteError(Utf8JsonWriter w, string message)
@@ -251,9 +288,8 @@ public static class ServingApp
         w.Flush();
     }
 
-    private static async Task WriteErrorAsync(HttpContext http, ServingMetrics metrics, int status, string message)
+    private static async Task WriteErrorAsync(HttpContext http, int status, string message)
     {
-        metrics.CountRejected();
         http.Response.StatusCode = status;
         await http.Response.WriteAsJsonAsync(new { error = message });
     }
