@@ -59,6 +59,11 @@ public sealed class ModelHost
     /// <summary>Outputs per row.</summary>
     public int OutputSize => Model.OutputSize;
 
+    /// <summary>The first of the <paramref name="rows"/> rows just predicted in <paramref name="context"/> whose outputs hold
+    /// NaN or ±∞ (after the target standardisation is undone), or −1 when every value is finite.</summary>
+    public int FirstNonFiniteRow(PredictionContext context, int rows) =>
+        network.FirstNonFiniteRow(context.Outputs.AsSpan(0, rows * OutputSize), rows);
+
     /// <summary>A context for one request, once one of the prediction slots is free (at once, without allocating,
     /// when one is); give it back with <see cref="Return"/>.</summary>
     public async ValueTask<PredictionContext> RentAsync(CancellationToken cancellationToken)

@@ -199,7 +199,7 @@ public static class ServingApp
         // JSON has no NaN or infinity, and a client must not get a number that means nothing. Finite features can
         // still overflow a layer (values near float's limits, far outside what the model was trained on): that is
         // this request's input, not the service's fault, so 422 naming the row, not 500.
-        int nonFinite = FirstNonFiniteRow(context.Outputs.AsSpan(0, rows * host.OutputSize), host.OutputSize);
+        int nonFinite = host.FirstNonFiniteRow(context, rows);
         if (nonFinite >= 0)
         {
             WriteError(context.Writer, $"{PredictRequest.RowName(nonFinite, single)}: the model's output is not finite (inf/NaN) for this input");
@@ -211,18 +211,6 @@ public static class ServingApp
         long end = GC.GetAllocatedBytesForCurrentThread();
         metrics.CountPrediction(rows, afterModel - beforeModel, end - start);
         return StatusCodes.Status200OK;
-    }
-
-    /// <summary>The first row of <paramref name="outputs"/> (<paramref name="columns"/> wide) holding an infinity or a
-    /// NaN, or -1 when every value is finite.</summary>
-    private static int FirstNonFiniteRow(ReadOnlySpan<float> outputs, int columns)
-    {
-        for (int i = 0; i < outputs.Length; i++)
-        {
-            if (!float.IsFinite(outputs[i]))
-                return i / columns;
-        }
-        return -1;
     }
 
     /// <summary>Why the request's Content-Type cannot be read as a prediction request (JSON, in UTF-8), or null.</summary>
