@@ -59,7 +59,7 @@ public sealed class CliRunner(FuzzSettings settings, string cliDll)
             ChildResult child = Execute(args);
             CaseResult result = Classify(fuzzCase, args, child);
             if (result.Outcome is Outcome.Accepted or Outcome.CleanError)
-                result = CheckNodes(fuzzCase.Nodes ?? [], directory, result) ?? CheckBaseline(fuzzCase, directory, child, result) ?? result;
+                result = CheckNodes(fuzzCase.Nodes ?? [], fuzzCase.Mutation, directory, result) ?? CheckBaseline(fuzzCase, directory, child, result) ?? result;
             return nodes.Length == 0 ? result : result with { Detail = result.Detail + nodes };
         }
         finally
@@ -111,14 +111,14 @@ public sealed class CliRunner(FuzzSettings settings, string cliDll)
 
     /// <summary>Each node must still be what it was made as: a command that replaced it (renamed a file over it) or
     /// removed it did what it must not do to a device.</summary>
-    private static CaseResult? CheckNodes(IReadOnlyList<SpecialNode> nodes, string directory, CaseResult result)
+    private static CaseResult? CheckNodes(IReadOnlyList<SpecialNode> nodes, string mutation, string directory, CaseResult result)
     {
         foreach (SpecialNode node in nodes)
         {
             string path = Path.Combine(directory, node.Name);
             string type = FileType(path);
             if (type is not ("fifo" or "character special file"))
-                return result with { Outcome = Outcome.SilentNonsense, Detail = $"{node} is now {(type.Length == 0 ? "gone" : $"a {type}")} after: {result.Detail}" };
+                return result with { Outcome = Outcome.SilentNonsense, Detail = $"{mutation}: the node is now {(type.Length == 0 ? "gone" : $"a {type}")} ({result.Detail})" };
         }
         return null;
     }

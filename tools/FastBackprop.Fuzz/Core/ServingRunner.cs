@@ -65,9 +65,7 @@ public sealed partial class ServingRunner(FuzzSettings settings, string servingD
             Stop();
             return new CaseResult(Outcome.Crash, $"{(died ? "the service died" : "no HTTP answer")}: {CaseRunner.OneLine(e.Message)}", null, clock.Elapsed, 0);
         }
-        // The console logger writes from a background queue: give a stack trace a moment to arrive.
-        Thread.Sleep(5);
-        string? trace = log.FirstOrDefault(line => StackFrame().IsMatch(line) || line.Contains("Exception:", StringComparison.Ordinal));
+        string? trace = AwaitTrace(expected: status >= 500);
         if (status >= 500)
             return new CaseResult(Outcome.Crash, $"HTTP {status}: {CaseRunner.OneLine(answer)}", trace is null ? null : CaseRunner.OneLine(trace.Trim()), clock.Elapsed, 0);
         if (trace is not null)
@@ -75,6 +73,26 @@ public sealed partial class ServingRunner(FuzzSettings settings, string servingD
         return status is >= 200 and < 300
             ? new CaseResult(Outcome.Accepted, $"HTTP {status}", null, clock.Elapsed, 0)
             : new CaseResult(Outcome.CleanError, $"HTTP {status}: {CaseRunner.OneLine(answer)}", null, clock.Elapsed, 0);
+    }
+
+    /// <summary>The first line of a stack trace the service logged for this request, or null. The console logger writes
+    /// from a background queue, so the trace of a 500 may come after the answer: wait for it (up to a second), or
+    /// briefly when none is expected, so it is not blamed on the next case.</summary>
+    private string? AwaitTrace(bool expected)
+    {
+        var clock = Stopwatch.StartNew();
+        TimeSpan wait = expected ? TimeSpan.FromSeconds(1) : TimeSpan.FromMilliseconds(5);
+        while (true)
+        {
+            string? trace = log.FirstOrDefault(line => StackFrame().IsMatch(line) || line.Contains("Exception:", StringComparison.Ordinal));
+            if (trace is not null || clock.Elapsed > wait)
+            {
+                if (trace is not null)
+                    Thread.Sleep(20);   // the rest of the block, so it is not left for the next case
+                return trace;
+            }
+            Thread.Sleep(2);
+        }
     }
 
     [GeneratedRegex(@"^\s+at \S+.*\(")]
