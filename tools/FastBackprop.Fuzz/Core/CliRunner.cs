@@ -160,9 +160,9 @@ public sealed class CliRunner(FuzzSettings settings, string cliDll)
             return result with { Outcome = Outcome.Crash, Detail = $"the baseline (unmutated input) failed: exit {baseline.ExitCode}: {baseline.LastError}" };
         string? collapse = Compare(Score(baseline.Output), Score(child.Output));
         if (collapse is not null)
-            return result with { Outcome = Outcome.SilentNonsense, Detail = $"exit 0, {collapse}" };
+            return result with { Outcome = Outcome.SilentNonsense, Detail = $"exit 0 and the score collapsed: {collapse}" };
         if (fuzzCase.Command![0] == "predict" && PredictionLines(baseline.Output) != PredictionLines(child.Output))
-            return result with { Outcome = Outcome.SilentNonsense, Detail = $"exit 0, predictions differ from the original file's: '{FirstDifferentLine(baseline.Output, child.Output)}'" };
+            return result with { Outcome = Outcome.SilentNonsense, Detail = $"exit 0 and the predictions changed: '{FirstDifferentLine(baseline.Output, child.Output)}'" };
         return null;
     }
 
@@ -295,7 +295,10 @@ public sealed class CliRunner(FuzzSettings settings, string cliDll)
             return new CaseResult(Outcome.SilentNonsense, $"CLI {args[0]} exit 0 with '{CaseRunner.OneLine(line.Trim())}'", null, elapsed, 0);
         }
         if (fuzzCase.MustBeRefused)
-            return new CaseResult(Outcome.SilentNonsense, $"CLI {args[0]} exit 0 on an input it must refuse ({Shorten(Score(output)?.ToString() ?? output.Split('\n')[0])})", null, elapsed, 0);
+        {
+            string said = Score(output) is { } score ? $"{score.Name} {score.Value.ToString(CultureInfo.InvariantCulture)}" : output.Split('\n')[0];
+            return new CaseResult(Outcome.SilentNonsense, $"CLI {args[0]} exit 0 on an input it must refuse: {Shorten(said)}", null, elapsed, 0);
+        }
         return new CaseResult(Outcome.Accepted, "CLI exit 0", null, elapsed, 0);
     }
 
