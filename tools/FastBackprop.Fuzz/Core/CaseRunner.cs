@@ -86,8 +86,6 @@ public sealed class CaseRunner(FuzzSettings settings)
                         nonsense = NonsenseChecks.Model(model);
                         break;
                     }
-                case FuzzKind.Deep:
-                    return DeepCases.Execute(fuzzCase);
                 case FuzzKind.Model:
                     {
                         using Stream stream = fuzzCase.File("model.fbpm").Open();
@@ -156,7 +154,7 @@ public sealed class CaseRunner(FuzzSettings settings)
     /// <summary>The exception types each loader documents for bad input.</summary>
     public static bool IsDocumented(FuzzKind kind, Exception e) => kind switch
     {
-        FuzzKind.Model or FuzzKind.Onnx or FuzzKind.Deep => e is InvalidDataException || e is IOException,
+        FuzzKind.Model or FuzzKind.Onnx => e is InvalidDataException || e is IOException,
         _ => e is DataFormatException || e is IOException,
     };
 

@@ -281,7 +281,9 @@ public sealed class CliRunner(FuzzSettings settings, string cliDll)
         if (child.ExitCode is not int code)
             return new CaseResult(Outcome.Hang, $"CLI still running after {settings.TimeLimit.TotalSeconds:0.#} s: {what}", null, elapsed, 0);
         long bound = fuzzCase.MemoryBoundBytes > 0 ? fuzzCase.MemoryBoundBytes + RuntimeBytes : 0;
-        if (bound > 0 && (child.PeakBytes > bound || child.Error.Contains("OutOfMemory", StringComparison.Ordinal)))
+        // "OutOfMemoryException" under the heap cap, or the runtime's fatal "Out of memory." (exit 134).
+        bool outOfMemory = child.Error.Contains("OutOfMemory", StringComparison.Ordinal) || child.Error.Contains("Out of memory", StringComparison.Ordinal);
+        if (bound > 0 && (child.PeakBytes > bound || outOfMemory))
             return new CaseResult(Outcome.MemoryBlowUp, $"CLI {what}: peak resident set {child.PeakBytes >> 20:N0} MiB against a bound of {bound >> 20:N0} MiB; exit {code}: {child.LastError}", null, elapsed, 0);
         if (child.Error.Contains("error: unexpected ", StringComparison.Ordinal) || code is not (0 or 1 or 2))
             return new CaseResult(Outcome.Crash, $"CLI exit {code}: {child.LastError}", null, elapsed, 0);

@@ -4,9 +4,11 @@ namespace FastBackprop.Fuzz;
 
 /// <summary>
 /// Deep and wide model files: up to 65,536 layers (the format's limit) of dropout or narrow dense layers, dropout
-/// stacks behind a layer up to 100,000 units wide, one very wide layer. Loading and predicting a few rows must use
-/// memory in proportion to the file and to one row of activations (two buffers of the widest layer), not to
-/// layers × width: <see cref="FuzzCase.MemoryBoundBytes"/> is that bound, with room for per-layer bookkeeping.
+/// stacks behind a layer up to 100,000 units wide, one very wide layer, given to <c>fastbackprop-cli predict</c>.
+/// Loading and predicting a few rows must use memory in proportion to the file and to one row of activations (two
+/// buffers of the widest layer), not to layers × width: <see cref="FuzzCase.MemoryBoundBytes"/> is that bound, with
+/// room for per-layer bookkeeping, and the child's peak resident set is held to it (plus the runtime's own). A child
+/// process, not this one: a case that blows up, or hangs while it allocates, must not take the fuzzer down with it.
 /// </summary>
 public static class DeepCases
 {
@@ -71,6 +73,7 @@ public static class DeepCases
             $"{shape}, {outputs} {(softmax ? "softmax" : "identity")} outputs; {bytes.Length:N0} bytes; predict {rows} row(s); bound {bound >> 20:N0} MiB",
             [("model.fbpm", FuzzFile.FromBytes(bytes)), ("probe.csv", FuzzFile.FromBytes(ProbeRows(random, rows, inputs)))], ModelInputSize: inputs)
         {
+            Command = ["predict", "--model", "@model.fbpm", "--csv", "@probe.csv", "--header", "no"],
             MemoryBoundBytes = bound,
         };
     }
@@ -81,35 +84,5 @@ public static class DeepCases
         for (int r = 0; r < rows; r++)
             csv.AppendJoin(',', Enumerable.Range(0, inputs).Select(_ => Math.Round(random.NextDouble() * 4 - 2, 3).ToString(System.Globalization.CultureInfo.InvariantCulture))).Append('\n');
         return Encoding.UTF8.GetBytes(csv.ToString());
-    }
-
-    /// <summary>Loads the model and predicts the probe rows in process, counting every byte allocated meanwhile.</summary>
-    public static CaseResult Execute(FuzzCase fuzzCase)
-    {
-        long before = GC.GetTotalAllocatedBytes(precise: true);
-        string bound = $"the bound of {fuzzCase.MemoryBoundBytes >> 20:N0} MiB";
-        try
-        {
-            Model<float> model;
-            using (Stream stream = fuzzCase.File("model.fbpm").Open())
-                model = ModelFile.Load<float>(stream);
-            using var reader = new StreamReader(fuzzCase.File("probe.csv").Open());
-            float[][] rows = reader.ReadToEnd().Split('\n', StringSplitOptions.RemoveEmptyEntries)
-                .Select(line => line.Split(',').Select(v => float.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray()).ToArray();
-            var outputs = new float[rows.Length * model.OutputSize];
-            model.Predict(rows.SelectMany(r => r).ToArray(), rows.Length, outputs);
-            long allocated = GC.GetTotalAllocatedBytes(precise: true) - before;
-            if (allocated > fuzzCase.MemoryBoundBytes)
-                return new CaseResult(Outcome.MemoryBlowUp, $"load and predict allocated {allocated >> 20:N0} MiB, above {bound}", null, TimeSpan.Zero, allocated);
-            int bad = Array.FindIndex(outputs, v => !float.IsFinite(v));
-            return bad >= 0
-                ? new CaseResult(Outcome.SilentNonsense, $"prediction {bad} is {outputs[bad]}", null, TimeSpan.Zero, allocated)
-                : new CaseResult(Outcome.Accepted, $"loaded and predicted with {allocated >> 20:N0} MiB allocated", null, TimeSpan.Zero, allocated);
-        }
-        catch (OutOfMemoryException e)
-        {
-            return new CaseResult(Outcome.MemoryBlowUp, $"OutOfMemoryException under the memory cap (after {(GC.GetTotalAllocatedBytes(precise: true) - before) >> 20:N0} MiB allocated), {bound}",
-                CaseRunner.StackTop(e), TimeSpan.Zero, 0);
-        }
     }
 }

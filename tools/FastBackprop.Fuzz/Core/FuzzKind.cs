@@ -21,8 +21,8 @@ public enum FuzzKind
     /// <summary>FIFOs and character-device nodes as the CLI's inputs (<c>--csv</c>, <c>--model</c>, …) and targets
     /// (<c>--save</c>, <c>export</c>, <c>import</c>, <c>predict --output</c>).</summary>
     Special,
-    /// <summary>Model files of tens of thousands of layers (dropout and dense) and wide layers: memory of loading and
-    /// predicting against a bound proportional to the file and the work.</summary>
+    /// <summary>Model files of tens of thousands of layers (dropout and dense) and wide layers: the CLI's peak memory
+    /// in <c>predict</c> against a bound proportional to the file and the work.</summary>
     Deep,
     /// <summary>Request bodies to the serving sample: invalid UTF-8, lone surrogates, values whose outputs overflow.</summary>
     Serving,
@@ -48,7 +48,7 @@ public static class FuzzKinds
     /// to the serving sample).</summary>
     public static string Mode(FuzzKind kind) => kind switch
     {
-        FuzzKind.Cancel or FuzzKind.Special or FuzzKind.Columns => "cli",
+        FuzzKind.Cancel or FuzzKind.Special or FuzzKind.Deep or FuzzKind.Columns => "cli",
         FuzzKind.Serving => "serving",
         _ => "library",
     };
@@ -69,8 +69,8 @@ public enum Outcome
     /// <summary>The loader accepted the input but the result is nonsense (non-finite values, fewer than two classes,
     /// a model that cannot predict finite values on its own means, a truncated file read as complete, …).</summary>
     SilentNonsense,
-    /// <summary>The case used more memory than its bound (proportional to the file and the work): bytes allocated in
-    /// process, or a CLI child's peak resident set.</summary>
+    /// <summary>The case used more memory than its bound (proportional to the file and the work): a CLI child's peak
+    /// resident set, or an out-of-memory failure under the heap cap.</summary>
     MemoryBlowUp,
 }
 
