@@ -260,7 +260,11 @@ public sealed class CliRunner(FuzzSettings settings, string cliDll)
         long peak = 0;
         while (!process.WaitForExit(50))
         {
-            try { peak = Math.Max(peak, process.PeakWorkingSet64); }
+            try
+            {
+                process.Refresh();   // Process caches what it read from /proc: without this the first reading stays
+                peak = Math.Max(peak, process.PeakWorkingSet64);
+            }
             catch (InvalidOperationException) { }
             if (clock.Elapsed > settings.TimeLimit)
             {
