@@ -282,9 +282,13 @@ public sealed class CliRunner(FuzzSettings settings, string cliDll)
     {
         TimeSpan elapsed = child.Elapsed;
         string what = string.Join(' ', args.Take(2).Select(a => Path.GetFileName(a)));
-        if (child.ExitCode is not int code)
-            return new CaseResult(Outcome.Hang, $"CLI still running after {settings.TimeLimit.TotalSeconds:0.#} s: {what}", null, elapsed, 0);
         long bound = fuzzCase.MemoryBoundBytes > 0 ? fuzzCase.MemoryBoundBytes + RuntimeBytes : 0;
+        if (child.ExitCode is not int code)
+        {
+            return bound > 0 && child.PeakBytes > bound
+                ? new CaseResult(Outcome.MemoryBlowUp, $"CLI {what}: still running after {settings.TimeLimit.TotalSeconds:0.#} s, peak resident set {child.PeakBytes >> 20:N0} MiB against a bound of {bound >> 20:N0} MiB", null, elapsed, 0)
+                : new CaseResult(Outcome.Hang, $"CLI still running after {settings.TimeLimit.TotalSeconds:0.#} s: {what} (peak resident set {child.PeakBytes >> 20:N0} MiB)", null, elapsed, 0);
+        }
         // "OutOfMemoryException" under the heap cap, or the runtime's fatal "Out of memory." (exit 134).
         bool outOfMemory = child.Error.Contains("OutOfMemory", StringComparison.Ordinal) || child.Error.Contains("Out of memory", StringComparison.Ordinal);
         if (bound > 0 && (child.PeakBytes > bound || outOfMemory))
