@@ -103,7 +103,7 @@ public sealed partial class ServingRunner(FuzzSettings settings, string servingD
         if (service is { HasExited: false })
             return;
         Stop();
-        string directory = Path.Combine(settings.WorkDirectory, $"serving-{Environment.ProcessId}");
+        string directory = ModelDirectory();
         Directory.CreateDirectory(directory);
         string model = Path.Combine(directory, "model.fbpm");
         File.WriteAllBytes(model, ServingCases.Model(runSeed).Bytes);
@@ -172,5 +172,13 @@ public sealed partial class ServingRunner(FuzzSettings settings, string servingD
         }
     }
 
-    public void Dispose() => Stop();
+    public void Dispose()
+    {
+        Stop();
+        try { Directory.Delete(ModelDirectory(), recursive: true); }
+        catch (IOException) { }
+    }
+
+    /// <summary>Where the service's model file is written.</summary>
+    private string ModelDirectory() => Path.Combine(settings.WorkDirectory, $"serving-{Environment.ProcessId}");
 }
