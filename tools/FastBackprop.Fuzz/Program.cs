@@ -17,7 +17,8 @@ internal static class Program
 
         Usage: fastbackprop-fuzz [options]
 
-          --kind K                  csv, idx, model, onnx or all: which formats (all)
+          --kind K                  csv, idx, model, onnx, gzip, cancel, special, deep, serving, columns or all;
+                                    a comma-separated list runs several (all)
           --count N                 cases per kind (1000)
           --seed S                  run seed; case i of a kind is the same for the same seed (1)
           --start I                 first case index (0)
@@ -28,7 +29,9 @@ internal static class Program
           --max-classes N           more classes than this in an accepted set is nonsense (10000)
           --hostile-rows N          scale of the large non-bomb inputs (rows, cells/16, digits/64) (100000)
           --cli N                   also run N cases per kind (evenly spread) through the CLI (0)
-          --cli-dll PATH            the CLI to run (default: tools/FastBackprop.Cli/bin/Release/net10.0/fastbackprop-cli.dll)
+          --cli-dll PATH            the CLI to run (default: tools/FastBackprop.Cli/bin/Release/net10.0/fastbackprop-cli.dll);
+                                    cancel, special and columns run every case through it
+          --serving-dll PATH        the serving sample for --kind serving (default: samples/FastBackprop.Serving/bin/Release/net10.0/FastBackprop.Serving.dll)
           --output FILE.md          write the Markdown summary there (and print it)
           --replay --kind K --seed S --index I [--write DIR] [--cli-only]
                                     regenerate one case, print it, run it (and write its files to DIR)
@@ -70,7 +73,7 @@ internal static class Program
             else
                 throw new UsageError($"unexpected argument '{a}'");
         }
-        string[] known = ["--kind", "--count", "--seed", "--start", "--time-limit", "--memory-mb", "--bomb-mb", "--bomb-percent", "--max-classes", "--hostile-rows", "--cli", "--cli-dll", "--output", "--index", "--write"];
+        string[] known = ["--kind", "--count", "--seed", "--start", "--time-limit", "--memory-mb", "--bomb-mb", "--bomb-percent", "--max-classes", "--hostile-rows", "--cli", "--cli-dll", "--serving-dll", "--output", "--index", "--write"];
         foreach (string key in options.Keys)
         {
             if (!known.Contains(key))
@@ -94,15 +97,11 @@ internal static class Program
             MaxClasses = (int)Number("--max-classes", 10_000, 2, int.MaxValue),
             HostileRows = (int)Number("--hostile-rows", 100_000, 100, 10_000_000),
         };
-        FuzzKind[] kinds = (options.GetValueOrDefault("--kind") ?? "all") switch
-        {
-            "all" => [FuzzKind.Csv, FuzzKind.Idx, FuzzKind.Model, FuzzKind.Onnx],
-            "csv" => [FuzzKind.Csv],
-            "idx" => [FuzzKind.Idx],
-            "model" => [FuzzKind.Model],
-            "onnx" => [FuzzKind.Onnx],
-            string other => throw new UsageError($"--kind: '{other}' is not csv, idx, model, onnx or all"),
-        };
+        string kindList = options.GetValueOrDefault("--kind") ?? "all";
+        FuzzKind[] kinds = kindList == "all"
+            ? FuzzKinds.All
+            : kindList.Split(',').Select(name => FuzzKinds.Parse(name)
+                ?? throw new UsageError($"--kind: '{name}' is not {string.Join(", ", FuzzKinds.All.Select(FuzzKinds.Name))} or all")).Distinct().ToArray();
         int seed = (int)Number("--seed", 1, int.MinValue, int.MaxValue);
         int count = (int)Number("--count", 1000, 1, int.MaxValue);
         int start = (int)Number("--start", 0, 0, int.MaxValue);
@@ -116,7 +115,7 @@ internal static class Program
 
         Directory.CreateDirectory(settings.WorkDirectory);
         string? cliDll = null;
-        if (cliCases > 0 || cliOnly)
+        if (cliCases > 0 || cliOnly || kinds.Any(k => FuzzKinds.Mode(k) == "cli"))
         {
             cliDll = options.GetValueOrDefault("--cli-dll") ?? CliRunner.FindCliDll(AppContext.BaseDirectory)
                 ?? throw new UsageError("the CLI is not built: run 'dotnet build -c Release tools/FastBackprop.Cli' or give --cli-dll");
@@ -124,15 +123,30 @@ internal static class Program
                 throw new UsageError($"--cli-dll: '{cliDll}' does not exist");
         }
 
+        string? servingDll = null;
+        if (kinds.Contains(FuzzKind.Serving))
+        {
+            servingDll = options.GetValueOrDefault("--serving-dll") ?? ServingRunner.FindServingDll(AppContext.BaseDirectory)
+                ?? throw new UsageError("the serving sample is not built: run 'dotnet build -c Release samples/FastBackprop.Serving' or give --serving-dll");
+            if (!File.Exists(servingDll))
+                throw new UsageError($"--serving-dll: '{servingDll}' does not exist");
+        }
+
         var generator = new CaseGenerator(settings);
         if (replay)
-            return Replay(generator, settings, kinds, seed, (int)Number("--index", 0, 0, int.MaxValue), options.GetValueOrDefault("--write"), cliOnly ? cliDll : null);
+        {
+            if (kinds.Length != 1)
+                throw new UsageError("--replay needs one --kind");
+            using var replayRunner = new Runners(settings, cliDll, servingDll, seed);
+            return Replay(generator, settings, kinds[0], seed, (int)Number("--index", 0, 0, int.MaxValue), options.GetValueOrDefault("--write"), replayRunner, cliOnly);
+        }
 
         Console.Error.WriteLine($"fuzzing {string.Join(", ", kinds)}: {count:N0} cases each from index {start}, seed {seed}; heap limit " +
                                 $"{(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes >> 20):N0} MiB; {settings.TimeLimit.TotalSeconds:0.#} s per case");
         var report = new FuzzReport();
-        var runner = new CaseRunner(settings);
-        CliRunner? cli = cliDll is null ? null : new CliRunner(settings, cliDll);
+        using var runners = new Runners(settings, cliDll, servingDll, seed);
+        CaseRunner runner = runners.Library;
+        CliRunner? cli = runners.Cli;
         var clock = Stopwatch.StartNew();
         foreach (FuzzKind kind in kinds)
         {
@@ -141,14 +155,15 @@ internal static class Program
             for (int i = start; i < start + count; i++)
             {
                 FuzzCase fuzzCase = generator.Create(kind, seed, i);
-                report.Add(fuzzCase, runner.Run(fuzzCase), "library");
-                if (cli is not null && (i - start) % cliEvery == 0 && report.Total(kind, "cli") < cliCases)
+                string mode = FuzzKinds.Mode(kind);
+                report.Add(fuzzCase, runners.Run(fuzzCase, mode), mode);
+                if (mode == "library" && cli is not null && (i - start) % cliEvery == 0 && report.Total(kind, "cli") < cliCases)
                     report.Add(fuzzCase, cli.Run(fuzzCase), "cli");
                 if (lastProgress.Elapsed > TimeSpan.FromSeconds(5) || i == start + count - 1)
                 {
                     lastProgress.Restart();
                     Console.Error.WriteLine($"[{clock.Elapsed:hh\\:mm\\:ss}] {kind}: {i - start + 1:N0}/{count:N0}  " +
-                        string.Join("  ", Enum.GetValues<Outcome>().Select(o => $"{o} {report.Count(kind, "library", o):N0}")) +
+                        string.Join("  ", Enum.GetValues<Outcome>().Select(o => $"{o} {report.Count(kind, FuzzKinds.Mode(kind), o):N0}")) +
                         (cli is null ? "" : $"  | cli {report.Total(kind, "cli")} cases, {report.Failures.Where(f => f.Kind == kind && f.Mode == "cli").Sum(f => f.Count)} failed") +
                         $"  | peak {Process.GetCurrentProcess().PeakWorkingSet64 >> 20:N0} MiB");
                 }
@@ -165,11 +180,9 @@ internal static class Program
         return report.FailureCount == 0 ? 0 : 1;
     }
 
-    private static int Replay(CaseGenerator generator, FuzzSettings settings, FuzzKind[] kinds, int seed, int index, string? writeTo, string? cliDll)
+    private static int Replay(CaseGenerator generator, FuzzSettings settings, FuzzKind kind, int seed, int index, string? writeTo, Runners runners, bool cliOnly)
     {
-        if (kinds.Length != 1)
-            throw new UsageError("--replay needs one --kind");
-        FuzzCase fuzzCase = generator.Create(kinds[0], seed, index);
+        FuzzCase fuzzCase = generator.Create(kind, seed, index);
         Console.WriteLine($"case: {fuzzCase.Replay}");
         Console.WriteLine($"seed file: {fuzzCase.Seed}");
         Console.WriteLine($"mutation: {fuzzCase.Mutation}");
@@ -182,10 +195,29 @@ internal static class Program
                 file.WriteTo(Path.Combine(writeTo, name));
             }
         }
-        CaseResult result = cliDll is not null ? new CliRunner(settings, cliDll).Run(fuzzCase) : new CaseRunner(settings).Run(fuzzCase);
+        if (fuzzCase.Command is { } command)
+            Console.WriteLine($"command: fastbackprop-cli {string.Join(' ', command)}{(fuzzCase.Nodes is { } nodes ? $" (with {string.Join(", ", nodes)})" : "")}");
+        CaseResult result = runners.Run(fuzzCase, cliOnly ? "cli" : FuzzKinds.Mode(kind));
         Console.WriteLine($"outcome: {result.Outcome}: {result.Detail}{(result.StackTop is null ? "" : $"\n  {result.StackTop}")}");
         Console.WriteLine($"time {result.Elapsed.TotalSeconds:N2} s, allocated {result.AllocatedBytes >> 20:N0} MiB, peak working set {Process.GetCurrentProcess().PeakWorkingSet64 >> 20:N0} MiB");
         return result.IsFailure ? 1 : 0;
+    }
+
+    /// <summary>The runner of each mode: in process, the CLI in child processes, the serving sample over HTTP.</summary>
+    private sealed class Runners(FuzzSettings settings, string? cliDll, string? servingDll, int runSeed) : IDisposable
+    {
+        public CaseRunner Library { get; } = new(settings);
+        public CliRunner? Cli { get; } = cliDll is null ? null : new CliRunner(settings, cliDll);
+        private readonly ServingRunner? serving = servingDll is null ? null : new ServingRunner(settings, servingDll, runSeed);
+
+        public CaseResult Run(FuzzCase fuzzCase, string mode) => mode switch
+        {
+            "cli" => (Cli ?? throw new UsageError("the CLI is needed: build it or give --cli-dll")).Run(fuzzCase),
+            "serving" => (serving ?? throw new UsageError("the serving sample is needed: build it or give --serving-dll")).Run(fuzzCase),
+            _ => Library.Run(fuzzCase),
+        };
+
+        public void Dispose() => serving?.Dispose();
     }
 
     /// <summary>Re-runs this program in a child process whose GC heap is capped, passing its output through.</summary>

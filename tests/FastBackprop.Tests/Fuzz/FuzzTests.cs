@@ -127,6 +127,47 @@ public sealed class FuzzTests(ITestOutputHelper output)
         Assert.True(layout.ParameterCount > 0);
     }
 
+    [Fact]
+    public void A_damaged_gzip_is_never_called_sound_and_valid_members_load_as_the_original()
+    {
+        var generator = new CaseGenerator(Settings);
+        int damaged = 0, valid = 0;
+        for (int i = 0; i < 80; i++)
+        {
+            FuzzCase fuzzCase = generator.Create(FuzzKind.Gzip, RunSeed, i);
+            CaseResult result = CaseRunner.Execute(fuzzCase, Settings);
+            if (fuzzCase.MustBeRefused)
+            {
+                damaged++;
+                Assert.True(result.Outcome is Outcome.CleanError or Outcome.SilentNonsense, $"{fuzzCase.Mutation}: {result.Outcome} {result.Detail}");
+            }
+            else
+            {
+                valid++;
+                Assert.True(result.Outcome is Outcome.Accepted or Outcome.CleanError, $"{fuzzCase.Mutation}: {result.Outcome} {result.Detail}");
+            }
+        }
+        Assert.True(damaged > 0 && valid > 0, $"{damaged} damaged and {valid} valid cases");
+    }
+
+    [Fact]
+    public void A_written_model_file_loads_with_its_layers_and_predicts_what_they_compute()
+    {
+        // 2 inputs → dense 2 (ReLU, W = [[1, 2], [−1, 0.5]], b = [0.5, 0]) → 3 dropout layers → dense 1 (identity, W = [[2, −1]], b = [0.25]).
+        float[][] first = [[1, 2], [-1, 0.5f]];
+        byte[] bytes = new ModelWriter(2)
+            .Dense(2, ActivationKind.ReLU, (u, i) => first[u][i], u => u == 0 ? 0.5f : 0f)
+            .Dropouts(3)
+            .Dense(1, ActivationKind.Identity, (_, i) => i == 0 ? 2f : -1f, _ => 0.25f)
+            .ToBytes();
+        Model<float> model = ModelFile.Load<float>(new MemoryStream(bytes));
+        Assert.Equal(5, model.Network.LayerCount);
+        var output = new float[1];
+        model.Predict([1f, 1f], 1, output);
+        // h = ReLU([1 + 2 + 0.5, −1 + 0.5]) = [3.5, 0]; y = 2·3.5 − 0 + 0.25.
+        Assert.Equal(7.25f, output[0]);
+    }
+
     private static byte[] ReadAll(Stream stream)
     {
         using (stream)

@@ -11,6 +11,8 @@ namespace FastBackprop.Fuzz;
 /// </summary>
 public sealed class CaseGenerator(FuzzSettings settings)
 {
+    private (int RunSeed, ModelSeed Model)? servingModel;
+
     public FuzzCase Create(FuzzKind kind, int runSeed, int index)
     {
         var random = new Random(CaseSeed(runSeed, kind, index));
@@ -19,8 +21,22 @@ public sealed class CaseGenerator(FuzzSettings settings)
             FuzzKind.Csv => Csv(random, runSeed, index),
             FuzzKind.Idx => Idx(random, runSeed, index),
             FuzzKind.Onnx => Onnx(random, runSeed, index),
+            FuzzKind.Gzip => GzipCases.Create(random, runSeed, index),
+            FuzzKind.Cancel => CancelCases.Create(random, runSeed, index),
+            FuzzKind.Special => SpecialFileCases.Create(random, runSeed, index),
+            FuzzKind.Deep => DeepCases.Create(random, runSeed, index),
+            FuzzKind.Serving => ServingCases.Create(random, runSeed, index, ServingModel(runSeed)),
+            FuzzKind.Columns => ColumnCases.Create(random, runSeed, index),
             _ => Model(random, runSeed, index),
         };
+    }
+
+    /// <summary>The model the serving sample runs for this run seed (made once).</summary>
+    private ModelSeed ServingModel(int runSeed)
+    {
+        if (servingModel is not { } cached || cached.RunSeed != runSeed)
+            servingModel = cached = (runSeed, ServingCases.Model(runSeed));
+        return cached.Model;
     }
 
     /// <summary>A 32-bit seed mixed from the three numbers (SplitMix64's finaliser), the same in every process.</summary>

@@ -61,32 +61,22 @@ public sealed class CaseRunner(FuzzSettings settings)
             switch (fuzzCase.Kind)
             {
                 case FuzzKind.Csv:
-                    {
-                        using Stream stream = fuzzCase.File("data.csv").Open();
-                        CsvOptions options = fuzzCase.CsvOptions ?? CsvOptions.Default;
-                        Dataset<float> data = CsvLoader.Load<float>(stream, new CsvOptions
-                        {
-                            Separator = options.Separator,
-                            Header = options.Header,
-                            TargetColumn = options.TargetColumn,
-                            TargetColumnName = options.TargetColumnName,
-                            Task = options.Task,
-                            ClassLabels = options.ClassLabels,
-                            Limits = settings.Limits,
-                        }, "data.csv");
-                        nonsense = NonsenseChecks.Dataset(data, settings);
-                        break;
-                    }
+                    nonsense = NonsenseChecks.Dataset(LoadCsv(fuzzCase, fuzzCase.Files, settings), settings);
+                    break;
                 case FuzzKind.Idx:
+                    nonsense = NonsenseChecks.Dataset(LoadIdx(fuzzCase.Files, settings, directory = CaseDirectory(settings)), settings);
+                    break;
+                case FuzzKind.Gzip:
                     {
-                        // LoadDataset takes paths (it is where the class rules live), so the pair goes to disk.
-                        directory = Path.Combine(settings.WorkDirectory, $"case-{Environment.ProcessId}-{Guid.NewGuid():N}");
-                        Directory.CreateDirectory(directory);
-                        string images = Path.Combine(directory, "images.idx"), labels = Path.Combine(directory, "labels.idx");
-                        fuzzCase.File("images.idx").WriteTo(images);
-                        fuzzCase.File("labels.idx").WriteTo(labels);
-                        Dataset<float> data = IdxLoader.LoadDataset(images, labels, limits: settings.Limits);
-                        nonsense = NonsenseChecks.Dataset(data, settings);
+                        bool csv = fuzzCase.Files.Any(f => f.Name == "data.csv");
+                        Dataset<float> data = csv ? LoadCsv(fuzzCase, fuzzCase.Files, settings) : LoadIdx(fuzzCase.Files, settings, directory = CaseDirectory(settings));
+                        Dataset<float> original = csv ? LoadCsv(fuzzCase, fuzzCase.Originals!, settings) : LoadIdx(fuzzCase.Originals!, settings, directory!);
+                        string? difference = NonsenseChecks.Difference(data, original);
+                        // The damage's category (the mutation up to its colon) names the failure class.
+                        string damage = fuzzCase.Mutation.Split(':')[0];
+                        nonsense = fuzzCase.MustBeRefused
+                            ? $"gzip {damage}, loaded without an error: {difference ?? "the same data as the original"}"
+                            : difference is null ? null : $"gzip of {damage}, loaded differently: {difference}";
                         break;
                     }
                 case FuzzKind.Onnx:
@@ -96,13 +86,15 @@ public sealed class CaseRunner(FuzzSettings settings)
                         nonsense = NonsenseChecks.Model(model);
                         break;
                     }
-                default:
+                case FuzzKind.Model:
                     {
                         using Stream stream = fuzzCase.File("model.fbpm").Open();
                         Model<float> model = ModelFile.Load<float>(stream);
                         nonsense = NonsenseChecks.Model(model);
                         break;
                     }
+                default:
+                    throw new InvalidOperationException($"{fuzzCase.Kind} cases run through {FuzzKinds.Mode(fuzzCase.Kind)}, not in process");
             }
             return nonsense is null
                 ? new CaseResult(Outcome.Accepted, "loaded", null, TimeSpan.Zero, 0)
@@ -124,6 +116,39 @@ public sealed class CaseRunner(FuzzSettings settings)
                 catch (IOException) { }
             }
         }
+    }
+
+    private static Dataset<float> LoadCsv(FuzzCase fuzzCase, IReadOnlyList<(string Name, FuzzFile File)> files, FuzzSettings settings)
+    {
+        using Stream stream = files.First(f => f.Name == "data.csv").File.Open();
+        CsvOptions options = fuzzCase.CsvOptions ?? CsvOptions.Default;
+        return CsvLoader.Load<float>(stream, new CsvOptions
+        {
+            Separator = options.Separator,
+            Header = options.Header,
+            TargetColumn = options.TargetColumn,
+            TargetColumnName = options.TargetColumnName,
+            Task = options.Task,
+            ClassLabels = options.ClassLabels,
+            Limits = settings.Limits,
+        }, "data.csv");
+    }
+
+    /// <summary>A fresh directory for a case's files (IDX pairs: <see cref="IdxLoader.LoadDataset"/> takes paths, as it is
+    /// where the class rules live).</summary>
+    private static string CaseDirectory(FuzzSettings settings)
+    {
+        string directory = Path.Combine(settings.WorkDirectory, $"case-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        return directory;
+    }
+
+    private static Dataset<float> LoadIdx(IReadOnlyList<(string Name, FuzzFile File)> files, FuzzSettings settings, string directory)
+    {
+        string images = Path.Combine(directory, "images.idx"), labels = Path.Combine(directory, "labels.idx");
+        files.First(f => f.Name == "images.idx").File.WriteTo(images);
+        files.First(f => f.Name == "labels.idx").File.WriteTo(labels);
+        return IdxLoader.LoadDataset(images, labels, limits: settings.Limits);
     }
 
     /// <summary>The exception types each loader documents for bad input.</summary>
@@ -158,6 +183,44 @@ public sealed class CaseRunner(FuzzSettings settings)
 /// <summary>What makes an accepted input nonsense. Each check returns a one-line reason, or null when it is sound.</summary>
 public static class NonsenseChecks
 {
+    /// <summary>How <paramref name="data"/> differs from <paramref name="original"/> (rows, features, a value, a class,
+    /// a target), or null when they hold the same values bit for bit.</summary>
+    public static string? Difference(Dataset<float> data, Dataset<float> original)
+    {
+        if (data.Count != original.Count || data.FeatureCount != original.FeatureCount)
+            return $"{data.Count} rows × {data.FeatureCount} features, the original {original.Count} × {original.FeatureCount}";
+        int value = FirstDifference(data.Features, original.Features);
+        if (value >= 0)
+            return $"row {value / data.FeatureCount} feature {value % data.FeatureCount} is {data.Features[value]}, the original {original.Features[value]}";
+        if (data.ClassIndices is int[] classes && original.ClassIndices is int[] originalClasses)
+        {
+            int row = FirstDifference(classes, originalClasses);
+            if (row >= 0)
+                return $"row {row} class {classes[row]}, the original {originalClasses[row]}";
+            if (!(data.ClassLabels ?? []).SequenceEqual(original.ClassLabels ?? [], StringComparer.Ordinal))
+                return $"class labels [{string.Join(", ", data.ClassLabels ?? [])}], the original [{string.Join(", ", original.ClassLabels ?? [])}]";
+        }
+        else if (data.Targets is float[] targets && original.Targets is float[] originalTargets)
+        {
+            int row = FirstDifference(targets, originalTargets);
+            if (row >= 0)
+                return $"target {row} is {(row < targets.Length ? targets[row] : float.NaN)}, the original {(row < originalTargets.Length ? originalTargets[row] : float.NaN)}";
+        }
+        else if (data.IsClassification != original.IsClassification)
+            return data.IsClassification ? "read as classification, the original as regression" : "read as regression, the original as classification";
+        return null;
+    }
+
+    private static int FirstDifference<TValue>(TValue[] a, TValue[] b) where TValue : IEquatable<TValue>
+    {
+        for (int i = 0; i < Math.Min(a.Length, b.Length); i++)
+        {
+            if (!a[i].Equals(b[i]))
+                return i;
+        }
+        return a.Length == b.Length ? -1 : Math.Min(a.Length, b.Length);
+    }
+
     public static string? Dataset(Dataset<float> data, FuzzSettings settings)
     {
         if (data.Count < 1 || data.FeatureCount < 1)

@@ -50,7 +50,8 @@ public sealed class FuzzReport
     }
 
     /// <summary>What makes two failures the same class: for a crash the exception type and the stack top; for nonsense
-    /// the reason without its numbers; for a hang, the kind of mutation (its text before the first digit).</summary>
+    /// the reason without its numbers; for a hang or a memory blow-up, the kind of mutation (its text before the first
+    /// digit).</summary>
     private static string Signature(FuzzCase fuzzCase, CaseResult result) => result.Outcome switch
     {
         Outcome.Crash => $"{result.Detail.Split(':')[0]} {result.StackTop ?? "(no stack)"}",
@@ -83,19 +84,19 @@ public sealed class FuzzReport
         md.AppendLine($"Command: `{command}`  ").AppendLine($"Date: {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; wall time {elapsed.TotalMinutes:N1} min; .NET {Environment.Version}  ");
         md.AppendLine($"Limits: {settings.TimeLimit.TotalSeconds:0.#} s per case; memory cap {(settings.MemoryCapBytes > 0 ? Mb(settings.MemoryCapBytes) + " (GC heap hard limit)" : "none")}; " +
                       $"gzip bombs {settings.BombBytes:N0} bytes decompressed ({settings.BombPercent}% of cases); more than {settings.MaxClasses:N0} classes is nonsense.").AppendLine();
-        md.AppendLine("| kind | mode | cases | clean error | accepted | crash | hang | silent nonsense | most allocated by one case | slowest case |");
-        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        md.AppendLine("| kind | mode | cases | clean error | accepted | crash | hang | silent nonsense | memory blow-up | most allocated by one case | slowest case |");
+        md.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
         foreach (var ((kind, mode), c) in counts.OrderBy(k => k.Key.Item1).ThenByDescending(k => k.Key.Mode))
         {
             (long bytes, TimeSpan time) = largest[(kind, mode)];
-            md.AppendLine($"| {kind} | {mode} | {c.Sum():N0} | {c[(int)Outcome.CleanError]:N0} | {c[(int)Outcome.Accepted]:N0} | {c[(int)Outcome.Crash]:N0} | {c[(int)Outcome.Hang]:N0} | {c[(int)Outcome.SilentNonsense]:N0} | {(mode == "cli" ? "—" : Mb(bytes))} | {time.TotalSeconds:N1} s |");
+            md.AppendLine($"| {kind} | {mode} | {c.Sum():N0} | {c[(int)Outcome.CleanError]:N0} | {c[(int)Outcome.Accepted]:N0} | {c[(int)Outcome.Crash]:N0} | {c[(int)Outcome.Hang]:N0} | {c[(int)Outcome.SilentNonsense]:N0} | {c[(int)Outcome.MemoryBlowUp]:N0} | {(mode == "library" ? Mb(bytes) : "—")} | {time.TotalSeconds:N1} s |");
         }
         md.AppendLine();
         md.AppendLine($"Peak working set of the fuzzing process: {Mb(peakWorkingSet)}{(peakChild > 0 ? $"; of a CLI child: {Mb(peakChild)}" : "")} " +
                       $"(cap {(settings.MemoryCapBytes > 0 ? Mb(settings.MemoryCapBytes) + " of GC heap, plus the runtime's own memory" : "none")}).").AppendLine();
         if (failures.Count == 0)
         {
-            md.AppendLine("No crashes, hangs or silent acceptances of nonsense.");
+            md.AppendLine("No crashes, hangs, silent acceptances of nonsense or memory blow-ups.");
             return md.ToString();
         }
         md.AppendLine("## Failure classes").AppendLine();
@@ -104,7 +105,7 @@ public sealed class FuzzReport
             md.AppendLine($"### {f.Kind} ({f.Mode}): {f.Outcome} ×{f.Count:N0} — {Escape(f.Signature)}").AppendLine();
             foreach ((FuzzCase c, CaseResult r) in f.Examples)
             {
-                md.AppendLine($"- `{c.Replay}{settings.ReplayOptions()}{(f.Mode == "cli" ? " --cli-only" : "")}`: seed file {Escape(c.Seed)}; mutation: {Escape(Shorten(c.Mutation))}  ");
+                md.AppendLine($"- `{c.Replay}{settings.ReplayOptions()}{(f.Mode == "cli" && FuzzKinds.Mode(c.Kind) != "cli" ? " --cli-only" : "")}`: seed file {Escape(c.Seed)}; mutation: {Escape(Shorten(c.Mutation))}  ");
                 md.AppendLine($"  → {Escape(Shorten(r.Detail))}{(r.StackTop is null ? "" : $" ({Escape(r.StackTop)})")}; {r.Elapsed.TotalSeconds:N2} s");
             }
             md.AppendLine();

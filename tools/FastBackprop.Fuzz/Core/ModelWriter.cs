@@ -1,0 +1,108 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace FastBackprop.Fuzz;
+
+/// <summary>
+/// Writes float32 model files (docs/MODEL_FORMAT.md, version 2) from layer records and parameters directly, for the
+/// shapes no training would make: tens of thousands of layers, or weights chosen to cancel. Going around
+/// <see cref="Network{T}"/> keeps a 60,000-layer file cheap to make and leaves every allocation to the code under test.
+/// </summary>
+public sealed class ModelWriter(int inputSize)
+{
+    private readonly List<(int Units, ActivationKind Activation, bool Dropout, double Alpha)> layers = [];
+    private readonly List<float> parameters = [];
+    private int width = inputSize;
+
+    public int InputSize { get; } = inputSize;
+
+    /// <summary>The widest layer (the input included): what one row of activations costs.</summary>
+    public int MaxWidth { get; private set; } = inputSize;
+
+    public int LayerCount => layers.Count;
+
+    /// <summary>A dense layer; <paramref name="weight"/>(unit, input) gives W (bias 0 unless <paramref name="bias"/>).</summary>
+    public ModelWriter Dense(int units, ActivationKind activation, Func<int, int, float> weight, Func<int, float>? bias = null, double alpha = 0)
+    {
+        for (int u = 0; u < units; u++)
+        {
+            for (int i = 0; i < width; i++)
+                parameters.Add(weight(u, i));
+        }
+        for (int u = 0; u < units; u++)
+            parameters.Add(bias?.Invoke(u) ?? 0f);
+        return Add(units, activation, false, alpha);
+    }
+
+    /// <summary><paramref name="count"/> dropout layers as wide as the layer before (no parameters).</summary>
+    public ModelWriter Dropouts(int count, double rate = 0.5)
+    {
+        for (int i = 0; i < count; i++)
+            layers.Add((width, ActivationKind.Identity, true, rate));
+        return this;
+    }
+
+    private ModelWriter Add(int units, ActivationKind activation, bool dropout, double alpha)
+    {
+        layers.Add((units, activation, dropout, alpha));
+        width = units;
+        MaxWidth = Math.Max(MaxWidth, units);
+        return this;
+    }
+
+    /// <summary>The file: header, layers, parameters, optional standardisation and labels, and the SHA-256.</summary>
+    public byte[] ToBytes(float[]? means = null, float[]? scales = null, string[]? labels = null)
+    {
+        byte[][] labelBytes = labels?.Select(Encoding.UTF8.GetBytes).ToArray() ?? [];
+        long size = 24 + 16L * layers.Count + 8 + 4L * parameters.Count + (means is null ? 0 : 4 + 8L * means.Length)
+            + (labels is null ? 0 : 4 + labelBytes.Sum(b => 4L + b.Length)) + 32;
+        var file = new byte[size];
+        Span<byte> s = file;
+        "FBPMODEL"u8.CopyTo(s);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[8..], 2);
+        s[12] = 4;
+        s[13] = (byte)((means is null ? 0 : 1) | (labels is null ? 0 : 2));
+        BinaryPrimitives.WriteInt32LittleEndian(s[16..], InputSize);
+        BinaryPrimitives.WriteInt32LittleEndian(s[20..], layers.Count);
+        int at = 24;
+        foreach ((int units, ActivationKind activation, bool dropout, double alpha) in layers)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(s[at..], units);
+            s[at + 4] = (byte)activation;
+            s[at + 5] = (byte)(dropout ? LayerKind.Dropout : LayerKind.Dense);
+            BinaryPrimitives.WriteDoubleLittleEndian(s[(at + 8)..], alpha);
+            at += 16;
+        }
+        BinaryPrimitives.WriteInt64LittleEndian(s[at..], parameters.Count);
+        at += 8;
+        foreach (float p in parameters)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(s[at..], p);
+            at += 4;
+        }
+        if (means is not null)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(s[at..], means.Length);
+            at += 4;
+            foreach (float v in means.Concat(scales!))
+            {
+                BinaryPrimitives.WriteSingleLittleEndian(s[at..], v);
+                at += 4;
+            }
+        }
+        if (labels is not null)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(s[at..], labels.Length);
+            at += 4;
+            foreach (byte[] label in labelBytes)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(s[at..], label.Length);
+                label.CopyTo(s[(at + 4)..]);
+                at += 4 + label.Length;
+            }
+        }
+        SHA256.HashData(file.AsSpan(0, at), file.AsSpan(at));
+        return file;
+    }
+}
