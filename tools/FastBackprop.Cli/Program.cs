@@ -4,7 +4,7 @@ using FastBackprop.Hardware;
 namespace FastBackprop.Cli;
 
 /// <summary>
-/// <c>fastbackprop-cli [train|evaluate|predict|export|import|info|help] [options]</c>. With no command it trains (by default a 64-64-10
+/// <c>fastbackprop [train|evaluate|predict|export|import|info|help] [options]</c>. With no command it trains (by default a 64-64-10
 /// network on the embedded 8×8 digits) and reports held-out accuracy. Errors are one line on stderr: exit code 2 for
 /// command-line mistakes (unknown options, bad values, missing files), 1 for bad data, bad model files and training
 /// failures, 130 when interrupted with Ctrl+C.
@@ -16,30 +16,30 @@ internal static class Program
     public const int ExitUsage = 2;
     public const int ExitInterrupted = 130;
 
-    public const string Name = "fastbackprop-cli";
+    public const string Name = "fastbackprop";
 
     public const string HelpText =
         """
-        fastbackprop-cli - train, evaluate and run multi-layer perceptrons on the CPU with FastBackprop
+        fastbackprop - train, evaluate and run multi-layer perceptrons on the CPU with FastBackprop
 
         Usage:
-          fastbackprop-cli [train] [options]       train a network (the default command)
-          fastbackprop-cli evaluate [options]      loss, accuracy and confusion matrix of a saved model
-          fastbackprop-cli predict [options]       predictions of a saved model for a CSV file
-          fastbackprop-cli export MODEL OUT.onnx   write a saved model as ONNX
-          fastbackprop-cli import MODEL.onnx OUT   read a dense network from ONNX into a model file
-          fastbackprop-cli info                    the CPU and the kernel configuration chosen for it
-          fastbackprop-cli help [COMMAND]          this help, or a command's
-          fastbackprop-cli --version               the version and the kernels in use
+          fastbackprop [train] [options]       train a network (the default command)
+          fastbackprop evaluate [options]      loss, accuracy and confusion matrix of a saved model
+          fastbackprop predict [options]       predictions of a saved model for a CSV file
+          fastbackprop export MODEL OUT.onnx   write a saved model as ONNX
+          fastbackprop import MODEL.onnx OUT   read a dense network from ONNX into a model file
+          fastbackprop info                    the CPU and the kernel configuration chosen for it
+          fastbackprop help [COMMAND]          this help, or a command's
+          fastbackprop --version               the version and the kernels in use
 
         Options given without a command are those of 'train'; 'COMMAND --help' lists each command's.
         With no options at all, train a 64-64-10 network on the embedded 8x8 digits for 30 epochs.
 
         Examples:
-          fastbackprop-cli --epochs 5
-          fastbackprop-cli train --csv data.csv --target label --save model.fbpm --plot loss.svg
-          fastbackprop-cli evaluate --model model.fbpm --csv test.csv --target label
-          fastbackprop-cli predict --model model.fbpm --csv new.csv --output predictions.csv
+          fastbackprop --epochs 5
+          fastbackprop train --csv data.csv --target label --save model.fbpm --plot loss.svg
+          fastbackprop evaluate --model model.fbpm --csv test.csv --target label
+          fastbackprop predict --model model.fbpm --csv new.csv --output predictions.csv
 
         Exit codes: 0 success, 1 bad data, bad model file or failed training, 2 command-line error,
         130 interrupted.

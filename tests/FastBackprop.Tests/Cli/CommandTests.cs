@@ -383,7 +383,8 @@ public sealed class CommandTests : IDisposable
         {
             (int code, string output) = Run(args);
             Assert.Equal(0, code);
-            Assert.Contains("fastbackprop-cli", output);
+            Assert.Contains("fastbackprop ", output);
+            Assert.DoesNotContain("fastbackprop-cli", output);
         }
     }
 }

@@ -49,6 +49,6 @@ public sealed class OnnxCommandTests : IDisposable
         File.WriteAllBytes(junk, [0x0B, 1, 2, 3]);
         Assert.Equal(1, Run("import", junk, Path.Combine(dir, "x.fbpm")).Code);
         Assert.False(File.Exists(Path.Combine(dir, "x.fbpm")));
-        Assert.Contains("fastbackprop-cli import", Run("help", "import").Output);
+        Assert.Contains("fastbackprop import", Run("help", "import").Output);
     }
 }

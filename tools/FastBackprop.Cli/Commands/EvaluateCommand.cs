@@ -11,10 +11,10 @@ internal static class EvaluateCommand
 
     public const string HelpText =
         """
-        fastbackprop-cli evaluate - loss and accuracy of a saved model on labelled data
+        fastbackprop evaluate - loss and accuracy of a saved model on labelled data
 
         Usage:
-          fastbackprop-cli evaluate --model MODEL (--csv FILE [CSV options] | --idx IMAGES LABELS)
+          fastbackprop evaluate --model MODEL (--csv FILE [CSV options] | --idx IMAGES LABELS)
 
         Options:
           --model MODEL          a model saved by 'train --save'

@@ -8,10 +8,10 @@ internal static class InfoCommand
 {
     public const string HelpText =
         """
-        fastbackprop-cli info - the CPU and the kernel configuration chosen for it
+        fastbackprop info - the CPU and the kernel configuration chosen for it
 
         Usage:
-          fastbackprop-cli info
+          fastbackprop info
 
         Prints the processor (name, family/model, caches per core), the instruction set the kernels run,
         the GEMM micro-kernels and cache blocks, and a warning when the CPU offers a faster instruction

@@ -5,10 +5,10 @@ internal static class OnnxCommands
 {
     public const string ExportHelp =
         """
-        fastbackprop-cli export - write a saved model as ONNX (for ONNX Runtime, PyTorch's tools, ...)
+        fastbackprop export - write a saved model as ONNX (for ONNX Runtime, PyTorch's tools, ...)
 
         Usage:
-          fastbackprop-cli export MODEL.fbpm OUT.onnx
+          fastbackprop export MODEL.fbpm OUT.onnx
 
         The ONNX graph (opset 17, float32) maps raw features 'input' [batch, inputs] to 'output'
         [batch, outputs] as 'predict' does: the input standardisation (Sub, Mul), each dense layer as Gemm
@@ -19,10 +19,10 @@ internal static class OnnxCommands
 
     public const string ImportHelp =
         """
-        fastbackprop-cli import - read a dense network from ONNX into a model file
+        fastbackprop import - read a dense network from ONNX into a model file
 
         Usage:
-          fastbackprop-cli import MODEL.onnx OUT.fbpm
+          fastbackprop import MODEL.onnx OUT.fbpm
 
         Reads what 'export' writes and what torch.onnx.export writes for nn.Sequential of nn.Linear and
         ReLU/LeakyReLU/Sigmoid/Tanh/Softmax/SiLU/Identity/Flatten/Dropout (opsets 7-23): Gemm or MatMul+Add

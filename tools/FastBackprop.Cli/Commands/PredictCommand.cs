@@ -12,10 +12,10 @@ internal static class PredictCommand
 
     public const string HelpText =
         """
-        fastbackprop-cli predict - predictions of a saved model for the rows of a CSV file
+        fastbackprop predict - predictions of a saved model for the rows of a CSV file
 
         Usage:
-          fastbackprop-cli predict --model MODEL --csv FILE [--output FILE] [CSV options]
+          fastbackprop predict --model MODEL --csv FILE [--output FILE] [CSV options]
 
         Options:
           --model MODEL          a model saved by 'train --save'

@@ -272,10 +272,10 @@ internal sealed record TrainSettings
 
     public const string HelpText =
         """
-        fastbackprop-cli train - train a network, report it per epoch, test it, optionally save and plot
+        fastbackprop train - train a network, report it per epoch, test it, optionally save and plot
 
         Usage:
-          fastbackprop-cli [train] [options]
+          fastbackprop [train] [options]
 
         Data (one of; default: --problem digits):
           --problem P            built-in problem:
@@ -342,9 +342,9 @@ internal sealed record TrainSettings
         {LIMITS}
 
         Examples:
-          fastbackprop-cli --epochs 5
-          fastbackprop-cli train --csv iris.csv --target species --hidden 16 --save iris.fbpm
-          fastbackprop-cli train --idx train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz \
+          fastbackprop --epochs 5
+          fastbackprop train --csv iris.csv --target species --hidden 16 --save iris.fbpm
+          fastbackprop train --idx train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz \
               --test-idx t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz \
               --hidden 256,128 --lr 0.001 --batch 128 --epochs 25 --schedule cosine --plot loss.svg
         """;
