@@ -1,4 +1,5 @@
 using System.Globalization;
+using FastBackprop.Cli;
 
 namespace FastBackprop.Tests.Cli;
 
@@ -13,7 +14,8 @@ public sealed class OnnxCommandTests : IDisposable
     private static (int Code, string Output) Run(params string[] args)
     {
         var output = new StringWriter(CultureInfo.InvariantCulture);
-        int code = FastBackprop.Cli.Program.Run(args, output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), CancellationToken.None);
+        using var noSignal = new Interruption();
+        int code = FastBackprop.Cli.Program.Run(args, output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), noSignal);
         return (code, output.ToString());
     }
 

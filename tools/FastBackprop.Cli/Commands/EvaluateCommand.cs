@@ -31,7 +31,7 @@ internal static class EvaluateCommand
 
     public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r') + "\n" + LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
 
-    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    public static int Run(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt)
     {
         ParsedArgs parsed = ParsedArgs.Parse("evaluate", args, Specs);
         if (parsed.Help)
@@ -50,6 +50,7 @@ internal static class EvaluateCommand
         string[]? idx = parsed.Files("--idx");
         CsvOptions? csvOptions = null;
         Model<float> model = ModelArgs.Load(parsed);
+        interrupt.ThrowIfCancellationRequested();
         IReadOnlyList<string>? labels = model.ClassLabels;
         if (csv is not null)
             csvOptions = CsvArgs.Build(parsed, labels is null ? CsvTask.Regression : CsvTask.Classification, labels);
@@ -57,13 +58,14 @@ internal static class EvaluateCommand
         Dataset<float> data;
         if (csv is not null)
         {
-            data = CsvLoader.Load(csv, csvOptions);
+            data = CsvArgs.Load(csv, csvOptions, interrupt);
         }
         else
         {
             if (labels is null)
                 throw new DataException("the model is a regression model; IDX label files hold classes");
             data = IdxLoader.LoadDataset(idx![0], idx[1], classCount: labels.Count, limits: LimitArgs.Parse(parsed).Data);
+            interrupt.ThrowIfCancellationRequested();
         }
         if (data.FeatureCount != model.InputSize)
             throw new DataException($"the data have {data.FeatureCount} features per sample but the model takes {model.InputSize}");
@@ -72,7 +74,7 @@ internal static class EvaluateCommand
 
         Dataset<float> x = model.InputStandardization?.Transform(data) ?? data;
         Loss loss = model.Loss ?? Evaluation.DefaultLoss(model.Network, data.IsClassification);
-        EvaluationResult result = Evaluation.Evaluate(model.Network, loss, x, model.TargetStandardization);
+        EvaluationResult result = Evaluation.Evaluate(model.Network, loss, x, model.TargetStandardization, interrupt);
 
         output.WriteLine($"model:    {ModelArgs.Describe(model)}");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"data:     {Path.GetFileName(csv ?? idx![0])}: {data.Count} samples, {data.FeatureCount} features"));

@@ -31,23 +31,25 @@ internal static class OnnxCommands
         OUT.fbpm is written atomically and can be used with 'evaluate' and 'predict'.
         """;
 
-    public static int Export(IReadOnlyList<string> args, TextWriter output)
+    public static int Export(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt)
     {
         if (Help(args, output, ExportHelp))
             return Program.ExitOk;
         var (source, destination) = Paths("export", args, "MODEL.fbpm OUT.onnx");
         Model<float> model = ModelFile.Load<float>(source);
+        interrupt.ThrowIfCancellationRequested();
         OnnxModel.Export(model, destination);
         output.WriteLine($"exported {ModelArgs.Describe(model)} to {destination} (ONNX opset {OnnxModel.OpsetVersion}, {new FileInfo(destination).Length} bytes)");
         return Program.ExitOk;
     }
 
-    public static int Import(IReadOnlyList<string> args, TextWriter output)
+    public static int Import(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt)
     {
         if (Help(args, output, ImportHelp))
             return Program.ExitOk;
         var (source, destination) = Paths("import", args, "MODEL.onnx OUT.fbpm");
         Model<float> model = OnnxModel.Import<float>(source);
+        interrupt.ThrowIfCancellationRequested();
         ModelFile.Save(destination, model);
         output.WriteLine($"imported {ModelArgs.Describe(model)} to {destination}");
         return Program.ExitOk;
@@ -67,10 +69,8 @@ internal static class OnnxCommands
     {
         if (args.Count != 2 || args.Any(a => a.StartsWith('-')))
             throw new UsageException($"'{command}' takes two file names: {usage} (got {args.Count} argument(s){(args.Count > 0 ? $": {string.Join(' ', args)}" : "")})");
-        if (!File.Exists(args[0]))
-            throw new UsageException($"'{command}': file not found: {args[0]}");
-        if (Directory.Exists(args[1]))
-            throw new UsageException($"'{command}': '{args[1]}' is a directory");
+        FileArgs.CheckInput($"'{command}'", args[0]);
+        FileArgs.CheckOutput($"'{command}' output", args[1]);
         return (args[0], args[1]);
     }
 }

@@ -28,31 +28,8 @@ internal static class TrainCommand
     /// workers spin while they wait, so more threads than processors would only take turns).</summary>
     internal static int EffectiveThreads(int requested, int processors) => Math.Max(1, Math.Min(requested, processors));
 
-    /// <summary>Fails before any training when an output file's folder does not accept a new file (issue 12: an unwritable
-    /// --save path used to be found only after training, and the error named the temporary file). Option parsing has
-    /// already checked that the folder exists and the path is not a folder.</summary>
-    internal static void CheckWritable(string? path, string option)
-    {
-        if (path is null)
-            return;
-        string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
-        string probe = Path.Combine(folder, $".fastbackprop-write-check-{Environment.ProcessId}");
-        try
-        {
-            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
-            {
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"{option} {path}: cannot write in {folder} ({e.Message})");
-        }
-    }
-
     public static int Run(TrainSettings s, TextWriter output, bool interactive, long startTimestamp, CancellationToken interrupt)
     {
-        CheckWritable(s.Save, "--save");
-        CheckWritable(s.Plot, "--plot");
         if (s.Threads is int threads)
         {
             int used = EffectiveThreads(threads, Environment.ProcessorCount);
@@ -61,7 +38,7 @@ internal static class TrainCommand
             Parallelism.MaxDegreeOfParallelism = used;
         }
 
-        TrainData data = TrainData.Load(s);
+        TrainData data = TrainData.Load(s, interrupt);
         Dataset<float> training = data.Training;
         s = s.ForTrainingSize(training.Count, data.Validation is not null);
         bool classification = training.IsClassification;

@@ -216,8 +216,10 @@ internal sealed record TrainSettings
         if (plot is not null && !plot.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
             throw new UsageException($"--plot writes SVG: the file name must end in .svg (got '{plot}')");
         string? save = args.String("--save");
-        CheckWritable("--plot", plot);
-        CheckWritable("--save", save);
+        if (plot is not null)
+            FileArgs.CheckOutput("--plot", plot);
+        if (save is not null)
+            FileArgs.CheckOutput("--save", save);
         (DataLimits limits, long? memoryLimit) = LimitArgs.Parse(args);
         args.Requires("--checkpoint", "--save");
 
@@ -254,20 +256,6 @@ internal sealed record TrainSettings
             MemoryLimit = memoryLimit,
             Checkpoint = args.Int("--checkpoint", 1, MaxEpochs),
         };
-    }
-
-    /// <summary>Fails early (before training) when an output file's directory does not exist.</summary>
-    private static void CheckWritable(string option, string? path)
-    {
-        if (path is null)
-            return;
-        if (path.Length == 0)
-            throw new UsageException($"option {option} needs a file name");
-        if (Directory.Exists(path))
-            throw new UsageException($"{option}: '{path}' is a directory");
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null && !Directory.Exists(directory))
-            throw new UsageException($"{option}: directory not found: '{directory}'");
     }
 
     public const string HelpText =
