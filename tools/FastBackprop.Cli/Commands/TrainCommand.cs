@@ -112,7 +112,7 @@ internal static class TrainCommand
         // With --save, the weights an interrupt should save (the best validation epoch's, else the last complete epoch's)
         // are copied at the end of each epoch, and --checkpoint saves the model every N epochs.
         var snapshots = s.Save is null ? null : new EpochSnapshots(network, s.Save, s.Checkpoint, ModelOf);
-        var reporter = new Reporter(output, new ProgressLine(output, interactive), table, rowEvery, s.Epochs, cancel, snapshots);
+        var reporter = new Reporter(output, new ProgressLine(output, interactive, TimeProvider.System), table, rowEvery, s.Epochs, cancel, snapshots);
 
         TrainingHistory history;
         try
