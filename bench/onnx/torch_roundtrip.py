@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """PyTorch -> ONNX -> FastBackprop: exports random PyTorch MLPs with torch.onnx.export, imports each with
-`fastbackprop-cli import`, predicts with `fastbackprop-cli predict` and compares with PyTorch's own outputs
+`fastbackprop import`, predicts with `fastbackprop predict` and compares with PyTorch's own outputs
 (float32, |FastBackprop - PyTorch| <= 1e-5 * max(1, |PyTorch|)).
 
 Install once:   apt-get install python3-torch      (Debian's PyTorch 1.13; the `onnx` Python package is not needed)

@@ -6,7 +6,7 @@ seed: a stratified (classification) 80/20 train/test split with that seed, writt
 
   * scikit-learn: make_pipeline(StandardScaler(), MLPClassifier(random_state=seed)) (MLPRegressor for diabetes), every
     other setting at its default, fitted on train.csv's rows and scored on test.csv's (accuracy, or R^2);
-  * FastBackprop: `fastbackprop-cli train --csv train.csv --test-csv test.csv --target target --seed SEED`
+  * FastBackprop: `fastbackprop train --csv train.csv --test-csv test.csv --target target --seed SEED`
     (plus --regression for diabetes) and no other flag, reading the final line (accuracy, or R^2).
 
 Prints a Markdown table: the mean over the seeds (min-max in brackets) of the test score, and the mean training time

@@ -4,10 +4,11 @@ using FastBackprop.Hardware;
 namespace FastBackprop.Cli;
 
 /// <summary>
-/// <c>fastbackprop-cli [train|evaluate|predict|export|import|info|help] [options]</c>. With no command it trains (by default a 64-64-10
+/// <c>fastbackprop [train|evaluate|predict|export|import|info|help] [options]</c>. With no command it trains (by default a 64-64-10
 /// network on the embedded 8×8 digits) and reports held-out accuracy. Errors are one line on stderr: exit code 2 for
-/// command-line mistakes (unknown options, bad values, missing files), 1 for bad data, bad model files and training
-/// failures, 130 when interrupted with Ctrl+C.
+/// command-line mistakes (unknown options, bad values, input files that are missing, unreadable or not regular files,
+/// output paths that cannot be written), 1 for bad data, bad model files and training failures, 130 when interrupted
+/// with Ctrl+C and 143 when stopped with SIGTERM (<see cref="Interruption"/>).
 /// </summary>
 internal static class Program
 {
@@ -16,92 +17,57 @@ internal static class Program
     public const int ExitUsage = 2;
     public const int ExitInterrupted = 130;
 
-    public const string Name = "fastbackprop-cli";
+    public const string Name = "fastbackprop";
 
     public const string HelpText =
         """
-        fastbackprop-cli - train, evaluate and run multi-layer perceptrons on the CPU with FastBackprop
+        fastbackprop - train, evaluate and run multi-layer perceptrons on the CPU with FastBackprop
 
         Usage:
-          fastbackprop-cli [train] [options]       train a network (the default command)
-          fastbackprop-cli evaluate [options]      loss, accuracy and confusion matrix of a saved model
-          fastbackprop-cli predict [options]       predictions of a saved model for a CSV file
-          fastbackprop-cli export MODEL OUT.onnx   write a saved model as ONNX
-          fastbackprop-cli import MODEL.onnx OUT   read a dense network from ONNX into a model file
-          fastbackprop-cli info                    the CPU and the kernel configuration chosen for it
-          fastbackprop-cli help [COMMAND]          this help, or a command's
-          fastbackprop-cli --version               the version and the kernels in use
+          fastbackprop [train] [options]       train a network (the default command)
+          fastbackprop evaluate [options]      loss, accuracy and confusion matrix of a saved model
+          fastbackprop predict [options]       predictions of a saved model for a CSV file
+          fastbackprop export MODEL OUT.onnx   write a saved model as ONNX
+          fastbackprop import MODEL.onnx OUT   read a dense network from ONNX into a model file
+          fastbackprop info                    the CPU and the kernel configuration chosen for it
+          fastbackprop help [COMMAND]          this help, or a command's
+          fastbackprop --version               the version and the kernels in use
 
         Options given without a command are those of 'train'; 'COMMAND --help' lists each command's.
         With no options at all, train a 64-64-10 network on the embedded 8x8 digits for 30 epochs.
 
         Examples:
-          fastbackprop-cli --epochs 5
-          fastbackprop-cli train --csv data.csv --target label --save model.fbpm --plot loss.svg
-          fastbackprop-cli evaluate --model model.fbpm --csv test.csv --target label
-          fastbackprop-cli predict --model model.fbpm --csv new.csv --output predictions.csv
+          fastbackprop --epochs 5
+          fastbackprop train --csv data.csv --target label --save model.fbpm --plot loss.svg
+          fastbackprop evaluate --model model.fbpm --csv test.csv --target label
+          fastbackprop predict --model model.fbpm --csv new.csv --output predictions.csv
 
-        Exit codes: 0 success, 1 bad data, bad model file or failed training, 2 command-line error,
-        130 interrupted.
+        Exit codes: 0 success, 1 bad data, bad model file or failed training, 2 command-line error
+        (including missing input files and output paths that cannot be written), 130 interrupted with
+        Ctrl+C, 143 stopped with SIGTERM. Every command stops at the first Ctrl+C or SIGTERM.
         """;
 
     private static int Main(string[] args)
     {
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        using var interrupt = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            if (!interrupt.IsCancellationRequested)
-            {
-                e.Cancel = true; // the first Ctrl+C stops training cleanly; a second one ends the process
-                interrupt.Cancel();
-            }
-        };
-        // SIGTERM (docker stop, systemd, kill) stops training the same way, so --save still saves.
-        using var terminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
-        {
-            if (!interrupt.IsCancellationRequested)
-            {
-                context.Cancel = true; // the first stops training cleanly; a second one ends the process
-                interrupt.Cancel();
-            }
-        });
-        return Run(args, Console.Out, !Console.IsOutputRedirected, start, interrupt.Token);
+        using var interruption = Interruption.FromSignals();
+        return Run(args, Console.Out, !Console.IsOutputRedirected, start, interruption);
     }
 
     /// <summary>Runs a command line, writing to <paramref name="output"/> and errors to stderr; returns the exit code.</summary>
-    internal static int Run(IReadOnlyList<string> args, TextWriter output, bool interactive, long start, CancellationToken interrupt)
+    internal static int Run(IReadOnlyList<string> args, TextWriter output, bool interactive, long start, Interruption interruption)
     {
+        CancellationToken interrupt = interruption.Token;
         try
         {
-            string command = args.Count > 0 && !args[0].StartsWith('-') ? args[0] : "";
-            IReadOnlyList<string> rest = command.Length > 0 ? args.Skip(1).ToArray() : args;
-            switch (command)
-            {
-                case "" when args.Count == 1 && args[0] is "-h" or "--help" or "-?":
-                    output.WriteLine(HelpText);
-                    return ExitOk;
-                case "" when args.Count == 1 && args[0] is "--version":
-                    output.WriteLine($"{Name} {Version}");
-                    output.WriteLine($"kernels: {CpuInfo.Describe(KernelConfiguration.Current.InstructionSet)} on {CpuInfo.Current.Name} ({CpuInfo.Current.Microarchitecture}); 'info' for details");
-                    return ExitOk;
-                case "" or "train":
-                    return TrainCommand.Run(rest, output, interactive, start, interrupt);
-                case "evaluate" or "eval":
-                    return EvaluateCommand.Run(rest, output);
-                case "predict":
-                    return PredictCommand.Run(rest, output);
-                case "export":
-                    return OnnxCommands.Export(rest, output);
-                case "import":
-                    return OnnxCommands.Import(rest, output);
-                case "info":
-                    return InfoCommand.Run(rest, output);
-                case "help":
-                    return Help(rest, output);
-                default:
-                    throw new UsageException($"unknown command '{command}' (expected train, evaluate, predict, export, import, info or help; see --help)");
-            }
+            int code = RunCommand(args, output, interactive, start, interrupt);
+            // A command that stopped for the signal (training, after saving) returns ExitInterrupted; the signal decides
+            // the code the process exits with.
+            return code == ExitInterrupted ? interruption.ExitCode : code;
+        }
+        catch (OperationCanceledException) when (interrupt.IsCancellationRequested)
+        {
+            return Fail(interruption.ExitCode, interruption.Reason, output);
         }
         catch (UsageException e)
         {
@@ -123,10 +89,6 @@ internal static class Program
         {
             return Fail(ExitUsage, e.Message, output);
         }
-        catch (OperationCanceledException)
-        {
-            return Fail(ExitInterrupted, "interrupted", output);
-        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return Fail(ExitFailure, e.Message, output);
@@ -140,6 +102,39 @@ internal static class Program
         catch (Exception e)
         {
             return Fail(ExitFailure, $"unexpected {e.GetType().Name}: {e.Message}", output);
+        }
+    }
+
+    /// <summary>Runs the command <paramref name="args"/> name (train when none) with the interrupt token.</summary>
+    private static int RunCommand(IReadOnlyList<string> args, TextWriter output, bool interactive, long start, CancellationToken interrupt)
+    {
+        string command = args.Count > 0 && !args[0].StartsWith('-') ? args[0] : "";
+        IReadOnlyList<string> rest = command.Length > 0 ? args.Skip(1).ToArray() : args;
+        switch (command)
+        {
+            case "" when args.Count == 1 && args[0] is "-h" or "--help" or "-?":
+                output.WriteLine(HelpText);
+                return ExitOk;
+            case "" when args.Count == 1 && args[0] is "--version":
+                output.WriteLine($"{Name} {Version}");
+                output.WriteLine($"kernels: {CpuInfo.Describe(KernelConfiguration.Current.InstructionSet)} on {CpuInfo.Current.Name} ({CpuInfo.Current.Microarchitecture}); 'info' for details");
+                return ExitOk;
+            case "" or "train":
+                return TrainCommand.Run(rest, output, interactive, start, interrupt);
+            case "evaluate" or "eval":
+                return EvaluateCommand.Run(rest, output, interrupt);
+            case "predict":
+                return PredictCommand.Run(rest, output, interrupt);
+            case "export":
+                return OnnxCommands.Export(rest, output, interrupt);
+            case "import":
+                return OnnxCommands.Import(rest, output, interrupt);
+            case "info":
+                return InfoCommand.Run(rest, output, interrupt);
+            case "help":
+                return Help(rest, output);
+            default:
+                throw new UsageException($"unknown command '{command}' (expected train, evaluate, predict, export, import, info or help; see --help)");
         }
     }
 

@@ -196,7 +196,7 @@ internal static class Program
             }
         }
         if (fuzzCase.Command is { } command)
-            Console.WriteLine($"command: fastbackprop-cli {string.Join(' ', command)}{(fuzzCase.Nodes is { } nodes ? $" (with {string.Join(", ", nodes)})" : "")}");
+            Console.WriteLine($"command: fastbackprop {string.Join(' ', command)}{(fuzzCase.Nodes is { } nodes ? $" (with {string.Join(", ", nodes)})" : "")}");
         CaseResult result = runners.Run(fuzzCase, cliOnly ? "cli" : FuzzKinds.Mode(kind));
         Console.WriteLine($"outcome: {result.Outcome}: {result.Detail}{(result.StackTop is null ? "" : $"\n  {result.StackTop}")}");
         Console.WriteLine($"time {result.Elapsed.TotalSeconds:N2} s, allocated {result.AllocatedBytes >> 20:N0} MiB, peak working set {Process.GetCurrentProcess().PeakWorkingSet64 >> 20:N0} MiB");

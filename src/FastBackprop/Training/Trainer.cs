@@ -227,6 +227,7 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             double bestLoss = double.PositiveInfinity;
             int sinceBest = 0;
             bool stoppedEarly = false;
+            TimeProvider clock = options.ProgressClock;
             long lastReport = 0;
             bool reported = false;
             TargetMode mode = ModeOf(training);
@@ -274,12 +275,14 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
 
                     if (progress is not null)
                     {
-                        long now = Stopwatch.GetTimestamp();
-                        if (!reported || Stopwatch.GetElapsedTime(lastReport, now) >= options.ProgressInterval)
+                        // One clock for the whole run, not restarted per epoch: epochs shorter than the interval would
+                        // otherwise never get a per-batch report after the first.
+                        long now = clock.GetTimestamp();
+                        if (!reported || clock.GetElapsedTime(lastReport, now) >= options.ProgressInterval)
                         {
                             int seen = first + size;
                             progress.Report(new TrainingProgress(epoch, options.Epochs, b, batches, lossSum / seen,
-                                seen / Math.Max(Stopwatch.GetElapsedTime(epochStart, now).TotalSeconds, 1e-9), null));
+                                seen / Math.Max(Stopwatch.GetElapsedTime(epochStart).TotalSeconds, 1e-9), null));
                             lastReport = now;
                             reported = true;
                         }
@@ -333,8 +336,6 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
                 };
                 history.Add(metrics);
                 progress?.Report(new TrainingProgress(epoch, options.Epochs, batches - 1, batches, metrics.TrainingLoss, metrics.SamplesPerSecond, metrics));
-                lastReport = Stopwatch.GetTimestamp();
-                reported = true;
 
                 if (options.EarlyStoppingPatience is int patience && sinceBest >= patience)
                 {

@@ -92,8 +92,10 @@ public sealed record TrainerOptions
     /// (stopped early, ran out of epochs, or cancelled). Default true. Without early stopping the final parameters are kept.</summary>
     public bool RestoreBestWeights { get; init; } = true;
 
-    /// <summary>The least time between two per-batch progress reports (default 100 ms; zero reports every batch). The
-    /// first batch of a run is always reported, and every epoch ends with a report carrying its <see cref="EpochMetrics"/>.</summary>
+    /// <summary>The least time between two per-batch progress reports (default 100 ms; zero reports every batch), measured
+    /// over the whole run: epochs shorter than the interval still get a per-batch report whenever it has passed. The
+    /// first batch of a run is always reported, and every epoch ends with a report carrying its <see cref="EpochMetrics"/>
+    /// (those do not count against the interval).</summary>
     public TimeSpan ProgressInterval
     {
         get;
@@ -104,6 +106,9 @@ public sealed record TrainerOptions
             field = value;
         }
     } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>The clock <see cref="ProgressInterval"/> is measured on (tests pass a fake one).</summary>
+    internal TimeProvider ProgressClock { get; init; } = TimeProvider.System;
 
     /// <summary>Whether to measure the training accuracy of classification runs (default true). The outputs come out of
     /// the same forward pass as the gradients (ComputeGradients' outputs argument), so it costs only the copy of the

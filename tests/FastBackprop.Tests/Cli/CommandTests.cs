@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
 using FastBackprop.Cli;
@@ -17,7 +18,8 @@ public sealed class CommandTests : IDisposable
     private static (int Code, string Output) Run(params string[] args)
     {
         var output = new StringWriter(CultureInfo.InvariantCulture);
-        int code = FastBackprop.Cli.Program.Run(args, output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), CancellationToken.None);
+        using var noSignal = new Interruption();
+        int code = FastBackprop.Cli.Program.Run(args, output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), noSignal);
         return (code, output.ToString());
     }
 
@@ -59,16 +61,16 @@ public sealed class CommandTests : IDisposable
     }
 
     [Theory]
-    [InlineData("0.1", "best validation loss")]
-    [InlineData("0", "last complete epoch")]
-    public void AnInterruptSavesTheKeptWeights(string validationFraction, string which)
+    [InlineData("0.1", "best validation loss", PosixSignal.SIGINT, 130)]
+    [InlineData("0", "last complete epoch", PosixSignal.SIGTERM, 143)]
+    public void AnInterruptSavesTheKeptWeights(string validationFraction, string which, PosixSignal signal, int exitCode)
     {
         string blobs = WriteBlobs("interrupt.csv", 200), model = Path.Combine(dir, "interrupted.fbpm");
-        using var interrupt = new CancellationTokenSource();
-        var output = new RowWatcher(epoch => { if (epoch == 2) interrupt.Cancel(); });
+        using var interrupt = new Interruption();
+        var output = new RowWatcher(epoch => { if (epoch == 2) interrupt.Request(signal); });
         int code = FastBackprop.Cli.Program.Run(["train", "--csv", blobs, "--epochs", "50", "--batch", "8", "--validation-fraction", validationFraction, "--save", model],
-            output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), interrupt.Token);
-        Assert.Equal(FastBackprop.Cli.Program.ExitInterrupted, code);
+            output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), interrupt);
+        Assert.Equal(exitCode, code);
         Assert.Matches($"interrupted after [23] complete epoch\\(s\\); saved the weights of epoch [0-9]+ \\({which}\\) to ", output.ToString());
         Assert.Equal(3, ModelFile.Load<float>(model).InputSize);
         Assert.Empty(Directory.GetFiles(dir, "*.tmp-*"));
@@ -80,8 +82,9 @@ public sealed class CommandTests : IDisposable
         string blobs = WriteBlobs("checkpoint.csv", 100), model = Path.Combine(dir, "checkpoint.fbpm");
         var seen = new List<(int Epoch, bool Exists)>();
         var output = new RowWatcher(epoch => seen.Add((epoch, File.Exists(model))));
+        using var noSignal = new Interruption();
         int code = FastBackprop.Cli.Program.Run(["train", "--csv", blobs, "--epochs", "4", "--checkpoint", "2", "--save", model],
-            output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), CancellationToken.None);
+            output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), noSignal);
         Assert.Equal(FastBackprop.Cli.Program.ExitOk, code);
         // Rows are printed before the epoch's checkpoint: none exists at epochs 1-2, the epoch-2 checkpoint by epoch 3.
         Assert.Equal([(1, false), (2, false), (3, true), (4, true)], seen);
@@ -165,11 +168,11 @@ public sealed class CommandTests : IDisposable
     [Fact]
     public void AnUnwritableSaveFolderFailsBeforeTraining()
     {
-        TrainCommand.CheckWritable(Path.Combine(dir, "model.fbpm"), "--save");
+        FileArgs.CheckOutput("--save", Path.Combine(dir, "model.fbpm"));
         Assert.Empty(Directory.GetFiles(dir, ".fastbackprop-write-check-*"));
         if (!OperatingSystem.IsLinux())
             return;
-        var e = Assert.Throws<UsageException>(() => TrainCommand.CheckWritable("/proc/model.fbpm", "--save"));
+        var e = Assert.Throws<UsageException>(() => FileArgs.CheckOutput("--save", "/proc/model.fbpm"));
         Assert.StartsWith("--save /proc/model.fbpm: cannot write in /proc", e.Message);
     }
 
@@ -384,7 +387,8 @@ public sealed class CommandTests : IDisposable
         {
             (int code, string output) = Run(args);
             Assert.Equal(0, code);
-            Assert.Contains("fastbackprop-cli", output);
+            Assert.Contains("fastbackprop ", output);
+            Assert.DoesNotContain("fastbackprop-cli", output);
         }
     }
 }

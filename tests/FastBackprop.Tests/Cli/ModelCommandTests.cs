@@ -23,9 +23,10 @@ public sealed class ModelCommandTests : IDisposable
         var errors = new StringWriter(CultureInfo.InvariantCulture);
         TextWriter saved = Console.Error;
         Console.SetError(errors);
+        using var noSignal = new FastBackprop.Cli.Interruption();
         try
         {
-            int code = FastBackprop.Cli.Program.Run(args, output, interactive: false, Stopwatch.GetTimestamp(), CancellationToken.None);
+            int code = FastBackprop.Cli.Program.Run(args, output, interactive: false, Stopwatch.GetTimestamp(), noSignal);
             return (code, output.ToString(), errors.ToString());
         }
         finally
@@ -67,7 +68,7 @@ public sealed class ModelCommandTests : IDisposable
         string fifo = Fifo("model.fbpm"), data = Blobs("fifo.csv", 40);
         var (code, output, errors) = Run("train", "--csv", data, "--epochs", "1", "--save", fifo);
         Assert.Equal(2, code);
-        Assert.Contains($"--save: {fifo} is a FIFO (named pipe), not a regular file: refusing to replace it.", errors);
+        Assert.Contains($"--save: '{fifo}' is a FIFO (named pipe): only a regular file can be written or replaced", errors);
         Assert.DoesNotContain("epoch", output);
 
         string model = Path.Combine(dir, "real.fbpm"), onnx = Path.Combine(dir, "real.onnx");
@@ -75,10 +76,10 @@ public sealed class ModelCommandTests : IDisposable
         Assert.Equal(0, Run("export", model, onnx).Code);
         (code, _, errors) = Run("export", model, fifo);
         Assert.Equal(2, code);
-        Assert.Contains($"'export': {fifo} is a FIFO", errors);
+        Assert.Contains($"'export' output: '{fifo}' is a FIFO", errors);
         (code, _, errors) = Run("import", onnx, fifo);
         Assert.Equal(2, code);
-        Assert.Contains($"'import': {fifo} is a FIFO", errors);
+        Assert.Contains($"'import' output: '{fifo}' is a FIFO", errors);
         Assert.Equal("a FIFO (named pipe)", RegularFile.NotRegular(fifo));
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using FastBackprop.Cli;
 
 namespace FastBackprop.Tests.Cli;
 
@@ -13,7 +14,8 @@ public sealed class OnnxCommandTests : IDisposable
     private static (int Code, string Output) Run(params string[] args)
     {
         var output = new StringWriter(CultureInfo.InvariantCulture);
-        int code = FastBackprop.Cli.Program.Run(args, output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), CancellationToken.None);
+        using var noSignal = new Interruption();
+        int code = FastBackprop.Cli.Program.Run(args, output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), noSignal);
         return (code, output.ToString());
     }
 
@@ -49,6 +51,6 @@ public sealed class OnnxCommandTests : IDisposable
         File.WriteAllBytes(junk, [0x0B, 1, 2, 3]);
         Assert.Equal(1, Run("import", junk, Path.Combine(dir, "x.fbpm")).Code);
         Assert.False(File.Exists(Path.Combine(dir, "x.fbpm")));
-        Assert.Contains("fastbackprop-cli import", Run("help", "import").Output);
+        Assert.Contains("fastbackprop import", Run("help", "import").Output);
     }
 }

@@ -21,9 +21,10 @@ public sealed class PredictionOutputTests : IDisposable
         var errors = new StringWriter(CultureInfo.InvariantCulture);
         TextWriter saved = Console.Error;
         Console.SetError(errors);
+        using var noSignal = new FastBackprop.Cli.Interruption();
         try
         {
-            int code = FastBackprop.Cli.Program.Run(args, output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), CancellationToken.None);
+            int code = FastBackprop.Cli.Program.Run(args, output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), noSignal);
             return (code, output.ToString(), errors.ToString());
         }
         finally
@@ -65,8 +66,8 @@ public sealed class PredictionOutputTests : IDisposable
         // The model holds no feature names: one note that columns are matched by position, then the one error line.
         string[] lines = errors.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(2, lines.Length);
-        Assert.StartsWith("fastbackprop-cli: note: rows.csv: columns matched to the model's inputs by position", lines[0]);
-        Assert.Matches(@"^fastbackprop-cli: error: rows\.csv, data row 551: the model's output 0 is (NaN|-?Infinity)", lines[1]);
+        Assert.StartsWith("fastbackprop: note: rows.csv: columns matched to the model's inputs by position", lines[0]);
+        Assert.Matches(@"^fastbackprop: error: rows\.csv, data row 551: the model's output 0 is (NaN|-?Infinity)", lines[1]);
         Assert.False(File.Exists(predictions), "nothing is written when a prediction fails");
 
         (code, output, errors) = Run("predict", "--model", model, "--csv", rows);

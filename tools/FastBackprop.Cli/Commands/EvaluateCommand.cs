@@ -11,10 +11,10 @@ internal static class EvaluateCommand
 
     public const string HelpText =
         """
-        fastbackprop-cli evaluate - loss and accuracy of a saved model on labelled data
+        fastbackprop evaluate - loss and accuracy of a saved model on labelled data
 
         Usage:
-          fastbackprop-cli evaluate --model MODEL (--csv FILE [CSV options] | --idx IMAGES LABELS)
+          fastbackprop evaluate --model MODEL (--csv FILE [CSV options] | --idx IMAGES LABELS)
 
         Options:
           --model MODEL          a model saved by 'train --save'
@@ -33,7 +33,7 @@ internal static class EvaluateCommand
 
     public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r') + "\n" + LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
 
-    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    public static int Run(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt)
     {
         ParsedArgs parsed = ParsedArgs.Parse("evaluate", args, Specs);
         if (parsed.Help)
@@ -52,6 +52,7 @@ internal static class EvaluateCommand
         string[]? idx = parsed.Files("--idx");
         CsvOptions? csvOptions = null;
         Model<float> model = ModelArgs.Load(parsed);
+        interrupt.ThrowIfCancellationRequested();
         IReadOnlyList<string>? labels = model.ClassLabels;
         if (csv is not null)
             csvOptions = CsvArgs.Build(parsed, labels is null ? CsvTask.Regression : CsvTask.Classification, labels);
@@ -59,7 +60,7 @@ internal static class EvaluateCommand
         Dataset<float> data;
         if (csv is not null)
         {
-            data = CsvLoader.Load(csv, csvOptions);
+            data = CsvArgs.Load(csv, csvOptions, interrupt);
             data = FeatureColumns.Match(model, data, Path.GetFileName(csv));
         }
         else
@@ -67,6 +68,7 @@ internal static class EvaluateCommand
             if (labels is null)
                 throw new DataException("the model is a regression model; IDX label files hold classes");
             data = IdxLoader.LoadDataset(idx![0], idx[1], classCount: labels.Count, limits: LimitArgs.Parse(parsed).Data);
+            interrupt.ThrowIfCancellationRequested();
         }
         if (data.FeatureCount != model.InputSize)
             throw new DataException($"the data have {data.FeatureCount} features per sample but the model takes {model.InputSize}");
@@ -78,7 +80,7 @@ internal static class EvaluateCommand
         EvaluationResult result;
         try
         {
-            result = Evaluation.Evaluate(model.Network, loss, x, model.TargetStandardization);
+            result = Evaluation.Evaluate(model.Network, loss, x, model.TargetStandardization, interrupt);
         }
         catch (NonFiniteOutputException e)
         {

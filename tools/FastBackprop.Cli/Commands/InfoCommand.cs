@@ -8,10 +8,10 @@ internal static class InfoCommand
 {
     public const string HelpText =
         """
-        fastbackprop-cli info - the CPU and the kernel configuration chosen for it
+        fastbackprop info - the CPU and the kernel configuration chosen for it
 
         Usage:
-          fastbackprop-cli info
+          fastbackprop info
 
         Prints the processor (name, family/model, caches per core), the instruction set the kernels run,
         the GEMM micro-kernels and cache blocks, and a warning when the CPU offers a faster instruction
@@ -19,7 +19,9 @@ internal static class InfoCommand
         FASTBACKPROP_KERNELS overrides the configuration (e.g. 'avx2,l2=512K'; see the README).
         """;
 
-    public static int Run(IReadOnlyList<string> args, TextWriter output)
+    /// <summary>Runs the command; <paramref name="interrupt"/> is checked before the CPU is examined (which takes
+    /// milliseconds).</summary>
+    public static int Run(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt)
     {
         if (args.Count == 1 && args[0] is "-h" or "--help" or "-?")
         {
@@ -28,6 +30,7 @@ internal static class InfoCommand
         }
         if (args.Count > 0)
             throw new UsageException($"'info' takes no options (got '{args[0]}')");
+        interrupt.ThrowIfCancellationRequested();
         KernelConfiguration configuration = KernelConfiguration.Current;
         output.WriteLine(configuration.Cpu);
         output.WriteLine(configuration);

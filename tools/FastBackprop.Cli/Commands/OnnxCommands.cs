@@ -5,10 +5,10 @@ internal static class OnnxCommands
 {
     public const string ExportHelp =
         """
-        fastbackprop-cli export - write a saved model as ONNX (for ONNX Runtime, PyTorch's tools, ...)
+        fastbackprop export - write a saved model as ONNX (for ONNX Runtime, PyTorch's tools, ...)
 
         Usage:
-          fastbackprop-cli export MODEL.fbpm OUT.onnx
+          fastbackprop export MODEL.fbpm OUT.onnx
 
         The ONNX graph (opset 17, float32) maps raw features 'input' [batch, inputs] to 'output'
         [batch, outputs] as 'predict' does: the input standardisation (Sub, Mul), each dense layer as Gemm
@@ -21,10 +21,10 @@ internal static class OnnxCommands
 
     public const string ImportHelp =
         """
-        fastbackprop-cli import - read a dense network from ONNX into a model file
+        fastbackprop import - read a dense network from ONNX into a model file
 
         Usage:
-          fastbackprop-cli import MODEL.onnx OUT.fbpm [--labels NAME,NAME,...]
+          fastbackprop import MODEL.onnx OUT.fbpm [--labels NAME,NAME,...]
 
         Reads what 'export' writes and what torch.onnx.export writes for nn.Sequential of nn.Linear and
         ReLU/LeakyReLU/Sigmoid/Tanh/Softmax/SiLU/Identity/Flatten/Dropout (opsets 7-23): Gemm or MatMul+Add
@@ -36,18 +36,19 @@ internal static class OnnxCommands
         OUT.fbpm is written atomically and can be used with 'evaluate' and 'predict'.
         """;
 
-    public static int Export(IReadOnlyList<string> args, TextWriter output)
+    public static int Export(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt)
     {
         if (Help(args, output, ExportHelp))
             return Program.ExitOk;
         var (source, destination) = Paths("export", args, "MODEL.fbpm OUT.onnx");
         Model<float> model = ModelFile.Load<float>(source);
+        interrupt.ThrowIfCancellationRequested();
         OnnxModel.Export(model, destination);
         output.WriteLine($"exported {ModelArgs.Describe(model)} to {destination} (ONNX opset {OnnxModel.OpsetVersion}, {new FileInfo(destination).Length} bytes)");
         return Program.ExitOk;
     }
 
-    public static int Import(IReadOnlyList<string> args, TextWriter output)
+    public static int Import(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt)
     {
         if (Help(args, output, ImportHelp))
             return Program.ExitOk;
@@ -56,6 +57,7 @@ internal static class OnnxCommands
         Model<float> model = OnnxModel.Import<float>(source);
         if (labels is not null)
             model = WithLabels(model, labels);
+        interrupt.ThrowIfCancellationRequested();
         ModelFile.Save(destination, model);
         output.WriteLine($"imported {ModelArgs.Describe(model)} to {destination}");
         return Program.ExitOk;
@@ -108,11 +110,8 @@ internal static class OnnxCommands
     {
         if (args.Count != 2 || args.Any(a => a.StartsWith('-')))
             throw new UsageException($"'{command}' takes two file names: {usage} (got {args.Count} argument(s){(args.Count > 0 ? $": {string.Join(' ', args)}" : "")})");
-        if (!File.Exists(args[0]))
-            throw new UsageException($"'{command}': file not found: {args[0]}");
-        if (Directory.Exists(args[1]))
-            throw new UsageException($"'{command}': '{args[1]}' is a directory");
-        TrainCommand.CheckModelDestination(args[1], $"'{command}'");
+        FileArgs.CheckInput($"'{command}'", args[0]);
+        FileArgs.CheckOutput($"'{command}' output", args[1]);
         return (args[0], args[1]);
     }
 }

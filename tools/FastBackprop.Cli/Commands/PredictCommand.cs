@@ -12,10 +12,10 @@ internal static class PredictCommand
 
     public const string HelpText =
         """
-        fastbackprop-cli predict - predictions of a saved model for the rows of a CSV file
+        fastbackprop predict - predictions of a saved model for the rows of a CSV file
 
         Usage:
-          fastbackprop-cli predict --model MODEL --csv FILE [--output FILE] [CSV options]
+          fastbackprop predict --model MODEL --csv FILE [--output FILE] [CSV options]
 
         Options:
           --model MODEL          a model saved by 'train --save'
@@ -36,7 +36,7 @@ internal static class PredictCommand
         overflow on it) is an error naming the row, and nothing is written.
         """;
 
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout)
+    public static int Run(IReadOnlyList<string> args, TextWriter stdout, CancellationToken interrupt)
     {
         ParsedArgs parsed = ParsedArgs.Parse("predict", args, Specs);
         if (parsed.Help)
@@ -48,32 +48,47 @@ internal static class PredictCommand
             throw new UsageException("'predict' needs --model MODEL (a file saved by 'train --save')");
         string csv = parsed.File("--csv") ?? throw new UsageException("'predict' needs --csv FILE (the features to predict from)");
         string? outputPath = parsed.String("--output");
-        if (outputPath is not null && Directory.Exists(outputPath))
-            throw new UsageException($"--output: '{outputPath}' is a directory");
+        if (outputPath is not null)
+            FileArgs.CheckOutput("--output", outputPath);
         CsvOptions options = CsvArgs.Build(parsed, CsvTask.Classification);
         Model<float> model = ModelArgs.Load(parsed);
-        CsvFeatures<float> features = CsvLoader.LoadFeatures(csv, options, dropTargetColumn: parsed.Has("--target"));
+        CsvFeatures<float> features = CsvArgs.LoadFeatures(csv, options, dropTargetColumn: parsed.Has("--target"), interrupt);
         features = FeatureColumns.Match(model, features, Path.GetFileName(csv), parsed.Has("--target") ? null : " (if it is the target column, drop it with --target)");
         if (features.FeatureCount != model.InputSize)
             throw new DataException($"{Path.GetFileName(csv)} has {features.FeatureCount} columns of features but the model takes {model.InputSize}"
                 + (parsed.Has("--target") ? "" : " (if the file holds the target column, drop it with --target)"));
 
-        string text = Predict(model, features, csv);
+        string text = Predict(model, features, csv, interrupt);
         if (outputPath is null)
         {
             stdout.Write(text);
         }
         else
         {
-            File.WriteAllText(outputPath, text, new UTF8Encoding(false));
+            // Through a temporary file renamed over the target: an interrupted or failed write leaves no partial file,
+            // and an existing file as it was.
+            byte[] bytes = new UTF8Encoding(false).GetBytes(text);
+            AtomicFile.Write(outputPath, stream => WriteInterruptibly(stream, bytes, interrupt));
             Console.Error.WriteLine($"{features.Count} predictions written to {outputPath}");
         }
         return Program.ExitOk;
     }
 
+    private const int WriteChunk = 1 << 20;
+
+    private static void WriteInterruptibly(Stream stream, byte[] bytes, CancellationToken interrupt)
+    {
+        for (int first = 0; first < bytes.Length; first += WriteChunk)
+        {
+            interrupt.ThrowIfCancellationRequested();
+            stream.Write(bytes, first, Math.Min(WriteChunk, bytes.Length - first));
+        }
+    }
+
     /// <summary>The output lines for every row of <paramref name="features"/> (read from <paramref name="source"/>); a row
-    /// whose prediction is NaN or ±∞ is an error naming it, and then nothing is printed.</summary>
-    internal static string Predict(Model<float> model, CsvFeatures<float> features, string source)
+    /// whose prediction is NaN or ±∞ is an error naming it, and then nothing is printed. Stops with an
+    /// <see cref="OperationCanceledException"/> between chunks of rows once <paramref name="interrupt"/> is cancelled.</summary>
+    internal static string Predict(Model<float> model, CsvFeatures<float> features, string source, CancellationToken interrupt = default)
     {
         int inputs = model.InputSize, outputs = model.OutputSize;
         IReadOnlyList<string>? labels = model.ClassLabels;
@@ -81,6 +96,7 @@ internal static class PredictCommand
         var text = new StringBuilder();
         for (int first = 0; first < features.Count; first += Chunk)
         {
+            interrupt.ThrowIfCancellationRequested();
             int count = Math.Min(Chunk, features.Count - first);
             try
             {

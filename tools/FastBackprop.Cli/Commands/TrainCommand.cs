@@ -28,43 +28,6 @@ internal static class TrainCommand
     /// workers spin while they wait, so more threads than processors would only take turns).</summary>
     internal static int EffectiveThreads(int requested, int processors) => Math.Max(1, Math.Min(requested, processors));
 
-    /// <summary>Fails before any training when an output file's folder does not accept a new file (issue 12: an unwritable
-    /// --save path used to be found only after training, and the error named the temporary file). Option parsing has
-    /// already checked that the folder exists and the path is not a folder.</summary>
-    internal static void CheckWritable(string? path, string option)
-    {
-        if (path is null)
-            return;
-        string folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
-        string probe = Path.Combine(folder, $".fastbackprop-write-check-{Environment.ProcessId}");
-        try
-        {
-            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
-            {
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new UsageException($"{option} {path}: cannot write in {folder} ({e.Message})");
-        }
-    }
-
-    /// <summary>Fails before any work when a model file's path names something that is not a regular file (a device, FIFO,
-    /// socket or directory, links followed): saving renames a new file over it, which would replace a device node.</summary>
-    internal static void CheckModelDestination(string? path, string option)
-    {
-        if (path is null)
-            return;
-        try
-        {
-            ModelFile.CheckDestination(path);
-        }
-        catch (IOException e)
-        {
-            throw new UsageException($"{option}: {e.Message}");
-        }
-    }
-
     /// <summary>Fails before training when the model could not be saved: the rules a model file's reader applies
     /// (<see cref="ModelFile.CheckSavable{T}(Model{T})"/>), checked on the model with its initial weights, so that a
     /// feature whose spread no model file holds, an over-long class label or too many layers are reported before the
@@ -87,9 +50,6 @@ internal static class TrainCommand
 
     public static int Run(TrainSettings s, TextWriter output, bool interactive, long startTimestamp, CancellationToken interrupt)
     {
-        CheckWritable(s.Save, "--save");
-        CheckWritable(s.Plot, "--plot");
-        CheckModelDestination(s.Save, "--save");
         if (s.Threads is int threads)
         {
             int used = EffectiveThreads(threads, Environment.ProcessorCount);
@@ -98,7 +58,7 @@ internal static class TrainCommand
             Parallelism.MaxDegreeOfParallelism = used;
         }
 
-        TrainData data = TrainData.Load(s);
+        TrainData data = TrainData.Load(s, interrupt);
         Dataset<float> training = data.Training;
         s = s.ForTrainingSize(training.Count, data.Validation is not null);
         bool classification = training.IsClassification;
@@ -174,7 +134,7 @@ internal static class TrainCommand
         // With --save, the weights an interrupt should save (the best validation epoch's, else the last complete epoch's)
         // are copied at the end of each epoch, and --checkpoint saves the model every N epochs.
         var snapshots = s.Save is null ? null : new EpochSnapshots(network, s.Save, s.Checkpoint, ModelOf);
-        var reporter = new Reporter(output, new ProgressLine(output, interactive), table, rowEvery, s.Epochs, cancel, snapshots);
+        var reporter = new Reporter(output, new ProgressLine(output, interactive, TimeProvider.System), table, rowEvery, s.Epochs, cancel, snapshots);
 
         TrainingHistory history;
         try

@@ -11,8 +11,9 @@ internal sealed record TrainData(
     string TestName,
     bool StandardizeByDefault)
 {
-    /// <summary>Loads the data the settings name and splits off the test and validation parts.</summary>
-    public static TrainData Load(TrainSettings s)
+    /// <summary>Loads the data the settings name and splits off the test and validation parts; CSV files stop loading
+    /// when <paramref name="interrupt"/> is cancelled.</summary>
+    public static TrainData Load(TrainSettings s, CancellationToken interrupt)
     {
         string description;
         Dataset<float> all;
@@ -22,12 +23,12 @@ internal sealed record TrainData(
 
         if (s.Csv is not null)
         {
-            all = CsvLoader.Load(s.Csv, s.CsvOptions);
+            all = CsvArgs.Load(s.Csv, s.CsvOptions, interrupt);
             if (!s.Classification && LooksLikeRegression(all) is string why)
                 throw new UsageException($"{Path.GetFileName(s.Csv)}: the target column {why}: add --regression to predict the number (or --classification to train on these values as classes anyway)");
             if (s.TestCsv is not null)
             {
-                test = CsvLoader.Load(s.TestCsv, new CsvOptions
+                test = CsvArgs.Load(s.TestCsv, new CsvOptions
                 {
                     Header = s.CsvOptions!.Header,
                     Separator = s.CsvOptions.Separator,
@@ -36,7 +37,7 @@ internal sealed record TrainData(
                     Task = s.CsvOptions.Task,
                     ClassLabels = all.ClassLabels,
                     Limits = s.CsvOptions.Limits,
-                });
+                }, interrupt);
                 testName = "held-out";
             }
             if (FewRowsPerClass(all, Path.GetFileName(s.Csv)) is string warning)
@@ -47,6 +48,7 @@ internal sealed record TrainData(
         else if (s.Idx is not null)
         {
             all = IdxLoader.LoadDataset(s.Idx[0], s.Idx[1], limits: s.Limits);
+            interrupt.ThrowIfCancellationRequested();
             if (s.TestIdx is not null)
             {
                 test = IdxLoader.LoadDataset(s.TestIdx[0], s.TestIdx[1], classCount: all.OutputCount, limits: s.Limits);

@@ -168,27 +168,19 @@ internal sealed class ParsedArgs
         return result;
     }
 
-    /// <summary>The paths of an option, each checked to be an existing file.</summary>
+    /// <summary>The paths of an option, each checked to be a readable regular file (<see cref="FileArgs.CheckInput"/>).</summary>
     public string[]? Files(string name)
     {
         string[]? paths = Values(name);
         if (paths is null)
             return null;
         foreach (string path in paths)
-            CheckFile(name, path);
+            FileArgs.CheckInput(name, path);
         return paths;
     }
 
-    /// <summary>The path of a one-value option, checked to be an existing file.</summary>
+    /// <summary>The path of a one-value option, checked as <see cref="Files"/> does.</summary>
     public string? File(string name) => Files(name)?[0];
-
-    public static void CheckFile(string option, string path)
-    {
-        if (Directory.Exists(path))
-            throw new UsageException($"{option}: '{path}' is a directory, not a file");
-        if (!System.IO.File.Exists(path))
-            throw new UsageException($"{option}: file not found: '{path}'");
-    }
 
     /// <summary>Fails when two options that exclude each other are both given.</summary>
     public void Exclusive(params string[] names)

@@ -59,15 +59,41 @@ internal static class CsvArgs
         };
     }
 
+    /// <summary>Loads a labelled CSV file (checked by <see cref="FileArgs.CheckInput"/>), stopping at the first read after
+    /// <paramref name="interrupt"/> is cancelled.</summary>
+    public static Dataset<float> Load(string path, CsvOptions? options, CancellationToken interrupt)
+    {
+        using Stream file = FileArgs.OpenRead(path, interrupt);
+        return CsvLoader.Load<float>(file, options, path);
+    }
+
+    /// <summary>Loads the features of a CSV file for prediction, as <see cref="Load"/> loads a labelled one.</summary>
+    public static CsvFeatures<float> LoadFeatures(string path, CsvOptions options, bool dropTargetColumn, CancellationToken interrupt)
+    {
+        using Stream file = FileArgs.OpenRead(path, interrupt);
+        return CsvLoader.LoadFeatures<float>(file, options, dropTargetColumn, path);
+    }
+
     internal static char ParseSeparator(string? value) => value?.ToLowerInvariant() switch
     {
         null or "comma" or "," => ',',
         "semicolon" or ";" => ';',
         "tab" or "\\t" or "\t" => '\t',
         "pipe" or "|" => '|',
-        "space" or " " => throw new UsageException("--separator: a space cannot separate cells (the loader trims spaces around cells)"),
-        "\"" => throw new UsageException("--separator: a double quote cannot separate cells"),
-        { Length: 1 } s => s[0],
+        "space" => CheckSeparator(' '),
+        { Length: 1 } s => CheckSeparator(s[0]),
         _ => throw new UsageException($"invalid value for --separator: '{value}' (expected one character, or comma, semicolon, tab or pipe)"),
+    };
+
+    /// <summary>A one-character separator, refused here (a usage error) when no CSV file could use it, rather than by the
+    /// loader after the model or data are read.</summary>
+    private static char CheckSeparator(char c) => c switch
+    {
+        ' ' => throw new UsageException("--separator: a space cannot separate cells (the loader trims spaces around cells)"),
+        '"' => throw new UsageException("--separator: a double quote cannot separate cells (it quotes them)"),
+        _ when char.IsControl(c) || char.IsWhiteSpace(c) || char.IsSurrogate(c) => throw new UsageException(
+            string.Create(CultureInfo.InvariantCulture, $"--separator: U+{(int)c:X4} cannot separate cells (a line break, control, space or half character); use comma, semicolon, tab, pipe or another visible character")),
+        _ when char.IsAsciiDigit(c) || c is '.' or '-' or '+' => throw new UsageException($"--separator: '{c}' cannot separate cells: it is part of numbers"),
+        _ => c,
     };
 }

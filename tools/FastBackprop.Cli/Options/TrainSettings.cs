@@ -216,8 +216,10 @@ internal sealed record TrainSettings
         if (plot is not null && !plot.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
             throw new UsageException($"--plot writes SVG: the file name must end in .svg (got '{plot}')");
         string? save = args.String("--save");
-        CheckWritable("--plot", plot);
-        CheckWritable("--save", save);
+        if (plot is not null)
+            FileArgs.CheckOutput("--plot", plot);
+        if (save is not null)
+            FileArgs.CheckOutput("--save", save);
         (DataLimits limits, long? memoryLimit) = LimitArgs.Parse(args);
         args.Requires("--checkpoint", "--save");
 
@@ -256,26 +258,12 @@ internal sealed record TrainSettings
         };
     }
 
-    /// <summary>Fails early (before training) when an output file's directory does not exist.</summary>
-    private static void CheckWritable(string option, string? path)
-    {
-        if (path is null)
-            return;
-        if (path.Length == 0)
-            throw new UsageException($"option {option} needs a file name");
-        if (Directory.Exists(path))
-            throw new UsageException($"{option}: '{path}' is a directory");
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null && !Directory.Exists(directory))
-            throw new UsageException($"{option}: directory not found: '{directory}'");
-    }
-
     public const string HelpText =
         """
-        fastbackprop-cli train - train a network, report it per epoch, test it, optionally save and plot
+        fastbackprop train - train a network, report it per epoch, test it, optionally save and plot
 
         Usage:
-          fastbackprop-cli [train] [options]
+          fastbackprop [train] [options]
 
         Data (one of; default: --problem digits):
           --problem P            built-in problem:
@@ -342,9 +330,9 @@ internal sealed record TrainSettings
         {LIMITS}
 
         Examples:
-          fastbackprop-cli --epochs 5
-          fastbackprop-cli train --csv iris.csv --target species --hidden 16 --save iris.fbpm
-          fastbackprop-cli train --idx train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz \
+          fastbackprop --epochs 5
+          fastbackprop train --csv iris.csv --target species --hidden 16 --save iris.fbpm
+          fastbackprop train --idx train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz \
               --test-idx t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz \
               --hidden 256,128 --lr 0.001 --batch 128 --epochs 25 --schedule cosine --plot loss.svg
         """;

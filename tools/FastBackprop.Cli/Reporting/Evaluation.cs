@@ -59,8 +59,10 @@ internal static class Evaluation
     /// <summary>Evaluates <paramref name="network"/> on <paramref name="data"/> (features already standardised; regression
     /// targets in their own units) with <paramref name="loss"/>. With <paramref name="targetScaling"/> the network predicts
     /// standardised targets: the loss is measured on those, the regression errors on predictions mapped back.
-    /// Class data need a softmax output with one unit per class or one sigmoid output for two classes.</summary>
-    public static EvaluationResult Evaluate(Network<float> network, Loss loss, Dataset<float> data, Standardizer<float>? targetScaling = null)
+    /// Class data need a softmax output with one unit per class or one sigmoid output for two classes. Stops with an
+    /// <see cref="OperationCanceledException"/> between chunks of rows once <paramref name="interrupt"/> is cancelled.</summary>
+    public static EvaluationResult Evaluate(Network<float> network, Loss loss, Dataset<float> data, Standardizer<float>? targetScaling = null,
+        CancellationToken interrupt = default)
     {
         int inputs = network.InputSize, outputs = network.OutputSize;
         int chunk = Math.Min(Chunk, data.Count);
@@ -79,6 +81,7 @@ internal static class Evaluation
 
         for (int first = 0; first < data.Count; first += chunk)
         {
+            interrupt.ThrowIfCancellationRequested();
             int count = Math.Min(chunk, data.Count - first);
             ReadOnlySpan<float> x = data.Features.AsSpan(first * inputs, count * inputs);
             Span<float> output = y.AsSpan(0, count * outputs);

@@ -4,7 +4,7 @@ namespace FastBackprop.Fuzz;
 
 /// <summary>
 /// Deep and wide model files: up to 65,536 layers (the format's limit) of dropout or narrow dense layers, dropout
-/// stacks behind a layer up to 100,000 units wide, one very wide layer, given to <c>fastbackprop-cli predict</c>.
+/// stacks behind a layer up to 100,000 units wide, one very wide layer, given to <c>fastbackprop predict</c>.
 /// Loading and predicting a few rows must use memory in proportion to the file and to one row of activations (two
 /// buffers of the widest layer), not to layers × width: <see cref="FuzzCase.MemoryBoundBytes"/> is that bound, with
 /// room for per-layer bookkeeping, and the child's peak resident set is held to it (plus the runtime's own). A child
