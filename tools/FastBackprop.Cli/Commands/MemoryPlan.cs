@@ -6,22 +6,40 @@ namespace FastBackprop.Cli;
 /// What a training run will allocate, estimated from the shapes before anything large is allocated (issue 12:
 /// <c>--hidden 40000,40000</c> used to run for minutes and take 12.6 GB before failing). Counts the float buffers
 /// that grow with the network, the batch or the data: parameters, gradients, optimizer state, the copies kept for early
-/// stopping and for saving on an interrupt, the per-layer workspaces, and the standardised copy of the data.
+/// stopping and for saving on an interrupt, the per-layer workspaces, and the data at their peak, which is two copies
+/// (<see cref="DataPeakBytes"/>), plus what the runtime itself takes.
 /// </summary>
 internal sealed record MemoryPlan(long Parameters, long ParameterBytes, long StateBytes, long WorkspaceBytes, long DataBytes)
 {
     private const int ElementBytes = sizeof(float);
 
-    public long TotalBytes => ParameterBytes + StateBytes + WorkspaceBytes + DataBytes;
+    /// <summary>The runtime, the JIT and the tool's own code and buffers, measured at about 70 MiB for a small run; planned
+    /// with room to spare.</summary>
+    public const long RuntimeBytes = 128L << 20;
+
+    /// <summary>Bytes per feature value at the data's peak when the rows are not known yet (a CSV file as it grows):
+    /// <see cref="DataPeakBytes"/> with a row per value, the most rows a number of values can have.</summary>
+    public const long WorstBytesPerValue = ElementBytes * (2 + 3);
+
+    public long TotalBytes => ParameterBytes + StateBytes + WorkspaceBytes + DataBytes + RuntimeBytes;
+
+    /// <summary>The data at their peak: two copies of the features — the CSV loader's row chunks and the array they are
+    /// joined into, or the whole set and its training, validation and test parts while it is split (standardisation
+    /// works in place) — and three of the labels or targets (the loader's list and its copy, then the parts and the
+    /// standardised targets). The IDX loader decodes straight into its result, so it stays below this.</summary>
+    /// <param name="values">Feature values (rows × features), training and test files together.</param>
+    /// <param name="rows">Rows.</param>
+    /// <param name="labelsPerRow">Class index (1) or target values per row.</param>
+    public static long DataPeakBytes(long values, long rows, int labelsPerRow) => ElementBytes * (2 * values + 3 * rows * labelsPerRow);
 
     /// <param name="sizes">Inputs, then the units of each layer.</param>
     /// <param name="batch">Samples per step.</param>
     /// <param name="optimizerSlots">Values the optimizer keeps per parameter (SGD 0, momentum 1, Adam 2).</param>
     /// <param name="parameterCopies">Extra whole copies of the parameters kept (best weights, the interrupt snapshot).</param>
-    /// <param name="dataValues">Feature values that are copied when standardised (0 when not standardising).</param>
+    /// <param name="dataBytes">The data at their peak (<see cref="DataPeakBytes"/>).</param>
     /// <param name="dropoutUnits">The widths of the dropout layers, summed (each keeps an output, a gradient and a mask
     /// per batch row).</param>
-    public static MemoryPlan For(IReadOnlyList<int> sizes, int batch, int optimizerSlots, int parameterCopies, long dataValues,
+    public static MemoryPlan For(IReadOnlyList<int> sizes, int batch, int optimizerSlots, int parameterCopies, long dataBytes,
         long dropoutUnits = 0)
     {
         long parameters = 0, units = 0;
@@ -38,7 +56,7 @@ internal sealed record MemoryPlan(long Parameters, long ParameterBytes, long Sta
             ParameterBytes: ElementBytes * parameters * (2 + parameterCopies),   // weights, gradients, copies
             StateBytes: ElementBytes * parameters * optimizerSlots,
             WorkspaceBytes: ElementBytes * workspace,
-            DataBytes: ElementBytes * dataValues);
+            DataBytes: dataBytes);
     }
 
     /// <summary>The default limit: three quarters of the memory the runtime may use (the machine's, or the container's).</summary>
@@ -59,7 +77,7 @@ internal sealed record MemoryPlan(long Parameters, long ParameterBytes, long Sta
     }
 
     public string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{Parameters:N0} parameters: {Bytes(ParameterBytes)} for weights, gradients and copies, {Bytes(StateBytes)} optimizer state, {Bytes(WorkspaceBytes)} workspaces, {Bytes(DataBytes)} standardised data");
+        $"{Parameters:N0} parameters: {Bytes(ParameterBytes)} for weights, gradients and copies, {Bytes(StateBytes)} optimizer state, {Bytes(WorkspaceBytes)} workspaces, {Bytes(DataBytes)} data at their peak (loading and splitting), {Bytes(RuntimeBytes)} runtime");
 
     public static string Bytes(long bytes) => bytes switch
     {
