@@ -19,18 +19,22 @@ internal sealed record MemoryPlan(long Parameters, long ParameterBytes, long Sta
 
     /// <summary>Bytes per feature value at the data's peak when the rows are not known yet (a CSV file as it grows):
     /// <see cref="DataPeakBytes"/> with a row per value, the most rows a number of values can have.</summary>
-    public const long WorstBytesPerValue = ElementBytes * (2 + 3);
+    public const long WorstBytesPerValue = ElementBytes * (2 + 3) + SplitBytesPerRow;
 
     public long TotalBytes => ParameterBytes + StateBytes + WorkspaceBytes + DataBytes + RuntimeBytes;
 
     /// <summary>The data at their peak: two copies of the features — the CSV loader's row chunks and the array they are
-    /// joined into, or the whole set and its training, validation and test parts while it is split (standardisation
-    /// works in place) — and three of the labels or targets (the loader's list and its copy, then the parts and the
-    /// standardised targets). The IDX loader decodes straight into its result, so it stays below this.</summary>
+    /// joined into, or the whole set and its training, validation and test parts, copied out in one pass (standardisation
+    /// works in place) — three of the labels or targets (the loader's list and its copy, then the parts), and the row
+    /// numbers the split shuffles. The IDX loader decodes straight into its result, so it stays below this.</summary>
     /// <param name="values">Feature values (rows × features), training and test files together.</param>
     /// <param name="rows">Rows.</param>
     /// <param name="labelsPerRow">Class index (1) or target values per row.</param>
-    public static long DataPeakBytes(long values, long rows, int labelsPerRow) => ElementBytes * (2 * values + 3 * rows * labelsPerRow);
+    public static long DataPeakBytes(long values, long rows, int labelsPerRow)
+        => ElementBytes * (2 * values + 3 * rows * labelsPerRow) + SplitBytesPerRow * rows;
+
+    /// <summary>The row numbers the split shuffles (a double and an int per row, copied into the parts, and the indices).</summary>
+    public const long SplitBytesPerRow = 40;
 
     /// <param name="sizes">Inputs, then the units of each layer.</param>
     /// <param name="batch">Samples per step.</param>

@@ -51,8 +51,8 @@ internal sealed record TrainData(
         {
             IdxHeader images = IdxLoader.ReadHeader(s.Idx[0], s.Limits);
             IdxHeader? testImages = s.TestIdx is null ? null : IdxLoader.ReadHeader(s.TestIdx[0], s.Limits);
-            long rows = images.Count + (testImages?.Count ?? 0);
-            memory.Check(images.FeatureCount, images.Count * images.FeatureCount + (testImages is null ? 0 : testImages.Count * testImages.FeatureCount), rows, 1);
+            long rowCount = images.Count + (testImages?.Count ?? 0);
+            memory.Check(images.FeatureCount, images.Count * images.FeatureCount + (testImages is null ? 0 : testImages.Count * testImages.FeatureCount), rowCount, 1);
             all = IdxLoader.LoadDataset(s.Idx[0], s.Idx[1], limits: s.Limits);
             if (s.TestIdx is not null)
             {
@@ -80,35 +80,56 @@ internal sealed record TrainData(
         if (test is not null && test.FeatureCount != all.FeatureCount)
             throw new DataException($"the test set has {test.FeatureCount} features per sample but the training set has {all.FeatureCount}");
 
-        Dataset<float> training = all;
+        // The parts are chosen on the row numbers (by Dataset.Split, so they are the rows it would choose) and then
+        // copied out of the whole set in one pass: two copies of the data at the peak, not three.
+        Dataset<double> rows = RowNumbers(all.Count);
+        Dataset<double>? testRows = null, validationRows = null;
         if (test is null && s.TestFraction > 0)
         {
             if (all.Count < 3)
                 throw new DataException($"the data set has only {all.Count} samples: too few to hold out a test set");
-            (training, test) = all.Split(s.TestFraction, s.Seed);
-            ReleaseCopy(ref all);
+            (rows, testRows) = rows.Split(s.TestFraction, s.Seed);
         }
-        Dataset<float>? validation = null;
         if (s.ValidationFraction > 0)
         {
-            if (training.Count < 2)
-                throw new DataException($"the training part has only {training.Count} sample(s): too few to hold out a validation set");
-            Dataset<float> whole = training;
-            (training, validation) = whole.Split(s.ValidationFraction, unchecked(s.Seed + 1));
-            ReleaseCopy(ref whole);
+            if (rows.Count < 2)
+                throw new DataException($"the training part has only {rows.Count} sample(s): too few to hold out a validation set");
+            (rows, validationRows) = rows.Split(s.ValidationFraction, unchecked(s.Seed + 1));
+        }
+        Dataset<float> training = all;
+        Dataset<float>? validation = null;
+        if (testRows is not null || validationRows is not null)
+        {
+            training = all.Subset(RowsOf(rows));
+            validation = validationRows is null ? null : all.Subset(RowsOf(validationRows));
+            test = testRows is null ? test : all.Subset(RowsOf(testRows));
+            ReleaseCopy(ref all);
         }
         return new TrainData(description, training, validation, test, testName, standardize, ownsArrays);
     }
 
+    /// <summary>Row numbers 0…count−1 as a data set (one feature; the class is a placeholder), to be split.</summary>
+    private static Dataset<double> RowNumbers(int count)
+    {
+        var numbers = new double[count];
+        for (int i = 0; i < count; i++)
+            numbers[i] = i;
+        return new Dataset<double>(numbers, 1, new int[count], 2);
+    }
+
+    private static int[] RowsOf(Dataset<double> rows) => Array.ConvertAll(rows.Features, r => (int)r);
+
     /// <summary>Drops the last reference to a data set that has been split into copies, and collects it when it is large,
-    /// so that the next copy reuses its memory instead of adding to the peak (<see cref="MemoryPlan.DataPeakBytes"/>
-    /// counts two copies, not three).</summary>
+    /// so that what follows reuses its memory instead of adding to the peak.</summary>
     private static void ReleaseCopy(ref Dataset<float> data)
     {
         bool large = data.Features.Length >= 1 << 24;
         data = null!;
         if (large)
+        {
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        }
     }
 
     /// <summary>Loads a CSV file with at most <paramref name="valueCap"/> feature values (what the memory budget leaves),
