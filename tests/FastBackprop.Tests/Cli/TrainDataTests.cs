@@ -92,10 +92,10 @@ public sealed class TrainDataTests : IDisposable
     }
 
     [Fact]
-    public void The_plan_counts_two_copies_of_the_data_three_of_the_labels_the_row_numbers_and_the_runtime()
+    public void The_plan_counts_the_copies_of_the_data_three_of_the_labels_the_row_numbers_and_the_runtime()
     {
-        Assert.Equal(4L * (2 * 1000 + 3 * 10) + 40 * 10, MemoryPlan.DataPeakBytes(1000, 10, 1));
-        Assert.Equal(4L * (2 * 1000 + 3 * 10 * 2) + 40 * 10, MemoryPlan.DataPeakBytes(1000, 10, 2));
+        Assert.Equal(4L * (2 * 1000 + 3 * 10) + 40 * 10, MemoryPlan.DataPeakBytes(1000, 10, 1, MemoryPlan.DecodedFeatureCopies));
+        Assert.Equal(4L * (3 * 1000 + 3 * 10 * 2) + 40 * 10, MemoryPlan.DataPeakBytes(1000, 10, 2, MemoryPlan.CsvFeatureCopies));
         MemoryPlan plan = SmallNetwork(4, 4000);
         Assert.Equal(plan.ParameterBytes + plan.StateBytes + plan.WorkspaceBytes + 4000 + MemoryPlan.RuntimeBytes, plan.TotalBytes);
     }

@@ -6,7 +6,7 @@ namespace FastBackprop.Cli;
 /// What a training run will allocate, estimated from the shapes before anything large is allocated (issue 12:
 /// <c>--hidden 40000,40000</c> used to run for minutes and take 12.6 GB before failing). Counts the float buffers
 /// that grow with the network, the batch or the data: parameters, gradients, optimizer state, the copies kept for early
-/// stopping and for saving on an interrupt, the per-layer workspaces, and the data at their peak, which is two copies
+/// stopping and for saving on an interrupt, the per-layer workspaces, and the data at their peak, two or three copies
 /// (<see cref="DataPeakBytes"/>), plus what the runtime itself takes.
 /// </summary>
 internal sealed record MemoryPlan(long Parameters, long ParameterBytes, long StateBytes, long WorkspaceBytes, long DataBytes)
@@ -17,21 +17,31 @@ internal sealed record MemoryPlan(long Parameters, long ParameterBytes, long Sta
     /// with room to spare.</summary>
     public const long RuntimeBytes = 128L << 20;
 
-    /// <summary>Bytes per feature value at the data's peak when the rows are not known yet (a CSV file as it grows):
-    /// <see cref="DataPeakBytes"/> with a row per value, the most rows a number of values can have.</summary>
-    public const long WorstBytesPerValue = ElementBytes * (2 + 3) + SplitBytesPerRow;
+    /// <summary>Bytes per feature value at the data's peak while a CSV file grows, its rows not known yet: the feature
+    /// copies only. The labels and row numbers (<see cref="DataPeakBytes"/>, 52 bytes a row) are checked with the whole
+    /// plan once the rows are known, right after loading; counting a row per value here would refuse most real files.</summary>
+    public const long WorstBytesPerValue = ElementBytes * CsvFeatureCopies;
 
     public long TotalBytes => ParameterBytes + StateBytes + WorkspaceBytes + DataBytes + RuntimeBytes;
 
-    /// <summary>The data at their peak: two copies of the features — the CSV loader's row chunks and the array they are
-    /// joined into, or the whole set and its training, validation and test parts, copied out in one pass (standardisation
-    /// works in place) — three of the labels or targets (the loader's list and its copy, then the parts), and the row
-    /// numbers the split shuffles. The IDX loader decodes straight into its result, so it stays below this.</summary>
+    /// <summary>Copies of the features at the peak for a CSV file: the loader's row chunks and the array they are joined
+    /// into, and the parts the split copies out. The chunks are garbage by then, but measured, the runtime does not hand
+    /// their memory back before the split's large arrays are allocated (3.4 GiB resident for 3e8 values), so they count.</summary>
+    public const int CsvFeatureCopies = 3;
+
+    /// <summary>Copies of the features at the peak for IDX files and the built-in sets: the whole set and the parts the
+    /// split copies out of it in one pass (the IDX loader decodes straight into its result; standardisation works in
+    /// place).</summary>
+    public const int DecodedFeatureCopies = 2;
+
+    /// <summary>The data at their peak: <paramref name="featureCopies"/> copies of the features, three of the labels or
+    /// targets (the loader's list and its copy, then the parts), and the row numbers the split shuffles.</summary>
     /// <param name="values">Feature values (rows × features), training and test files together.</param>
     /// <param name="rows">Rows.</param>
     /// <param name="labelsPerRow">Class index (1) or target values per row.</param>
-    public static long DataPeakBytes(long values, long rows, int labelsPerRow)
-        => ElementBytes * (2 * values + 3 * rows * labelsPerRow) + SplitBytesPerRow * rows;
+    /// <param name="featureCopies"><see cref="CsvFeatureCopies"/> or <see cref="DecodedFeatureCopies"/>.</param>
+    public static long DataPeakBytes(long values, long rows, int labelsPerRow, int featureCopies)
+        => ElementBytes * (featureCopies * values + 3 * rows * labelsPerRow) + SplitBytesPerRow * rows;
 
     /// <summary>The row numbers the split shuffles (a double and an int per row, copied into the parts, and the indices).</summary>
     public const long SplitBytesPerRow = 40;

@@ -82,7 +82,7 @@ internal static class TrainCommand
         // What training will allocate, checked before anything large is (the data were checked before loading, with the
         // network's outputs not yet known).
         MemoryPlan plan = PlanFor(training.FeatureCount, outputLayer.Units,
-            MemoryPlan.DataPeakBytes(data.Values, data.Rows, classification ? 1 : training.OutputCount), s);
+            MemoryPlan.DataPeakBytes(data.Values, data.Rows, classification ? 1 : training.OutputCount, data.FeatureCopies), s);
         plan.Check(s.MemoryLimit);
 
         Standardizer<float>? scaler = standardize ? Standardizer<float>.Fit(training) : null;

@@ -10,7 +10,8 @@ internal sealed record TrainData(
     Dataset<float>? Test,
     string TestName,
     bool StandardizeByDefault,
-    bool OwnsArrays)
+    bool OwnsArrays,
+    int FeatureCopies)
 {
     /// <summary>The feature values of every part.</summary>
     public long Values => (long)Training.Features.Length + (Validation?.Features.Length ?? 0) + (Test?.Features.Length ?? 0);
@@ -39,7 +40,7 @@ internal sealed record TrainData(
             if (s.TestCsv is not null)
             {
                 test = LoadCsv(s.TestCsv, CsvArgs.With(options, all.ClassLabels, options.Limits), memory,
-                    memory.DataValueCap(MemoryPlan.DataPeakBytes(all.Features.Length, all.Count, LabelsPerRow(all))));
+                    memory.DataValueCap(MemoryPlan.DataPeakBytes(all.Features.Length, all.Count, LabelsPerRow(all), MemoryPlan.CsvFeatureCopies)));
                 testName = "held-out";
             }
             if (FewRowsPerClass(all, Path.GetFileName(s.Csv)) is string warning)
@@ -52,7 +53,7 @@ internal sealed record TrainData(
             IdxHeader images = IdxLoader.ReadHeader(s.Idx[0], s.Limits);
             IdxHeader? testImages = s.TestIdx is null ? null : IdxLoader.ReadHeader(s.TestIdx[0], s.Limits);
             long rowCount = images.Count + (testImages?.Count ?? 0);
-            memory.Check(images.FeatureCount, images.Count * images.FeatureCount + (testImages is null ? 0 : testImages.Count * testImages.FeatureCount), rowCount, 1);
+            memory.Check(images.FeatureCount, images.Count * images.FeatureCount + (testImages is null ? 0 : testImages.Count * testImages.FeatureCount), rowCount, 1, MemoryPlan.DecodedFeatureCopies);
             all = IdxLoader.LoadDataset(s.Idx[0], s.Idx[1], limits: s.Limits);
             if (s.TestIdx is not null)
             {
@@ -105,7 +106,8 @@ internal sealed record TrainData(
             test = testRows is null ? test : all.Subset(RowsOf(testRows));
             ReleaseCopy(ref all);
         }
-        return new TrainData(description, training, validation, test, testName, standardize, ownsArrays);
+        return new TrainData(description, training, validation, test, testName, standardize, ownsArrays,
+            s.Csv is null ? MemoryPlan.DecodedFeatureCopies : MemoryPlan.CsvFeatureCopies);
     }
 
     /// <summary>Row numbers 0…count−1 as a data set (one feature; the class is a placeholder), to be split.</summary>
@@ -123,13 +125,20 @@ internal sealed record TrainData(
     /// so that what follows reuses its memory instead of adding to the peak.</summary>
     private static void ReleaseCopy(ref Dataset<float> data)
     {
-        bool large = data.Features.Length >= 1 << 24;
+        int values = data.Features.Length;
         data = null!;
-        if (large)
-        {
-            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-            GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
-        }
+        CollectIfLarge(values);
+    }
+
+    /// <summary>A full, compacting collection after <paramref name="values"/> feature values' worth of arrays became
+    /// garbage, when that is much (64 MiB or more): the memory returns before the next large copy is made, at the cost of
+    /// one collection, small beside loading such data.</summary>
+    private static void CollectIfLarge(long values)
+    {
+        if (values < 1 << 24)
+            return;
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
     }
 
     /// <summary>Loads a CSV file with at most <paramref name="valueCap"/> feature values (what the memory budget leaves),
@@ -137,16 +146,16 @@ internal sealed record TrainData(
     private static Dataset<float> LoadCsv(string path, CsvOptions options, MemoryBudget memory, long valueCap)
     {
         bool capped = valueCap < options.Limits.MaxValues;
-        if (!capped)
-            return CsvLoader.Load(path, options);
+        Dataset<float> data;
         try
         {
-            return CsvLoader.Load(path, CsvArgs.With(options, options.ClassLabels, DataLimitsWithValues(options.Limits, Math.Max(1, valueCap))));
+            data = CsvLoader.Load(path, capped ? CsvArgs.With(options, options.ClassLabels, DataLimitsWithValues(options.Limits, Math.Max(1, valueCap))) : options);
         }
-        catch (DataFormatException e) when (e.Problem.Contains(nameof(DataLimits.MaxValues), StringComparison.Ordinal))
+        catch (DataFormatException e) when (capped && e.Problem.Contains(nameof(DataLimits.MaxValues), StringComparison.Ordinal))
         {
             throw memory.TooMuchData(path, valueCap);
         }
+        return data;
     }
 
     private static DataLimits DataLimitsWithValues(DataLimits limits, long values) => new()
@@ -281,8 +290,8 @@ internal sealed record MemoryBudget(Func<long, long, MemoryPlan> Plan, long? Lim
     private long Allowed => Limit ?? MemoryPlan.DefaultLimit;
 
     /// <summary>Fails when <paramref name="values"/> feature values in <paramref name="rows"/> rows would not fit.</summary>
-    public void Check(long features, long values, long rows, int labelsPerRow)
-        => Plan(features, MemoryPlan.DataPeakBytes(values, rows, labelsPerRow)).Check(Limit);
+    public void Check(long features, long values, long rows, int labelsPerRow, int featureCopies)
+        => Plan(features, MemoryPlan.DataPeakBytes(values, rows, labelsPerRow, featureCopies)).Check(Limit);
 
     /// <summary>The most feature values a file of unknown rows may hold beside <paramref name="usedBytes"/> already
     /// planned for data: the memory left once the network is planned, at the worst bytes per value. Fails at once when
@@ -295,7 +304,7 @@ internal sealed record MemoryBudget(Func<long, long, MemoryPlan> Plan, long? Lim
     }
 
     public UsageException TooMuchData(string path, long valueCap) => new(string.Create(CultureInfo.InvariantCulture,
-        $"{Path.GetFileName(path)}: the data hold more than {valueCap:N0} feature values, more than fit in the memory limit of {MemoryPlan.Bytes(Allowed)} ({(Limit is null ? "three quarters of the memory available" : "--limit memory")}) beside the network (loading and splitting keep two copies); use less data, or raise the limit with --limit memory=N"));
+        $"{Path.GetFileName(path)}: the data hold more than {valueCap:N0} feature values, more than fit in the memory limit of {MemoryPlan.Bytes(Allowed)} ({(Limit is null ? "three quarters of the memory available" : "--limit memory")}) beside the network (loading and splitting keep three copies); use less data, or raise the limit with --limit memory=N"));
 }
 
 /// <summary>The data cannot be used as asked (too small, shapes disagree): exit code 1.</summary>
