@@ -24,7 +24,7 @@ public static class CsvLoader
     /// <exception cref="ArgumentException">The options contradict each other.</exception>
     public static Dataset<T> Load<T>(string path, CsvOptions? options = null) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        using FileStream file = DataStreams.OpenRead(path);
+        using FileStream file = DataStreams.OpenRegularFile(path, nameof(path));
         return Load<T>(file, options, path);
     }
 
@@ -52,7 +52,7 @@ public static class CsvLoader
     public static CsvFeatures<T> LoadFeatures<T>(string path, CsvOptions? options = null, bool dropTargetColumn = false)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        using FileStream file = DataStreams.OpenRead(path);
+        using FileStream file = DataStreams.OpenRegularFile(path, nameof(path));
         return LoadFeatures<T>(file, options, dropTargetColumn, path);
     }
 
@@ -109,10 +109,6 @@ public static class CsvLoader
             var reader = new RecordReader(text, options.Separator, name, limits);
             return Parse<T>(reader, options, limits, name, hasTarget);
         }
-        catch (InvalidDataException e)
-        {
-            throw new DataFormatException(name, null, null, $"the gzip data are corrupt: {e.Message}", e);
-        }
         finally
         {
             input.Dispose();
@@ -139,12 +135,7 @@ public static class CsvLoader
             target = index;
         }
 
-        bool header = options.Header switch
-        {
-            CsvHeader.Yes => true,
-            CsvHeader.No => false,
-            _ => options.TargetColumnName is not null && hasTarget || FirstRowLooksLikeHeader<T>(reader, classification ? target : -1),
-        };
+        bool header = IsHeader<T>(reader, options, hasTarget, classification ? target : -1, name);
 
         string[]? names = null;
         if (header)
@@ -152,6 +143,7 @@ public static class CsvLoader
             names = new string[columns];
             for (int c = 0; c < columns; c++)
                 names[c] = reader.CellString(c);
+            CheckUniqueNames(names, firstLine, name);
             if (hasTarget && options.TargetColumnName is string wanted)
             {
                 target = Array.IndexOf(names, wanted);
@@ -170,7 +162,7 @@ public static class CsvLoader
         var features = new ChunkedBuffer<T>();
         var classIds = classification ? new List<int>() : null;
         var targets = hasTarget && !classification ? new List<T>() : null;
-        var labels = classification ? new LabelTable(options.ClassLabels, limits.MaxClasses) : null;
+        var labels = classification ? new LabelTable(options.ClassLabels, limits.MaxClasses, options.TextLabels) : null;
         int rows = 0;
         do
         {
@@ -199,18 +191,71 @@ public static class CsvLoader
         while (reader.Next());
 
         string[]? featureNames = names is null ? null : target < 0 ? names : [.. names[..target], .. names[(target + 1)..]];
+        labels?.SetColumn(Column(target, names));
         return new Parsed<T>(features.ToArray(), featureCount, rows, featureNames, classIds, targets, labels, name);
     }
 
-    /// <summary>Auto-detection: a header if any cell (the class-label column aside) is not a number.</summary>
-    private static bool FirstRowLooksLikeHeader<T>(RecordReader reader, int skipColumn) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    /// <summary>Whether the first row (the reader's current record) is a header. Auto-detection: a header when none of its
+    /// cells (the class-label column aside) is a number, data when all are; a row with both is a data row with a
+    /// malformed cell — a header does not hold numbers where the data do, and a typo ("1..5") in the first row must not
+    /// silently turn it into a header and drop it — so it fails naming the cell.</summary>
+    private static bool IsHeader<T>(RecordReader reader, CsvOptions options, bool hasTarget, int skipColumn, string? name)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
+        if (options.Header != CsvHeader.Auto)
+            return options.Header == CsvHeader.Yes;
+        if (options.TargetColumnName is not null && hasTarget)
+            return true;
+        int numbers = 0, texts = 0, firstText = -1;
         for (int c = 0; c < reader.CellCount; c++)
         {
-            if (c != skipColumn && !TryParse(reader.Cell(c), out T _))
-                return true;
+            if (c == skipColumn)
+                continue;
+            if (TryParse(reader.Cell(c), out T _))
+                numbers++;
+            else if (texts++ == 0)
+                firstText = c;
         }
-        return false;
+        if (numbers > 0 && texts > 0)
+            throw new DataFormatException(name, reader.Line, null,
+                $"{Column(firstText, null)}: '{Shorten(reader.CellString(firstText), 40)}' is not a number. The first row is read as data, since {numbers} of its cells are numbers; if it is a header, say so (CsvHeader.Yes, --header yes).");
+        return texts > 0;
+    }
+
+    /// <summary>Whether <see cref="Load{T}(string, CsvOptions?)"/> reads the first row of <paramref name="path"/> as a
+    /// header: <see cref="CsvOptions.Header"/> when it is Yes or No, else what auto-detection decides (a header when none
+    /// of the first row's cells, the class-label column aside, is a number). Reads only the first record.</summary>
+    /// <param name="path">A CSV file, optionally gzip-compressed.</param>
+    /// <param name="options">As for <see cref="Load{T}(string, CsvOptions?)"/>; null for <see cref="CsvOptions.Default"/>.</param>
+    /// <exception cref="DataFormatException">The file is empty, or its first row mixes numbers and text.</exception>
+    public static bool HasHeader(string path, CsvOptions? options = null)
+    {
+        options ??= CsvOptions.Default;
+        ValidateOptions(options, forFeaturesOnly: false);
+        DataLimits limits = options.Limits.Validated();
+        using FileStream file = DataStreams.OpenRegularFile(path, nameof(path));
+        using Stream input = DataStreams.MaybeDecompress(file, leaveOpen: true, limits.MaxBytes, path, out _);
+        using var text = new StreamReader(input, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16, leaveOpen: true);
+        var reader = new RecordReader(text, options.Separator, path, limits);
+        if (!reader.Next())
+            throw new DataFormatException(path, null, null, "the file is empty (no rows).");
+        int columns = reader.CellCount;
+        int target = options.TargetColumn < 0 ? columns + options.TargetColumn : options.TargetColumn;
+        bool classification = options.Task == CsvTask.Classification && options.TargetColumnName is null;
+        return IsHeader<float>(reader, options, hasTarget: true, classification && (uint)target < (uint)columns ? target : -1, path);
+    }
+
+    /// <summary>Column names must be unique: the target and a model's features are found by name, and a name that occurs
+    /// twice would silently mean its first column.</summary>
+    private static void CheckUniqueNames(string[] names, long line, string? name)
+    {
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int c = 0; c < names.Length; c++)
+        {
+            if (!seen.TryAdd(names[c], c))
+                throw new DataFormatException(name, line, null,
+                    $"columns {seen[names[c]] + 1} and {c + 1} are both named '{Shorten(names[c], 40)}'; column names must be unique (columns are found by name).");
+        }
     }
 
     private static T Number<T>(RecordReader reader, int column, string[]? names, string? name) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -277,12 +322,17 @@ public static class CsvLoader
         private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> lookup;
         private readonly List<string> order = [];
         private readonly IReadOnlyList<string>? fixedLabels;
-
+        // Per provisional id: the line where the label first occurs and the rows that hold it (for the checks in Finish).
+        private readonly List<long> firstLines = [];
+        private readonly List<int> rowCounts = [];
         private readonly int maxClasses;
+        private readonly bool textLabels;
+        private string column = "the target column";
 
-        public LabelTable(IReadOnlyList<string>? fixedLabels, int maxClasses)
+        public LabelTable(IReadOnlyList<string>? fixedLabels, int maxClasses, bool textLabels)
         {
             this.maxClasses = maxClasses;
+            this.textLabels = textLabels;
             lookup = ids.GetAlternateLookup<ReadOnlySpan<char>>();
             this.fixedLabels = fixedLabels;
             if (fixedLabels is not null)
@@ -291,6 +341,8 @@ public static class CsvLoader
                 {
                     ids.Add(fixedLabels[i], i);
                     order.Add(fixedLabels[i]);
+                    firstLines.Add(0);
+                    rowCounts.Add(0);
                 }
             }
         }
@@ -299,7 +351,10 @@ public static class CsvLoader
         {
             ReadOnlySpan<char> label = reader.IsQuoted(column) ? reader.Cell(column) : reader.Cell(column).Trim();
             if (lookup.TryGetValue(label, out int id))
+            {
+                rowCounts[id]++;
                 return id;
+            }
             if (label.IsEmpty)
                 throw new DataFormatException(name, reader.Line, null, $"{Column(column, names)}: the class label is empty.");
             if (fixedLabels is not null)
@@ -315,8 +370,50 @@ public static class CsvLoader
             id = order.Count;
             ids.Add(text, id);
             order.Add(text);
+            firstLines.Add(reader.Line);
+            rowCounts.Add(1);
             return id;
         }
+
+        public void SetColumn(string description) => column = description;
+
+        /// <summary>Labels that are numbers are meant as numbers, so two guesses are refused rather than made: labels that
+        /// are numbers in all but a few rows (fewer than <see cref="FewTextRows"/> of them: "l" among 0-9 is a typo, not an
+        /// 11th class), and one number written two ways ("1", "1.0", "01": as text they would be three classes; which
+        /// spelling would name the class?). <see cref="CsvOptions.TextLabels"/> takes every label as text instead.</summary>
+        private void CheckNumericLabels(string? name)
+        {
+            var numbers = new Dictionary<double, int>();
+            var text = new List<int>();
+            long numericRows = 0, textRows = 0;
+            for (int i = 0; i < order.Count; i++)
+            {
+                if (!double.TryParse(order[i], NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value))
+                {
+                    text.Add(i);
+                    textRows += rowCounts[i];
+                    continue;
+                }
+                numericRows += rowCounts[i];
+                if (numbers.TryGetValue(value, out int other))
+                {
+                    (int a, int b) = firstLines[other] <= firstLines[i] ? (other, i) : (i, other);
+                    throw new DataFormatException(name, firstLines[b], null,
+                        $"{column}: the class label '{Shorten(order[b], 40)}' is the number '{Shorten(order[a], 40)}' of line {firstLines[a]} written another way; as text they would be two classes. Write each class one way, or take every label as text (CsvOptions.TextLabels, --text-labels).");
+                }
+                numbers.Add(value, i);
+            }
+            if (numbers.Count > 0 && text.Count > 0 && textRows * FewTextRows < numericRows + textRows)
+            {
+                text.Sort((a, b) => firstLines[a].CompareTo(firstLines[b]));
+                string examples = string.Join(", ", text.Take(5).Select(i => $"'{Shorten(order[i], 40)}' (line {firstLines[i]}{(rowCounts[i] > 1 ? $" and {rowCounts[i] - 1} more row(s)" : "")})"));
+                throw new DataFormatException(name, firstLines[text[0]], null,
+                    $"{column}: the class labels are numbers in {numericRows:N0} rows but not in {textRows:N0}: {examples}{(text.Count > 5 ? ", …" : "")}. A typo? Fix those rows, or take every label as text (CsvOptions.TextLabels, --text-labels).");
+            }
+        }
+
+        /// <summary>Non-numeric labels in fewer than one row in this many, among numbers, are taken for typos.</summary>
+        private const int FewTextRows = 20;
 
         /// <summary>Provisional id → class index, and the class labels in class order.</summary>
         public (int[] Remap, string[] Labels) Finish(string? name)
@@ -332,6 +429,8 @@ public static class CsvLoader
             if (count < 2)
                 throw new DataFormatException(name, null, null,
                     $"every row has the class label '{Shorten(order[0], 40)}'; classification needs at least 2 classes (CsvOptions.ClassLabels can name the others).");
+            if (!textLabels)
+                CheckNumericLabels(name);
             var numbers = new long[count];
             bool numeric = true;
             for (int i = 0; i < count && numeric; i++)

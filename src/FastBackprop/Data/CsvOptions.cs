@@ -3,7 +3,8 @@ namespace FastBackprop;
 /// <summary>Whether the first row of a CSV file holds column names.</summary>
 public enum CsvHeader
 {
-    /// <summary>The first row is a header if any of its cells (the target column aside, for classification) is not a number.</summary>
+    /// <summary>The first row is a header if none of its cells (the target column aside, for classification) is a number,
+    /// data if all are; a first row with both is a data row with a malformed cell, and fails naming it.</summary>
     Auto,
     /// <summary>The first row is a header.</summary>
     Yes,
@@ -44,6 +45,11 @@ public sealed class CsvOptions
     /// Use the list a model was trained with to load its evaluation data. When null, the classes are the distinct
     /// labels found, sorted numerically if all are integers, else ordinally.</summary>
     public IReadOnlyList<string>? ClassLabels { get; init; }
+
+    /// <summary>Takes every class label as text (default false). By default labels that are numbers are taken as numbers,
+    /// and two guesses are refused: labels that are numbers in all but a few rows (under 5%: "l" among 0-9 is likely a
+    /// typo), and one number written two ways ("1" and "1.0"). With this set, both load: every distinct text is a class.</summary>
+    public bool TextLabels { get; init; }
 
     /// <summary>Bounds on line length, cells per row, bytes, values and classes (default <see cref="DataLimits.Default"/>).</summary>
     public DataLimits Limits { get; init; } = DataLimits.Default;

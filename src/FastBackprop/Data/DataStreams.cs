@@ -1,5 +1,3 @@
-using System.IO.Compression;
-
 namespace FastBackprop;
 
 /// <summary>Opening data files: gzip is recognised by its magic bytes (1f 8b), never by the file name.</summary>
@@ -34,37 +32,31 @@ internal static class DataStreams
     public static Stream MaybeDecompress(Stream stream, bool leaveOpen, long maxBytes, string? name, out long? knownLength)
     {
         Stream peeked = Peek(stream, leaveOpen, out bool isGzip);
-        Stream content = isGzip ? new GZipStream(peeked, CompressionMode.Decompress, leaveOpen) : peeked;
+        Stream content = isGzip ? new GzipDecoder(peeked, leaveOpen, name) : peeked;
         knownLength = !isGzip && ReferenceEquals(content, stream) && stream.CanSeek ? stream.Length - stream.Position : null;
         return new BoundedStream(content, maxBytes, name, ownsInner: !ReferenceEquals(content, stream) || !leaveOpen);
     }
 
-    public static FileStream OpenRead(string path)
+    /// <summary>Opens <paramref name="path"/> for reading after checking that it is a regular file: opening a FIFO blocks
+    /// until a writer comes (forever, if none does), and a device or socket never ends or cannot be read as a file, so
+    /// those and directories are refused with an <see cref="IOException"/> naming the path and what it is. The process's
+    /// own standard input (<c>/dev/stdin</c>, <c>/dev/fd/0</c>, <c>/proc/self/fd/0</c>) is let through whatever it is: the
+    /// shell opened it already, so opening it again does not wait. Shared by every path-taking loader and reader.</summary>
+    /// <param name="path">The file to read.</param>
+    /// <param name="paramName">The caller's parameter, for the argument check.</param>
+    /// <exception cref="IOException">The path is not a regular file (or cannot be opened).</exception>
+    public static FileStream OpenRegularFile(string path, string paramName)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
+        ArgumentException.ThrowIfNullOrEmpty(path, paramName);
+        if (!IsStandardInput(path) && RegularFile.NotRegular(path) is string kind)
+            throw new IOException($"'{path}' is {kind}, not a regular file: only regular files are read (a pipe or device can block forever or never end).");
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
     }
 
-    /// <summary>What the wrappers below share: a stream that can only be read forward; each supplies Read(Span).</summary>
-    private abstract class ForwardOnlyStream : Stream
-    {
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
-        public abstract override int Read(Span<byte> buffer);
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-    }
+    private static bool IsStandardInput(string path) => path is "/dev/stdin" or "/dev/fd/0" or "/proc/self/fd/0";
 
     /// <summary>Counts the bytes read through it and fails once they pass the limit.</summary>
-    private sealed class BoundedStream(Stream inner, long maxBytes, string? name, bool ownsInner) : ForwardOnlyStream
+    private sealed class BoundedStream(Stream inner, long maxBytes, string? name, bool ownsInner) : ForwardReadStream
     {
         private long read;
 
@@ -93,7 +85,7 @@ internal static class DataStreams
     }
 
     /// <summary>Replays a few bytes already read from a non-seekable stream, then reads the rest of it.</summary>
-    private sealed class PrefixedStream(byte[] prefix, Stream inner, bool leaveOpen) : ForwardOnlyStream
+    private sealed class PrefixedStream(byte[] prefix, Stream inner, bool leaveOpen) : ForwardReadStream
     {
         private int position;
 
@@ -120,4 +112,22 @@ internal static class DataStreams
             base.Dispose(disposing);
         }
     }
+}
+
+/// <summary>What the stream wrappers of the data loaders share: a stream that can only be read forward; each supplies Read(Span).</summary>
+internal abstract class ForwardReadStream : Stream
+{
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public abstract override int Read(Span<byte> buffer);
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

@@ -30,6 +30,18 @@ public enum IdxElementType : byte
 /// <param name="ElementType">How the values are stored in the file.</param>
 public sealed record IdxImages(float[] Features, int Count, int FeatureCount, int[] Dimensions, IdxElementType ElementType);
 
+/// <summary>What an IDX file's header declares (<see cref="IdxLoader.ReadHeader(string, DataLimits?)"/>).</summary>
+/// <param name="ElementType">How the values are stored.</param>
+/// <param name="Dimensions">All dimensions (e.g. 60000, 28, 28).</param>
+public sealed record IdxHeader(IdxElementType ElementType, int[] Dimensions)
+{
+    /// <summary>Items in the file (its first dimension).</summary>
+    public int Count => Dimensions[0];
+
+    /// <summary>Values per item (the product of the other dimensions; 1 for a one-dimensional file).</summary>
+    public long FeatureCount => Dimensions.Skip(1).Aggregate(1L, (product, d) => product * d);
+}
+
 /// <summary>
 /// Reads the IDX format of MNIST and Fashion-MNIST: two zero bytes, an element-type byte, a dimension-count byte,
 /// the dimensions as big-endian int32, then the values, big-endian. Gzip-compressed files are recognised by their
@@ -55,7 +67,7 @@ public static class IdxLoader
     /// <param name="limits">Bounds on bytes and values; null for <see cref="DataLimits.Default"/>.</param>
     public static IdxImages LoadImages(string path, float? scale = null, DataLimits? limits = null)
     {
-        using FileStream file = DataStreams.OpenRead(path);
+        using FileStream file = DataStreams.OpenRegularFile(path, nameof(path));
         return LoadImages(file, scale, path, limits);
     }
 
@@ -86,13 +98,25 @@ public static class IdxLoader
         });
     }
 
+    /// <summary>Reads only the header: the element type and dimensions a file declares, checked as
+    /// <see cref="LoadImages(string, float?, DataLimits?)"/> checks them (against the limits, and against the length of a
+    /// plain file), so that what loading will allocate is known before it is.</summary>
+    /// <param name="path">The IDX file, gzip-compressed or not.</param>
+    /// <param name="limits">Bounds on values; null for <see cref="DataLimits.Default"/>.</param>
+    /// <exception cref="DataFormatException">The header is malformed or declares too many values.</exception>
+    public static IdxHeader ReadHeader(string path, DataLimits? limits = null)
+    {
+        using FileStream file = DataStreams.OpenRegularFile(path, nameof(path));
+        return Read(file, path, limits, (header, _) => new IdxHeader(header.Type, header.Dimensions));
+    }
+
     /// <summary>Loads a label file (an integer type, one value per item).</summary>
     /// <exception cref="DataFormatException">The file is not a well-formed IDX file of integers.</exception>
     /// <param name="path">The IDX file, gzip-compressed or not.</param>
     /// <param name="limits">Bounds on bytes and values; null for <see cref="DataLimits.Default"/>.</param>
     public static int[] LoadLabels(string path, DataLimits? limits = null)
     {
-        using FileStream file = DataStreams.OpenRead(path);
+        using FileStream file = DataStreams.OpenRegularFile(path, nameof(path));
         return LoadLabels(file, path, limits);
     }
 
@@ -164,7 +188,7 @@ public static class IdxLoader
 
     private static (int[] Labels, Header Header) LoadLabelsWithHeader(string path, DataLimits limits)
     {
-        using FileStream file = DataStreams.OpenRead(path);
+        using FileStream file = DataStreams.OpenRegularFile(path, nameof(path));
         return LoadLabelsWithHeader(file, path, limits);
     }
 
@@ -192,10 +216,6 @@ public static class IdxLoader
         {
             Header header = ReadHeader(source, knownLength, name, limits);
             return body(header, source);
-        }
-        catch (InvalidDataException e)
-        {
-            throw new DataFormatException(name, null, null, $"the gzip data are corrupt: {e.Message}", e);
         }
         finally
         {
@@ -260,57 +280,47 @@ public static class IdxLoader
         _ => 8,
     };
 
+    // Raw bytes per read; a multiple of every element size.
+    private const int ReadBlock = 1 << 16;
+    // A stream of unknown length must deliver this fraction of the promised bytes before the result is allocated.
+    private const long ProofFraction = 16;
+
     private delegate void Converter<T>(ReadOnlySpan<byte> raw, IdxElementType type, Span<T> destination);
 
-    /// <summary>Reads the values the header promises. When the length is known (a plain seekable file) it has been
-    /// checked already: the result is allocated at once and filled chunk by chunk. Otherwise (gzip, or a stream that
-    /// cannot seek) the raw bytes are gathered in chunks that are allocated only as data arrive, so a short stream that
-    /// claims billions of values costs only what it holds, and converted once at the end.</summary>
+    /// <summary>Reads the values the header promises, converting them straight into the result through a small buffer,
+    /// so the file's raw bytes are never held whole beside it. The result is allocated once the data have shown they
+    /// exist: at once when the length is known (a plain seekable file, checked already), else (gzip, or a stream that
+    /// cannot seek) once a sixteenth of the promised bytes has arrived — the raw bytes read until then are kept and
+    /// converted — so a short stream that claims billions of values fails before anything of the claimed size exists.</summary>
     private static T[] ReadValues<T>(Stream source, Header header, string? name, Converter<T> convert)
     {
-        long total = header.Elements;
         int size = header.ElementSize;
         long need = header.DataBytes;
-        T[] values;
-        if (header.Remaining is not null)
+        long proof = header.Remaining is not null ? 0 : need / ProofFraction;
+        var early = new List<byte[]>();
+        T[]? values = null;
+        byte[] buffer = new byte[(int)Math.Min(need, ReadBlock)];
+        long done = 0;
+        while (done < need)
         {
-            values = new T[total];
-            byte[] buffer = new byte[1 << 16];
-            long done = 0;
-            while (done < need)
+            int wanted = (int)Math.Min(ReadBlock, need - done);
+            bool keep = values is null && done + wanted <= proof;
+            byte[] block = keep ? new byte[wanted] : buffer;
+            int got = source.ReadAtLeast(block.AsSpan(0, wanted), wanted, throwOnEndOfStream: false);
+            if (got < wanted)
+                throw Truncated(header, name, done + got);
+            if (!keep)
             {
-                int wanted = (int)Math.Min(buffer.Length, need - done);
-                int got = source.ReadAtLeast(buffer.AsSpan(0, wanted), wanted, throwOnEndOfStream: false);
-                if (got < wanted)
-                    throw Truncated(header, name, done + got);
-                convert(buffer.AsSpan(0, got), header.Type, values.AsSpan((int)(done / size), got / size));
-                done += got;
+                values ??= Allocate(header, early, convert);
+                convert(block.AsSpan(0, got), header.Type, values.AsSpan((int)(done / size), got / size));
             }
+            else
+            {
+                early.Add(block);
+            }
+            done += got;
         }
-        else
-        {
-            var chunks = new List<byte[]>();
-            long done = 0;
-            int chunkSize = 1 << 20;
-            while (done < need)
-            {
-                // Chunk sizes are powers of two (multiples of every element size) or the remainder.
-                var chunk = new byte[Math.Min(chunkSize, need - done)];
-                int got = source.ReadAtLeast(chunk, chunk.Length, throwOnEndOfStream: false);
-                if (got < chunk.Length)
-                    throw Truncated(header, name, done + got);
-                chunks.Add(chunk);
-                done += got;
-                chunkSize = Math.Min(chunkSize * 2, 1 << 24);
-            }
-            values = new T[total];
-            long element = 0;
-            foreach (byte[] chunk in chunks)
-            {
-                convert(chunk, header.Type, values.AsSpan((int)element, chunk.Length / size));
-                element += chunk.Length / size;
-            }
-        }
+        values ??= Allocate(header, early, convert);
         Span<byte> probe = stackalloc byte[1];
         if (source.ReadAtLeast(probe, 1, throwOnEndOfStream: false) > 0)
         {
@@ -318,6 +328,20 @@ public static class IdxLoader
             throw new DataFormatException(name, null, header.Size + need,
                 $"{more} follow the {need} bytes of data the header promises; the header or the file is corrupt.");
         }
+        return values;
+    }
+
+    /// <summary>The result array, with the raw blocks read before it existed converted into its start.</summary>
+    private static T[] Allocate<T>(Header header, List<byte[]> early, Converter<T> convert)
+    {
+        var values = new T[header.Elements];
+        long element = 0;
+        foreach (byte[] block in early)
+        {
+            convert(block, header.Type, values.AsSpan((int)element, block.Length / header.ElementSize));
+            element += block.Length / header.ElementSize;
+        }
+        early.Clear();
         return values;
     }
 

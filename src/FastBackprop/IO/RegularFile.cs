@@ -50,7 +50,9 @@ internal static partial class RegularFile
     private const int TypeMask = 0xF000, Fifo = 0x1000, CharacterDevice = 0x2000, Directory = 0x4000, BlockDevice = 0x6000,
         Regular = 0x8000, Link = 0xA000, Socket = 0xC000;
 
-    private static string? Describe(int? mode) => (mode & TypeMask) switch
+    /// <summary>The kind of file a mode (S_IF* type bits, as POSIX and System.Native give them) names, or null for a regular
+    /// file or none.</summary>
+    internal static string? Describe(int? mode) => (mode & TypeMask) switch
     {
         null or Regular => null,
         Fifo => "a FIFO (named pipe)",

@@ -112,12 +112,12 @@ public sealed class CommandTests : IDisposable
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 64 << 20);
         Assert.Matches("training would need about [0-9.]+ GiB \\(4,295,[0-9,]+ parameters", stderr.ToString());
         Assert.Contains("--limit memory=N", stderr.ToString());
-        var plan = MemoryPlan.For([784, 512, 256, 10], 128, optimizerSlots: 2, parameterCopies: 1, dataValues: 1000);
+        var plan = MemoryPlan.For([784, 512, 256, 10], 128, optimizerSlots: 2, parameterCopies: 1, dataBytes: 4000);
         Assert.Equal(535_818, plan.Parameters);
         Assert.Equal(4L * 535_818 * 3, plan.ParameterBytes);
         Assert.Equal(4L * 535_818 * 2, plan.StateBytes);
         Assert.Equal(4000, plan.DataBytes);
-        var withDropout = MemoryPlan.For([784, 512, 256, 10], 128, optimizerSlots: 2, parameterCopies: 1, dataValues: 1000, dropoutUnits: 768);
+        var withDropout = MemoryPlan.For([784, 512, 256, 10], 128, optimizerSlots: 2, parameterCopies: 1, dataBytes: 4000, dropoutUnits: 768);
         Assert.Equal(4L * 128 * 3 * 768, withDropout.WorkspaceBytes - plan.WorkspaceBytes);
     }
 

@@ -58,7 +58,14 @@ internal static class TrainCommand
             Parallelism.MaxDegreeOfParallelism = used;
         }
 
-        TrainData data = TrainData.Load(s, interrupt);
+        int optimizerSlots = s.Optimizer switch { OptimizerName.Sgd => 0, OptimizerName.Momentum or OptimizerName.Nesterov => 1, _ => 2 };
+        MemoryPlan PlanFor(long features, int outputs, long dataBytes, TrainSettings settings) => MemoryPlan.For(
+            [checked((int)features), .. settings.Hidden, outputs], settings.Batch, optimizerSlots,
+            parameterCopies: (settings.Patience is null ? 0 : 1) + (settings.Save is null ? 0 : 1), dataBytes,
+            dropoutUnits: settings.Dropout is null ? 0 : settings.Hidden.Sum(h => (long)h));
+        // Before the data are loaded, the outputs are not known: two stand in (the output layer is a small part of the plan).
+        TrainSettings beforeLoading = s;
+        TrainData data = TrainData.Load(s, new MemoryBudget((features, dataBytes) => PlanFor(features, 2, dataBytes, beforeLoading), s.MemoryLimit), interrupt);
         Dataset<float> training = data.Training;
         s = s.ForTrainingSize(training.Count, data.Validation is not null);
         bool classification = training.IsClassification;
@@ -69,26 +76,21 @@ internal static class TrainCommand
         // Standardisation, fitted on the training part only.
         bool standardize = s.Standardize ?? data.StandardizeByDefault;
 
-        // What training will allocate, checked before anything large is (the data are loaded already, within their limits).
-        int[] sizes = [training.FeatureCount, .. s.Hidden, outputLayer.Units];
-        int optimizerSlots = s.Optimizer switch { OptimizerName.Sgd => 0, OptimizerName.Momentum or OptimizerName.Nesterov => 1, _ => 2 };
-        long dataValues = standardize
-            ? (long)training.Features.Length + (data.Validation?.Features.Length ?? 0) + (data.Test?.Features.Length ?? 0)
-            : 0;
-        MemoryPlan plan = MemoryPlan.For(sizes, s.Batch, optimizerSlots,
-            parameterCopies: (s.Patience is null ? 0 : 1) + (s.Save is null ? 0 : 1), dataValues,
-            dropoutUnits: s.Dropout is null ? 0 : s.Hidden.Sum(h => (long)h));
+        // What training will allocate, checked before anything large is (the data were checked before loading, with the
+        // network's outputs not yet known).
+        MemoryPlan plan = PlanFor(training.FeatureCount, outputLayer.Units,
+            MemoryPlan.DataPeakBytes(data.Values, data.Rows, classification ? 1 : training.OutputCount, data.FeatureCopies), s);
         plan.Check(s.MemoryLimit);
 
         Standardizer<float>? scaler = standardize ? Standardizer<float>.Fit(training) : null;
-        Dataset<float> train = scaler?.Transform(training) ?? training;
-        Dataset<float>? validation = data.Validation is null ? null : scaler?.Transform(data.Validation) ?? data.Validation;
-        Dataset<float>? test = data.Test is null ? null : scaler?.Transform(data.Test) ?? data.Test;
+        Dataset<float> train = Standardized(scaler, training, data.OwnsArrays)!;
+        Dataset<float>? validation = Standardized(scaler, data.Validation, data.OwnsArrays);
+        Dataset<float>? test = Standardized(scaler, data.Test, data.OwnsArrays);
         // Regression targets are standardised with the training part's statistics too (issue 12: raw diabetes targets
         // of 25-346 gave R² -4.2 with the defaults); the test set keeps its units, the model file keeps the statistics.
         Standardizer<float>? targetScaler = standardize && !classification && loss.Kind == LossKind.SquaredError ? Standardizer<float>.FitTargets(training) : null;
         if (targetScaler is not null)
-            (train, validation) = (targetScaler.TransformTargets(train), validation is null ? null : targetScaler.TransformTargets(validation));
+            (train, validation) = (StandardizedTargets(targetScaler, train, data.OwnsArrays), validation is null ? null : StandardizedTargets(targetScaler, validation, data.OwnsArrays));
 
         Activation hidden = Activation.FromKind(s.Activation);
         LayerSpec[] layers = [.. s.Hidden.SelectMany(h => s.Dropout is double rate
@@ -194,6 +196,26 @@ internal static class TrainCommand
         }
         output.WriteLine(Invariant($"total time: {Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds:0.00} s (loading, training, testing)"));
         return Program.ExitOk;
+    }
+
+    /// <summary>The data standardised: in place when the run owns the arrays (loaded from files, or copies made by the
+    /// split), so no second copy of the data exists; a copy for the built-in sets, which share theirs.</summary>
+    private static Dataset<float>? Standardized(Standardizer<float>? scaler, Dataset<float>? data, bool inPlace)
+    {
+        if (scaler is null || data is null)
+            return data;
+        if (!inPlace)
+            return scaler.Transform(data);
+        scaler.Transform(data.Features);
+        return data;
+    }
+
+    private static Dataset<float> StandardizedTargets(Standardizer<float> scaler, Dataset<float> data, bool inPlace)
+    {
+        if (!inPlace)
+            return scaler.TransformTargets(data);
+        scaler.Transform(data.Targets!);
+        return data;
     }
 
     private static (Loss Loss, LayerSpec Output) ChooseLoss(LossName name, Dataset<float> data)

@@ -9,44 +9,51 @@ internal sealed record TrainData(
     Dataset<float>? Validation,
     Dataset<float>? Test,
     string TestName,
-    bool StandardizeByDefault)
+    bool StandardizeByDefault,
+    bool OwnsArrays,
+    int FeatureCopies)
 {
-    /// <summary>Loads the data the settings name and splits off the test and validation parts; CSV files stop loading
-    /// when <paramref name="interrupt"/> is cancelled.</summary>
-    public static TrainData Load(TrainSettings s, CancellationToken interrupt)
+    /// <summary>The feature values of every part.</summary>
+    public long Values => (long)Training.Features.Length + (Validation?.Features.Length ?? 0) + (Test?.Features.Length ?? 0);
+
+    /// <summary>The rows of every part.</summary>
+    public long Rows => (long)Training.Count + (Validation?.Count ?? 0) + (Test?.Count ?? 0);
+
+    /// <summary>Loads the data the settings name and splits off the test and validation parts, within the memory budget:
+    /// an IDX file's declared size is checked before it is loaded, a CSV file is stopped as it grows past what the budget
+    /// leaves for data. CSV files stop loading when <paramref name="interrupt"/> is cancelled.</summary>
+    public static TrainData Load(TrainSettings s, MemoryBudget memory, CancellationToken interrupt = default)
     {
         string description;
         Dataset<float> all;
         Dataset<float>? test = null;
         string testName = "held-out";
         bool standardize;
+        bool ownsArrays = true;
 
         if (s.Csv is not null)
         {
-            all = CsvArgs.Load(s.Csv, s.CsvOptions, interrupt);
+            CsvOptions options = s.CsvOptions!;
+            all = LoadCsv(s.Csv, options, memory, memory.DataValueCap(0), interrupt);
             if (!s.Classification && LooksLikeRegression(all) is string why)
                 throw new UsageException($"{Path.GetFileName(s.Csv)}: the target column {why}: add --regression to predict the number (or --classification to train on these values as classes anyway)");
             if (s.TestCsv is not null)
             {
-                test = CsvArgs.Load(s.TestCsv, new CsvOptions
-                {
-                    Header = s.CsvOptions!.Header,
-                    Separator = s.CsvOptions.Separator,
-                    TargetColumn = s.CsvOptions.TargetColumn,
-                    TargetColumnName = s.CsvOptions.TargetColumnName,
-                    Task = s.CsvOptions.Task,
-                    ClassLabels = all.ClassLabels,
-                    Limits = s.CsvOptions.Limits,
-                }, interrupt);
+                test = LoadCsv(s.TestCsv, CsvArgs.With(options, all.ClassLabels, options.Limits), memory,
+                    memory.DataValueCap(MemoryPlan.DataPeakBytes(all.Features.Length, all.Count, LabelsPerRow(all), MemoryPlan.CsvFeatureCopies)), interrupt);
                 testName = "held-out";
             }
             if (FewRowsPerClass(all, Path.GetFileName(s.Csv)) is string warning)
                 Console.Error.WriteLine($"{Program.Name}: warning: {warning}");
-            description = $"{Path.GetFileName(s.Csv)}: {Shape(all)}";
+            description = $"{Path.GetFileName(s.Csv)}: {Shape(all)}; {HeaderNote(s.Csv, options)}{LabelNote(all, options)}";
             standardize = true;
         }
         else if (s.Idx is not null)
         {
+            IdxHeader images = IdxLoader.ReadHeader(s.Idx[0], s.Limits);
+            IdxHeader? testImages = s.TestIdx is null ? null : IdxLoader.ReadHeader(s.TestIdx[0], s.Limits);
+            long rowCount = images.Count + (testImages?.Count ?? 0);
+            memory.Check(images.FeatureCount, images.Count * images.FeatureCount + (testImages is null ? 0 : testImages.Count * testImages.FeatureCount), rowCount, 1, MemoryPlan.DecodedFeatureCopies);
             all = IdxLoader.LoadDataset(s.Idx[0], s.Idx[1], limits: s.Limits);
             interrupt.ThrowIfCancellationRequested();
             if (s.TestIdx is not null)
@@ -56,13 +63,18 @@ internal sealed record TrainData(
             }
             if (FewRowsPerClass(all, Path.GetFileName(s.Idx[1])) is string warning)
                 Console.Error.WriteLine($"{Program.Name}: warning: {warning}");
-            description = $"{Path.GetFileName(s.Idx[0])}: {Shape(all)}, pixels scaled to [0,1]";
-            standardize = false;
+            bool pixels = images.ElementType == IdxElementType.UnsignedByte;
+            description = $"{Path.GetFileName(s.Idx[0])}: {Shape(all)}, " + (pixels
+                ? "pixels scaled to [0,1]"
+                : $"{images.ElementType} values kept as stored (only unsigned-byte pixels are scaled to [0,1])");
+            // Values of other types have no known range: they are standardised unless --no-standardize says otherwise.
+            standardize = !pixels;
         }
         else
         {
             (all, test, description) = BuiltIn(s.Problem ?? ProblemName.Digits, s.Seed);
             standardize = s.Problem == ProblemName.Sine;
+            ownsArrays = false;   // the built-in sets share arrays (XOR is its own test set)
             if (s.Problem is ProblemName.Xor)
                 testName = "held-out";
         }
@@ -70,22 +82,111 @@ internal sealed record TrainData(
         if (test is not null && test.FeatureCount != all.FeatureCount)
             throw new DataException($"the test set has {test.FeatureCount} features per sample but the training set has {all.FeatureCount}");
 
-        Dataset<float> training = all;
+        // The parts are chosen on the row numbers (by Dataset.Split, so they are the rows it would choose) and then
+        // copied out of the whole set in one pass: two copies of the data at the peak, not three.
+        Dataset<double> rows = RowNumbers(all.Count);
+        Dataset<double>? testRows = null, validationRows = null;
         if (test is null && s.TestFraction > 0)
         {
             if (all.Count < 3)
                 throw new DataException($"the data set has only {all.Count} samples: too few to hold out a test set");
-            (training, test) = all.Split(s.TestFraction, s.Seed);
+            (rows, testRows) = rows.Split(s.TestFraction, s.Seed);
         }
-        Dataset<float>? validation = null;
         if (s.ValidationFraction > 0)
         {
-            if (training.Count < 2)
-                throw new DataException($"the training part has only {training.Count} sample(s): too few to hold out a validation set");
-            (training, validation) = training.Split(s.ValidationFraction, unchecked(s.Seed + 1));
+            if (rows.Count < 2)
+                throw new DataException($"the training part has only {rows.Count} sample(s): too few to hold out a validation set");
+            (rows, validationRows) = rows.Split(s.ValidationFraction, unchecked(s.Seed + 1));
         }
-        return new TrainData(description, training, validation, test, testName, standardize);
+        Dataset<float> training = all;
+        Dataset<float>? validation = null;
+        if (testRows is not null || validationRows is not null)
+        {
+            training = all.Subset(RowsOf(rows));
+            validation = validationRows is null ? null : all.Subset(RowsOf(validationRows));
+            test = testRows is null ? test : all.Subset(RowsOf(testRows));
+            ReleaseCopy(ref all);
+        }
+        return new TrainData(description, training, validation, test, testName, standardize, ownsArrays,
+            s.Csv is null ? MemoryPlan.DecodedFeatureCopies : MemoryPlan.CsvFeatureCopies);
     }
+
+    /// <summary>Row numbers 0…count−1 as a data set (one feature; the class is a placeholder), to be split.</summary>
+    private static Dataset<double> RowNumbers(int count)
+    {
+        var numbers = new double[count];
+        for (int i = 0; i < count; i++)
+            numbers[i] = i;
+        return new Dataset<double>(numbers, 1, new int[count], 2);
+    }
+
+    private static int[] RowsOf(Dataset<double> rows) => Array.ConvertAll(rows.Features, r => (int)r);
+
+    /// <summary>Drops the last reference to a data set that has been split into copies, and collects it when it is large,
+    /// so that what follows reuses its memory instead of adding to the peak.</summary>
+    private static void ReleaseCopy(ref Dataset<float> data)
+    {
+        int values = data.Features.Length;
+        data = null!;
+        CollectIfLarge(values);
+    }
+
+    /// <summary>A full, compacting collection after <paramref name="values"/> feature values' worth of arrays became
+    /// garbage, when that is much (64 MiB or more): the memory returns before the next large copy is made, at the cost of
+    /// one collection, small beside loading such data.</summary>
+    private static void CollectIfLarge(long values)
+    {
+        if (values < 1 << 24)
+            return;
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+    }
+
+    /// <summary>Loads a CSV file with at most <paramref name="valueCap"/> feature values (what the memory budget leaves),
+    /// below the data limit; passing the cap is a memory error, not a data-limit one.</summary>
+    private static Dataset<float> LoadCsv(string path, CsvOptions options, MemoryBudget memory, long valueCap, CancellationToken interrupt)
+    {
+        bool capped = valueCap < options.Limits.MaxValues;
+        Dataset<float> data;
+        try
+        {
+            data = CsvArgs.Load(path, capped ? CsvArgs.With(options, options.ClassLabels, DataLimitsWithValues(options.Limits, Math.Max(1, valueCap))) : options, interrupt);
+        }
+        catch (DataFormatException e) when (capped && e.Problem.Contains(nameof(DataLimits.MaxValues), StringComparison.Ordinal))
+        {
+            throw memory.TooMuchData(path, valueCap);
+        }
+        return data;
+    }
+
+    private static DataLimits DataLimitsWithValues(DataLimits limits, long values) => new()
+    {
+        MaxRecordCharacters = limits.MaxRecordCharacters,
+        MaxCellsPerRow = limits.MaxCellsPerRow,
+        MaxBytes = limits.MaxBytes,
+        MaxValues = values,
+        MaxClasses = limits.MaxClasses,
+    };
+
+    /// <summary>What was guessed about the first row: said in the data summary, so a wrong guess is seen.</summary>
+    private static string HeaderNote(string path, CsvOptions options) => options.Header switch
+    {
+        CsvHeader.Yes => "header row (--header yes)",
+        CsvHeader.No => "no header row (--header no)",
+        _ when options.TargetColumnName is not null => "header row (--target names a column)",
+        _ => CsvLoader.HasHeader(path, options) ? "header row detected (its cells are not numbers)" : "no header row detected (the first row's cells are numbers)",
+    };
+
+    /// <summary>What the class labels were taken for.</summary>
+    private static string LabelNote(Dataset<float> data, CsvOptions options)
+    {
+        if (data.ClassLabels is not { } labels)
+            return "";
+        bool numbers = !options.TextLabels && labels.All(l => double.TryParse(l, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+        return numbers ? "; class labels are numbers" : options.TextLabels ? "; class labels taken as text (--text-labels)" : "; class labels are text";
+    }
+
+    private static int LabelsPerRow(Dataset<float> data) => data.IsClassification ? 1 : data.OutputCount;
 
     /// <summary>The most distinct numeric labels a classification target may have before it is taken for a regression
     /// target, whatever the rows.</summary>
@@ -181,6 +282,30 @@ internal sealed record TrainData(
                 throw new ArgumentOutOfRangeException(nameof(problem));
         }
     }
+}
+
+/// <summary>The memory a training run may use, and the plan for a data shape (the network's buffers, planned with
+/// placeholder outputs until the labels are known, plus the data's peak): checked before the data are loaded.</summary>
+internal sealed record MemoryBudget(Func<long, long, MemoryPlan> Plan, long? Limit)
+{
+    private long Allowed => Limit ?? MemoryPlan.DefaultLimit;
+
+    /// <summary>Fails when <paramref name="values"/> feature values in <paramref name="rows"/> rows would not fit.</summary>
+    public void Check(long features, long values, long rows, int labelsPerRow, int featureCopies)
+        => Plan(features, MemoryPlan.DataPeakBytes(values, rows, labelsPerRow, featureCopies)).Check(Limit);
+
+    /// <summary>The most feature values a file of unknown rows may hold beside <paramref name="usedBytes"/> already
+    /// planned for data: the memory left once the network is planned, at the worst bytes per value. Fails at once when
+    /// nothing is left (a network that does not fit is named as such).</summary>
+    public long DataValueCap(long usedBytes)
+    {
+        MemoryPlan without = Plan(1, usedBytes);
+        without.Check(Limit);
+        return (Allowed - without.TotalBytes) / MemoryPlan.WorstBytesPerValue;
+    }
+
+    public UsageException TooMuchData(string path, long valueCap) => new(string.Create(CultureInfo.InvariantCulture,
+        $"{Path.GetFileName(path)}: the data hold more than {valueCap:N0} feature values, more than fit in the memory limit of {MemoryPlan.Bytes(Allowed)} ({(Limit is null ? "three quarters of the memory available" : "--limit memory")}) beside the network (loading and splitting keep three copies); use less data, or raise the limit with --limit memory=N"));
 }
 
 /// <summary>The data cannot be used as asked (too small, shapes disagree): exit code 1.</summary>

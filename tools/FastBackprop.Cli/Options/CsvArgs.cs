@@ -10,15 +10,19 @@ internal static class CsvArgs
         new("--target", 1),
         new("--header", 1),
         new("--separator", 1),
+        new("--text-labels", 0),
     ];
 
     public const string HelpText =
         """
           --target NAME|INDEX    the target column: a header name, or a 0-based index (negative counts
                                  from the end; default -1, the last column)
-          --header yes|no|auto   whether the first row holds column names (default auto: yes if a
-                                 feature cell of the first row is not a number)
+          --header yes|no|auto   whether the first row holds column names (default auto: yes if no
+                                 feature cell of the first row is a number; a first row of numbers
+                                 and text is refused as a malformed data row)
           --separator C          cell separator: one character, or comma, semicolon, tab, pipe (comma)
+          --text-labels          take every class label as text: "1" and "1.0" are two classes, and labels
+                                 that are numbers in all but a few rows load (by default both are refused)
         """;
 
     private static readonly Dictionary<string, CsvHeader> Headers = new()
@@ -55,6 +59,7 @@ internal static class CsvArgs
             TargetColumnName = targetName,
             Task = task,
             ClassLabels = classLabels,
+            TextLabels = args.Has("--text-labels"),
             Limits = LimitArgs.Parse(args).Data,
         };
     }
@@ -73,6 +78,20 @@ internal static class CsvArgs
         using Stream file = FileArgs.OpenRead(path, interrupt);
         return CsvLoader.LoadFeatures<float>(file, options, dropTargetColumn, path);
     }
+
+    /// <summary><paramref name="options"/> with other class labels and limits (e.g. a test file read with the training
+    /// file's classes).</summary>
+    public static CsvOptions With(CsvOptions options, IReadOnlyList<string>? classLabels, DataLimits limits) => new()
+    {
+        Header = options.Header,
+        Separator = options.Separator,
+        TargetColumn = options.TargetColumn,
+        TargetColumnName = options.TargetColumnName,
+        Task = options.Task,
+        ClassLabels = classLabels,
+        TextLabels = options.TextLabels,
+        Limits = limits,
+    };
 
     internal static char ParseSeparator(string? value) => value?.ToLowerInvariant() switch
     {
