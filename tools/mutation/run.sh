@@ -13,7 +13,7 @@
 # surviving here, which keeps the score honest about the specification tests. MUTATION_TEST_FILTER overrides the
 # filter (dotnet test --filter syntax).
 #
-# Reports: artifacts/mutation/FOLDER[-FOLDER...]/reports/mutation-report.{html,json} (git-ignored); one line per folder:
+# Reports: artifacts/mutation/FOLDER[-FOLDER...]/TIME/reports/mutation-report.{html,json} (git-ignored); one line per folder:
 #   Hardware       score  84.1%  killed 120  survived 20  timeout 2  no-coverage 3  (ignored 0, compile errors 1)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -66,9 +66,9 @@ if [ ${#mutate[@]} -eq 0 ]; then
   exit 0
 fi
 
+# A new folder per run, so an earlier report stays for comparison.
 name=$(IFS=-; echo "${folders[*]}")
-out="$root/artifacts/mutation/$name"
-rm -rf "$out"
+out="$root/artifacts/mutation/$name/$(date -u +%Y-%m-%dT%H%M%S)"
 mkdir -p "$out"
 start=$(date +%s)
 (cd tests/FastBackprop.Tests &&
