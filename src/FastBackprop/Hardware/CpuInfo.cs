@@ -145,22 +145,34 @@ public sealed class CpuInfo
             return new CpuInfo(arch, arch, 0, 0, 0, processors, l1, l2, l3, shared, source, accelerated, accelerated);
         }
 
-        (int maxLeaf, int ebx0, int ecx0, int edx0) = X86Base.CpuId(0, 0);
+        return FromCpuid(X86Base.CpuId, accelerated, processors, () => CachesFromSysfs());
+    }
+
+    /// <summary>One CPUID query, (leaf, subleaf) → (EAX, EBX, ECX, EDX): <see cref="X86Base.CpuId"/> in the process,
+    /// recorded leaves in tests.</summary>
+    internal delegate (int Eax, int Ebx, int Ecx, int Edx) CpuidQuery(int leaf, int subleaf);
+
+    /// <summary>The description an x86-64 CPU gives through <paramref name="cpuid"/>; <paramref name="sysfs"/> answers the
+    /// cache sizes where the CPUID cache leaves do not.</summary>
+    internal static CpuInfo FromCpuid(CpuidQuery cpuid, InstructionSet accelerated, int processors,
+        Func<(long, long, long, int, string)?> sysfs)
+    {
+        (int maxLeaf, int ebx0, int ecx0, int edx0) = cpuid(0, 0);
         string vendor = Ascii(ebx0, edx0, ecx0);
-        (int eax1, _, int ecx1, _) = X86Base.CpuId(1, 0);
+        (int eax1, _, int ecx1, _) = cpuid(1, 0);
         int baseFamily = (eax1 >> 8) & 0xF, baseModel = (eax1 >> 4) & 0xF;
         int family = baseFamily == 0xF ? baseFamily + ((eax1 >> 20) & 0xFF) : baseFamily;
         int model = baseFamily is 0x6 or 0xF ? baseModel + (((eax1 >> 16) & 0xF) << 4) : baseModel;
         int stepping = eax1 & 0xF;
 
-        int maxExtended = X86Base.CpuId(unchecked((int)0x80000000), 0).Eax;
+        int maxExtended = cpuid(unchecked((int)0x80000000), 0).Eax;
         string name = vendor;
         if ((uint)maxExtended >= 0x80000004)
         {
             var brand = new StringBuilder();
             for (uint leaf = 0x80000002; leaf <= 0x80000004; leaf++)
             {
-                (int a, int b, int c, int d) = X86Base.CpuId(unchecked((int)leaf), 0);
+                (int a, int b, int c, int d) = cpuid(unchecked((int)leaf), 0);
                 brand.Append(Ascii(a, b, c, d));
             }
             string trimmed = brand.ToString().Trim();
@@ -170,7 +182,7 @@ public sealed class CpuInfo
 
         // What the CPU offers: leaf 1 ECX bit 12 FMA; leaf 7 EBX bit 5 AVX2, bits 16/17/30 AVX-512 F/DQ/BW.
         bool fma = (ecx1 & (1 << 12)) != 0;
-        int ebx7 = maxLeaf >= 7 ? X86Base.CpuId(7, 0).Ebx : 0;
+        int ebx7 = maxLeaf >= 7 ? cpuid(7, 0).Ebx : 0;
         bool avx2 = (ebx7 & (1 << 5)) != 0;
         bool avx512 = (ebx7 & (1 << 16)) != 0 && (ebx7 & (1 << 17)) != 0 && (ebx7 & (1 << 30)) != 0;
         InstructionSet offers = avx512 && avx2 && fma ? InstructionSet.Avx512 : avx2 && fma ? InstructionSet.Avx2 : InstructionSet.Vector128;
@@ -178,26 +190,26 @@ public sealed class CpuInfo
         if (offers < accelerated)
             offers = accelerated;
 
-        bool amdTopology = (uint)maxExtended >= 0x8000001D && (X86Base.CpuId(unchecked((int)0x80000001), 0).Ecx & (1 << 22)) != 0;
-        var caches = amdTopology ? CachesFromCpuid(unchecked((int)0x8000001D), "CPUID leaf 0x8000001D")
-            : vendor == "GenuineIntel" && maxLeaf >= 4 ? CachesFromCpuid(4, "CPUID leaf 4")
+        bool amdTopology = (uint)maxExtended >= 0x8000001D && (cpuid(unchecked((int)0x80000001), 0).Ecx & (1 << 22)) != 0;
+        var caches = amdTopology ? CachesFromCpuid(cpuid, unchecked((int)0x8000001D), "CPUID leaf 0x8000001D")
+            : vendor == "GenuineIntel" && maxLeaf >= 4 ? CachesFromCpuid(cpuid, 4, "CPUID leaf 4")
             : null;
-        caches ??= CachesFromSysfs();
+        caches ??= sysfs();
         if (caches is null && vendor is "AuthenticAMD" or "HygonGenuine" && (uint)maxExtended >= 0x80000006)
-            caches = CachesFromAmdLegacyLeaves();
+            caches = CachesFromAmdLegacyLeaves(cpuid);
         (long l1d, long l2b, long l3b, int l3Shared, string cacheSource) = caches ?? (DefaultL1, DefaultL2, DefaultL3, 0, "defaults");
         return new CpuInfo(vendor, name, family, model, stepping, processors, l1d, l2b, l3b, l3Shared, cacheSource, offers, accelerated);
     }
 
     /// <summary>Deterministic cache parameters (Intel leaf 4, AMD leaf 0x8000001D share the layout): one subleaf per
     /// cache until type 0. Size = ways × partitions × line size × sets.</summary>
-    private static (long, long, long, int, string)? CachesFromCpuid(int leaf, string source)
+    private static (long, long, long, int, string)? CachesFromCpuid(CpuidQuery cpuid, int leaf, string source)
     {
         long l1 = 0, l2 = 0, l3 = 0;
         int l3Shared = 1;
         for (int sub = 0; sub < 16; sub++)
         {
-            (int eax, int ebx, int ecx, _) = X86Base.CpuId(leaf, sub);
+            (int eax, int ebx, int ecx, _) = cpuid(leaf, sub);
             int type = eax & 0x1F;
             if (type == 0)
                 break;
@@ -217,21 +229,21 @@ public sealed class CpuInfo
     /// <summary>AMD's older leaves, which virtual machines answer when they hide the topology leaves: 0x80000005 ECX[31:24]
     /// is the L1d in KiB, 0x80000006 ECX[31:16] the L2 in KiB and EDX[31:18] the L3 in 512 KiB units (the whole
     /// processor's, so the sharing is unknown).</summary>
-    private static (long, long, long, int, string)? CachesFromAmdLegacyLeaves()
+    private static (long, long, long, int, string)? CachesFromAmdLegacyLeaves(CpuidQuery cpuid)
     {
-        long l1 = (long)((uint)X86Base.CpuId(unchecked((int)0x80000005), 0).Ecx >> 24) * 1024;
-        (_, _, int ecx6, int edx6) = X86Base.CpuId(unchecked((int)0x80000006), 0);
+        long l1 = (long)((uint)cpuid(unchecked((int)0x80000005), 0).Ecx >> 24) * 1024;
+        (_, _, int ecx6, int edx6) = cpuid(unchecked((int)0x80000006), 0);
         long l2 = (long)((uint)ecx6 >> 16) * 1024;
         long l3 = (long)((uint)edx6 >> 18) * 512 * 1024;
         return l1 > 0 && l2 > 0 ? (l1, l2, l3, 0, "CPUID leaves 0x80000005/6") : null;
     }
 
-    /// <summary>Linux: /sys/devices/system/cpu/cpu0/cache/index*/{level,type,size,shared_cpu_list}.</summary>
-    private static (long, long, long, int, string)? CachesFromSysfs()
+    /// <summary>Linux: /sys/devices/system/cpu/cpu0/cache/index*/{level,type,size,shared_cpu_list} (another
+    /// <paramref name="root"/> in tests).</summary>
+    internal static (long, long, long, int, string)? CachesFromSysfs(string root = "/sys/devices/system/cpu/cpu0/cache")
     {
         try
         {
-            const string root = "/sys/devices/system/cpu/cpu0/cache";
             if (!Directory.Exists(root))
                 return null;
             long l1 = 0, l2 = 0, l3 = 0;
