@@ -16,7 +16,7 @@ internal static class InfoCommand
         Prints the processor (name, family/model, caches per core), the instruction set the kernels run,
         the GEMM micro-kernels and cache blocks, and a warning when the CPU offers a faster instruction
         set than this build or runtime uses (e.g. a NativeAOT binary built without AVX2).
-        FASTBACKPROP_KERNELS overrides the configuration (e.g. 'avx2,l2=512K'; see the README).
+        FASTBACKPROP_KERNELS overrides the configuration (e.g. 'avx2,l2=512K'; see docs/PERFORMANCE.md).
         """;
 
     /// <summary>Runs the command; <paramref name="interrupt"/> is checked before the CPU is examined (which takes
