@@ -95,7 +95,7 @@ def main():
                 print(f"FAIL {name}: import: {run.stderr.strip()}")
                 failed += 1
                 continue
-            run = subprocess.run(["dotnet", CLI, "predict", "--model", fbpm_path, "--csv", csv_path, "--header", "no"],
+            run = subprocess.run(["dotnet", CLI, "predict", "--model", fbpm_path, "--csv", csv_path, "--header", "no", "--outputs"],
                                  capture_output=True, text=True)
             if run.returncode != 0:
                 print(f"FAIL {name}: predict: {run.stderr.strip()}")

@@ -146,7 +146,7 @@ internal static class Program
         {
             "train" => TrainSettings.Help,
             "evaluate" or "eval" => EvaluateCommand.Help,
-            "predict" => PredictCommand.HelpText,
+            "predict" => PredictCommand.Help,
             "export" => OnnxCommands.ExportHelp,
             "import" => OnnxCommands.ImportHelp,
             "info" => InfoCommand.HelpText,

@@ -234,6 +234,17 @@ public sealed class CommandTests : IDisposable
         (code, output) = Run("predict", "--model", model, "--csv", test, "--target", "side");
         Assert.Equal(0, code);
         Assert.Equal(20, output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+
+        // --outputs: every class's probability (the model's class order), exactly as Model.Predict gives it.
+        (code, output) = Run("predict", "--model", model, "--csv", features, "--outputs");
+        Assert.Equal(0, code);
+        Model<float> saved = ModelFile.Load<float>(model);
+        var probabilities = new float[6 * saved.OutputSize];
+        saved.Predict(CsvLoader.LoadFeatures(features).Features, 6, probabilities);
+        string[] rows = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(6, rows.Length);
+        for (int i = 0; i < rows.Length; i++)
+            Assert.Equal(probabilities.Skip(i * saved.OutputSize).Take(saved.OutputSize).ToArray(), rows[i].Split(',').Select(v => float.Parse(v, CultureInfo.InvariantCulture)).ToArray());
     }
 
     [Fact]

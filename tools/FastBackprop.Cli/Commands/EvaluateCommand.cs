@@ -20,7 +20,8 @@ internal static class EvaluateCommand
           --model MODEL          a model saved by 'train --save'
           --csv FILE             labelled CSV data with the same feature columns as in training (matched
                                  by name when the file has a header and the model its feature names)
-          --idx IMAGES LABELS    IDX image and label files (pixels scaled to [0,1])
+          --idx IMAGES LABELS    IDX image and label files (unsigned-byte pixels scaled to [0,1], as in
+                                 training)
         {CSV}
           -h, --help             show this help
 

@@ -8,14 +8,14 @@ internal static class PredictCommand
 {
     private const int Chunk = 512;
 
-    public static readonly OptionSpec[] Specs = [new("--model", 1), new("--csv", 1), new("--output", 1), .. CsvArgs.Specs, LimitArgs.Spec];
+    public static readonly OptionSpec[] Specs = [new("--model", 1), new("--csv", 1), new("--output", 1), new("--outputs", 0), .. CsvArgs.Specs, LimitArgs.Spec];
 
     public const string HelpText =
         """
         fastbackprop predict - predictions of a saved model for the rows of a CSV file
 
         Usage:
-          fastbackprop predict --model MODEL --csv FILE [--output FILE] [CSV options]
+          fastbackprop predict --model MODEL --csv FILE [--output FILE] [--outputs] [CSV options]
 
         Options:
           --model MODEL          a model saved by 'train --save'
@@ -24,24 +24,26 @@ internal static class PredictCommand
                                  names, columns are matched by name (any order; a missing or unknown
                                  column is an error), else by position
           --output FILE          write the predictions to FILE instead of standard output
-          --target NAME|INDEX    a column to ignore (e.g. the labels of a labelled file)
-          --header yes|no|auto   whether the first row holds column names (auto)
-          --separator C          cell separator (comma)
+          --outputs              every output value of every row, also for a classifier (e.g. each class's
+                                 probability, in the model's class order), instead of class and probability
+        {CSV}
           -h, --help             show this help
 
-        Output: one line per input row, in order. Classification: the predicted class label and its
+        Output: one line per input row, in order. Classification (without --outputs): the predicted class label and its
         probability, e.g. "setosa,0.9731"; a label holding a comma or a quote is quoted as in CSV, and
         control characters in it are written as \uXXXX escapes. Regression: the predicted value(s),
         comma-separated. A row whose prediction is not finite (NaN or infinity: the model's weights
         overflow on it) is an error naming the row, and nothing is written.
         """;
 
+    public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r') + "\n" + LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
+
     public static int Run(IReadOnlyList<string> args, TextWriter stdout, CancellationToken interrupt)
     {
         ParsedArgs parsed = ParsedArgs.Parse("predict", args, Specs);
         if (parsed.Help)
         {
-            stdout.WriteLine(HelpText);
+            stdout.WriteLine(Help);
             return Program.ExitOk;
         }
         if (!parsed.Has("--model"))
@@ -58,7 +60,7 @@ internal static class PredictCommand
             throw new DataException($"{Path.GetFileName(csv)} has {features.FeatureCount} columns of features but the model takes {model.InputSize}"
                 + (parsed.Has("--target") ? "" : " (if the file holds the target column, drop it with --target)"));
 
-        string text = Predict(model, features, csv, interrupt);
+        string text = Predict(model, features, csv, interrupt, everyOutput: parsed.Has("--outputs"));
         if (outputPath is null)
         {
             stdout.Write(text);
@@ -87,11 +89,12 @@ internal static class PredictCommand
 
     /// <summary>The output lines for every row of <paramref name="features"/> (read from <paramref name="source"/>); a row
     /// whose prediction is NaN or ±∞ is an error naming it, and then nothing is printed. Stops with an
-    /// <see cref="OperationCanceledException"/> between chunks of rows once <paramref name="interrupt"/> is cancelled.</summary>
-    internal static string Predict(Model<float> model, CsvFeatures<float> features, string source, CancellationToken interrupt = default)
+    /// <see cref="OperationCanceledException"/> between chunks of rows once <paramref name="interrupt"/> is cancelled.
+    /// <paramref name="everyOutput"/>: every output value of a classifier, not its class and probability.</summary>
+    internal static string Predict(Model<float> model, CsvFeatures<float> features, string source, CancellationToken interrupt = default, bool everyOutput = false)
     {
         int inputs = model.InputSize, outputs = model.OutputSize;
-        IReadOnlyList<string>? labels = model.ClassLabels;
+        IReadOnlyList<string>? labels = everyOutput ? null : model.ClassLabels;
         var y = new float[Math.Min(Chunk, features.Count) * outputs];
         var text = new StringBuilder();
         for (int first = 0; first < features.Count; first += Chunk)

@@ -275,7 +275,8 @@ internal sealed record TrainSettings
           --csv FILE             a CSV file (optionally .gz): one sample per row, features and a target
                                  column; classification unless --regression
           --idx IMAGES LABELS    IDX image and label files (optionally .gz), e.g. MNIST, Fashion-MNIST;
-                                 pixels scaled to [0,1]
+                                 unsigned-byte pixels scaled to [0,1]; other element types kept as
+                                 stored and standardised
           --test-csv FILE        a separate test set for --csv (same columns)
           --test-idx IMAGES LABELS  a separate test set for --idx
           --regression           the CSV target is a real number (mean squared error, identity output;
@@ -317,7 +318,7 @@ internal sealed record TrainSettings
           --threads N            most threads per matrix product (default: all cores)
           --standardize          scale every feature to mean 0, variance 1 with statistics of the training
                                  part (default for --csv and sine)
-          --no-standardize       use the features as they are (default for --idx, digits and xor)
+          --no-standardize       use the features as they are (default for unsigned-byte --idx, digits, xor)
 
         Output:
           --save MODEL           save the trained model (network, standardisation, class labels); on
