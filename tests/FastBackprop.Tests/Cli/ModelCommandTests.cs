@@ -16,24 +16,7 @@ public sealed class ModelCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    /// <summary>Runs the CLI in-process; standard error is captured too (other tests may add lines to it meanwhile).</summary>
-    private static (int Code, string Output, string Errors) Run(params string[] args)
-    {
-        var output = new StringWriter(CultureInfo.InvariantCulture);
-        var errors = new StringWriter(CultureInfo.InvariantCulture);
-        TextWriter saved = Console.Error;
-        Console.SetError(errors);
-        using var noSignal = new FastBackprop.Cli.Interruption();
-        try
-        {
-            int code = FastBackprop.Cli.Program.Run(args, output, interactive: false, Stopwatch.GetTimestamp(), noSignal);
-            return (code, output.ToString(), errors.ToString());
-        }
-        finally
-        {
-            Console.SetError(saved);
-        }
-    }
+    private static (int Code, string Output, string Errors) Run(params string[] args) => ConsoleStreams.RunProgram(args);
 
     /// <summary>Three features named a, b, c and a label "side" that only a and b decide (c is noise around 50).</summary>
     private string Blobs(string name, int rows, string header = "a,b,c,side", Func<double, double, double, string, string>? row = null)

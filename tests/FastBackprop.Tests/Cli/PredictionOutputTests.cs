@@ -15,23 +15,7 @@ public sealed class PredictionOutputTests : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    private static (int Code, string Output, string Errors) Run(params string[] args)
-    {
-        var output = new StringWriter(CultureInfo.InvariantCulture);
-        var errors = new StringWriter(CultureInfo.InvariantCulture);
-        TextWriter saved = Console.Error;
-        Console.SetError(errors);
-        using var noSignal = new FastBackprop.Cli.Interruption();
-        try
-        {
-            int code = FastBackprop.Cli.Program.Run(args, output, interactive: false, System.Diagnostics.Stopwatch.GetTimestamp(), noSignal);
-            return (code, output.ToString(), errors.ToString());
-        }
-        finally
-        {
-            Console.SetError(saved);
-        }
-    }
+    private static (int Code, string Output, string Errors) Run(params string[] args) => ConsoleStreams.RunProgram(args);
 
     private string Save(string name, Model<float> model)
     {
