@@ -83,13 +83,24 @@ public sealed class ModelHost
     /// <summary>Predicts <paramref name="rows"/> rows of raw features held in <see cref="PredictionContext.Inputs"/>
     /// (overwritten with their standardised values) into <see cref="PredictionContext.Outputs"/>, as
     /// <see cref="Model{T}.Predict"/> does, without allocating.</summary>
-    public void Predict(PredictionContext context, int rows)
+    /// <returns>−1, or — when the standardisation turns a finite feature into ±∞ (a value near float's limits, far
+    /// outside the training data) — the index (row × InputSize + feature) of the first such value, and predicts nothing.</returns>
+    public int Predict(PredictionContext context, int rows)
     {
         Span<float> x = context.Inputs.AsSpan(0, rows * InputSize);
         Span<float> y = context.Outputs.AsSpan(0, rows * OutputSize);
-        Model.InputStandardization?.Transform(x);
+        if (Model.InputStandardization is { } standardization)
+        {
+            standardization.Transform(x);
+            for (int i = 0; i < x.Length; i++)
+            {
+                if (!float.IsFinite(x[i]))
+                    return i;
+            }
+        }
         network.Predict(x, rows, y, context.Workspace);
         Model.TargetStandardization?.InverseTransform(y);
+        return -1;
     }
 
     /// <summary>The predicted class of one row's outputs, as <see cref="Model{T}.PredictClasses"/> decides it.</summary>
@@ -106,7 +117,7 @@ public sealed class ModelHost
         foreach (int rows in new[] { 1, MaxRows })
         {
             context.Inputs.AsSpan(0, rows * InputSize).Clear();
-            Predict(context, rows);
+            _ = Predict(context, rows);
         }
         return context;
     }

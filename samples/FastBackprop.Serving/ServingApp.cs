@@ -193,8 +193,14 @@ public static class ServingApp
         }
 
         long beforeModel = GC.GetAllocatedBytesForCurrentThread();
-        host.Predict(context, rows);
+        int overflowed = host.Predict(context, rows);
         long afterModel = GC.GetAllocatedBytesForCurrentThread();
+        if (overflowed >= 0)
+        {
+            WriteError(context.Writer, $"{PredictRequest.RowName(overflowed / host.InputSize, single)}, feature {overflowed % host.InputSize}: the value is too far outside the training data for the model's standardisation (it overflows a 32-bit float)");
+            metrics.CountRejected();
+            return StatusCodes.Status422UnprocessableEntity;
+        }
 
         // JSON has no NaN or infinity, and a client must not get a number that means nothing. Finite features can
         // still overflow a layer (values near float's limits, far outside what the model was trained on): that is

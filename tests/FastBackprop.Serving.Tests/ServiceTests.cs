@@ -270,6 +270,27 @@ public sealed class ServiceTests(ServiceTests.Services services) : IClassFixture
         Assert.Equal(Services.InputSize, answer.RootElement.GetProperty("outputs")[0].GetSingle());
     }
 
+    [Theory]
+    [InlineData(false, "3e38", "features, feature 0: the value is too far outside the training data for the model's standardisation (it overflows a 32-bit float)")]
+    [InlineData(true, "-3.4e38", "row 1, feature 0: the value is too far outside the training data for the model's standardisation (it overflows a 32-bit float)")]
+    public async Task Finite_inputs_that_overflow_the_standardisation_get_422_naming_row_and_feature(bool rows, string value, string reason)
+    {
+        // The classifier standardises feature 0 with a scale of 3 (a standard deviation of 1/3): 3 × 3e38 is ∞ in float.
+        Services.Service service = services.Classifier;
+        string ok = string.Join(',', Enumerable.Repeat("1", Services.InputSize));
+        string huge = value + "," + string.Join(',', Enumerable.Repeat("1", Services.InputSize - 1));
+        string body = rows ? $"{{\"rows\":[[{ok}],[{huge}]]}}" : $"{{\"features\":[{huge}]}}";
+        long rejected = await RejectedAsync(service);
+        int logged = service.Log.Count;
+
+        (HttpStatusCode status, string error) = await PostAsync(service, Utf8(body));
+
+        Assert.True(status == HttpStatusCode.UnprocessableEntity, $"{(int)status} {error}");
+        Assert.Equal(reason, error);
+        Assert.Equal(rejected + 1, await RejectedAsync(service));
+        AssertNothingLogged(service, logged);
+    }
+
     [Fact]
     public async Task A_chunked_body_over_the_limit_gets_413_and_is_counted()
     {
@@ -497,7 +518,7 @@ public sealed class ServiceTests(ServiceTests.Services services) : IClassFixture
                 [new LayerSpec(33, Activation.Tanh), new LayerSpec(17, Activation.ReLU), new LayerSpec(3, Activation.Softmax)], seed: 11);
             var regression = new Network<float>(InputSize, [new LayerSpec(20, Activation.Tanh), new LayerSpec(2, Activation.Identity)], seed: 12);
             var scaler = new Standardizer<float>(Enumerable.Range(0, InputSize).Select(i => 10f + i * 0.1f).ToArray(),
-                Enumerable.Range(0, InputSize).Select(i => 3f + i).ToArray());
+                Enumerable.Range(0, InputSize).Select(i => 3f + i).ToArray());   // scales: feature 0 is multiplied by 3, so 3e38 overflows
             var targets = new Standardizer<float>([100f, -4f], [25f, 0.5f]);
             string classifierPath = Path.Combine(folder, "classifier.fbpm"), regressionPath = Path.Combine(folder, "regression.fbpm");
             ModelFile.Save(classifierPath, new Model<float>(classifier, scaler, ["setosa", "versicolor", "virginica"], Loss.SoftmaxCrossEntropy));

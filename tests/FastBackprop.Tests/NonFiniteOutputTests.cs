@@ -37,6 +37,30 @@ public class NonFiniteOutputTests
     }
 
     [Fact]
+    public void A_finite_feature_that_the_standardisation_overflows_is_refused_naming_row_and_feature_before_predicting()
+    {
+        // Feature 1 is multiplied by 4 after subtracting its mean: 1e38 stays finite, 1e38 × 4 does not.
+        var model = new Model<float>(new Network<float>(2, [new(2, Activation.Softmax)], seed: 3),
+            new Standardizer<float>([0f, 0f], [1f, 4f]), ["a", "b"]);
+        float[] rows = [1, 2, 1e38f, 1, 0.5f, 1e38f, 1, -1e38f];
+        var outputs = new float[8];
+        outputs.AsSpan().Fill(-7);
+        var e = Assert.Throws<StandardizationOverflowException>(() => model.Predict(rows, 4, outputs));
+        Assert.Equal((2, 1, 1e38f), (e.Row, e.Feature, (float)e.Value));
+        Assert.Equal("rawFeatures", e.ParamName);
+        Assert.All(outputs, v => Assert.Equal(-7, v));   // nothing predicted
+        Assert.Throws<StandardizationOverflowException>(() => model.PredictClasses(rows, 4, new int[4]));
+        model.Predict(rows.AsSpan(0, 4), 2, outputs.AsSpan(0, 4));   // the rows before it are fine
+        Assert.All(outputs.AsSpan(0, 4).ToArray(), v => Assert.True(float.IsFinite(v)));
+
+        // A data set is refused the same way, and a standardised copy keeps its feature names.
+        var data = new Dataset<float>(rows, 2, [0, 1, 0, 1], 2, ["a", "b"]) { FeatureNames = ["x", "y"] };
+        e = Assert.Throws<StandardizationOverflowException>(() => model.InputStandardization!.Transform(data));
+        Assert.Equal((2, 1), (e.Row, e.Feature));
+        Assert.Equal(["x", "y"], model.InputStandardization!.Transform(data.Subset([0, 1]))!.FeatureNames!);
+    }
+
+    [Fact]
     public void Model_refuses_a_non_finite_output_naming_the_row_after_writing_every_output()
     {
         var model = new Model<float>(HostileNetworks.Cancelling());

@@ -165,8 +165,10 @@ public sealed class Standardizer<T> where T : unmanaged, IBinaryFloatingPointIee
         return Fit(targets, training.OutputCount);
     }
 
-    /// <summary>A standardised copy of <paramref name="data"/>: features transformed, class indices or targets copied.</summary>
+    /// <summary>A standardised copy of <paramref name="data"/>: features transformed, class indices or targets and the
+    /// feature names copied.</summary>
     /// <exception cref="ArgumentException">The data set has a different number of features.</exception>
+    /// <exception cref="StandardizationOverflowException">A finite feature standardises to ±∞ (it names the row and feature).</exception>
     public Dataset<T> Transform(Dataset<T> data)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -174,9 +176,10 @@ public sealed class Standardizer<T> where T : unmanaged, IBinaryFloatingPointIee
             throw new ArgumentException($"data has {data.FeatureCount} features but the standardiser was fitted on {FeatureCount}.", nameof(data));
         var x = (T[])data.Features.Clone();
         Transform(x);
+        StandardizationOverflowException.ThrowIfAny<T>(data.Features, x, FeatureCount, nameof(data));
         return data.ClassIndices is int[] classes
-            ? new Dataset<T>(x, data.FeatureCount, (int[])classes.Clone(), data.OutputCount, data.ClassLabels)
-            : new Dataset<T>(x, data.FeatureCount, (T[])data.Targets!.Clone(), data.OutputCount);
+            ? new Dataset<T>(x, data.FeatureCount, (int[])classes.Clone(), data.OutputCount, data.ClassLabels) { FeatureNames = data.FeatureNames }
+            : new Dataset<T>(x, data.FeatureCount, (T[])data.Targets!.Clone(), data.OutputCount) { FeatureNames = data.FeatureNames };
     }
 
     private static void ToDouble(ReadOnlySpan<T> source, Span<double> destination)

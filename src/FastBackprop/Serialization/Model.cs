@@ -114,6 +114,8 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
     /// silently (weights that are each finite can overflow together on some rows, and so can undoing the target
     /// standardisation); the check is one vectorised pass, and nothing is allocated after the first call for a batch size.</summary>
     /// <exception cref="ArgumentException">Shapes disagree or the features are not finite.</exception>
+    /// <exception cref="StandardizationOverflowException">A finite feature standardises to ±∞ (a value far outside the
+    /// training data, near float's limits); it names the first such row and feature, and nothing is predicted.</exception>
     /// <exception cref="NonFiniteOutputException">An output is NaN or ±∞; it names the first such row of the batch. Every
     /// output has been written, so the other rows' results can still be used.</exception>
     public void Predict(ReadOnlySpan<T> rawFeatures, int batchSize, Span<T> outputs)
@@ -139,6 +141,7 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         Span<T> x = inputScratch.AsSpan(0, rawFeatures.Length);
         rawFeatures.CopyTo(x);
         InputStandardization.Transform(x);
+        StandardizationOverflowException.ThrowIfAny<T>(rawFeatures, x, InputSize, nameof(rawFeatures));
         Network.Forward(x, batchSize, outputs);
     }
 

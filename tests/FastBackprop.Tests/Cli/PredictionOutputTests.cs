@@ -67,6 +67,23 @@ public sealed class PredictionOutputTests : IDisposable
     }
 
     [Fact]
+    public void Predict_and_evaluate_fail_naming_the_row_and_feature_that_the_standardisation_overflows()
+    {
+        // Feature 'y' is multiplied by 4: 1e38 in it has no standardised value in float.
+        string model = Save("standardised.fbpm", new Model<float>(new Network<float>(2, [new(2, Activation.Softmax)], seed: 3),
+            new Standardizer<float>([0f, 0f], [1f, 4f]), ["a", "b"]) { FeatureNames = ["x", "y"] });
+        string rows = Path.Combine(dir, "far.csv");
+        File.WriteAllText(rows, "x,y,label\n1,2,a\n3,4,b\n0.5,1e38,a\n");
+        (int code, string output, string errors) = Run("predict", "--model", model, "--csv", rows, "--target", "label");
+        Assert.Equal(1, code);
+        Assert.Equal("", output);
+        Assert.Contains("far.csv, data row 3, feature 1 ('y'): 1E+38 is too far outside the training data for the model's standardisation", errors);
+        (code, output, errors) = Run("evaluate", "--model", model, "--csv", rows, "--target", "label");
+        Assert.Equal(1, code);
+        Assert.Contains("far.csv, data row 3, feature 1 ('y'): 1E+38 is too far outside the training data", errors);
+    }
+
+    [Fact]
     public void Evaluate_fails_naming_the_data_row_instead_of_printing_a_NaN_loss()
     {
         var classifier = new Model<float>(HostileNetworks.Cancelling(classes: 2), classLabels: ["a", "b"], loss: Loss.SoftmaxCrossEntropy);

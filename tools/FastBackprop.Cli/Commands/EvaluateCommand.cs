@@ -76,7 +76,16 @@ internal static class EvaluateCommand
         if (!data.IsClassification && data.OutputCount != model.OutputSize)
             throw new DataException($"the data have {data.OutputCount} target value(s) per sample but the model has {model.OutputSize} outputs");
 
-        Dataset<float> x = model.InputStandardization?.Transform(data) ?? data;
+        string Place(int row) => csv is not null ? $"{Path.GetFileName(csv)}, data row {row + 1}" : $"{Path.GetFileName(idx![0])}, image {row + 1}";
+        Dataset<float> x;
+        try
+        {
+            x = model.InputStandardization?.Transform(data) ?? data;
+        }
+        catch (StandardizationOverflowException e)
+        {
+            throw Evaluation.FeatureOverflow(Place(e.Row), e, model.FeatureNames);
+        }
         Loss loss = model.Loss ?? Evaluation.DefaultLoss(model.Network, data.IsClassification);
         EvaluationResult result;
         try
@@ -85,7 +94,7 @@ internal static class EvaluateCommand
         }
         catch (NonFiniteOutputException e)
         {
-            throw Evaluation.NonFiniteOutput(csv is not null ? $"{Path.GetFileName(csv)}, data row {e.Row + 1}" : $"{Path.GetFileName(idx![0])}, image {e.Row + 1}", e);
+            throw Evaluation.NonFiniteOutput(Place(e.Row), e);
         }
 
         output.WriteLine($"model:    {ModelArgs.Describe(model)}");

@@ -109,6 +109,10 @@ internal static class PredictCommand
             {
                 throw Evaluation.NonFiniteOutput($"{Path.GetFileName(source)}, data row {first + e.Row + 1}", e);
             }
+            catch (StandardizationOverflowException e)
+            {
+                throw Evaluation.FeatureOverflow($"{Path.GetFileName(source)}, data row {first + e.Row + 1}", e, model.FeatureNames);
+            }
             for (int i = 0; i < count; i++)
             {
                 ReadOnlySpan<float> row = y.AsSpan(i * outputs, outputs);

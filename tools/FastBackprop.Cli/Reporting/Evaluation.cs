@@ -166,6 +166,12 @@ internal static class Evaluation
         => new(string.Create(CultureInfo.InvariantCulture,
             $"{place}: the model's output {e.Output} is {e.Value}: its weights, each finite, overflow together on this row's features, so it has no prediction for it"));
 
+    /// <summary>The error for a feature that the model's standardisation turns into ±∞, at <paramref name="place"/> (the
+    /// file and its data row).</summary>
+    public static DataException FeatureOverflow(string place, StandardizationOverflowException e, IReadOnlyList<string>? featureNames)
+        => new(string.Create(CultureInfo.InvariantCulture,
+            $"{place}, feature {e.Feature}{(featureNames is null ? "" : $" ('{Program.Printable(featureNames[e.Feature])}')")}: {(float)e.Value:R} is too far outside the training data for the model's standardisation (standardised, it overflows), so it has no prediction"));
+
     /// <summary>The coefficient of determination as scikit-learn's r2_score computes it: 1 − SSE/SST per output (SST about
     /// the evaluated targets' own mean), averaged over outputs; a constant target scores 1 when predicted exactly, else 0.</summary>
     internal static double RSquared(ReadOnlySpan<double> sse, ReadOnlySpan<double> sst)
