@@ -350,22 +350,15 @@ public static class DenseLayerKernels
             return;
         for (int i = 0; i < targets.Length; i++)
         {
-            if (targets[i] < T.Zero || targets[i] > T.One)
+            if (!TargetRules.InUnitInterval(targets[i]))
                 throw new ArgumentOutOfRangeException(nameof(targets), targets[i],
                     $"{loss.Kind} targets must lie in [0, 1]; targets[{i}] (sample {i / units}, output {i % units}) = {targets[i]}.");
         }
         if (loss.Kind == LossKind.SoftmaxCrossEntropy)
         {
-            // The fused gradient is p − t, the derivative of the loss only when a row of targets sums to exactly 1: allow
-            // only the rounding of storing the row (one unit roundoff per value) and of summing it (one per addition).
-            double unitRoundoff = double.CreateChecked(T.BitIncrement(T.One) - T.One) / 2;
-            double tolerance = (2.0 * units + 1) * unitRoundoff;
             for (int i = 0; i < batch; i++)
             {
-                double sum = 0;
-                foreach (T t in targets.Slice(i * units, units))
-                    sum += double.CreateChecked(t);
-                if (Math.Abs(sum - 1) > tolerance)
+                if (!TargetRules.IsDistribution(targets.Slice(i * units, units), out double sum, out double tolerance))
                     throw new ArgumentException(
                         $"Softmax cross-entropy targets must be distributions: row {i} sums to {sum:R}, not 1 (within rounding, |sum − 1| ≤ {tolerance:G3}). The gradient p − t is the loss's derivative only for rows that sum to 1.",
                         nameof(targets));

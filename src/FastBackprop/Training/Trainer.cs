@@ -133,7 +133,7 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         int width = data.OutputCount;
         for (int i = 0; i < targets.Length; i++)
         {
-            if (targets[i] < T.Zero || targets[i] > T.One)
+            if (!TargetRules.InUnitInterval(targets[i]))
                 throw new ArgumentException(
                     $"{loss.Kind} targets must lie in [0, 1]; {name}'s target {i % width} of sample {i / width} is {targets[i]}.", name);
         }
@@ -141,11 +141,9 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         {
             for (int s = 0; s < data.Count; s++)
             {
-                double sum = 0;
-                foreach (T t in targets.AsSpan(s * width, width))
-                    sum += double.CreateChecked(t);
-                if (Math.Abs(sum - 1) > 1e-3)
-                    throw new ArgumentException($"Softmax cross-entropy targets must be one-hot rows (distributions); {name}'s row {s} sums to {sum}.", name);
+                if (!TargetRules.IsDistribution(targets.AsSpan(s * width, width), out double sum, out double tolerance))
+                    throw new ArgumentException(
+                        $"Softmax cross-entropy targets must be one-hot rows (distributions); {name}'s sample {s} sums to {sum:R}, not 1 (within rounding, |sum − 1| ≤ {tolerance:G3}).", name);
             }
         }
     }

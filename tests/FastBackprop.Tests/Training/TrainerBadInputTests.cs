@@ -73,11 +73,26 @@ public class TrainerBadInputTests
         Add("classes with squared error", argument, "training", ["squared error"], f => Fit(f.Options, f.Linear2, f.Classes2));
         Add("2 targets vs 1 output", argument, "training", ["2 target", "1 outputs"], f => Fit(f.Options, f.Sigmoid1, f.Targets2));
         Add("BCE target 1.5", argument, "training", ["1.5", "sample 3"], f => Fit(f.Options with { Loss = Loss.BinaryCrossEntropy }, f.Sigmoid1, f.Targets1));
+        // The trainer's up-front check is the kernels' rule: a row the kernels would refuse in batch 3 is refused before
+        // batch 1 trains, naming the sample of the data set (not the row of the batch).
+        Add("softmax CE row 9 sums to 1.0005", argument, "training", ["sample 9", "1.0005"], f => Fit(f.Options with { Shuffle = false },
+            f.Softmax3, new Dataset<float>(new float[24], 2, TargetRowsWithOneOff(12, 3, row: 9, [0.5f, 0.5005f, 0f]), 3)));
         Add("BCE on a softmax output", argument, "network", ["BinaryCrossEntropy"], f => Fit(f.Options with { Loss = Loss.BinaryCrossEntropy }, f.Softmax3, f.Classes3));
         Add("softmax CE on a linear output", argument, "network", ["SoftmaxCrossEntropy"], f => Fit(f.Options with { Loss = Loss.SoftmaxCrossEntropy }, f.Linear2, f.Targets2));
         Add("squared error on a softmax output", argument, "network", ["softmax"], f => Fit(f.Options with { Loss = Loss.MeanSquaredError }, f.Softmax3, f.Classes3));
         Add("step layer", argument, "network", ["Layer 0", "Step"], f => Fit(f.Options, f.Stepper, f.Classes3));
         Add("early stopping without validation", argument, "validation", ["EarlyStoppingPatience = 3"], f => Fit(f.Options with { EarlyStoppingPatience = 3 }, f.Softmax3, f.Classes3));
         return cases;
+    }
+
+    /// <summary><paramref name="count"/> one-hot rows of <paramref name="classes"/> targets, except row <paramref name="row"/>,
+    /// which is <paramref name="odd"/>.</summary>
+    private static float[] TargetRowsWithOneOff(int count, int classes, int row, float[] odd)
+    {
+        var targets = new float[count * classes];
+        for (int s = 0; s < count; s++)
+            targets[s * classes + s % classes] = 1f;
+        odd.CopyTo(targets, row * classes);
+        return targets;
     }
 }
