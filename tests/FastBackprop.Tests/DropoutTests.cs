@@ -5,7 +5,7 @@ using FsCheck.Fluent;
 namespace FastBackprop.Tests;
 
 /// <summary>
-/// Dropout as a layer (issue 13): in training the gradients are those of the reference network with the same masks
+/// Dropout as a layer: in training the gradients are those of the reference network with the same masks
 /// (MATH.md's BP1–BP4 with the mask in BP2 and BP4), and central differences agree with them while the mask is held
 /// fixed; the masks drop the rate and scale the rest; inference ignores dropout; a training run does not depend on the
 /// thread count; model files keep it.

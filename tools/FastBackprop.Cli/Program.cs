@@ -169,7 +169,7 @@ internal static class Program
     }
 
     /// <summary>Control characters (C0, DEL, C1) as <c>\u001B</c>-style escapes: error messages quote data files, and a
-    /// file's escape sequences must not reach the terminal (issue 12).</summary>
+    /// file's escape sequences must not reach the terminal.</summary>
     internal static string Printable(string text)
     {
         if (!text.Any(char.IsControl))

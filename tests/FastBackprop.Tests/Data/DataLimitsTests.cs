@@ -4,7 +4,7 @@ using Xunit;
 
 namespace FastBackprop.Tests.Data;
 
-/// <summary>Every size a data file controls is bounded (issue 12): a file past a limit fails with a
+/// <summary>Every size a data file controls is bounded: a file past a limit fails with a
 /// <see cref="DataFormatException"/> that names the limit and how to raise it, after work and memory proportional to the
 /// limit, never to what the file claims or holds.</summary>
 public class DataLimitsTests

@@ -86,7 +86,7 @@ public sealed class IdxLoaderTests : IDisposable
         Assert.Equal(10, IdxLoader.LoadDataset(images, labels, classCount: 10).OutputCount);
     }
 
-    /// <summary>Inferred classes follow the CSV loader's rules (issue 12): labels that are all one class, or that skip a
+    /// <summary>Inferred classes follow the CSV loader's rules: labels that are all one class, or that skip a
     /// class, are an error naming the file — unless classCount declares the classes (a test set may lack some).</summary>
     [Theory]
     [InlineData(false)]

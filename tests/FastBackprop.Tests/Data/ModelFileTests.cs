@@ -424,7 +424,7 @@ public sealed class ModelFileTests : IDisposable
         byte[] std = [.. I32(2), .. BitConverter.GetBytes(0f), .. BitConverter.GetBytes(0f), .. BitConverter.GetBytes(1f), .. BitConverter.GetBytes(-1f)];
         Assert.Contains("scale[1] = -1 is outside [1E-20, 1E+20]", Hostile(Forge(4, 1, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], .. std]), "standardisation scale", 76).Message);
 
-        // Re-signed edits whose values are each finite and positive but mean nonsense (issue 12): a tiny or huge
+        // Re-signed edits whose values are each finite and positive but mean nonsense: a tiny or huge
         // standardisation scale, a leaky-ReLU slope of 1e308, weights that overflow together.
         byte[] Std(float scale) => [.. I32(2), .. BitConverter.GetBytes(0f), .. BitConverter.GetBytes(0f), .. BitConverter.GetBytes(1f), .. BitConverter.GetBytes(scale)];
         Hostile(Forge(4, 1, 2, 1, [(1, 0, 0)], 3, [.. new byte[12], .. Std(1e-38f)]), "standardisation scale", 76);

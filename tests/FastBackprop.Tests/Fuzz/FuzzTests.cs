@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace FastBackprop.Tests.Fuzz;
 
 /// <summary>
-/// The bounded fuzz run of issue 12: a few hundred mutated files per format, from fixed seeds, through the loaders in
+/// The bounded fuzz run: a few hundred mutated files per format, from fixed seeds, through the loaders in
 /// process. Every case must end in a documented error or a sound result: no crash, no hang, no silent acceptance of
 /// nonsense. A failure prints each failure class with the command that replays it
 /// (<c>fastbackprop-fuzz --replay --kind K --seed S --index I</c>). The long runs are the tool's (tools/FastBackprop.Fuzz).

@@ -112,7 +112,7 @@ internal static class EvaluateCommand
         }
         else
         {
-            // One figure per name, all in the target's units (issue 12); the training loss (½·MSE) is not repeated.
+            // One figure per name, all in the target's units; the training loss (½·MSE) is not repeated.
             output.WriteLine($"MSE:      {EvaluationResult.Number(result.MeanSquaredError)}");
             output.WriteLine($"RMSE:     {EvaluationResult.Number(Math.Sqrt(result.MeanSquaredError))}");
             output.WriteLine($"MAE:      {EvaluationResult.Number(result.MeanAbsoluteError)}");

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace FastBackprop.Cli;
 
 /// <summary>
-/// What a training run will allocate, estimated from the shapes before anything large is allocated (issue 12:
+/// What a training run will allocate, estimated from the shapes before anything large is allocated (without it,
 /// <c>--hidden 40000,40000</c> used to run for minutes and take 12.6 GB before failing). Counts the float buffers
 /// that grow with the network, the batch or the data: parameters, gradients, optimizer state, the copies kept for early
 /// stopping and for saving on an interrupt, the per-layer workspaces, and the data at their peak, two or three copies

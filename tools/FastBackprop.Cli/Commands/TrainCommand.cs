@@ -86,7 +86,7 @@ internal static class TrainCommand
         Dataset<float> train = Standardized(scaler, training, data.OwnsArrays)!;
         Dataset<float>? validation = Standardized(scaler, data.Validation, data.OwnsArrays);
         Dataset<float>? test = Standardized(scaler, data.Test, data.OwnsArrays);
-        // Regression targets are standardised with the training part's statistics too (issue 12: raw diabetes targets
+        // Regression targets are standardised with the training part's statistics too (raw diabetes targets
         // of 25-346 gave R² -4.2 with the defaults); the test set keeps its units, the model file keeps the statistics.
         Standardizer<float>? targetScaler = standardize && !classification && loss.Kind == LossKind.SquaredError ? Standardizer<float>.FitTargets(training) : null;
         if (targetScaler is not null)

@@ -195,7 +195,7 @@ internal sealed record TrainData(
     /// <summary>Why a classification data set's target looks like a number to regress on, or null: every label parses as a
     /// number, there are more than <see cref="NumericClassesAllowed"/> of them, and either one is not a whole number or
     /// there are at least one fifth as many distinct values as rows (fewer than five rows per class on average).
-    /// Issue 12: scikit-learn's diabetes targets (214 distinct values in 442 rows) silently became a 214-class
+    /// Without this rule scikit-learn's diabetes targets (214 distinct values in 442 rows) would silently become a 214-class
     /// classifier with 0% accuracy. This is an error, not a warning: such a "classifier" cannot generalise (most test
     /// values are classes it never saw or saw once), so a run that goes on only wastes time and prints a meaningless
     /// accuracy; the message names the fix, and --classification keeps the rare intended case possible. Integer labels

@@ -60,7 +60,7 @@ internal sealed record TrainSettings
     public const int SmallDataPatience = 20;
 
     /// <summary>
-    /// The defaults that depend on the size of the training part (issue 12: iris reached 80% with 20 epochs of batch 64,
+    /// The defaults that depend on the size of the training part (iris reached 80% with 20 epochs of batch 64,
     /// about 40 steps, where scikit-learn's MLPClassifier, up to 200 epochs with a stop on a plateau, reaches 96.7%).
     /// Without --epochs, a --csv or --idx run trains max(20, ⌈2000 / batches per epoch⌉) epochs, at most 1000: at least
     /// 2000 optimizer steps. When that raises the epochs and a validation set is held out, early stopping is on with

@@ -10,7 +10,7 @@ namespace FastBackprop.Cli;
 internal sealed record EvaluationResult(double Loss, int Correct, int Count, long[,]? Confusion, double MeanSquaredError, double MaxAbsError,
     double MeanAbsoluteError = 0, double RSquared = 0, bool IsClassification = false)
 {
-    /// <summary>The most classes a confusion matrix is counted for: it is classes² counters (issue 12: 70,000 classes
+    /// <summary>The most classes a confusion matrix is counted for: it is classes² counters (70,000 classes
     /// ran out of memory here after training), and above a few dozen classes nobody reads it.</summary>
     public const int MaxConfusionClasses = 256;
 
@@ -24,7 +24,7 @@ internal sealed record EvaluationResult(double Loss, int Correct, int Count, lon
             $"final {name} MSE: {Number(MeanSquaredError)} (RMSE {Number(Math.Sqrt(MeanSquaredError))}, MAE {Number(MeanAbsoluteError)}, R² {RSquared:0.0000}, max |error| {Number(MaxAbsError)}; in the target's units) on {Count} samples");
 
     /// <summary>The loss line, or null where it would repeat the MSE under another name: for a squared-error loss the
-    /// regression errors say everything, in the targets' own units (issue 12: "loss: 1797.4 (mean squared error)" was
+    /// regression errors say everything, in the targets' own units ("loss: 1797.4 (mean squared error)" was
     /// printed beside "MSE: 3594.8").</summary>
     public string? LossLine(string label, Loss loss) => !IsClassification && loss.Kind == LossKind.SquaredError ? null
         : string.Create(CultureInfo.InvariantCulture, $"{label}{Loss:0.000000} ({Evaluation.Describe(loss)})");

@@ -7,7 +7,7 @@ namespace FastBackprop.Kernels.Elementwise;
 // The row arithmetic of the per-step kernels (softmax, Δ scaling, bias sums, GEMM's α/β updates), as operators for
 // Elementwise<T>.Map rather than TensorPrimitives calls: Map's loop is compiled fully optimised on its first call,
 // while a generic method of another assembly starts at tier 0 and is recompiled in the background — on a
-// two-processor machine that compile takes the second GEMM thread's core during the first steps (issue 11).
+// two-processor machine that compile takes the second GEMM thread's core during the first steps.
 
 /// <summary>x + y.</summary>
 internal readonly struct AddOperator<T> : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
