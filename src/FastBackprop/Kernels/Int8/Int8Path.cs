@@ -1,0 +1,70 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+using FastBackprop.Hardware;
+
+namespace FastBackprop.Kernels.Int8;
+
+/// <summary>The instruction that multiplies the int8 codes (<see cref="Int8Scheme"/>). Every path computes the same int32
+/// accumulators, bit for bit; they differ only in speed.</summary>
+internal enum Int8Path
+{
+    /// <summary>Portable <see cref="Vector128"/>: widen to int16, multiply, add pairs with shifts (any host).</summary>
+    Vector128,
+
+    /// <summary>Arm64 SDOT (<see cref="Dp.DotProduct(Vector128{int}, Vector128{sbyte}, Vector128{sbyte})"/>), four products per int32 lane.</summary>
+    ArmDot,
+
+    /// <summary>256-bit vpmaddubsw + vpmaddwd + vpaddd.</summary>
+    Avx2,
+
+    /// <summary>512-bit vpmaddubsw + vpmaddwd + vpaddd.</summary>
+    Avx512BW,
+
+    /// <summary>256-bit vpdpbusd (<see cref="AvxVnni.MultiplyWideningAndAdd(Vector256{int}, Vector256{byte}, Vector256{sbyte})"/>):
+    /// four products per int32 lane in one instruction.</summary>
+    AvxVnni,
+}
+
+/// <summary>Which <see cref="Int8Path"/> a <see cref="KernelConfiguration"/> runs, decided once with the rest of the
+/// configuration (tests force one with <see cref="KernelConfiguration.WithInt8Path"/>).</summary>
+internal static class Int8Paths
+{
+    public static readonly Int8Path[] All = Enum.GetValues<Int8Path>();
+
+    /// <summary>The fastest path the hardware runs for the configuration's register width. On AVX-512 hosts with AVX-VNNI
+    /// the 256-bit vpdpbusd (one instruction per 32 products) beats the 512-bit vpmaddubsw pair (three per 64): measured on
+    /// Zen 5 in bench/RESULTS.md.</summary>
+    public static Int8Path Choose(InstructionSet set) => set switch
+    {
+        InstructionSet.Avx512 when AvxVnni.IsSupported => Int8Path.AvxVnni,
+        InstructionSet.Avx512 => Int8Path.Avx512BW,
+        InstructionSet.Avx2 when AvxVnni.IsSupported => Int8Path.AvxVnni,
+        InstructionSet.Avx2 => Int8Path.Avx2,
+        _ when Dp.IsSupported => Int8Path.ArmDot,
+        _ => Int8Path.Vector128,
+    };
+
+    /// <summary>Whether this process can execute <paramref name="path"/> at all. Unlike the float paths, these instructions
+    /// have no software fallback: AVX-VNNI on a CPU without it, or SDOT on x86, would throw.</summary>
+    public static bool CanRun(Int8Path path) => path switch
+    {
+        Int8Path.Vector128 => true,
+        Int8Path.ArmDot => Dp.IsSupported,
+        Int8Path.Avx2 => Avx2.IsSupported,
+        Int8Path.Avx512BW => Avx512BW.IsSupported,
+        Int8Path.AvxVnni => AvxVnni.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>Words for people: the instructions a path runs.</summary>
+    public static string Describe(Int8Path path) => path switch
+    {
+        Int8Path.Vector128 => "Vector128 (widening multiply, int16 pairs)",
+        Int8Path.ArmDot => "Arm64 SDOT",
+        Int8Path.Avx2 => "AVX2 vpmaddubsw + vpmaddwd",
+        Int8Path.Avx512BW => "AVX-512BW vpmaddubsw + vpmaddwd",
+        Int8Path.AvxVnni => "AVX-VNNI vpdpbusd (256-bit)",
+        _ => path.ToString(),
+    };
+}
