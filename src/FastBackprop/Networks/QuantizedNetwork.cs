@@ -42,8 +42,8 @@ public sealed class QuantizedNetwork
                 ? new Stage(l, inputs, units, null, new FloatDense(source.Weights(l).ToArray(), source.Biases(l).ToArray(), inputs, units, layers[l].Activation))
                 : new Stage(l, inputs, units, new QuantizedDenseLayer(source.Weights(l), source.Biases(l), inputs, units, layers[l].Activation), null));
         }
-        for (int s = 0; s < stages.Count; s++)
-            stages[s] = stages[s] with { WritesFloats = s + 1 < stages.Count && stages[s + 1].Quantized is null };
+        for (int s = 0; s + 1 < stages.Count; s++)
+            stages[s] = stages[s] with { WritesFloats = stages[s].Float is not null || stages[s + 1].Float is not null };
         Stages = [.. stages];
         OutputSize = Stages[^1].Units;
     }
@@ -74,8 +74,8 @@ public sealed class QuantizedNetwork
     /// <summary>The dense layers in order, each int8 or fp32.</summary>
     internal Stage[] Stages { get; }
 
-    /// <summary>A dense layer as it runs: <see cref="Quantized"/> or <see cref="Float"/>, and whether what it writes is
-    /// floats for an fp32 layer after it (rather than codes, or the caller's outputs).</summary>
+    /// <summary>A dense layer as it runs: <see cref="Quantized"/> or <see cref="Float"/>, and whether it writes floats into
+    /// the workspace (an fp32 layer, or an int8 one before an fp32 one) rather than codes or the caller's outputs.</summary>
     internal readonly record struct Stage(int Index, int Inputs, int Units, QuantizedDenseLayer? Quantized, FloatDense? Float)
     {
         public bool WritesFloats { get; init; }
