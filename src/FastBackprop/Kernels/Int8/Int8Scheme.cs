@@ -77,8 +77,10 @@ internal static class Int8Scheme
     public static unsafe (float Low, float Scale) QuantizeRow(float* x, int n, byte* codes)
     {
         (float lo, float hi) = Range(x, n);
-        // −0 and +0 are equal as a minimum but not in lo·c_j; adding +0 turns −0 into +0.
+        // −0 and +0 are equal as a minimum or maximum (the vector min/max may return either) but not in lo·c_j or s;
+        // adding +0 turns −0 into +0.
         lo += 0f;
+        hi += 0f;
         float span = hi - lo;
         float scale = span / ActivationLevels, inverse = span > 0 ? ActivationLevels / span : 0f;
         int k = 0;
@@ -102,13 +104,16 @@ internal static class Int8Scheme
         return (lo, scale);
     }
 
+    /// <summary>The native min, max and conversion (one instruction each, where the IEEE forms add several to order NaN
+    /// and ±0): the values are finite unless the network overflowed, and the integer clamp keeps even a NaN's code in
+    /// [0, 127].</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<int> Code(Vector<float> x, Vector<float> lo, Vector<float> inverse)
     {
         Vector<float> scaled = Vector.Round((x - lo) * inverse);
-        scaled = Vector.Min(Vector.Max(scaled, Vector<float>.Zero), new Vector<float>(ActivationLevels));
-        Vector<int> q = Vector.ConvertToInt32(scaled);
-        return Vector.Min(Vector.Max(q, Vector<int>.Zero), new Vector<int>(ActivationLevels));
+        scaled = Vector.MinNative(Vector.MaxNative(scaled, Vector<float>.Zero), new Vector<float>(ActivationLevels));
+        Vector<int> q = Vector.ConvertToInt32Native(scaled);
+        return Vector.MinNative(Vector.MaxNative(q, Vector<int>.Zero), new Vector<int>(ActivationLevels));
     }
 
     /// <summary>The scalar twin of the vector <see cref="Code(Vector{float}, Vector{float}, Vector{float})"/>: the same
@@ -121,6 +126,7 @@ internal static class Int8Scheme
         return Math.Clamp((int)scaled, 0, ActivationLevels);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe (float Low, float High) Range(float* x, int n)
     {
         float lo = x[0], hi = x[0];
@@ -131,8 +137,8 @@ internal static class Int8Scheme
             for (k = Vector<float>.Count; k + Vector<float>.Count <= n; k += Vector<float>.Count)
             {
                 Vector<float> v = Vector.Load(x + k);
-                vlo = Vector.Min(vlo, v);
-                vhi = Vector.Max(vhi, v);
+                vlo = Vector.MinNative(vlo, v);
+                vhi = Vector.MaxNative(vhi, v);
             }
             for (int t = 0; t < Vector<float>.Count; t++)
             {
