@@ -5,7 +5,7 @@ namespace FastBackprop;
 /// <summary>
 /// Scratch memory for <see cref="QuantizedNetwork.Predict"/> on batches of up to <see cref="Capacity"/> rows: the
 /// activation codes of the int8 layers and each row's scale, alternating between two buffers; fp32 activations where a
-/// layer is kept in fp32; and, per thread of a product, the int32 accumulators of a register tile's rows and one row of
+/// layer is kept in fp32; and, per thread of a product, the int32 accumulators of a block of up to 64 rows and one row of
 /// floats. Create one per thread with <see cref="QuantizedNetwork.CreateInferenceWorkspace"/>; a workspace must not be used
 /// by two calls at once.
 /// </summary>
@@ -35,7 +35,7 @@ public sealed class QuantizedInferenceWorkspace
         scales = [Pinned<float>(capacity), Pinned<float>(capacity)];
         floats = [Pinned<float>(capacity * floatWidth), Pinned<float>(capacity * floatWidth)];
         Parts = Math.Clamp(Parallelism.MaxDegreeOfParallelism, 1, 64);
-        AccumulatorsPerPart = Int8Gemm.MaxTileRows * ((units + WidestPanel - 1) / WidestPanel * WidestPanel);
+        AccumulatorsPerPart = Int8Gemm.MaxBlockRows * ((units + WidestPanel - 1) / WidestPanel * WidestPanel);
         RowScratchPerPart = units;
         Accumulators = Pinned<int>(checked(Parts * AccumulatorsPerPart));
         RowScratch = Pinned<float>(checked(Parts * units));

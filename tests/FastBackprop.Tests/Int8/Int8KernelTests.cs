@@ -25,7 +25,8 @@ public sealed record Int8Case(int M, int N, int K, int Seed, int ExtremePercent)
         // GEMV (1–4 rows) and batches past a tile.
         int[] columns = [1, 2, 3, 5, 7, 8, 9, 13, 15, 16, 17, 31, 32, 33, 63, 64, 65, 97, 127, 129];
         int[] depths = [1, 2, 3, 4, 5, 7, 9, 13, 15, 16, 17, 31, 33, 63, 64, 65, 127, 129, 257];
-        Gen<int> rows = Gen.Frequency((3, Gen.Choose(1, 4)), (2, Gen.Elements(5, 7, 9, 11, 13, 17)), (1, Gen.Choose(1, 40)));
+        // Blocks of 16 register tiles: 32, 48 or 64 rows, so 47–49 and 63–65 cross one.
+        Gen<int> rows = Gen.Frequency((3, Gen.Choose(1, 4)), (2, Gen.Elements(5, 7, 9, 11, 13, 17, 47, 48, 49, 63, 64, 65)), (1, Gen.Choose(1, 140)));
         Gen<Int8Case> gen =
             from m in rows
             from n in Gen.Frequency((4, Gen.Elements(columns)), (1, Gen.Choose(1, 200)))
@@ -110,7 +111,7 @@ public class Int8KernelTests
         var packed = new PackedInt8Weights(weights, c.N, c.K, path);
         var actual = new int[c.M * c.N];
         int parts = 2;
-        int perPart = Int8Gemm.MaxTileRows * packed.Panels * packed.PanelWidth;
+        int perPart = Int8Gemm.MaxBlockRows * packed.Panels * packed.PanelWidth;
         var scratch = new int[parts * perPart];
         fixed (byte* x = codes)
         fixed (int* result = actual)
@@ -135,5 +136,57 @@ public class Int8KernelTests
     {
         public void Finish(int row, int* accumulators, int part)
             => new ReadOnlySpan<int>(accumulators, columns).CopyTo(new Span<int>(destination + row * columns, columns));
+    }
+}
+
+/// <summary>The row quantizer (<see cref="Int8Scheme.QuantizeRow"/>) against the scheme written out in scalar form: the
+/// same (lo, s) and the same codes on every element (vector body and scalar tail alike), each code within half a step.</summary>
+public class RowQuantizationTests
+{
+    public sealed record RowCase(int Length, int Kind, int Seed);
+
+    [Fact]
+    public void Codes_follow_the_scheme_on_every_element()
+    {
+        Gen<RowCase> gen =
+            from length in Gen.Frequency((4, Gen.Elements(1, 2, 7, 8, 9, 31, 32, 33, 63, 64, 65, 784)), (1, Gen.Choose(1, 1100)))
+            from kind in Gen.Choose(0, 5)
+            from seed in Gen.Choose(0, int.MaxValue)
+            select new RowCase(length, kind, seed);
+        Properties.Check("int8-row-codes", Arb.From(gen), Check, 300);
+    }
+
+    private static unsafe void Check(RowCase c)
+    {
+        var random = new Random(c.Seed);
+        float[] x = new float[c.Length];
+        for (int k = 0; k < x.Length; k++)
+            x[k] = c.Kind switch
+            {
+                0 => (float)random.NextDouble(),                                         // [0, 1): the network's inputs
+                1 => random.Next(3) == 0 ? 0f : (float)random.NextDouble() * 5,          // after ReLU: many zeros
+                2 => (float)((random.NextDouble() - 0.5) * Math.ScaleB(1, random.Next(-30, 31))),   // wide magnitudes
+                3 => 2.5f,                                                               // constant
+                4 => random.Next(2) == 0 ? -0f : 0f,                                     // signed zeros
+                _ => 1f + random.Next(3) * 1e-38f,                                       // a span too small to invert
+            };
+        var codes = new byte[c.Length];
+        float lo, s;
+        fixed (float* px = x)
+        fixed (byte* pc = codes)
+            (lo, s) = Int8Scheme.QuantizeRow(px, c.Length, pc);
+        float min = x.Min() + 0f, max = x.Max() + 0f, span = max - min;
+        float inverse = span >= 127 / float.MaxValue ? 127 / span : 0f;
+        Assert.Equal(BitConverter.SingleToInt32Bits(min), BitConverter.SingleToInt32Bits(lo));
+        Assert.Equal(BitConverter.SingleToInt32Bits(span / 127), BitConverter.SingleToInt32Bits(s));
+        for (int k = 0; k < x.Length; k++)
+        {
+            int expected = Math.Clamp((int)MathF.Round((x[k] - min) * inverse), 0, 127);
+            if (codes[k] != expected)
+                Assert.Fail($"{c}: x[{k}] = {x[k]:R} coded {codes[k]}, the scheme gives {expected}.");
+            double error = Math.Abs(x[k] - (lo + (double)s * codes[k]));
+            if (!(error <= s * (0.5 + 1024.0 / (1 << 24)) + (inverse == 0 ? span : 0)))
+                Assert.Fail($"{c}: x[{k}] = {x[k]:R} coded {codes[k]} is {error:G4} away, more than half a step of {s:G4}.");
+        }
     }
 }

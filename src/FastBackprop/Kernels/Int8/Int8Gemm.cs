@@ -19,8 +19,9 @@ internal unsafe interface IInt8RowEpilogue
 /// acc = U·Qᵀ in exact int32 arithmetic, U the m×K activation codes (rows of <c>ldx</c> bytes, K padded to a multiple of
 /// four) and Q a layer's packed weight codes (<see cref="PackedInt8Weights"/>), finished row by row by an
 /// <see cref="IInt8RowEpilogue"/>. Rows go in chunks of at most the instruction's <see cref="IInt8Dot{TAcc, TReg}.MaxRows"/>
-/// (a small batch of 1–4 rows is one chunk: the matrix-vector case, where reading the weights once decides the time);
-/// each chunk meets every panel, so a row's accumulators are complete before its epilogue runs. The instruction is chosen
+/// (a small batch of 1–4 rows is one chunk: the matrix-vector case, where reading the weights once decides the time),
+/// and chunks in blocks that share each panel while it is in L1; a block's rows meet every panel before their epilogue
+/// runs. The instruction is chosen
 /// once per product from the packed operand's <see cref="Int8Path"/>; every path gives the same integers, so results do
 /// not depend on it, on the thread count (threads split the chunks) or on the batch around a row.
 /// </summary>
@@ -29,8 +30,14 @@ internal static unsafe class Int8Gemm
     /// <summary>Registers of output columns per panel: four independent accumulator chains even for one row.</summary>
     public const int RegistersPerPanel = 4;
 
-    /// <summary>The most rows any path's tile has (the scratch each thread needs).</summary>
+    /// <summary>The most rows any path's tile has.</summary>
     public const int MaxTileRows = 4;
+
+    /// <summary>Register tiles of rows that meet a panel of weights while it is in L1.</summary>
+    public const int ChunksPerBlock = 16;
+
+    /// <summary>The most rows whose accumulators a thread keeps at once (its scratch).</summary>
+    public const int MaxBlockRows = MaxTileRows * ChunksPerBlock;
 
     /// <summary>int32 accumulators per register of the path.</summary>
     public static int Columns(Int8Path path) => path switch
@@ -99,31 +106,37 @@ internal static unsafe class Int8Gemm
         }
     }
 
-    /// <summary>Rows [first, end): each chunk through every panel, then the epilogue on each of its rows.</summary>
+    /// <summary>Rows [first, end) in blocks of up to <see cref="ChunksPerBlock"/> register tiles: each panel of weights
+    /// (NR columns × K, 25 KiB for 784 inputs at NR = 32) meets every chunk of the block while it is in L1, then the
+    /// epilogue finishes the block's rows. A small batch (1–4 rows) is one chunk: the weights stream once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows<TDot, TAcc, TReg, TEpilogue>(PackedInt8Weights weights, byte* x, nint ldx, int first, int end,
         in TEpilogue epilogue, int* accumulators, int part)
         where TDot : IInt8Dot<TAcc, TReg> where TAcc : unmanaged where TReg : unmanaged where TEpilogue : struct, IInt8RowEpilogue
     {
         nint ldc = (nint)weights.Panels * weights.PanelWidth;
-        for (int i = first; i < end; i += TDot.MaxRows)
+        int blockRows = TDot.MaxRows * ChunksPerBlock;
+        for (int block = first; block < end; block += blockRows)
         {
-            int rows = Math.Min(TDot.MaxRows, end - i);
-            byte* chunk = x + i * ldx;
+            int blockEnd = Math.Min(end, block + blockRows);
             for (int p = 0; p < weights.Panels; p++)
             {
                 sbyte* panel = weights.Panel(p);
-                int* c = accumulators + p * weights.PanelWidth;
-                switch (rows)
+                for (int i = block; i < blockEnd; i += TDot.MaxRows)
                 {
-                    case 1: Tile<TDot, TAcc, TReg, One>(chunk, ldx, panel, weights.Groups, c, ldc); break;
-                    case 2: Tile<TDot, TAcc, TReg, Two>(chunk, ldx, panel, weights.Groups, c, ldc); break;
-                    case 3: Tile<TDot, TAcc, TReg, Three>(chunk, ldx, panel, weights.Groups, c, ldc); break;
-                    default: Tile<TDot, TAcc, TReg, Four>(chunk, ldx, panel, weights.Groups, c, ldc); break;
+                    byte* chunk = x + i * ldx;
+                    int* c = accumulators + (i - block) * ldc + p * weights.PanelWidth;
+                    switch (Math.Min(TDot.MaxRows, blockEnd - i))
+                    {
+                        case 1: Tile<TDot, TAcc, TReg, One>(chunk, ldx, panel, weights.Groups, c, ldc); break;
+                        case 2: Tile<TDot, TAcc, TReg, Two>(chunk, ldx, panel, weights.Groups, c, ldc); break;
+                        case 3: Tile<TDot, TAcc, TReg, Three>(chunk, ldx, panel, weights.Groups, c, ldc); break;
+                        default: Tile<TDot, TAcc, TReg, Four>(chunk, ldx, panel, weights.Groups, c, ldc); break;
+                    }
                 }
             }
-            for (int r = 0; r < rows; r++)
-                epilogue.Finish(i + r, accumulators + r * ldc, part);
+            for (int r = block; r < blockEnd; r++)
+                epilogue.Finish(r, accumulators + (r - block) * ldc, part);
         }
     }
 

@@ -32,9 +32,10 @@ internal static class Int8Paths
 {
     public static readonly Int8Path[] All = Enum.GetValues<Int8Path>();
 
-    /// <summary>The fastest path the hardware runs for the configuration's register width. On AVX-512 hosts with AVX-VNNI
-    /// the 256-bit vpdpbusd (one instruction per 32 products) beats the 512-bit vpmaddubsw pair (three per 64): measured on
-    /// Zen 5 in bench/RESULTS.md.</summary>
+    /// <summary>The path for the configuration's register width. On AVX-512 hosts with AVX-VNNI, the 256-bit vpdpbusd
+    /// (one instruction per 32 products) and the 512-bit vpmaddubsw + vpmaddwd + vpaddd (three per 64) both reach the two
+    /// multiplies per cycle of Zen 5 and measured the same within noise (784-512-256-10, one thread); vpdpbusd is chosen
+    /// for its fewer instructions, which leave the front end room on a core shared by two threads.</summary>
     public static Int8Path Choose(InstructionSet set) => set switch
     {
         InstructionSet.Avx512 when AvxVnni.IsSupported => Int8Path.AvxVnni,

@@ -60,14 +60,15 @@ internal static class Int8Scheme
             codes.Clear();
             return 0;
         }
-        float scale = largest / WeightLevels, inverse = WeightLevels / largest;
+        // In double, so a denormal largest weight does not overflow the inverse.
+        double inverse = WeightLevels / (double)largest;
         for (int k = 0; k < weights.Length; k++)
         {
-            int q = Math.Clamp((int)MathF.Round(weights[k] * inverse), -WeightLevels, WeightLevels);
+            int q = Math.Clamp((int)Math.Round(weights[k] * inverse), -WeightLevels, WeightLevels);
             codes[k] = (sbyte)q;
             sum += q;
         }
-        return scale;
+        return largest / WeightLevels;
     }
 
     /// <summary>Quantizes one row of activations into 7-bit codes (see the type's comment): returns (lo, s). One pass for
@@ -82,7 +83,8 @@ internal static class Int8Scheme
         lo += 0f;
         hi += 0f;
         float span = hi - lo;
-        float scale = span / ActivationLevels, inverse = span > 0 ? ActivationLevels / span : 0f;
+        // Below 127/float.MaxValue the inverse would overflow; such a row is constant to within 4·10⁻³⁷ and codes as all 0.
+        float scale = span / ActivationLevels, inverse = span >= ActivationLevels / float.MaxValue ? ActivationLevels / span : 0f;
         int k = 0;
         if (Vector.IsHardwareAccelerated)
         {
@@ -104,15 +106,14 @@ internal static class Int8Scheme
         return (lo, scale);
     }
 
-    /// <summary>The native min, max and conversion (one instruction each, where the IEEE forms add several to order NaN
-    /// and ±0): the values are finite unless the network overflowed, and the integer clamp keeps even a NaN's code in
-    /// [0, 127].</summary>
+    /// <summary>round((x − lo)·inverse) clamped to [0, 127], with the native conversion, min and max (one instruction
+    /// each, where the IEEE forms add several to order NaN and ±0). For finite rows the rounded value is already in
+    /// [0, 127]; in a row that overflowed, inverse = 0 and x − lo = ∞ give NaN, which converts to int.MinValue (x86) or 0
+    /// and clamps to 0, as the scalar twin's conversion gives 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector<int> Code(Vector<float> x, Vector<float> lo, Vector<float> inverse)
     {
-        Vector<float> scaled = Vector.Round((x - lo) * inverse);
-        scaled = Vector.MinNative(Vector.MaxNative(scaled, Vector<float>.Zero), new Vector<float>(ActivationLevels));
-        Vector<int> q = Vector.ConvertToInt32Native(scaled);
+        Vector<int> q = Vector.ConvertToInt32Native(Vector.Round((x - lo) * inverse));
         return Vector.MinNative(Vector.MaxNative(q, Vector<int>.Zero), new Vector<int>(ActivationLevels));
     }
 
@@ -120,11 +121,7 @@ internal static class Int8Scheme
     /// operations in the same order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Code(float x, float lo, float inverse)
-    {
-        float scaled = MathF.Round((x - lo) * inverse);
-        scaled = MathF.Min(MathF.Max(scaled, 0f), ActivationLevels);
-        return Math.Clamp((int)scaled, 0, ActivationLevels);
-    }
+        => Math.Clamp((int)MathF.Round((x - lo) * inverse), 0, ActivationLevels);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe (float Low, float High) Range(float* x, int n)
