@@ -31,6 +31,9 @@ internal unsafe interface IInt8Dot<TAcc, TReg> where TAcc : unmanaged where TReg
     /// <summary>acc[c] += Σ_{t&lt;4} x[t]·w[4c + t], exactly.</summary>
     static abstract TAcc Accumulate(TAcc acc, TReg x, TReg w);
 
+    /// <summary>Lane-wise sum of two sets of accumulators (exact).</summary>
+    static abstract TAcc Add(TAcc a, TAcc b);
+
     /// <summary>Stores the <see cref="Columns"/> accumulators.</summary>
     static abstract void Store(TAcc acc, int* destination);
 }
@@ -45,6 +48,7 @@ internal unsafe struct VnniDot : IInt8Dot<Vector256<int>, Vector256<byte>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<byte> Broadcast(byte* source) => Vector256.Create(*(uint*)source).AsByte();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Accumulate(Vector256<int> acc, Vector256<byte> x, Vector256<byte> w) => AvxVnni.MultiplyWideningAndAdd(acc, x, w.AsSByte());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Add(Vector256<int> a, Vector256<int> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<int> acc, int* destination) => acc.Store(destination);
 }
 
@@ -60,6 +64,7 @@ internal unsafe struct Avx2Dot : IInt8Dot<Vector256<int>, Vector256<byte>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<int> Accumulate(Vector256<int> acc, Vector256<byte> x, Vector256<byte> w)
         => Avx2.Add(acc, Avx2.MultiplyAddAdjacent(Avx2.MultiplyAddAdjacent(x, w.AsSByte()), Vector256<short>.One));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<int> Add(Vector256<int> a, Vector256<int> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<int> acc, int* destination) => acc.Store(destination);
 }
 
@@ -74,6 +79,7 @@ internal unsafe struct Avx512Dot : IInt8Dot<Vector512<int>, Vector512<byte>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<int> Accumulate(Vector512<int> acc, Vector512<byte> x, Vector512<byte> w)
         => Avx512F.Add(acc, Avx512BW.MultiplyAddAdjacent(Avx512BW.MultiplyAddAdjacent(x, w.AsSByte()), Vector512<short>.One));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<int> Add(Vector512<int> a, Vector512<int> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<int> acc, int* destination) => acc.Store(destination);
 }
 
@@ -87,6 +93,7 @@ internal unsafe struct ArmDot : IInt8Dot<Vector128<int>, Vector128<byte>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<byte> Broadcast(byte* source) => Vector128.Create(*(uint*)source).AsByte();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<int> Accumulate(Vector128<int> acc, Vector128<byte> x, Vector128<byte> w) => Dp.DotProduct(acc, x.AsSByte(), w.AsSByte());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<int> Add(Vector128<int> a, Vector128<int> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<int> acc, int* destination) => acc.Store(destination);
 }
 
@@ -116,6 +123,9 @@ internal unsafe struct PortableDot : IInt8Dot<PairSums, Vector128<byte>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<int> AddPairs(Vector128<int> v)
         => Vector128.ShiftRightArithmetic(Vector128.ShiftLeft(v, 16), 16) + Vector128.ShiftRightArithmetic(v, 16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static PairSums Add(PairSums a, PairSums b) => new(a.Low + b.Low, a.High + b.High);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Store(PairSums acc, int* destination)

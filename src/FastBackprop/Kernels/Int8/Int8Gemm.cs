@@ -157,7 +157,31 @@ internal static unsafe class Int8Gemm
         TAcc a20 = TDot.Zero, a21 = TDot.Zero, a22 = TDot.Zero, a23 = TDot.Zero;
         TAcc a30 = TDot.Zero, a31 = TDot.Zero, a32 = TDot.Zero, a33 = TDot.Zero;
         byte* x0 = x, x1 = x + ldx, x2 = x + 2 * ldx, x3 = x + 3 * ldx;
-        for (int g = 0; g < groups; g++)
+        int g = 0;
+        if (rows == 1)
+        {
+            // One row (a single request) has only four accumulator chains, too few to hide the multiply's latency:
+            // odd groups of inputs go to the second row's idle accumulators, added in at the end (integers: exact).
+            for (; g + 2 <= groups; g += 2)
+            {
+                TReg even = TDot.Broadcast(x0), odd = TDot.Broadcast(x0 + 4);
+                a00 = TDot.Accumulate(a00, even, TDot.LoadWeights(w));
+                a01 = TDot.Accumulate(a01, even, TDot.LoadWeights(w + step));
+                a02 = TDot.Accumulate(a02, even, TDot.LoadWeights(w + 2 * step));
+                a03 = TDot.Accumulate(a03, even, TDot.LoadWeights(w + 3 * step));
+                a10 = TDot.Accumulate(a10, odd, TDot.LoadWeights(w + 4 * step));
+                a11 = TDot.Accumulate(a11, odd, TDot.LoadWeights(w + 5 * step));
+                a12 = TDot.Accumulate(a12, odd, TDot.LoadWeights(w + 6 * step));
+                a13 = TDot.Accumulate(a13, odd, TDot.LoadWeights(w + 7 * step));
+                w += 8 * step;
+                x0 += 8;
+            }
+            a00 = TDot.Add(a00, a10);
+            a01 = TDot.Add(a01, a11);
+            a02 = TDot.Add(a02, a12);
+            a03 = TDot.Add(a03, a13);
+        }
+        for (; g < groups; g++)
         {
             TReg b0 = TDot.Broadcast(x0), b1 = default, b2 = default, b3 = default;
             if (rows > 1) b1 = TDot.Broadcast(x1);
