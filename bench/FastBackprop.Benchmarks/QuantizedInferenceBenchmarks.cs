@@ -56,58 +56,31 @@ public class QuantizedInferenceBenchmarks
     public void Cleanup()
     {
         forced?.Dispose();
-        binding?.Dispose();
-        inputValue?.Dispose();
-        outputValue?.Dispose();
-        runOptions?.Dispose();
-        session?.Dispose();
+        onnxRuntime?.Dispose();
     }
 
-    // ONNX Runtime int8 on the same weights, as quantize_dynamic writes them (OnnxInt8Graph), with buffers bound once,
-    // one thread, sequential execution and every graph optimisation: as InferenceBenchmarks runs its fp32 peer.
-    private Microsoft.ML.OnnxRuntime.InferenceSession? session;
-    private Microsoft.ML.OnnxRuntime.OrtIoBinding? binding;
-    private Microsoft.ML.OnnxRuntime.RunOptions? runOptions;
-    private Microsoft.ML.OnnxRuntime.OrtValue? inputValue, outputValue;
-    private float[] onnxOutputs = [];
+    // ONNX Runtime int8 on the same weights, as quantize_dynamic writes them (OnnxInt8Graph), on one thread.
+    private OnnxRuntimePeer? onnxRuntime;
 
     [GlobalSetup(Target = nameof(OnnxRuntimeInt8))]
     public void SetupOnnxRuntime()
     {
         Setup();
-        var options = new Microsoft.ML.OnnxRuntime.SessionOptions
-        {
-            IntraOpNumThreads = 1,
-            InterOpNumThreads = 1,
-            ExecutionMode = Microsoft.ML.OnnxRuntime.ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
-        session = new Microsoft.ML.OnnxRuntime.InferenceSession(OnnxInt8Graph.Build(network), options);
-        onnxOutputs = new float[outputs.Length];
-        inputValue = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(inputs, [Batch, Sizes[0]]);
-        outputValue = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(onnxOutputs, [Batch, Sizes[^1]]);
-        binding = session.CreateIoBinding();
-        binding.BindInput("input", inputValue);
-        binding.BindOutput("output", outputValue);
-        runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
-        // The same network at int8 twice over: compare once with the fp32 answers before timing anything.
-        frozen.Predict(inputs, Batch, outputs, frozenWorkspace);
-        OnnxRuntimeInt8();
+        var onnxOutputs = new float[outputs.Length];
+        onnxRuntime = new OnnxRuntimePeer(OnnxInt8Graph.Build(network), 1, inputs, onnxOutputs, Batch);
+        // The same network at int8 twice over: compare both with the fp32 answers once before timing anything.
         var ours = new float[outputs.Length];
+        frozen.Predict(inputs, Batch, outputs, frozenWorkspace);
         quantized.Predict(inputs, Batch, ours, quantizedWorkspace);
-        double worst = 0, oursWorst = 0;
-        for (int i = 0; i < outputs.Length; i++)
-        {
-            worst = Math.Max(worst, Math.Abs(outputs[i] - onnxOutputs[i]));
-            oursWorst = Math.Max(oursWorst, Math.Abs(outputs[i] - ours[i]));
-        }
-        Console.WriteLine($"// batch {Batch}: largest difference from fp32 Predict: ONNX Runtime int8 {worst:E2}, QuantizedNetwork {oursWorst:E2}");
+        OnnxRuntimeInt8();
+        double worst = OnnxRuntimePeer.LargestDifference(outputs, onnxOutputs);
+        Console.WriteLine($"// batch {Batch}: largest difference from fp32 Predict: ONNX Runtime int8 {worst:E2}, QuantizedNetwork {OnnxRuntimePeer.LargestDifference(outputs, ours):E2}");
         if (worst > 0.1)
             throw new InvalidOperationException($"ONNX Runtime int8 disagrees with fp32 Predict by {worst}: the quantized graph is wrong.");
     }
 
     [Benchmark]
-    public void OnnxRuntimeInt8() => session!.RunWithBinding(runOptions!, binding!);
+    public void OnnxRuntimeInt8() => onnxRuntime!.Run();
 
     [Benchmark(Baseline = true)]
     public void Fp32Frozen() => frozen.Predict(inputs, Batch, outputs, frozenWorkspace);

@@ -25,9 +25,12 @@ public sealed class QuantizedNetwork
         var keep = new HashSet<int>(options.FloatLayers);
         foreach (int index in keep)
         {
-            if (index < 0 || index >= source.LayerCount || source.Layer(index).Kind != LayerKind.Dense)
+            if (index < 0 || index >= source.LayerCount)
                 throw new ArgumentOutOfRangeException(nameof(options), index,
-                    $"FloatLayers names layer {index}, but the network's dense layers are among 0…{source.LayerCount - 1}.");
+                    $"FloatLayers names layer {index}, outside the network's layers 0…{source.LayerCount - 1}.");
+            if (source.Layer(index).Kind != LayerKind.Dense)
+                throw new ArgumentOutOfRangeException(nameof(options), index,
+                    $"FloatLayers names layer {index}, which is {source.Layer(index)}: only dense layers have weights to keep in fp32.");
         }
         if (options.KeepOutputLayerInFloat)
             keep.Add(source.LayerCount - 1);

@@ -209,8 +209,8 @@ public class QuantizedNetworkTests
         Assert.Contains("7 is outside 0…6", Assert.Throws<ArgumentOutOfRangeException>("index", () => quantized.Layer(7)).Message);
         Assert.Contains("-1 is outside 0…6", Assert.Throws<ArgumentOutOfRangeException>("index", () => quantized.IsQuantized(-1)).Message);
         var dropout = Assert.Throws<ArgumentOutOfRangeException>("options", () => network.Quantize(new QuantizationOptions { FloatLayers = [1] }));
-        Assert.Contains("layer 1", dropout.Message);
-        Assert.Contains("layer 9", Assert.Throws<ArgumentOutOfRangeException>("options", () => network.Quantize(new QuantizationOptions { FloatLayers = [9] })).Message);
+        Assert.Contains("layer 1, which is Dropout(0.3)", dropout.Message);
+        Assert.Contains("layer 9, outside the network's layers 0…6", Assert.Throws<ArgumentOutOfRangeException>("options", () => network.Quantize(new QuantizationOptions { FloatLayers = [9] })).Message);
         Assert.Throws<ArgumentNullException>("network", () => ((Network<float>)null!).Quantize());
         Assert.Throws<ArgumentNullException>("network", () => ((FrozenNetwork<float>)null!).Quantize());
     }
