@@ -25,7 +25,7 @@ public class QuantizedInferenceBenchmarks
     [Params(1, 16, 128)]
     public int Batch { get; set; }
 
-    [Params("auto")]
+    [Params("auto", "AvxVnni")]
     public string Int8Path { get; set; } = "auto";
 
     [Params(false)]
@@ -98,7 +98,9 @@ public class QuantizedInferenceBenchmarks
         {
             foreach (QuantizedNetwork.Stage stage in quantized.Stages)
             {
-                PackedInt8Weights packed = stage.Quantized!.Packed(KernelConfiguration.Current.Int8Path);
+                if (stage.Quantized is null)
+                    continue;
+                PackedInt8Weights packed = stage.Quantized.Packed(KernelConfiguration.Current.Int8Path);
                 Int8Gemm.Run(packed, codes, Int8Scheme.PaddedDepth(stage.Inputs), Batch, new Discard(), accumulators,
                     quantizedWorkspace.AccumulatorsPerPart, 1);
             }
