@@ -37,14 +37,23 @@ internal static class Int8Paths
     /// reach its two vector multiplies per cycle, and in five side-by-side runs (784-512-256-10, one thread) the 512-bit
     /// sequence was 10–25% faster for one sample and equal within noise for 128 (its panels are twice as wide, so a
     /// single row's loop runs half as many iterations). AVX-VNNI serves AVX2-only hosts that have it (Intel Alder Lake).</summary>
-    public static Int8Path Choose(InstructionSet set) => set switch
+    public static Int8Path Choose(InstructionSet set)
     {
-        InstructionSet.Avx512 => Int8Path.Avx512BW,
-        InstructionSet.Avx2 when AvxVnni.IsSupported => Int8Path.AvxVnni,
-        InstructionSet.Avx2 => Int8Path.Avx2,
-        _ when Dp.IsSupported => Int8Path.ArmDot,
-        _ => Int8Path.Vector128,
-    };
+        // A configuration may ask for a wider register than the CPU has (tests force AVX-512 on AVX2 hosts, and the float
+        // kernels then run it in software); the int8 instructions have no such fallback, so take the first one that runs.
+        ReadOnlySpan<Int8Path> preference = set switch
+        {
+            InstructionSet.Avx512 => [Int8Path.Avx512BW, Int8Path.AvxVnni, Int8Path.Avx2, Int8Path.Vector128],
+            InstructionSet.Avx2 => [Int8Path.AvxVnni, Int8Path.Avx2, Int8Path.Vector128],
+            _ => [Int8Path.ArmDot, Int8Path.Vector128],
+        };
+        foreach (Int8Path path in preference)
+        {
+            if (CanRun(path))
+                return path;
+        }
+        return Int8Path.Vector128;
+    }
 
     /// <summary>Whether this process can execute <paramref name="path"/> at all. Unlike the float paths, these instructions
     /// have no software fallback: AVX-VNNI on a CPU without it, or SDOT on x86, would throw.</summary>
