@@ -9,9 +9,10 @@ namespace FastBackprop;
 /// A network for serving at int8 (<c>network.Quantize()</c>): each dense layer's weights as int8 codes per output channel,
 /// each sample's activations quantized per row at run time, products accumulated exactly in int32 and finished in one
 /// epilogue (dequantisation, bias, activation, and the next layer's quantization). The scheme cannot saturate on any
-/// instruction set, and a prediction has the same bits whatever the instruction set, the thread count or the other rows of
-/// its batch. Chosen layers may stay in fp32 (<see cref="QuantizationOptions"/>); dropout is the identity. Immutable: any
-/// number of threads may predict at once, each with its own workspace.
+/// instruction set, and with every layer at int8 (the default) a prediction has the same bits whatever the instruction
+/// set, the thread count or the other rows of its batch. Chosen layers may stay in fp32 (<see cref="QuantizationOptions"/>);
+/// those run the fp32 kernels, whose sums still depend on the register width and the batch. Dropout is the identity.
+/// Immutable: any number of threads may predict at once, each with its own workspace.
 /// </summary>
 public sealed class QuantizedNetwork
 {
