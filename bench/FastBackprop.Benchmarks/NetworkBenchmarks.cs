@@ -194,56 +194,30 @@ public class InferenceBenchmarks
     [Benchmark]
     public void PredictFrozen() => frozen.Predict(inputs, Case.Batch, outputs, frozenWorkspace);
 
-    // ONNX Runtime on the same weights (exported by the library's OnnxModel.Export), through its fastest managed path: buffers bound once
-    // (IoBinding over OrtValues that wrap our arrays), the same thread count, sequential execution, all graph optimisations.
-    private Microsoft.ML.OnnxRuntime.InferenceSession? session;
-    private Microsoft.ML.OnnxRuntime.OrtIoBinding? binding;
-    private Microsoft.ML.OnnxRuntime.RunOptions? runOptions;
-    private Microsoft.ML.OnnxRuntime.OrtValue? inputValue, outputValue;
+    // ONNX Runtime on the same weights (exported by the library's OnnxModel.Export), with the same thread count.
+    private OnnxRuntimePeer? onnxRuntime;
     private float[] onnxOutputs = [];
 
     [GlobalSetup(Target = nameof(OnnxRuntime))]
     public void SetupOnnxRuntime()
     {
         Setup();
-        var options = new Microsoft.ML.OnnxRuntime.SessionOptions
-        {
-            IntraOpNumThreads = Threads,
-            InterOpNumThreads = 1,
-            ExecutionMode = Microsoft.ML.OnnxRuntime.ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_ALL,
-        };
         using var onnx = new MemoryStream();
         OnnxModel.Export(new Model<float>(network), onnx);
-        session = new Microsoft.ML.OnnxRuntime.InferenceSession(onnx.ToArray(), options);
         onnxOutputs = new float[outputs.Length];
-        inputValue = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(inputs, [Case.Batch, Case.Sizes[0]]);
-        outputValue = Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(onnxOutputs, [Case.Batch, Case.Sizes[^1]]);
-        binding = session.CreateIoBinding();
-        binding.BindInput("input", inputValue);
-        binding.BindOutput("output", outputValue);
-        runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+        onnxRuntime = new OnnxRuntimePeer(onnx.ToArray(), Threads, inputs, onnxOutputs, Case.Batch);
         // Same weights, same answers: compare once with Predict before timing anything.
         network.Predict(inputs, Case.Batch, outputs, workspace);
         OnnxRuntime();
-        double worst = 0;
-        for (int i = 0; i < outputs.Length; i++)
-            worst = Math.Max(worst, Math.Abs(outputs[i] - onnxOutputs[i]));
+        double worst = OnnxRuntimePeer.LargestDifference(outputs, onnxOutputs);
         Console.WriteLine($"// ONNX Runtime {Case}: largest difference from Predict {worst:E2}");
         if (worst > 1e-4)
             throw new InvalidOperationException($"ONNX Runtime disagrees with Predict by {worst} on {Case}: the exported model is wrong.");
     }
 
     [Benchmark]
-    public void OnnxRuntime() => session!.RunWithBinding(runOptions!, binding!);
+    public void OnnxRuntime() => onnxRuntime!.Run();
 
     [GlobalCleanup(Target = nameof(OnnxRuntime))]
-    public void CleanupOnnxRuntime()
-    {
-        binding?.Dispose();
-        inputValue?.Dispose();
-        outputValue?.Dispose();
-        runOptions?.Dispose();
-        session?.Dispose();
-    }
+    public void CleanupOnnxRuntime() => onnxRuntime?.Dispose();
 }

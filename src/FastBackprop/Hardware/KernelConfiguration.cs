@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using FastBackprop.Kernels.Int8;
 
 namespace FastBackprop.Hardware;
 
@@ -41,6 +42,7 @@ public sealed class KernelConfiguration
         (KcBytes, NC, MC) = Derive(TileRows[0], l1, l2, l3);
         InPlaceMaxVolume = InPlaceVolume(l2);
         MinimumFlopsPerThread = path.MinimumFlopsPerThread;
+        Int8Path = Int8Paths.Choose(set);
     }
 
     /// <summary>The configuration the kernels use now.</summary>
@@ -142,6 +144,21 @@ public sealed class KernelConfiguration
         text.Append(CultureInfo.InvariantCulture, $"in place up to m*n*k = {InPlaceMaxVolume:N0}; threads from {MinimumFlopsPerThread / 1e6:0.#} MFLOP each; matrix-vector split from {CpuInfo.Bytes(MatrixVectorBytesPerPart)} per part");
         return text.ToString();
     }
+
+    /// <summary>The instruction the int8 kernels of a <see cref="QuantizedNetwork"/> multiply with: the fastest the hardware
+    /// runs at this register width (<see cref="Int8Paths.Choose"/>), or the one a test forced.</summary>
+    internal Int8Path Int8Path { get; private set; }
+
+    /// <summary>This configuration with the int8 kernels forced onto <paramref name="int8Path"/> (for tests and measurements;
+    /// a path the CPU cannot execute throws when a kernel runs).</summary>
+    internal KernelConfiguration WithInt8Path(Int8Path int8Path) => new(Cpu, InstructionSet, L1DataBytes, L2Bytes, L3Bytes, $"{Source}, int8 {int8Path}")
+    {
+        KcBytes = KcBytes,
+        NC = NC,
+        MC = MC,
+        InPlaceMaxVolume = InPlaceMaxVolume,
+        Int8Path = int8Path,
+    };
 
     /// <summary>The configuration the kernels read on every call (one static load).</summary>
     internal static KernelConfiguration Active => forced ?? fromEnvironment.Value;

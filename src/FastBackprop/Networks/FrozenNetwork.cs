@@ -23,15 +23,14 @@ public sealed class FrozenNetwork<T> where T : unmanaged, IBinaryFloatingPointIe
         packedWeights = new PackedOperand<T>?[network.LayerCount];
         for (int l = 0; l < network.LayerCount; l++)
         {
-            if (network.Layer(l).Kind != LayerKind.Dense)
-                continue;
-            int inputs = network.LayerInputs(l), units = network.Layer(l).Units;
-            // Output layers with at most 16 units run as dot products of rows (RowDots) and never pack.
-            if (units > RowDots<T>.MaxColumns || inputs < RowDots<T>.MinimumDepth)
-                packedWeights[l] = new PackedOperand<T>(network.Weights(l), units, inputs, inputs);
+            if (network.Layer(l).Kind == LayerKind.Dense)
+                packedWeights[l] = PackedOperand<T>.ForLayer(network.Weights(l), network.Layer(l).Units, network.LayerInputs(l));
         }
         Configuration = KernelConfiguration.Current;
     }
+
+    /// <summary>The copy of the network this snapshot runs.</summary>
+    internal Network<T> Source => network;
 
     /// <summary>Features per sample.</summary>
     public int InputSize => network.InputSize;

@@ -42,6 +42,12 @@ internal sealed unsafe class PackedOperand<T> where T : unmanaged, IBinaryFloati
         }
     }
 
+    /// <summary>A dense layer's Wᵀ (weights units×inputs) packed for its forward GEMM, or null where the layer's product
+    /// reads the weights in place: output layers with at most <see cref="RowDots{T}.MaxColumns"/> units run as dot products
+    /// of rows and never pack.</summary>
+    public static PackedOperand<T>? ForLayer(ReadOnlySpan<T> weights, int units, int inputs)
+        => units > RowDots<T>.MaxColumns || inputs < RowDots<T>.MinimumDepth ? new PackedOperand<T>(weights, units, inputs, inputs) : null;
+
     public KernelConfiguration Configuration { get; }
     public int N { get; }
     public int K { get; }
