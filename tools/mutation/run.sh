@@ -24,7 +24,7 @@ declare -A FILTERS=(
   [Data]="FullyQualifiedName~FastBackprop.Tests.Data.|FullyQualifiedName~BadInputTests"
   [Serialization]="FullyQualifiedName~FastBackprop.Tests.Data.ModelFile|FullyQualifiedName~FastBackprop.Tests.Onnx.|FullyQualifiedName~FastBackprop.Tests.Serialization."
   [Training]="FullyQualifiedName~FastBackprop.Tests.Training.|FullyQualifiedName~DropoutTests|FullyQualifiedName~LearningTests"
-  [Networks]="FullyQualifiedName~NetworkTests|FullyQualifiedName~FrozenNetworkTests|FullyQualifiedName~DropoutTests|FullyQualifiedName~InferenceAndAllocationTests|FullyQualifiedName~GradientCheckTests|FullyQualifiedName~FastBackprop.Tests.Networks."
+  [Networks]="FullyQualifiedName~NetworkTests|FullyQualifiedName~FrozenNetworkTests|FullyQualifiedName~DropoutTests|FullyQualifiedName~DropoutMaskSpecTests|FullyQualifiedName~InferenceAndAllocationTests|FullyQualifiedName~GradientCheckTests|FullyQualifiedName~FastBackprop.Tests.BadInputTests|FullyQualifiedName~NonFiniteOutputTests|FullyQualifiedName~FastBackprop.Tests.Networks."
 )
 
 since=""
