@@ -182,8 +182,15 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         private readonly T[]? best;
         private readonly List<EpochMetrics> history;
         private readonly long started;
+        private readonly TargetMode mode;
+        private readonly AccuracyMode accuracy;
+        private readonly bool trackAccuracy;
         private int? bestEpoch;
         private bool changedSinceBest;
+        private double bestLoss = double.PositiveInfinity;
+        private int sinceBest;
+        private long lastReport;
+        private bool reported;
 
         public Session(TrainerOptions options, Network<T> network, Dataset<T> training, Dataset<T>? validation, Loss loss,
             IProgress<TrainingProgress>? progress, CancellationToken token)
@@ -214,127 +221,25 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             biasNorms = new double[layers];
             best = options.EarlyStoppingPatience is not null && options.RestoreBestWeights ? new T[network.Parameters.Length] : null;
             history = new List<EpochMetrics>(options.Epochs);
+            mode = ModeOf(training);
+            accuracy = AccuracyOf(training);
+            trackAccuracy = accuracy != AccuracyMode.None && options.TrackTrainingAccuracy;
         }
 
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        /// <summary>Every epoch in turn until the last or until early stopping triggers; then the best weights back
+        /// where early stopping asks for them.</summary>
         public TrainingHistory Run()
         {
-            Optimizer optimizer = options.Optimizer;
-            optimizer.Reset();
+            options.Optimizer.Reset();
             var random = new Random(options.Seed);
-            double bestLoss = double.PositiveInfinity;
-            int sinceBest = 0;
             bool stoppedEarly = false;
-            TimeProvider clock = options.ProgressClock;
-            long lastReport = 0;
-            bool reported = false;
-            TargetMode mode = ModeOf(training);
-            AccuracyMode accuracy = AccuracyOf(training);
-            bool trackAccuracy = accuracy != AccuracyMode.None && options.TrackTrainingAccuracy;
-            bool meanLoss = loss.Reduction == Reduction.Mean;
-            int n = training.Count;
-
             for (int epoch = 0; epoch < options.Epochs; epoch++)
             {
-                double rate = options.Schedule.RateAt(epoch);
                 if (options.Shuffle)
                     Shuffle(order, random);
-                long epochStart = Stopwatch.GetTimestamp();
-                Array.Clear(weightNorms);
-                Array.Clear(biasNorms);
-                double lossSum = 0;
-                int correct = 0;
-
-                for (int b = 0; b < batches; b++)
-                {
-                    if (token.IsCancellationRequested)
-                        throw Cancelled();
-                    int first = b * batch, size = Math.Min(batch, n - first);
-                    Gather(mode, first, size);
-                    Span<T> x = batchInputs.AsSpan(0, size * inputs);
-                    // The outputs (for training accuracy) come out of the same forward pass as the gradients.
-                    Span<T> y = trackAccuracy ? batchOutputs.AsSpan(0, size * outputs) : default;
-                    T batchLoss = mode == TargetMode.ClassIndices
-                        ? network.ComputeGradients(x, batchClasses.AsSpan(0, size), size, loss, gradients, y)
-                        : network.ComputeGradients(x, batchTargets.AsSpan(0, size * outputs), size, loss, gradients, y);
-                    if (trackAccuracy)
-                    {
-                        correct += CountCorrect(accuracy, y, size, batchClasses.AsSpan(0, mode == TargetMode.ClassIndices ? size : 0),
-                            batchTargets.AsSpan(0, mode == TargetMode.ClassIndices ? 0 : size * outputs));
-                    }
-                    lossSum += double.CreateChecked(batchLoss) * (meanLoss ? size : 1);
-                    for (int l = 0; l < layers; l++)
-                    {
-                        weightNorms[l] += Math.Sqrt(TrainingMath.SumOfSquares<T>(gradients.Weights(l)));
-                        biasNorms[l] += Math.Sqrt(TrainingMath.SumOfSquares<T>(gradients.Biases(l)));
-                    }
-                    optimizer.Step(network.Parameters, gradients.Values, rate);
-                    changedSinceBest = true;
-
-                    if (progress is not null)
-                    {
-                        // One clock for the whole run, not restarted per epoch: epochs shorter than the interval would
-                        // otherwise never get a per-batch report after the first.
-                        long now = clock.GetTimestamp();
-                        if (!reported || clock.GetElapsedTime(lastReport, now) >= options.ProgressInterval)
-                        {
-                            int seen = first + size;
-                            progress.Report(new TrainingProgress(epoch, options.Epochs, b, batches, lossSum / seen,
-                                seen / Math.Max(Stopwatch.GetElapsedTime(epochStart).TotalSeconds, 1e-9), null));
-                            lastReport = now;
-                            reported = true;
-                        }
-                    }
-                }
-
-                double trainSeconds = Math.Max(Stopwatch.GetElapsedTime(epochStart).TotalSeconds, 1e-9);
-                double? validationLoss = null, validationAccuracy = null;
-                if (validation is not null)
-                {
-                    (double vl, double? va) = Evaluate(validation);
-                    validationLoss = vl;
-                    validationAccuracy = va;
-                    if (vl < bestLoss - options.MinDelta)
-                    {
-                        bestLoss = vl;
-                        bestEpoch = epoch;
-                        sinceBest = 0;
-                        if (best is not null)
-                        {
-                            network.Parameters.CopyTo(best);
-                            changedSinceBest = false;
-                        }
-                    }
-                    else
-                    {
-                        sinceBest++;
-                    }
-                }
-
-                var weightAverages = new double[layers];
-                var biasAverages = new double[layers];
-                for (int l = 0; l < layers; l++)
-                {
-                    weightAverages[l] = weightNorms[l] / batches;
-                    biasAverages[l] = biasNorms[l] / batches;
-                }
-                var metrics = new EpochMetrics
-                {
-                    Epoch = epoch,
-                    LearningRate = rate,
-                    TrainingLoss = lossSum / n,
-                    TrainingAccuracy = trackAccuracy ? (double)correct / n : null,
-                    ValidationLoss = validationLoss,
-                    ValidationAccuracy = validationAccuracy,
-                    Duration = Stopwatch.GetElapsedTime(epochStart),
-                    SamplesPerSecond = n / trainSeconds,
-                    Batches = batches,
-                    WeightGradientNorms = weightAverages,
-                    BiasGradientNorms = biasAverages,
-                };
+                EpochMetrics metrics = RunEpoch(epoch);
                 history.Add(metrics);
                 progress?.Report(new TrainingProgress(epoch, options.Epochs, batches - 1, batches, metrics.TrainingLoss, metrics.SamplesPerSecond, metrics));
-
                 if (options.EarlyStoppingPatience is int patience && sinceBest >= patience)
                 {
                     stoppedEarly = epoch < options.Epochs - 1;
@@ -344,6 +249,115 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
 
             bool restored = RestoreBest();
             return new TrainingHistory(history, bestEpoch, stoppedEarly, cancelled: false, restored, Stopwatch.GetElapsedTime(started));
+        }
+
+        /// <summary>One pass over the training set in the current order, then the validation set; the epoch's metrics.</summary>
+        private EpochMetrics RunEpoch(int epoch)
+        {
+            double rate = options.Schedule.RateAt(epoch);
+            long epochStart = Stopwatch.GetTimestamp();
+            Array.Clear(weightNorms);
+            Array.Clear(biasNorms);
+            double lossSum = 0;
+            int correct = 0;
+            for (int b = 0; b < batches; b++)
+            {
+                if (token.IsCancellationRequested)
+                    throw Cancelled();
+                int first = b * batch, size = Math.Min(batch, training.Count - first);
+                (double batchLoss, int batchCorrect) = TrainBatch(first, size, rate);
+                lossSum += batchLoss;
+                correct += batchCorrect;
+                ReportBatch(epoch, b, lossSum / (first + size), first + size, epochStart);
+            }
+
+            double trainSeconds = Math.Max(Stopwatch.GetElapsedTime(epochStart).TotalSeconds, 1e-9);
+            double? validationLoss = null, validationAccuracy = null;
+            if (validation is not null)
+            {
+                (double vl, validationAccuracy) = Evaluate(validation);
+                validationLoss = vl;
+                RecordValidation(epoch, vl);
+            }
+
+            int n = training.Count;
+            return new EpochMetrics
+            {
+                Epoch = epoch,
+                LearningRate = rate,
+                TrainingLoss = lossSum / n,
+                TrainingAccuracy = trackAccuracy ? (double)correct / n : null,
+                ValidationLoss = validationLoss,
+                ValidationAccuracy = validationAccuracy,
+                Duration = Stopwatch.GetElapsedTime(epochStart),
+                SamplesPerSecond = n / trainSeconds,
+                Batches = batches,
+                WeightGradientNorms = weightNorms.Select(sum => sum / batches).ToArray(),
+                BiasGradientNorms = biasNorms.Select(sum => sum / batches).ToArray(),
+            };
+        }
+
+        /// <summary>One optimizer step on the rows order[first .. first + size): returns the batch's loss summed over its
+        /// samples and how many of them the outputs got right (when accuracy is tracked).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private (double LossSum, int Correct) TrainBatch(int first, int size, double rate)
+        {
+            Gather(mode, first, size);
+            Span<T> x = batchInputs.AsSpan(0, size * inputs);
+            // The outputs (for training accuracy) come out of the same forward pass as the gradients.
+            Span<T> y = trackAccuracy ? batchOutputs.AsSpan(0, size * outputs) : default;
+            T batchLoss = mode == TargetMode.ClassIndices
+                ? network.ComputeGradients(x, batchClasses.AsSpan(0, size), size, loss, gradients, y)
+                : network.ComputeGradients(x, batchTargets.AsSpan(0, size * outputs), size, loss, gradients, y);
+            int correct = trackAccuracy
+                ? CountCorrect(accuracy, y, size, batchClasses.AsSpan(0, mode == TargetMode.ClassIndices ? size : 0),
+                    batchTargets.AsSpan(0, mode == TargetMode.ClassIndices ? 0 : size * outputs))
+                : 0;
+            for (int l = 0; l < layers; l++)
+            {
+                weightNorms[l] += Math.Sqrt(TrainingMath.SumOfSquares<T>(gradients.Weights(l)));
+                biasNorms[l] += Math.Sqrt(TrainingMath.SumOfSquares<T>(gradients.Biases(l)));
+            }
+            options.Optimizer.Step(network.Parameters, gradients.Values, rate);
+            changedSinceBest = true;
+            return (double.CreateChecked(batchLoss) * (loss.Reduction == Reduction.Mean ? size : 1), correct);
+        }
+
+        /// <summary>A per-batch report when the interval has passed since the last one (always for the run's first batch).
+        /// One clock for the whole run, not restarted per epoch: epochs shorter than the interval would otherwise never
+        /// get a per-batch report after the first.</summary>
+        private void ReportBatch(int epoch, int b, double runningLoss, int seen, long epochStart)
+        {
+            if (progress is null)
+                return;
+            long now = options.ProgressClock.GetTimestamp();
+            if (reported && options.ProgressClock.GetElapsedTime(lastReport, now) < options.ProgressInterval)
+                return;
+            progress.Report(new TrainingProgress(epoch, options.Epochs, b, batches, runningLoss,
+                seen / Math.Max(Stopwatch.GetElapsedTime(epochStart).TotalSeconds, 1e-9), null));
+            lastReport = now;
+            reported = true;
+        }
+
+        /// <summary>Early stopping's bookkeeping: a validation loss lower than the best by more than MinDelta is the new
+        /// best (its parameters kept when they are to be restored); otherwise one more epoch without improvement.</summary>
+        private void RecordValidation(int epoch, double validationLoss)
+        {
+            if (validationLoss < bestLoss - options.MinDelta)
+            {
+                bestLoss = validationLoss;
+                bestEpoch = epoch;
+                sinceBest = 0;
+                if (best is not null)
+                {
+                    network.Parameters.CopyTo(best);
+                    changedSinceBest = false;
+                }
+            }
+            else
+            {
+                sinceBest++;
+            }
         }
 
         private TrainingCanceledException Cancelled()
@@ -399,8 +413,8 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private (double Loss, double? Accuracy) Evaluate(Dataset<T> data)
         {
-            TargetMode mode = ModeOf(data);
-            AccuracyMode accuracy = AccuracyOf(data);
+            TargetMode dataMode = ModeOf(data);
+            AccuracyMode dataAccuracy = AccuracyOf(data);
             int size = Math.Min(options.BatchSize, data.Count);
             double sum = 0;
             int correct = 0;
@@ -410,11 +424,11 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
                     throw Cancelled();
                 int count = Math.Min(size, data.Count - first);
                 ReadOnlySpan<T> x = data.Features.AsSpan(first * inputs, count * inputs);
-                Span<T> y = accuracy == AccuracyMode.None ? default : batchOutputs.AsSpan(0, count * outputs);
+                Span<T> y = dataAccuracy == AccuracyMode.None ? default : batchOutputs.AsSpan(0, count * outputs);
                 ReadOnlySpan<int> classes = default;
                 ReadOnlySpan<T> targets = default;
                 T value;
-                switch (mode)
+                switch (dataMode)
                 {
                     case TargetMode.ClassIndices:
                         classes = data.ClassIndices.AsSpan(first, count);
@@ -432,10 +446,10 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
                         break;
                 }
                 sum += double.CreateChecked(value) * (loss.Reduction == Reduction.Mean ? count : 1);
-                if (accuracy != AccuracyMode.None)
-                    correct += CountCorrect(accuracy, y, count, classes, targets);
+                if (dataAccuracy != AccuracyMode.None)
+                    correct += CountCorrect(dataAccuracy, y, count, classes, targets);
             }
-            return (sum / data.Count, accuracy == AccuracyMode.None ? null : (double)correct / data.Count);
+            return (sum / data.Count, dataAccuracy == AccuracyMode.None ? null : (double)correct / data.Count);
         }
 
         private TargetMode ModeOf(Dataset<T> data)
