@@ -302,7 +302,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         ValidateOptionalOutputs(outputs, batchSize);
         ValidateTraining(inputs, batchSize, loss, gradients);
         Guard.Length(targets, (long)batchSize * OutputSize, nameof(targets), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
-        DenseLayerKernels.ValidateTargets(targets, batchSize, OutputSize, loss);
+        LossRules.ValidateTargets(targets, batchSize, OutputSize, loss);
 
         bool fuseOutput = UseFusedKernels && OutputLayerKernels<T>.Fuses(output.Activation, loss);
         var sink = GradientSink<T>.Into(gradients);
@@ -322,7 +322,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         ValidateTraining(inputs, batchSize, loss, gradients);
         if (loss.Kind != LossKind.SoftmaxCrossEntropy)
             throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
-        DenseLayerKernels.ValidateClassIndices(classIndices, batchSize, OutputSize);
+        LossRules.ValidateClassIndices(classIndices, batchSize, OutputSize);
 
         var sink = GradientSink<T>.Into(gradients);
         return TrainingPass(inputs, default, classIndices, batchSize, loss, fuseOutput: UseFusedKernels, sink, outputs);
@@ -333,10 +333,10 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// when <paramref name="outputs"/> is not empty it receives the batchSize×OutputSize outputs too.</summary>
     public T ComputeLoss(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss, Span<T> outputs = default)
     {
-        DenseLayerKernels.ValidatePairing(layers[^1].Activation, loss);
+        LossRules.ValidatePairing(layers[^1].Activation, loss);
         ValidateInputs(inputs, batchSize);
         Guard.Length(targets, (long)batchSize * OutputSize, nameof(targets), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
-        DenseLayerKernels.ValidateTargets(targets, batchSize, OutputSize, loss);
+        LossRules.ValidateTargets(targets, batchSize, OutputSize, loss);
         ValidateOptionalOutputs(outputs, batchSize);
         return EvaluationPass(inputs, targets, default, batchSize, loss, outputs, training: false);
     }
@@ -345,11 +345,11 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// index per sample (softmax cross-entropy only).</summary>
     public T ComputeLoss(ReadOnlySpan<T> inputs, ReadOnlySpan<int> classIndices, int batchSize, Loss loss, Span<T> outputs = default)
     {
-        DenseLayerKernels.ValidatePairing(layers[^1].Activation, loss);
+        LossRules.ValidatePairing(layers[^1].Activation, loss);
         if (loss.Kind != LossKind.SoftmaxCrossEntropy)
             throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
         ValidateInputs(inputs, batchSize);
-        DenseLayerKernels.ValidateClassIndices(classIndices, batchSize, OutputSize);
+        LossRules.ValidateClassIndices(classIndices, batchSize, OutputSize);
         ValidateOptionalOutputs(outputs, batchSize);
         return EvaluationPass(inputs, default, classIndices, batchSize, loss, outputs, training: false);
     }
@@ -414,7 +414,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         {
             ValidateTrainingData(inputs, batchSize, loss);
             Guard.Length(targets, (long)batchSize * OutputSize, nameof(targets), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
-            DenseLayerKernels.ValidateTargets(targets, batchSize, OutputSize, loss);
+            LossRules.ValidateTargets(targets, batchSize, OutputSize, loss);
             return FusedStep(inputs, targets, default, batchSize, loss, eta);
         }
         Gradients<T> g = TrainingGradients();
@@ -432,7 +432,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             ValidateTrainingData(inputs, batchSize, loss);
             if (loss.Kind != LossKind.SoftmaxCrossEntropy)
                 throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
-            DenseLayerKernels.ValidateClassIndices(classIndices, batchSize, OutputSize);
+            LossRules.ValidateClassIndices(classIndices, batchSize, OutputSize);
             return FusedStep(inputs, default, classIndices, batchSize, loss, eta);
         }
         Gradients<T> g = TrainingGradients();
@@ -557,9 +557,9 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
 
     private void ValidateTrainingData(ReadOnlySpan<T> inputs, int batchSize, Loss loss)
     {
-        if (DenseLayerKernels.UntrainableLayer(this) is string untrainable)
+        if (UntrainableLayer() is string untrainable)
             throw new InvalidOperationException(untrainable);
-        DenseLayerKernels.ValidatePairing(layers[^1].Activation, loss);
+        LossRules.ValidatePairing(layers[^1].Activation, loss);
         ValidateInputs(inputs, batchSize);
     }
 
@@ -608,6 +608,21 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             Biases(l).Clear();
         }
     }
+
+    /// <summary>The one message for a network that holds an untrainable layer. Which exception carries it follows what holds
+    /// the layer: the network a method is called on (<see cref="InvalidOperationException"/>, from this class)
+    /// or an argument (<see cref="ArgumentException"/> naming it, from <c>Trainer</c>).</summary>
+    internal string? UntrainableLayer()
+    {
+        for (int l = 0; l < LayerCount; l++)
+        {
+            Activation activation = Layer(l).Activation;
+            if (!activation.IsTrainable)
+                return $"Layer {l} uses the {activation} activation, whose gradient is zero almost everywhere: it can run inference but cannot be trained by gradient descent.";
+        }
+        return null;
+    }
+
 
     /// <summary>A draw of N(0, 1).</summary>
     internal static double StandardNormal(Random random)

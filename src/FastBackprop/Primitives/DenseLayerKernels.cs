@@ -127,7 +127,7 @@ public static class DenseLayerKernels
         Guard.Positive(batch, nameof(batch));
         Guard.Positive(units, nameof(units));
         Guard.Positive(nextUnits, nameof(nextUnits));
-        RequireTrainable(activation, nameof(activation));
+        LossRules.RequireTrainable(activation, nameof(activation));
         if (activation.Kind == ActivationKind.Softmax)
             throw new ArgumentException("Softmax has no elementwise derivative: it is an output-layer activation, trained only fused with cross-entropy (OutputDelta).", nameof(activation));
         Guard.Length(delta, (long)batch * units, nameof(delta), $"batch×units = {batch}×{units}");
@@ -262,7 +262,7 @@ public static class DenseLayerKernels
     {
         ValidateOutputDelta(delta, logits, outputs, batch, units, activation, loss);
         Guard.Length(targets, (long)batch * units, nameof(targets), $"batch×units = {batch}×{units}");
-        ValidateTargets(targets, batch, units, loss);
+        LossRules.ValidateTargets(targets, batch, units, loss);
         return OutputDeltaUnchecked(delta, logits, outputs, targets, batch, units, activation, loss);
     }
 
@@ -274,7 +274,7 @@ public static class DenseLayerKernels
         ValidateOutputDelta(delta, logits, outputs, batch, units, activation, loss);
         if (loss.Kind != LossKind.SoftmaxCrossEntropy)
             throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
-        ValidateClassIndices(classIndices, batch, units);
+        LossRules.ValidateClassIndices(classIndices, batch, units);
         return OutputDeltaUnchecked(delta, logits, outputs, classIndices, batch, units, loss);
     }
 
@@ -300,90 +300,12 @@ public static class DenseLayerKernels
 
     private static double Scale(Loss loss, int batch) => loss.Reduction == Reduction.Mean ? 1.0 / batch : 1.0;
 
-    /// <summary>Throws unless <paramref name="loss"/> may be used with an output layer of <paramref name="activation"/>.</summary>
-    internal static void ValidatePairing(Activation activation, Loss loss)
-    {
-        if (loss.Reduction is not (Reduction.Mean or Reduction.Sum))
-            throw new ArgumentOutOfRangeException(nameof(loss), loss, $"Unknown reduction {(int)loss.Reduction}.");
-        RequireTrainable(activation, nameof(activation));
-        bool ok = loss.Kind switch
-        {
-            LossKind.SquaredError => activation.Kind != ActivationKind.Softmax,
-            LossKind.BinaryCrossEntropy => activation.Kind == ActivationKind.Sigmoid,
-            LossKind.SoftmaxCrossEntropy => activation.Kind == ActivationKind.Softmax,
-            _ => throw new ArgumentOutOfRangeException(nameof(loss), loss, $"Unknown loss kind {(int)loss.Kind}."),
-        };
-        if (!ok)
-            throw new ArgumentException(loss.Kind switch
-            {
-                LossKind.SquaredError => "Squared error cannot train a softmax output; use softmax cross-entropy.",
-                LossKind.BinaryCrossEntropy => $"Binary cross-entropy needs a sigmoid output layer, not {activation}.",
-                _ => $"Softmax cross-entropy needs a softmax output layer, not {activation}.",
-            }, nameof(loss));
-    }
-
-    internal static void RequireTrainable(Activation activation, string name)
-    {
-        if (!activation.IsTrainable)
-            throw new ArgumentException($"Cannot train through a {activation} activation: its gradient is zero almost everywhere (inference only).", name);
-    }
-
-    /// <summary>The one message for a network that holds an untrainable layer. Which exception carries it follows what holds
-    /// the layer: the network a method is called on (<see cref="InvalidOperationException"/>, from <see cref="Network{T}"/>)
-    /// or an argument (<see cref="ArgumentException"/> naming it, from <c>Trainer</c> and these kernels).</summary>
-    internal static string? UntrainableLayer<T>(Network<T> network) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        for (int l = 0; l < network.LayerCount; l++)
-        {
-            Activation activation = network.Layer(l).Activation;
-            if (!activation.IsTrainable)
-                return $"Layer {l} uses the {activation} activation, whose gradient is zero almost everywhere: it can run inference but cannot be trained by gradient descent.";
-        }
-        return null;
-    }
-
-    internal static void ValidateTargets<T>(ReadOnlySpan<T> targets, int batch, int units, Loss loss)
-        where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        Guard.Finite(targets, nameof(targets));
-        if (loss.Kind == LossKind.SquaredError)
-            return;
-        for (int i = 0; i < targets.Length; i++)
-        {
-            if (!TargetRules.InUnitInterval(targets[i]))
-                throw new ArgumentOutOfRangeException(nameof(targets), targets[i],
-                    $"{loss.Kind} targets must lie in [0, 1]; targets[{i}] (sample {i / units}, output {i % units}) = {targets[i]}.");
-        }
-        if (loss.Kind == LossKind.SoftmaxCrossEntropy)
-        {
-            for (int i = 0; i < batch; i++)
-            {
-                if (!TargetRules.IsDistribution(targets.Slice(i * units, units), out double sum, out double tolerance))
-                    throw new ArgumentException(
-                        $"Softmax cross-entropy targets must be distributions: row {i} sums to {sum:R}, not 1 (within rounding, |sum − 1| ≤ {tolerance:G3}). The gradient p − t is the loss's derivative only for rows that sum to 1.",
-                        nameof(targets));
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ValidateClassIndices(ReadOnlySpan<int> classIndices, int batch, int units)
-    {
-        Guard.Length(classIndices, batch, nameof(classIndices), $"batch = {batch}");
-        for (int i = 0; i < classIndices.Length; i++)
-        {
-            if ((uint)classIndices[i] >= (uint)units)
-                throw new ArgumentOutOfRangeException(nameof(classIndices), classIndices[i],
-                    $"classIndices[{i}] = {classIndices[i]} is outside [0, {units}).");
-        }
-    }
-
     private static void ValidateOutputDelta<T>(Span<T> delta, ReadOnlySpan<T> logits, ReadOnlySpan<T> outputs,
         int batch, int units, Activation activation, Loss loss)
     {
         Guard.Positive(batch, nameof(batch));
         Guard.Positive(units, nameof(units));
-        ValidatePairing(activation, loss);
+        LossRules.ValidatePairing(activation, loss);
         Guard.Length(delta, (long)batch * units, nameof(delta), $"batch×units = {batch}×{units}");
         Guard.Length(logits, (long)batch * units, nameof(logits), $"batch×units = {batch}×{units}");
         Guard.Length(outputs, (long)batch * units, nameof(outputs), $"batch×units = {batch}×{units}");

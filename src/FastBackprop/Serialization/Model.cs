@@ -46,7 +46,7 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
                 throw new ArgumentException(repeat, nameof(classLabels));
         }
         if (loss is Loss l)
-            DenseLayerKernels.ValidatePairing(network.Layer(network.LayerCount - 1).Activation, l);
+            LossRules.ValidatePairing(network.Layer(network.LayerCount - 1).Activation, l);
         if (targetStandardization is not null)
         {
             if (targetStandardization.FeatureCount != network.OutputSize)

@@ -417,7 +417,7 @@ public static class ModelFile
             loss = new Loss(kind, reduction);
             try
             {
-                DenseLayerKernels.ValidatePairing(specs[^1].Activation, loss.Value);
+                LossRules.ValidatePairing(specs[^1].Activation, loss.Value);
             }
             catch (ArgumentException e)
             {

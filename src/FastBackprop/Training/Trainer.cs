@@ -88,13 +88,13 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     {
         if (!Enum.IsDefined(loss.Kind) || !Enum.IsDefined(loss.Reduction))
             throw new ArgumentException($"options.Loss ({loss}) has an undefined kind or reduction.", nameof(network));
-        if (DenseLayerKernels.UntrainableLayer(network) is string untrainable)
+        if (network.UntrainableLayer() is string untrainable)
             throw new ArgumentException(untrainable, nameof(network));
         Activation output = network.Layer(network.LayerCount - 1).Activation;
         try
         {
             // The same pairing rules as Network and the kernels, reported against the network argument.
-            DenseLayerKernels.ValidatePairing(output, loss);
+            LossRules.ValidatePairing(output, loss);
         }
         catch (ArgumentException e)
         {
@@ -133,7 +133,7 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         int width = data.OutputCount;
         for (int i = 0; i < targets.Length; i++)
         {
-            if (!TargetRules.InUnitInterval(targets[i]))
+            if (!LossRules.InUnitInterval(targets[i]))
                 throw new ArgumentException(
                     $"{loss.Kind} targets must lie in [0, 1]; {name}'s target {i % width} of sample {i / width} is {targets[i]}.", name);
         }
@@ -141,7 +141,7 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         {
             for (int s = 0; s < data.Count; s++)
             {
-                if (!TargetRules.IsDistribution(targets.AsSpan(s * width, width), out double sum, out double tolerance))
+                if (!LossRules.IsDistribution(targets.AsSpan(s * width, width), out double sum, out double tolerance))
                     throw new ArgumentException(
                         $"Softmax cross-entropy targets must be one-hot rows (distributions); {name}'s sample {s} sums to {sum:R}, not 1 (within rounding, |sum − 1| ≤ {tolerance:G3}).", name);
             }
