@@ -1,5 +1,6 @@
 using System.Globalization;
 using FastBackprop.Hardware;
+using FastBackprop.Kernels.Int8;
 
 namespace FastBackprop.Tests;
 
@@ -87,12 +88,28 @@ public class KernelConfigurationTests
     [InlineData("mc=100", "mc=100 must be a positive multiple of 24")]
     [InlineData("l1d=1K", "too small to be real")]
     [InlineData("threads=4", "unknown key 'threads'")]
+    [InlineData("int8=avx1024", "'int8=avx1024' names no int8 path (vector128, armdot, avx2, avx512bw, avxvnni)")]
     [InlineData("l3=99999999999999999999", "needs a non-negative whole number")]
     public void Environment_errors_quote_the_value_and_say_why(string text, string why)
     {
         var e = Assert.Throws<InvalidOperationException>(() => KernelConfiguration.Parse(text, CpuInfo.Current));
         Assert.Contains($"FASTBACKPROP_KERNELS='{text}'", e.Message);
         Assert.Contains(why, e.Message);
+    }
+
+    /// <summary><c>int8=</c> forces the int8 kernels' instructions by name (any case), and says so in the description; a
+    /// path this process cannot execute is refused when the variable is read, not where a kernel would fault.</summary>
+    [Fact]
+    public void Int8_paths_are_chosen_by_name_when_they_can_run()
+    {
+        KernelConfiguration c = KernelConfiguration.Parse("int8=Vector128", CpuInfo.Current);
+        Assert.Equal(Int8Path.Vector128, c.Int8Path);
+        Assert.EndsWith("int8 kernels: Vector128 (widening multiply, int16 pairs)", c.ToString());
+        foreach (Int8Path path in Int8Paths.All.Where(p => !Int8Paths.CanRun(p)))
+        {
+            var e = Assert.Throws<InvalidOperationException>(() => KernelConfiguration.Parse($"int8={path}", CpuInfo.Current));
+            Assert.Contains($"this process cannot execute the int8 path {Int8Paths.Describe(path)}", e.Message);
+        }
     }
 
     [Fact]

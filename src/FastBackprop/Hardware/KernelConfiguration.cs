@@ -19,7 +19,9 @@ public sealed class KernelConfiguration
     /// The environment variable read at start-up: comma-separated items, each an instruction set (<c>avx512</c>,
     /// <c>avx2</c>, <c>vector128</c>) or <c>key=value</c> with keys <c>l1d</c>, <c>l2</c>, <c>l3</c> (cache sizes in
     /// bytes, K/M suffixes allowed; the blocks are derived from them), <c>kc</c> (K block in floats), <c>nc</c>,
-    /// <c>mc</c> (N and M blocks), <c>inplace</c> (the largest m·n·k read in place; 0 never). A path wider than the
+    /// <c>mc</c> (N and M blocks), <c>inplace</c> (the largest m·n·k read in place; 0 never), <c>int8</c> (the int8
+    /// kernels' instructions: <c>avx512bw</c>, <c>avxvnni</c>, <c>avx2</c>, <c>vector128</c>, <c>armdot</c>; only one this
+    /// process can execute). A path wider than the
     /// hardware runs in software: correct, slow, for tests only.
     /// </summary>
     public const string EnvironmentVariable = "FASTBACKPROP_KERNELS";
@@ -141,7 +143,8 @@ public sealed class KernelConfiguration
         var text = new StringBuilder();
         text.Append(CultureInfo.InvariantCulture, $"kernels: {CpuInfo.Describe(InstructionSet)} ({VectorBits}-bit{(IsHardwareAccelerated ? "" : ", NOT accelerated: emulated in software")}), GEMM tiles {GemmKernels} ({Source})\n");
         text.Append(CultureInfo.InvariantCulture, $"GEMM blocks: KC {KcBytes / sizeof(float)} floats / {KcBytes / sizeof(double)} doubles, NC {NC}, MC {MC} (from L1d {CpuInfo.Bytes(L1DataBytes)}, L2 {CpuInfo.Bytes(L2Bytes)}, L3 {CpuInfo.Bytes(L3Bytes)})\n");
-        text.Append(CultureInfo.InvariantCulture, $"in place up to m*n*k = {InPlaceMaxVolume:N0}; threads from {MinimumFlopsPerThread / 1e6:0.#} MFLOP each; matrix-vector split from {CpuInfo.Bytes(MatrixVectorBytesPerPart)} per part");
+        text.Append(CultureInfo.InvariantCulture, $"in place up to m*n*k = {InPlaceMaxVolume:N0}; threads from {MinimumFlopsPerThread / 1e6:0.#} MFLOP each; matrix-vector split from {CpuInfo.Bytes(MatrixVectorBytesPerPart)} per part\n");
+        text.Append(CultureInfo.InvariantCulture, $"int8 kernels: {Int8Paths.Describe(Int8Path)}");
         return text.ToString();
     }
 
@@ -219,6 +222,7 @@ public sealed class KernelConfiguration
         long l1 = cpu.L1DataBytes, l2 = cpu.L2Bytes, l3 = cpu.L3Bytes;
         int? kc = null, nc = null, mc = null;
         long? inPlace = null;
+        Int8Path? int8 = null;
         foreach (string raw in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             string item = raw.ToLowerInvariant();
@@ -235,6 +239,11 @@ public sealed class KernelConfiguration
                 continue;
             }
             string key = item[..equals], value = item[(equals + 1)..];
+            if (key == "int8")
+            {
+                int8 = ParseInt8Path(text, value);
+                continue;
+            }
             long number = ParseSize(text, raw, value);
             switch (key)
             {
@@ -245,7 +254,7 @@ public sealed class KernelConfiguration
                 case "nc": nc = (int)Math.Min(number, 1 << 20); break;
                 case "mc": mc = (int)Math.Min(number, 1 << 20); break;
                 case "inplace": inPlace = number; break;
-                default: throw Bad(text, $"unknown key '{key}' (l1d, l2, l3, kc, nc, mc, inplace)");
+                default: throw Bad(text, $"unknown key '{key}' (l1d, l2, l3, kc, nc, mc, inplace, int8)");
             }
         }
         if (l1 < 4096 || l2 < 16384)
@@ -271,7 +280,21 @@ public sealed class KernelConfiguration
         }
         if (inPlace is long volume)
             configuration.InPlaceMaxVolume = volume;
+        if (int8 is Int8Path path)
+            configuration.Int8Path = path;
         return configuration;
+    }
+
+    /// <summary>An int8 path by name; one this process cannot execute is refused here rather than where a kernel would
+    /// fault (the int8 instructions have no software fallback).</summary>
+    private static Int8Path ParseInt8Path(string text, string value)
+    {
+        Int8Path? path = Int8Paths.All.Cast<Int8Path?>().FirstOrDefault(p => string.Equals(p.ToString(), value, StringComparison.OrdinalIgnoreCase));
+        if (path is not Int8Path known)
+            throw Bad(text, $"'int8={value}' names no int8 path ({string.Join(", ", Int8Paths.All.Select(p => p.ToString().ToLowerInvariant()))})");
+        if (!Int8Paths.CanRun(known))
+            throw Bad(text, $"this process cannot execute the int8 path {Int8Paths.Describe(known)}");
+        return known;
     }
 
     private static long ParseSize(string text, string item, string value)

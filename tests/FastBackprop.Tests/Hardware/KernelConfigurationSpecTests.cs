@@ -1,4 +1,5 @@
 using FastBackprop.Hardware;
+using FastBackprop.Kernels.Int8;
 
 namespace FastBackprop.Tests.Hardware;
 
@@ -105,7 +106,8 @@ public class KernelConfigurationSpecTests
         Assert.Equal(
             "kernels: AVX2 + FMA (256-bit), GEMM tiles 6x16 AVX2 + FMA (chosen by For(...))\n"
             + "GEMM blocks: KC 384 floats / 192 doubles, NC 512, MC 3072 (from L1d 48 KiB, L2 1 MiB, L3 32 MiB)\n"
-            + "in place up to m*n*k = 134,217,728; threads from 2 MFLOP each; matrix-vector split from 192 KiB per part",
+            + "in place up to m*n*k = 134,217,728; threads from 2 MFLOP each; matrix-vector split from 192 KiB per part\n"
+            + $"int8 kernels: {Int8Paths.Describe(Int8Paths.Choose(InstructionSet.Avx2))}",
             text);
     }
 
