@@ -392,7 +392,7 @@ internal static class OnnxImporter
         {
             throw GraphError("ModelProto", $"the graph and its metadata do not make a model: {e.Message}");
         }
-        ModelChecks.CheckPrediction(network, targetStandardization, name, graph.Offset);
+        ModelChecks.CheckPrediction(result, name, graph.Offset);
         return result;
     }
 
