@@ -108,7 +108,7 @@ public static class ModelFile
         Standardizer<T>? standardizer = model.InputStandardization, targets = model.TargetStandardization;
         long size = 24 + 16L * network.LayerCount + 8 + StoredParameters(model) * element;
         if (model.Quantized is QuantizedNetwork quantized)
-            size += Int8BlockBytes(quantized.Stages.Sum(s => s.Quantized is null ? 0 : (long)s.Inputs * s.Units), quantized.Stages.Sum(s => s.Quantized is null ? 0L : s.Units));
+            size += Int8BlockBytes(Int8Weights(quantized), quantized.Stages.Sum(s => s.Quantized is null ? 0L : s.Units));
         if (standardizer is not null)
             size += 4 + 2L * standardizer.FeatureCount * element;
         if (labels is not null)
@@ -133,6 +133,9 @@ public static class ModelFile
         => model.Quantized is QuantizedNetwork quantized
             ? quantized.Stages.Sum(s => s.Quantized is null ? (s.Inputs + 1L) * s.Units : s.Units)
             : model.Network.Parameters.Length;
+
+    /// <summary>The int8 block's weight count: Σ inputs·units over the int8 layers (0 when every layer is kept in fp32).</summary>
+    private static long Int8Weights(QuantizedNetwork network) => network.Stages.Sum(s => s.Quantized is null ? 0 : (long)s.Inputs * s.Units);
 
     /// <summary>The first int8 weight scale a model file cannot hold (weights within 1/128 of float.MaxValue), or null.</summary>
     private static string? WeightScaleProblem(QuantizedNetwork network)
@@ -680,7 +683,7 @@ public static class ModelFile
                     Values(stage.Quantized!.Biases);
                 }
             }
-            long codes = network.Stages.Sum(s => s.Quantized is null ? 0 : (long)s.Inputs * s.Units);
+            long codes = Int8Weights(network);
             if (codes == 0)
                 return;   // every layer kept in fp32: the file of an fp32 model
             I64(codes);

@@ -80,6 +80,11 @@ public sealed partial class QuantizeCommandTests : IDisposable
         Assert.Equal(200, predictions.Length);
         Assert.Matches(@"^(left|right),[01]\.[0-9]{4}$", predictions[0]);
 
+        // export: the fp32 weights the int8 layers stand for, and a note saying so.
+        (code, _, errors) = Run("export", int8, Path("int8.onnx"));
+        Assert.Equal(0, code);
+        Assert.Contains("note: int8.fbpm is quantized; the ONNX graph holds the fp32 weights its int8 layers stand for (scale × code), not an int8 graph", errors);
+
         // info: which layers are int8.
         (code, output, errors) = Run("info", "--model", int8);
         Assert.True(code == 0, errors);

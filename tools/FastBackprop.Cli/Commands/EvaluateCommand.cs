@@ -30,6 +30,8 @@ internal static class EvaluateCommand
         regression prints MSE, RMSE, MAE, R² and the largest error, in the target's own units (a model
         trained on standardised targets has its predictions mapped back first). A row whose prediction
         is not finite (NaN or infinity: the model's weights overflow on it) is an error naming the row.
+        A quantized model ('quantize') is evaluated through its int8 layers, without a loss line (it
+        keeps no logits).
         """;
 
     public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r') + "\n" + LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);

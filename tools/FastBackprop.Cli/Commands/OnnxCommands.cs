@@ -43,6 +43,8 @@ internal static class OnnxCommands
         var (source, destination) = Paths("export", args, "MODEL.fbpm OUT.onnx");
         Model<float> model = ModelFile.Load<float>(source);
         interrupt.ThrowIfCancellationRequested();
+        if (model.Quantized is not null)
+            Console.Error.WriteLine($"{Program.Name}: note: {Path.GetFileName(source)} is quantized; the ONNX graph holds the fp32 weights its int8 layers stand for (scale × code), not an int8 graph");
         OnnxModel.Export(model, destination);
         output.WriteLine($"exported {ModelArgs.Describe(model)} to {destination} (ONNX opset {OnnxModel.OpsetVersion}, {new FileInfo(destination).Length} bytes)");
         return Program.ExitOk;

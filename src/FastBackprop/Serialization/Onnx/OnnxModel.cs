@@ -61,7 +61,8 @@ public static class OnnxModel
     /// (inference), and a regression model's target standardisation undone (Div scale, Add mean). Class labels, feature
     /// names and the loss go into the model's metadata (<see cref="ClassLabelsKey"/>, <see cref="FeatureNamesKey"/>,
     /// <see cref="LossKey"/>). A double model is
-    /// rounded to float.</summary>
+    /// rounded to float. A quantized model (<see cref="Model{T}.Quantized"/>) is written as the fp32 weights its int8 layers
+    /// stand for (<see cref="Model{T}.Network"/>), so the graph predicts close to, not exactly as, the int8 network.</summary>
     /// <exception cref="ArgumentException">A double value does not fit in float.</exception>
     public static void Export<T>(Model<T> model, Stream stream) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
