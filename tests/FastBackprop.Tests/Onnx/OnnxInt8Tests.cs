@@ -57,6 +57,34 @@ public sealed class OnnxInt8Tests
     }
 
     [Fact]
+    public void The_per_tensor_form_quantize_dynamic_writes_by_default_imports_with_its_one_scale_for_every_unit()
+    {
+        // 3 inputs → 2 units, ReLU: W int8 [inputs, units], one weight scale, the scales' Mul before the Cast (either order is the form).
+        sbyte[] w = [10, -127, 3, 0, 127, 64];
+        byte[] bytes = new OnnxGraphBuilder()
+            .Input("x", null, 3).Output("y", null, 2)
+            .Int8Initializer("W", [3, 2], w).Int8Initializer("Wzero", [], [0])
+            .Initializer("Wscale", [], [0.02f]).Initializer("b", [2], [0.5f, -0.25f])
+            .Node("DynamicQuantizeLinear", "dql", ["x"], ["xq", "xs", "xz"])
+            .Node("MatMulInteger", "mm", ["xq", "W", "xz", "Wzero"], "mm_out")
+            .Node("Mul", "scales", ["xs", "Wscale"], "scales_out")
+            .Node("Cast", "cast", ["mm_out"], "cast_out", ("to", 1))
+            .Node("Mul", "rescale", ["cast_out", "scales_out"], "z0")
+            .Node("Add", "bias", ["z0", "b"], "z")
+            .Node("Relu", "relu", ["z"], "y")
+            .Build();
+        Model<float> model = Imported(bytes);
+        Assert.True(model.Quantized!.IsQuantized(0));
+        // Weights(0) is units×inputs: W transposed, each code times the one scale.
+        Assert.Equal([10 * 0.02f, 3 * 0.02f, 127 * 0.02f, -127 * 0.02f, 0f, 64 * 0.02f], model.Network.Weights(0).ToArray());
+        Assert.Equal([0.5f, -0.25f], model.Network.Biases(0).ToArray());
+
+        var y = new float[2];
+        model.Predict([1f, 0f, 0f], 1, y);   // codes 127, 0, 0 with the row scale 1/127: y = W[0, :]·scale + b, through ReLU
+        Assert.Equal([10 * 0.02f + 0.5f, 0f], y);
+    }
+
+    [Fact]
     public void An_int8_graph_imports_only_as_float()
     {
         var e = Assert.Throws<InvalidDataException>(() => OnnxModel.Import<double>(new MemoryStream(Exported(Quantized(false)))));
