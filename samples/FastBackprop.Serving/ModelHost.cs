@@ -12,11 +12,14 @@ namespace FastBackprop.Serving;
 /// <see cref="InferenceWorkspace{T}"/> and buffers sized for <see cref="ServingOptions.MaxRowsPerRequest"/> rows) and run
 /// the model's three steps on it — standardise the features, <see cref="FrozenNetwork{T}.Predict"/>, undo the target
 /// standardisation — which give the same bits as <see cref="Model{T}.Predict"/> (the integration test checks it) and
-/// allocate nothing. The network is frozen once: its weights are packed for the kernels at start-up, not per request.
+/// allocate nothing. The network is frozen once: its weights are packed for the kernels at start-up, not per request. A
+/// quantized model file (<c>fastbackprop quantize</c>) is served the same way through its <see cref="QuantizedNetwork"/>,
+/// whose int8 weights were packed when it loaded.
 /// </summary>
 public sealed class ModelHost
 {
-    private readonly FrozenNetwork<float> network;
+    private readonly FrozenNetwork<float>? network;   // null for a quantized model
+    private readonly QuantizedNetwork? quantized;
     // At most MaxConcurrentPredictions contexts ever exist: a request waits (asynchronously) for a free slot, then
     // takes an idle context or creates one. Nothing is created and dropped under load, so the large buffers of a
     // context are allocated once, and the slots bound the memory and the CPU that predictions can take at once.
@@ -28,18 +31,23 @@ public sealed class ModelHost
     {
         Path = System.IO.Path.GetFullPath(path);
         Model = ModelFile.Load<float>(Path);
-        network = Model.Network.Freeze();
+        quantized = Model.Quantized;
+        network = quantized is null ? Model.Network.Freeze() : null;
         MaxRows = options.MaxRowsPerRequest;
         LastActivation = Model.Network.Layer(Model.Network.LayerCount - 1).Activation;
         // A classifier: named classes, a softmax output, or one sigmoid unit trained with binary cross-entropy.
         IsClassifier = Model.TargetStandardization is null
             && (Model.ClassLabels is not null || LastActivation.Kind == ActivationKind.Softmax || Model.Loss == Loss.BinaryCrossEntropy);
         slots = new SemaphoreSlim(options.MaxConcurrentPredictions, options.MaxConcurrentPredictions);
-        idle.Enqueue(Warm(new PredictionContext(network, MaxRows)));
+        idle.Enqueue(Warm(NewContext()));
     }
 
     /// <summary>The model file's full path.</summary>
     public string Path { get; }
+
+    private PredictionContext NewContext() => quantized is not null
+        ? new PredictionContext(quantized.CreateInferenceWorkspace(MaxRows), MaxRows, InputSize, OutputSize)
+        : new PredictionContext(network!.CreateInferenceWorkspace(MaxRows), MaxRows, InputSize, OutputSize);
 
     /// <summary>The model, for its description. Not for predicting: see the class summary.</summary>
     public Model<float> Model { get; }
@@ -62,14 +70,14 @@ public sealed class ModelHost
     /// <summary>The first of the <paramref name="rows"/> rows just predicted in <paramref name="context"/> whose outputs hold
     /// NaN or ±∞ (after the target standardisation is undone), or −1 when every value is finite.</summary>
     public int FirstNonFiniteRow(PredictionContext context, int rows) =>
-        network.FirstNonFiniteRow(context.Outputs.AsSpan(0, rows * OutputSize), rows);
+        Model.Network.FirstNonFiniteRow(context.Outputs.AsSpan(0, rows * OutputSize), rows);
 
     /// <summary>A context for one request, once one of the prediction slots is free (at once, without allocating,
     /// when one is); give it back with <see cref="Return"/>.</summary>
     public async ValueTask<PredictionContext> RentAsync(CancellationToken cancellationToken)
     {
         await slots.WaitAsync(cancellationToken);
-        return idle.TryDequeue(out PredictionContext? context) ? context : new PredictionContext(network, MaxRows);
+        return idle.TryDequeue(out PredictionContext? context) ? context : NewContext();
     }
 
     /// <summary>Returns a context and its slot.</summary>
@@ -98,7 +106,10 @@ public sealed class ModelHost
                     return i;
             }
         }
-        network.Predict(x, rows, y, context.Workspace);
+        if (quantized is not null)
+            quantized.Predict(x, rows, y, context.QuantizedWorkspace!);
+        else
+            network!.Predict(x, rows, y, context.Workspace!);
         Model.TargetStandardization?.InverseTransform(y);
         return -1;
     }
@@ -123,23 +134,33 @@ public sealed class ModelHost
     }
 }
 
-/// <summary>Everything one request needs, reused across requests: the network's workspace, the feature and output
-/// buffers, and the response buffer with its JSON writer.</summary>
+/// <summary>Everything one request needs, reused across requests: the network's workspace (fp32 or int8), the feature
+/// and output buffers, and the response buffer with its JSON writer.</summary>
 public sealed class PredictionContext
 {
-    internal PredictionContext(FrozenNetwork<float> network, int maxRows)
+    internal PredictionContext(InferenceWorkspace<float> workspace, int maxRows, int inputs, int outputs)
+        : this(maxRows, inputs, outputs)
+        => Workspace = workspace;
+
+    internal PredictionContext(QuantizedInferenceWorkspace workspace, int maxRows, int inputs, int outputs)
+        : this(maxRows, inputs, outputs)
+        => QuantizedWorkspace = workspace;
+
+    private PredictionContext(int maxRows, int inputs, int outputs)
     {
-        Workspace = network.CreateInferenceWorkspace(maxRows);
-        Inputs = new float[maxRows * network.InputSize];
-        Outputs = new float[maxRows * network.OutputSize];
+        Inputs = new float[maxRows * inputs];
+        Outputs = new float[maxRows * outputs];
         Response = new ArrayBufferWriter<byte>(4096);
         // Relaxed escaping: error messages quote JSON ('x', "rows") and labels may be any text; the body is served as
         // application/json, never embedded in HTML.
         Writer = new Utf8JsonWriter(Response, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
-    /// <summary>The network's scratch memory for up to the service's row limit.</summary>
-    public InferenceWorkspace<float> Workspace { get; }
+    /// <summary>The fp32 network's scratch memory for up to the service's row limit (null for a quantized model).</summary>
+    public InferenceWorkspace<float>? Workspace { get; }
+
+    /// <summary>The int8 network's scratch memory for up to the service's row limit (null for an fp32 model).</summary>
+    public QuantizedInferenceWorkspace? QuantizedWorkspace { get; }
 
     /// <summary>Rows of features, row-major.</summary>
     public float[] Inputs { get; }

@@ -100,7 +100,13 @@ public static class ServingApp
         inputSize = host.InputSize,
         outputSize = host.OutputSize,
         layers = Enumerable.Range(0, host.Model.Network.LayerCount)
-            .Select(l => new { units = host.Model.Network.Layer(l).Units, activation = host.Model.Network.Layer(l).Activation.Kind.ToString() }),
+            .Select(l => new
+            {
+                units = host.Model.Network.Layer(l).Units,
+                activation = host.Model.Network.Layer(l).Activation.Kind.ToString(),
+                int8 = host.Model.Quantized?.IsQuantized(l) ?? false,
+            }),
+        quantized = host.Model.Quantized is not null,
         loss = host.Model.Loss?.Kind.ToString(),
         classifier = host.IsClassifier,
         classLabels = host.Model.ClassLabels,

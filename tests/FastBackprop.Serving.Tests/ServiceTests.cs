@@ -44,6 +44,39 @@ public sealed class ServiceTests(ServiceTests.Services services) : IClassFixture
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(MaxRows)]
+    public async Task A_quantized_model_file_is_served_through_its_int8_layers_bit_for_bit(int rows)
+    {
+        Services.Service service = services.QuantizedClassifier;
+        Model<float> model = service.Model;
+        Assert.NotNull(model.Quantized);
+        float[] x = RawFeatures(model.InputSize, rows, seed: 40 + rows);
+        using JsonDocument answer = await PostOkAsync(service, RowsBody(x, rows, model.InputSize));
+        JsonElement predictions = answer.RootElement.GetProperty("predictions");
+
+        float[] expected = new float[rows * model.OutputSize];
+        int[] classes = new int[rows];
+        model.Predict(x, rows, expected);
+        model.PredictClasses(x, rows, classes);
+        for (int r = 0; r < rows; r++)
+        {
+            AssertBits(expected.AsSpan(r * model.OutputSize, model.OutputSize), predictions[r].GetProperty("outputs"));
+            Assert.Equal(model.ClassLabels![classes[r]], predictions[r].GetProperty("label").GetString());
+        }
+
+        // The int8 answers are not the fp32 model's (the service does not fall back to the weights the codes stand for).
+        float[] fp32 = new float[rows * model.OutputSize];
+        services.Classifier.Model.Predict(x, rows, fp32);
+        Assert.NotEqual(fp32, expected);
+
+        using JsonDocument info = JsonDocument.Parse(await service.Client.GetStringAsync("/v1/model"));
+        Assert.True(info.RootElement.GetProperty("quantized").GetBoolean());
+        Assert.Equal([true, true, false], info.RootElement.GetProperty("layers").EnumerateArray().Select(l => l.GetProperty("int8").GetBoolean()));
+    }
+
     [Fact]
     public async Task One_bare_row_gets_one_bare_answer()
     {
@@ -508,6 +541,8 @@ public sealed class ServiceTests(ServiceTests.Services services) : IClassFixture
 
         public Service Classifier { get; private set; } = null!;
         public Service Regression { get; private set; } = null!;
+        /// <summary>The classifier quantized with its output layer kept in fp32.</summary>
+        public Service QuantizedClassifier { get; private set; } = null!;
         /// <summary>A regression model that sums its features (no standardisation): finite inputs near float's maximum
         /// overflow its output.</summary>
         public Service Summing { get; private set; } = null!;
@@ -524,6 +559,9 @@ public sealed class ServiceTests(ServiceTests.Services services) : IClassFixture
             ModelFile.Save(classifierPath, new Model<float>(classifier, scaler, ["setosa", "versicolor", "virginica"], Loss.SoftmaxCrossEntropy));
             ModelFile.Save(regressionPath, new Model<float>(regression, scaler, loss: Loss.MeanSquaredError, targetStandardization: targets));
             Classifier = await Service.StartAsync(classifierPath);
+            string quantizedPath = Path.Combine(folder, "classifier-int8.fbpm");
+            ModelFile.Save(quantizedPath, ModelFile.Load<float>(classifierPath).Quantize(new QuantizationOptions { KeepOutputLayerInFloat = true }));
+            QuantizedClassifier = await Service.StartAsync(quantizedPath);
             Regression = await Service.StartAsync(regressionPath);
 
             var summing = new Network<float>(InputSize, [new LayerSpec(1, Activation.Identity)]);
@@ -538,6 +576,7 @@ public sealed class ServiceTests(ServiceTests.Services services) : IClassFixture
         {
             await Classifier.DisposeAsync();
             await Regression.DisposeAsync();
+            await QuantizedClassifier.DisposeAsync();
             await Summing.DisposeAsync();
             Directory.Delete(folder, recursive: true);
         }

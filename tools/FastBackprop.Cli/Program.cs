@@ -4,7 +4,7 @@ using FastBackprop.Hardware;
 namespace FastBackprop.Cli;
 
 /// <summary>
-/// <c>fastbackprop [train|evaluate|predict|export|import|info|help] [options]</c>. With no command it trains (by default a 64-64-10
+/// <c>fastbackprop [train|evaluate|predict|export|import|quantize|info|help] [options]</c>. With no command it trains (by default a 64-64-10
 /// network on the embedded 8×8 digits) and reports held-out accuracy. Errors are one line on stderr: exit code 2 for
 /// command-line mistakes (unknown options, bad values, input files that are missing, unreadable or not regular files,
 /// output paths that cannot be written), 1 for bad data, bad model files and training failures, 130 when interrupted
@@ -29,7 +29,8 @@ internal static class Program
           fastbackprop predict [options]       predictions of a saved model for a CSV file
           fastbackprop export MODEL OUT.onnx   write a saved model as ONNX
           fastbackprop import MODEL.onnx OUT   read a dense network from ONNX into a model file
-          fastbackprop info                    the CPU and the kernel configuration chosen for it
+          fastbackprop quantize MODEL OUT      write a saved model with int8 weights, for serving
+          fastbackprop info [--model MODEL]    the CPU and the kernel configuration chosen for it, or a model's layers
           fastbackprop help [COMMAND]          this help, or a command's
           fastbackprop --version               the version and the kernels in use
 
@@ -129,12 +130,14 @@ internal static class Program
                 return OnnxCommands.Export(rest, output, interrupt);
             case "import":
                 return OnnxCommands.Import(rest, output, interrupt);
+            case "quantize":
+                return QuantizeCommand.Run(rest, output, interrupt);
             case "info":
                 return InfoCommand.Run(rest, output, interrupt);
             case "help":
                 return Help(rest, output);
             default:
-                throw new UsageException($"unknown command '{command}' (expected train, evaluate, predict, export, import, info or help; see --help)");
+                throw new UsageException($"unknown command '{command}' (expected train, evaluate, predict, export, import, quantize, info or help; see --help)");
         }
     }
 
@@ -149,8 +152,9 @@ internal static class Program
             "predict" => PredictCommand.Help,
             "export" => OnnxCommands.ExportHelp,
             "import" => OnnxCommands.ImportHelp,
+            "quantize" => QuantizeCommand.Help,
             "info" => InfoCommand.HelpText,
-            _ => throw new UsageException($"unknown command '{args[0]}' (expected train, evaluate, predict, export, import or info)"),
+            _ => throw new UsageException($"unknown command '{args[0]}' (expected train, evaluate, predict, export, import, quantize or info)"),
         };
         output.WriteLine(text);
         return ExitOk;

@@ -11,8 +11,6 @@ namespace FastBackprop.Benchmarks;
 /// </summary>
 internal static class OnnxInt8Graph
 {
-    private const int DataTypeUInt8 = 2, DataTypeInt8 = 3;
-
     public static byte[] Build(Network<float> network)
     {
         var graph = new ProtoWriter();
@@ -35,8 +33,8 @@ internal static class OnnxInt8Graph
                 for (int k = 0; k < inputs; k++)
                     codes[k * units + j] = unchecked((byte)(sbyte)Math.Clamp(MathF.Round(w[j * inputs + k] / scale), -127, 127));
             string p = $"l{l}_";
-            graph.Message(OnnxFields.GraphInitializer, Tensor(p + "W", [inputs, units], DataTypeInt8, codes));
-            graph.Message(OnnxFields.GraphInitializer, Tensor(p + "Wzero", [], DataTypeInt8, [0]));
+            graph.Message(OnnxFields.GraphInitializer, Tensor(p + "W", [inputs, units], OnnxFields.DataTypeInt8, codes));
+            graph.Message(OnnxFields.GraphInitializer, Tensor(p + "Wzero", [], OnnxFields.DataTypeInt8, [0]));
             graph.Message(OnnxFields.GraphInitializer, Tensor(p + "Wscale", [], OnnxFields.DataTypeFloat, BitConverter.GetBytes(scale)));
             graph.Message(OnnxFields.GraphInitializer, Tensor(p + "b", [units], OnnxFields.DataTypeFloat,
                 System.Runtime.InteropServices.MemoryMarshal.AsBytes(network.Biases(l)).ToArray()));

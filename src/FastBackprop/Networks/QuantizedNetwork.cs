@@ -46,10 +46,49 @@ public sealed class QuantizedNetwork
                 ? new Stage(l, inputs, units, null, new FloatDense(source.Weights(l).ToArray(), source.Biases(l).ToArray(), inputs, units, layers[l].Activation))
                 : new Stage(l, inputs, units, new QuantizedDenseLayer(source.Weights(l), source.Biases(l), inputs, units, layers[l].Activation), null));
         }
+        Stages = Linked(stages);
+        OutputSize = Stages[^1].Units;
+    }
+
+    /// <summary>A network from its parts, as a model file holds them: the layers and, for each dense one in order, its int8 or
+    /// fp32 form (checked by the reader).</summary>
+    internal QuantizedNetwork(int inputSize, LayerSpec[] layers, List<Stage> stages)
+    {
+        InputSize = inputSize;
+        this.layers = layers;
+        Stages = Linked(stages);
+        OutputSize = Stages[^1].Units;
+    }
+
+    /// <summary>The stages with <see cref="Stage.WritesFloats"/> set: a stage writes floats when it or the next runs in fp32.</summary>
+    private static Stage[] Linked(List<Stage> stages)
+    {
         for (int s = 0; s + 1 < stages.Count; s++)
             stages[s] = stages[s] with { WritesFloats = stages[s].Float is not null || stages[s + 1].Float is not null };
-        Stages = [.. stages];
-        OutputSize = Stages[^1].Units;
+        return [.. stages];
+    }
+
+    /// <summary>An fp32 network with the weights the int8 layers stand for, s_j·q_jk (fp32 layers as they are): what
+    /// <see cref="Model{T}.Network"/> holds for a quantized model, for its shape, its checks and fp32 tools. Its predictions
+    /// are close to this network's, not the same.</summary>
+    internal Network<float> Dequantize()
+    {
+        var network = new Network<float>(InputSize, layers, seed: 0);
+        foreach (Stage stage in Stages)
+        {
+            if (stage.Float is FloatDense dense)
+            {
+                network.SetWeights(stage.Index, dense.Weights);
+                network.SetBiases(stage.Index, dense.Biases);
+                continue;
+            }
+            QuantizedDenseLayer layer = stage.Quantized!;
+            Span<float> weights = network.Weights(stage.Index);
+            for (int k = 0; k < weights.Length; k++)
+                weights[k] = layer.Scales[k / layer.Inputs] * layer.Codes[k];
+            network.SetBiases(stage.Index, layer.Biases);
+        }
+        return network;
     }
 
     /// <summary>Features per sample.</summary>
@@ -89,6 +128,11 @@ public sealed class QuantizedNetwork
     internal sealed class FloatDense(float[] weights, float[] biases, int inputs, int units, Activation activation)
     {
         private readonly PackedOperand<float>? packed = PackedOperand<float>.ForLayer(weights, units, inputs);
+
+        /// <summary>W, units×inputs row-major.</summary>
+        public ReadOnlySpan<float> Weights => weights;
+
+        public ReadOnlySpan<float> Biases => biases;
 
         public void Forward(ReadOnlySpan<float> input, Span<float> output, int batch)
             => DenseLayerKernels.ForwardUnchecked(output, activation.Kind == ActivationKind.Softmax ? output : default, input,
@@ -200,5 +244,18 @@ public static class QuantizedNetworkExtensions
     {
         ArgumentNullException.ThrowIfNull(network);
         return new QuantizedNetwork(network.Source, options);
+    }
+
+    /// <summary>The model with its network quantized (<see cref="Model{T}.Quantized"/>) and everything else kept: the
+    /// standardisations, class labels, loss and feature names. <see cref="ModelFile"/> saves it with int8 layer records.</summary>
+    /// <exception cref="ArgumentException">The model is already quantized.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">As for <see cref="Quantize(Network{float}, QuantizationOptions?)"/>.</exception>
+    public static Model<float> Quantize(this Model<float> model, QuantizationOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.Quantized is not null)
+            throw new ArgumentException("The model is already quantized: quantize the fp32 model it came from.", nameof(model));
+        return new Model<float>(new QuantizedNetwork(model.Network, options), model.InputStandardization, model.ClassLabels, model.Loss,
+            model.TargetStandardization) { FeatureNames = model.FeatureNames };
     }
 }

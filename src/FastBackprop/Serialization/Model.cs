@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
 using FastBackprop.Primitives;
 
 namespace FastBackprop;
@@ -61,8 +62,25 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         Loss = loss;
     }
 
-    /// <summary>The network.</summary>
+    /// <summary>A quantized model: <paramref name="quantized"/> predicts; <see cref="Network"/> holds the weights it stands
+    /// for (<see cref="QuantizedNetwork.Dequantize"/>), against which the other parts are checked.</summary>
+    internal Model(QuantizedNetwork quantized, Standardizer<T>? inputStandardization, IReadOnlyList<string>? classLabels, Loss? loss,
+        Standardizer<T>? targetStandardization)
+        : this((Network<T>)(object)quantized.Dequantize(), inputStandardization, classLabels, loss, targetStandardization)
+    {
+        Quantized = quantized;
+    }
+
+    /// <summary>The network. For a quantized model (<see cref="Quantized"/> not null), the fp32 weights its int8 layers
+    /// stand for (s_j·q_jk): its shape and its fp32 layers are the model's, but <see cref="Predict"/> runs
+    /// <see cref="Quantized"/>.</summary>
     public Network<T> Network { get; }
+
+    /// <summary>The int8 network that predicts for a quantized model (<c>model.Quantize()</c>, or a model file with int8
+    /// layers), or null for an fp32 one.</summary>
+    public QuantizedNetwork? Quantized { get; }
+
+    private QuantizedInferenceWorkspace? quantizedWorkspace;
 
     /// <summary>The standardisation applied to raw features before the network, or null.</summary>
     public Standardizer<T>? InputStandardization { get; }
@@ -132,7 +150,7 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         Guard.Length(rawFeatures, (long)batchSize * InputSize, nameof(rawFeatures), $"batchSize×InputSize = {batchSize}×{InputSize}");
         if (InputStandardization is null)
         {
-            Network.Forward(rawFeatures, batchSize, outputs);
+            Forward(rawFeatures, batchSize, outputs);
             return;
         }
         Guard.Finite(rawFeatures, nameof(rawFeatures));
@@ -142,7 +160,20 @@ public sealed class Model<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
         rawFeatures.CopyTo(x);
         InputStandardization.Transform(x);
         StandardizationOverflowException.ThrowIfAny<T>(rawFeatures, x, InputSize, nameof(rawFeatures));
-        Network.Forward(x, batchSize, outputs);
+        Forward(x, batchSize, outputs);
+    }
+
+    /// <summary>The network's outputs for standardised inputs: <see cref="Quantized"/>'s when the model has one.</summary>
+    private void Forward(ReadOnlySpan<T> inputs, int batchSize, Span<T> outputs)
+    {
+        if (Quantized is null)
+        {
+            Network.Forward(inputs, batchSize, outputs);
+            return;
+        }
+        if (quantizedWorkspace is null || quantizedWorkspace.Capacity < batchSize)
+            quantizedWorkspace = Quantized.CreateInferenceWorkspace(batchSize);
+        Quantized.Predict(MemoryMarshal.Cast<T, float>(inputs), batchSize, MemoryMarshal.Cast<T, float>(outputs), quantizedWorkspace);
     }
 
     /// <summary>The predicted class of each sample: the index of the largest output (the first on ties), or for a

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace FastBackprop;
@@ -104,18 +105,29 @@ internal static class ModelChecks
     /// <summary>A forward pass on the <see cref="Probes"/> and on <see cref="RandomProbes"/> random standardised rows must give
     /// finite outputs, also after undoing a target standardisation. Throws an <see cref="InvalidDataException"/> naming the
     /// parameters block. No probe proves a model finite for every input: <see cref="Model{T}.Predict"/> checks every output.</summary>
-    public static void CheckPrediction<T>(Network<T> network, Standardizer<T>? targets, string? name, long parametersOffset)
+    public static void CheckPrediction<T>(Model<T> model, string? name, long parametersOffset)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        if (PredictionProblem(network, targets) is string problem)
+        if (PredictionProblem(model.Network, model.Quantized, model.TargetStandardization) is string problem)
             throw ModelFormatError.Create(name, parametersOffset, "parameters", problem);
     }
 
-    /// <summary>What <see cref="CheckPrediction"/> finds wrong, or null (also checked before saving).</summary>
-    public static string? PredictionProblem<T>(Network<T> network, Standardizer<T>? targets)
+    /// <summary>What <see cref="CheckPrediction"/> finds wrong, or null (also checked before saving): the probes run through
+    /// <paramref name="quantized"/> when there is one (its int8 layers can overflow where the fp32 weights they stand for
+    /// do not), else through <paramref name="network"/>.</summary>
+    public static string? PredictionProblem<T>(Network<T> network, QuantizedNetwork? quantized, Standardizer<T>? targets)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        int n = network.InputSize, m = network.OutputSize, rows = Probes.Length + RandomProbes;
+        Action<T[], int, T[]> forward = quantized is null
+            ? (x, rows, y) => network.Predict(x, rows, y, network.CreateInferenceWorkspace(rows))
+            : (x, rows, y) => quantized.Predict(MemoryMarshal.Cast<T, float>(x), rows, MemoryMarshal.Cast<T, float>(y.AsSpan()), quantized.CreateInferenceWorkspace(rows));
+        return PredictionProblem(network.InputSize, network.OutputSize, forward, targets);
+    }
+
+    private static string? PredictionProblem<T>(int n, int m, Action<T[], int, T[]> forward, Standardizer<T>? targets)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        int rows = Probes.Length + RandomProbes;
         var inputs = new T[checked(rows * n)];
         for (int r = 0; r < Probes.Length; r++)
             inputs.AsSpan(r * n, n).Fill(T.CreateChecked(Probes[r]));
@@ -123,7 +135,7 @@ internal static class ModelChecks
         for (int i = Probes.Length * n; i < inputs.Length; i++)
             inputs[i] = T.CreateChecked(Network<T>.StandardNormal(random));
         var outputs = new T[rows * m];
-        network.Predict(inputs, rows, outputs, network.CreateInferenceWorkspace(rows));
+        forward(inputs, rows, outputs);
         targets?.InverseTransform(outputs);
         int bad = Array.FindIndex(outputs, v => !T.IsFinite(v));
         if (bad < 0)

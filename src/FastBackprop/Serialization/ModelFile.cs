@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
+using FastBackprop.Kernels.Int8;
 using FastBackprop.Primitives;
 
 namespace FastBackprop;
@@ -18,8 +19,8 @@ namespace FastBackprop;
 public static class ModelFile
 {
     /// <summary>The format version this library writes. It reads every version from 1 (version 2 added dropout layers,
-    /// version 3 the feature names).</summary>
-    public const uint FormatVersion = 3;
+    /// version 3 the feature names, version 4 int8 dense layers).</summary>
+    public const uint FormatVersion = 4;
 
     /// <summary>The largest model file accepted, in bytes (the largest array .NET can allocate, about 2 GiB).</summary>
     public static long MaxFileBytes => Array.MaxLength;
@@ -36,6 +37,10 @@ public static class ModelFile
     internal static ReadOnlySpan<byte> Magic => "FBPMODEL"u8;
 
     internal const int HashSize = 32;
+
+    /// <summary>A layer record's kind byte for a dense layer whose weights are int8 (version 4): the dense kind (0) with
+    /// the top bit set, clear of the codes of other layer kinds.</summary>
+    internal const byte Int8DenseKind = 0x80;
 
     private const int FlagStandardization = 1, FlagLabels = 2, FlagLoss = 4, FlagTargetStandardization = 8, FlagFeatureNames = 16;
 
@@ -95,11 +100,15 @@ public static class ModelFile
         byte[][]? labels = EncodeNames(model.ClassLabels, "class label", Error);
         byte[][]? featureNames = EncodeNames(model.FeatureNames, "feature name", Error);
         CheckFinite<T>(network.Parameters, "parameter", Error);
+        if (model.Quantized is QuantizedNetwork quantizedNetwork && WeightScaleProblem(quantizedNetwork) is string scale)
+            throw Error(scale);
         CheckStandardization(model.InputStandardization, "feature", model.FeatureNames, Error);
         CheckStandardization(model.TargetStandardization, "target", null, Error);
 
         Standardizer<T>? standardizer = model.InputStandardization, targets = model.TargetStandardization;
-        long size = 24 + 16L * network.LayerCount + 8 + (long)network.Parameters.Length * element;
+        long size = 24 + 16L * network.LayerCount + 8 + StoredParameters(model) * element;
+        if (model.Quantized is QuantizedNetwork quantized)
+            size += Int8BlockBytes(Int8Weights(quantized), quantized.Stages.Sum(s => s.Quantized is null ? 0L : s.Units));
         if (standardizer is not null)
             size += 4 + 2L * standardizer.FeatureCount * element;
         if (labels is not null)
@@ -113,9 +122,34 @@ public static class ModelFile
         size += HashSize;
         if (size > MaxFileBytes)
             throw Error($"it needs {size} bytes, more than the {MaxFileBytes} a model file may have.");
-        if (probePredictions && ModelChecks.PredictionProblem(network, targets) is string prediction)
+        if (probePredictions && ModelChecks.PredictionProblem(network, model.Quantized, targets) is string prediction)
             throw Error(prediction);
         return new Layout(labels, featureNames, size);
+    }
+
+    /// <summary>The count of the parameters block: every parameter of an fp32 model; for a quantized one the weights and
+    /// biases of its fp32 layers and the biases of its int8 layers (whose weights follow in the int8 block).</summary>
+    private static long StoredParameters<T>(Model<T> model) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+        => model.Quantized is QuantizedNetwork quantized
+            ? quantized.Stages.Sum(s => s.Quantized is null ? (s.Inputs + 1L) * s.Units : s.Units)
+            : model.Network.Parameters.Length;
+
+    /// <summary>The int8 block's weight count: Σ inputs·units over the int8 layers (0 when every layer is kept in fp32).</summary>
+    private static long Int8Weights(QuantizedNetwork network) => network.Stages.Sum(s => s.Quantized is null ? 0 : (long)s.Inputs * s.Units);
+
+    /// <summary>The first int8 weight scale a model file cannot hold (weights within 1/128 of float.MaxValue), or null.</summary>
+    private static string? WeightScaleProblem(QuantizedNetwork network)
+    {
+        foreach (QuantizedNetwork.Stage stage in network.Stages)
+        {
+            if (stage.Quantized is not QuantizedDenseLayer layer)
+                continue;
+            int j = layer.Scales.IndexOfAnyExceptInRange(Int8Scheme.MinWeightScale, Int8Scheme.MaxWeightScale);
+            if (j >= 0)
+                return string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"layer {stage.Index} unit {j} has the weight scale {layer.Scales[j]:R}; a model file holds {Int8Scheme.MinWeightScale:R} to {Int8Scheme.MaxWeightScale:R} (weights up to float.MaxValue·127/128).");
+        }
+        return null;
     }
 
     private static byte[][]? EncodeNames(IReadOnlyList<string>? names, string what, Func<string, Exception> error)
@@ -244,12 +278,15 @@ public static class ModelFile
             LayerSpec spec = network.Layer(l);
             w.I32(spec.Units);
             w.U8((byte)spec.Activation.Kind);
-            w.U8((byte)spec.Kind);
+            w.U8(model.Quantized?.IsQuantized(l) == true ? Int8DenseKind : (byte)spec.Kind);
             w.U16(0);
             w.F64(spec.Kind == LayerKind.Dropout ? spec.Rate : spec.Activation.Alpha);
         }
-        w.I64(network.Parameters.Length);
-        w.Values<T>(network.Parameters);
+        w.I64(StoredParameters(model));
+        if (model.Quantized is QuantizedNetwork quantized)
+            w.Int8Layers(quantized);
+        else
+            w.Values<T>(network.Parameters);
         if (standardizer is not null)
         {
             w.I32(standardizer.FeatureCount);
@@ -326,7 +363,8 @@ public static class ModelFile
             throw r.Error(at, "layer count", $"{layerCount} layers need {16L * layerCount} bytes, only {r.Remaining} remain.");
 
         var specs = new LayerSpec[layerCount];
-        long parameters = 0;
+        var int8 = new bool[layerCount];
+        long parameters = 0, codes = 0, int8Units = 0;
         int fanIn = inputSize;
         for (int l = 0; l < layerCount; l++)
         {
@@ -342,11 +380,15 @@ public static class ModelFile
                 throw r.Error(at, field, $"unknown activation kind {(int)kind}.");
             if (kind == ActivationKind.Softmax && l != layerCount - 1)
                 throw r.Error(at, field, $"softmax is only allowed on the output layer, but layer {l} of {layerCount} uses it.");
-            var layerKind = (LayerKind)r.U8($"layer {l} kind");
+            byte kindCode = r.U8($"layer {l} kind");
+            int8[l] = version >= 4 && kindCode == Int8DenseKind;
+            var layerKind = int8[l] ? LayerKind.Dense : (LayerKind)kindCode;
             if (version == 1 ? layerKind != LayerKind.Dense : !Enum.IsDefined(layerKind))
                 throw r.Error(at + 1, $"layer {l} kind", version == 1
                     ? "the 3 reserved bytes after the activation must be 0 in a version-1 file."
-                    : $"unknown layer kind {(int)layerKind} (0 dense, 1 dropout).");
+                    : $"unknown layer kind {kindCode} (0 dense, 1 dropout{(version >= 4 ? $", {Int8DenseKind} int8 dense" : "")}).");
+            if (int8[l] && Int8LayerProblem<T>(element, fanIn) is string int8Problem)
+                throw r.Error(at + 1, $"layer {l} kind", int8Problem);
             if (r.U16(field) != 0)
                 throw r.Error(at + 2, field, "the 2 reserved bytes after the layer kind must be 0.");
             if (layerKind == LayerKind.Dropout)
@@ -364,9 +406,18 @@ public static class ModelFile
                 specs[l] = LayerSpec.Dropout(rate);
                 continue;
             }
-            parameters += ((long)fanIn + 1) * units;
-            if (parameters > Array.MaxLength || parameters * element > r.Remaining)
-                throw r.Error(unitsAt, $"layer {l} units", $"{units} units (after {fanIn} inputs) bring the parameters to {parameters}, more than the {r.Remaining} bytes left can hold.");
+            if (int8[l])
+            {
+                parameters += units;
+                codes += (long)fanIn * units;
+                int8Units += units;
+            }
+            else
+            {
+                parameters += ((long)fanIn + 1) * units;
+            }
+            if (parameters > Array.MaxLength || codes > Array.MaxLength || parameters * element + Int8BlockBytes(codes, int8Units) > r.Remaining)
+                throw r.Error(unitsAt, $"layer {l} units", $"{units} units (after {fanIn} inputs) bring the parameters to {parameters}{(codes > 0 ? $" and the int8 weights to {codes}" : "")}, more than the {r.Remaining} bytes left can hold.");
             at = r.Position;
             field = $"layer {l} alpha";
             double alpha = r.F64(field);
@@ -380,8 +431,17 @@ public static class ModelFile
         if (storedCount != parameters)
             throw r.Error(at, "parameter count", $"{storedCount}, but the architecture implies {parameters}.");
 
-        var network = new Network<T>(inputSize, specs, seed: 0);
-        r.Values(network.Parameters, element, "parameters");
+        Network<T>? network = null;
+        QuantizedNetwork? quantized = null;
+        if (codes == 0)
+        {
+            network = new Network<T>(inputSize, specs, seed: 0);
+            r.Values(network.Parameters, element, "parameters");
+        }
+        else
+        {
+            quantized = ReadQuantized(ref r, inputSize, specs, int8, parameters, codes);
+        }
 
         Standardizer<T>? standardizer = null;
         if ((flags & FlagStandardization) != 0)
@@ -437,8 +497,73 @@ public static class ModelFile
         }
         if (r.Remaining != 0)
             throw r.Error(r.Position, "end of data", $"{r.Remaining} unexpected byte(s) before the checksum.");
-        ModelChecks.CheckPrediction(network, targetStandardizer, name, parametersOffset: 32 + 16L * layerCount);
-        return new Model<T>(network, standardizer, labels, loss, targetStandardizer) { FeatureNames = featureNames };
+        Model<T> model = network is not null
+            ? new Model<T>(network, standardizer, labels, loss, targetStandardizer) { FeatureNames = featureNames }
+            : new Model<T>(quantized!, standardizer, labels, loss, targetStandardizer) { FeatureNames = featureNames };
+        ModelChecks.CheckPrediction(model, name, parametersOffset: 32 + 16L * layerCount);
+        return model;
+    }
+
+    /// <summary>Why a dense layer with <paramref name="inputs"/> inputs cannot be int8 in a file of element size
+    /// <paramref name="element"/>, or null: its biases are float32 (the int8 path's), and its depth keeps the int32 sums exact.</summary>
+    private static string? Int8LayerProblem<T>(byte element, int inputs)
+        => element != 4 ? $"an int8 dense layer's biases are float32 (element type 4), but this file's values are float64 ({element})."
+        : typeof(T) != typeof(float) ? $"an int8 dense layer runs in float: load the file as Model<Single>, not Model<{typeof(T).Name}>."
+        : inputs > Int8Scheme.MaxDepth ? $"an int8 dense layer takes at most {Int8Scheme.MaxDepth} inputs (so its int32 sums cannot overflow), this one has {inputs}."
+        : null;
+
+    /// <summary>The int8 block's size: its count, then per int8 layer a float32 scale per unit and a byte per weight.</summary>
+    private static long Int8BlockBytes(long codes, long units) => codes == 0 ? 0 : 8 + 4 * units + codes;
+
+    /// <summary>A quantized network's parameters block and int8 block (element type 4, so T is float): per dense layer in
+    /// order, fp32 W and b or an int8 layer's b; then the count of codes and, per int8 layer, its scales (each in
+    /// [<see cref="Int8Scheme.MinWeightScale"/>, <see cref="Int8Scheme.MaxWeightScale"/>]) and its codes (each in [−127, 127]).</summary>
+    private static QuantizedNetwork ReadQuantized(ref Reader r, int inputSize, LayerSpec[] specs, bool[] int8, long parameters, long codeCount)
+    {
+        var values = new float[parameters];
+        r.Values<float>(values, 4, "parameters");
+        long at = r.Position;
+        long storedCodes = r.I64("int8 weight count");
+        if (storedCodes != codeCount)
+            throw r.Error(at, "int8 weight count", $"{storedCodes}, but the int8 layers imply {codeCount}.");
+        var stages = new List<QuantizedNetwork.Stage>();
+        int fanIn = inputSize, next = 0;
+        for (int l = 0; l < specs.Length; l++)
+        {
+            if (specs[l].Kind != LayerKind.Dense)
+            {
+                specs[l] = specs[l] with { Units = fanIn };   // a dropout layer's width, as a network states it
+                continue;
+            }
+            int units = specs[l].Units;
+            if (!int8[l])
+            {
+                float[] weights = values.AsSpan(next, units * fanIn).ToArray(), biases = values.AsSpan(next + units * fanIn, units).ToArray();
+                next += (fanIn + 1) * units;
+                stages.Add(new(l, fanIn, units, null, new QuantizedNetwork.FloatDense(weights, biases, fanIn, units, specs[l].Activation)));
+            }
+            else
+            {
+                var scales = new float[units];
+                at = r.Position;
+                r.Values<float>(scales, 4, $"layer {l} weight scales");
+                for (int j = 0; j < units; j++)
+                {
+                    if (!(scales[j] >= Int8Scheme.MinWeightScale && scales[j] <= Int8Scheme.MaxWeightScale))
+                        throw r.Error(at + 4L * j, $"layer {l} weight scales", string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                            $"scale {j} is {scales[j]:R}, outside [{Int8Scheme.MinWeightScale:R}, {Int8Scheme.MaxWeightScale:R}] (positive, and 127 times it a finite float)."));
+                }
+                at = r.Position;
+                ReadOnlySpan<sbyte> layerCodes = MemoryMarshal.Cast<byte, sbyte>(r.Bytes(units * fanIn, $"layer {l} weight codes"));
+                int bad = layerCodes.IndexOf(sbyte.MinValue);
+                if (bad >= 0)
+                    throw r.Error(at + bad, $"layer {l} weight codes", $"code {bad} (unit {bad / fanIn}, input {bad % fanIn}) is -128; int8 weights are symmetric, in [-127, 127].");
+                stages.Add(new(l, fanIn, units, new QuantizedDenseLayer(layerCodes, scales, values.AsSpan(next, units), fanIn, units, specs[l].Activation), null));
+                next += units;
+            }
+            fanIn = units;
+        }
+        return new QuantizedNetwork(inputSize, specs, stages);
     }
 
     /// <summary>A block of <paramref name="count"/> names (class labels or feature names), each a length in
@@ -540,6 +665,36 @@ public static class ModelFile
         {
             BinaryPrimitives.WriteDoubleLittleEndian(data[Position..], value);
             Position += 8;
+        }
+
+        /// <summary>A quantized network's parameters block (per dense layer, fp32 W and b, or an int8 layer's b), then its
+        /// int8 block: the count of codes, then per int8 layer its scales and its codes.</summary>
+        public void Int8Layers(QuantizedNetwork network)
+        {
+            foreach (QuantizedNetwork.Stage stage in network.Stages)
+            {
+                if (stage.Float is QuantizedNetwork.FloatDense dense)
+                {
+                    Values(dense.Weights);
+                    Values(dense.Biases);
+                }
+                else
+                {
+                    Values(stage.Quantized!.Biases);
+                }
+            }
+            long codes = Int8Weights(network);
+            if (codes == 0)
+                return;   // every layer kept in fp32: the file of an fp32 model
+            I64(codes);
+            foreach (QuantizedNetwork.Stage stage in network.Stages)
+            {
+                if (stage.Quantized is QuantizedDenseLayer layer)
+                {
+                    Values(layer.Scales);
+                    Bytes(MemoryMarshal.AsBytes(layer.Codes));
+                }
+            }
         }
 
         /// <summary>A block of names: their count, then each one's length and UTF-8 bytes.</summary>

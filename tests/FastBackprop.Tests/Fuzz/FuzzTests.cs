@@ -130,6 +130,33 @@ public sealed class FuzzTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Quantized_seeds_load_and_the_layout_finds_their_int8_block()
+    {
+        int quantized = 0;
+        for (int i = 0; i < 60; i++)
+        {
+            ModelSeed seed = Seeds.Model(new Random(i));
+            if (!seed.Quantized)
+                continue;
+            quantized++;
+            Model<float> loaded = ModelFile.Load<float>(new MemoryStream(seed.Bytes));
+            Assert.Null(NonsenseChecks.Model(loaded));
+            var layout = new ModelLayout(seed.Bytes);
+            ModelLayout.Int8Layer first = Assert.IsType<ModelLayout.Int8Layer>(layout.Int8Layers.FirstOrDefault());
+            Assert.True(loaded.Quantized!.IsQuantized(first.Layer));
+            Assert.Equal(layout.Int8Layers.Sum(l => (long)l.Units * l.Inputs),
+                System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(seed.Bytes.AsSpan(layout.Int8CountOffset)));
+
+            byte[] bytes = (byte[])seed.Bytes.Clone();
+            bytes[first.CodesOffset] = 0x80;
+            InvalidDataException e = Assert.Throws<InvalidDataException>(() => ModelFile.Load<float>(new MemoryStream(ModelLayout.Resign(bytes))));
+            Assert.Equal($"layer {first.Layer} weight codes", e.Data["Field"]);
+            Assert.Equal((long)first.CodesOffset, e.Data["Offset"]);
+        }
+        Assert.InRange(quantized, 5, 40);
+    }
+
+    [Fact]
     public void A_damaged_gzip_is_never_called_sound_and_valid_members_load_as_the_original()
     {
         var generator = new CaseGenerator(Settings);

@@ -106,6 +106,30 @@ internal sealed class OnnxGraphBuilder
         return this;
     }
 
+    /// <summary>A node with several outputs and no attributes (e.g. DynamicQuantizeLinear's y, y_scale, y_zero_point).</summary>
+    public OnnxGraphBuilder Node(string op, string name, string[] inputs, string[] outputs)
+    {
+        var node = new ProtoWriter();
+        foreach (string i in inputs)
+            node.String(OnnxFields.NodeInput, i);
+        foreach (string o in outputs)
+            node.String(OnnxFields.NodeOutput, o);
+        graph.Message(OnnxFields.GraphNode, node.String(OnnxFields.NodeName, name).String(OnnxFields.NodeOpType, op));
+        return this;
+    }
+
+    /// <summary>An int8 initializer (data type 3) in raw_data.</summary>
+    public OnnxGraphBuilder Int8Initializer(string name, long[] dims, sbyte[] values)
+    {
+        var t = new ProtoWriter();
+        foreach (long d in dims)
+            t.Int64(OnnxFields.TensorDims, d);
+        t.Varint(OnnxFields.TensorDataType, OnnxFields.DataTypeInt8).String(OnnxFields.TensorName, name)
+            .Bytes(OnnxFields.TensorRawData, System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()).ToArray());
+        graph.Message(OnnxFields.GraphInitializer, t);
+        return this;
+    }
+
     /// <summary>A node of another operator domain (e.g. ONNX Runtime's com.microsoft contrib operators).</summary>
     public OnnxGraphBuilder DomainNode(string domain, string op, string name, string[] inputs, string output)
     {

@@ -30,6 +30,8 @@ internal static class EvaluateCommand
         regression prints MSE, RMSE, MAE, R² and the largest error, in the target's own units (a model
         trained on standardised targets has its predictions mapped back first). A row whose prediction
         is not finite (NaN or infinity: the model's weights overflow on it) is an error naming the row.
+        A quantized model ('quantize') is evaluated through its int8 layers, without a loss line (it
+        keeps no logits).
         """;
 
     public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r') + "\n" + LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
@@ -42,63 +44,17 @@ internal static class EvaluateCommand
             output.WriteLine(Help);
             return Program.ExitOk;
         }
-        parsed.Exclusive("--csv", "--idx");
-        if (!parsed.Has("--csv") && !parsed.Has("--idx"))
-            throw new UsageException("'evaluate' needs data: --csv FILE or --idx IMAGES LABELS");
-        foreach (OptionSpec csvOption in CsvArgs.Specs)
-            parsed.Requires(csvOption.Name, "--csv");
+        RequireData(parsed, "'evaluate'");
         if (!parsed.Has("--model"))
             throw new UsageException("'evaluate' needs --model MODEL (a file saved by 'train --save')");
-        string? csv = parsed.File("--csv");
-        string[]? idx = parsed.Files("--idx");
-        CsvOptions? csvOptions = null;
         Model<float> model = ModelArgs.Load(parsed);
         interrupt.ThrowIfCancellationRequested();
+        LabelledData data = LoadData(parsed, model, interrupt);
+        Loss loss = LossOf(model, data);
+        EvaluationResult result = Evaluate(model, loss, data, interrupt);
         IReadOnlyList<string>? labels = model.ClassLabels;
-        if (csv is not null)
-            csvOptions = CsvArgs.Build(parsed, labels is null ? CsvTask.Regression : CsvTask.Classification, labels);
-
-        Dataset<float> data;
-        if (csv is not null)
-        {
-            data = CsvArgs.Load(csv, csvOptions, interrupt);
-            data = FeatureColumns.Match(model, data, Path.GetFileName(csv));
-        }
-        else
-        {
-            if (labels is null)
-                throw new DataException("the model is a regression model; IDX label files hold classes");
-            data = IdxLoader.LoadDataset(idx![0], idx[1], classCount: labels.Count, limits: LimitArgs.Parse(parsed).Data);
-            interrupt.ThrowIfCancellationRequested();
-        }
-        if (data.FeatureCount != model.InputSize)
-            throw new DataException($"the data have {data.FeatureCount} features per sample but the model takes {model.InputSize}");
-        if (!data.IsClassification && data.OutputCount != model.OutputSize)
-            throw new DataException($"the data have {data.OutputCount} target value(s) per sample but the model has {model.OutputSize} outputs");
-
-        string Place(int row) => csv is not null ? $"{Path.GetFileName(csv)}, data row {row + 1}" : $"{Path.GetFileName(idx![0])}, image {row + 1}";
-        Dataset<float> x;
-        try
-        {
-            x = model.InputStandardization?.Transform(data) ?? data;
-        }
-        catch (StandardizationOverflowException e)
-        {
-            throw Evaluation.FeatureOverflow(Place(e.Row), e, model.FeatureNames);
-        }
-        Loss loss = model.Loss ?? Evaluation.DefaultLoss(model.Network, data.IsClassification);
-        EvaluationResult result;
-        try
-        {
-            result = Evaluation.Evaluate(model.Network, loss, x, model.TargetStandardization, interrupt);
-        }
-        catch (NonFiniteOutputException e)
-        {
-            throw Evaluation.NonFiniteOutput(Place(e.Row), e);
-        }
-
         output.WriteLine($"model:    {ModelArgs.Describe(model)}");
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"data:     {Path.GetFileName(csv ?? idx![0])}: {data.Count} samples, {data.FeatureCount} features"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"data:     {data.Name}: {data.Raw.Count} samples, {data.Raw.FeatureCount} features"));
         if (result.LossLine("loss:     ", loss) is string lossLine)
             output.WriteLine(lossLine);
         if (result.IsClassification)
@@ -120,5 +76,71 @@ internal static class EvaluateCommand
             output.WriteLine($"max |error|: {EvaluationResult.Number(result.MaxAbsError)}");
         }
         return Program.ExitOk;
+    }
+
+    /// <summary>Checks that labelled data are given: --csv FILE (with its CSV options) or --idx IMAGES LABELS.</summary>
+    public static void RequireData(ParsedArgs parsed, string command)
+    {
+        parsed.Exclusive("--csv", "--idx");
+        if (!parsed.Has("--csv") && !parsed.Has("--idx"))
+            throw new UsageException($"{command} needs data: --csv FILE or --idx IMAGES LABELS");
+        foreach (OptionSpec csvOption in CsvArgs.Specs)
+            parsed.Requires(csvOption.Name, "--csv");
+    }
+
+    /// <summary>Labelled data as read (<see cref="Raw"/>) and standardised for the model's network, with where a row came from.</summary>
+    internal sealed record LabelledData(Dataset<float> Raw, Dataset<float> Standardised, string Name, Func<int, string> Place);
+
+    /// <summary>The labelled data of --csv or --idx for <paramref name="model"/>: columns matched to its features, its
+    /// class labels applied, its input standardisation done.</summary>
+    public static LabelledData LoadData(ParsedArgs parsed, Model<float> model, CancellationToken interrupt)
+    {
+        string? csv = parsed.File("--csv");
+        string[]? idx = parsed.Files("--idx");
+        IReadOnlyList<string>? labels = model.ClassLabels;
+        Dataset<float> data;
+        if (csv is not null)
+        {
+            CsvOptions csvOptions = CsvArgs.Build(parsed, labels is null ? CsvTask.Regression : CsvTask.Classification, labels);
+            data = CsvArgs.Load(csv, csvOptions, interrupt);
+            data = FeatureColumns.Match(model, data, Path.GetFileName(csv));
+        }
+        else
+        {
+            if (labels is null)
+                throw new DataException("the model is a regression model; IDX label files hold classes");
+            data = IdxLoader.LoadDataset(idx![0], idx[1], classCount: labels.Count, limits: LimitArgs.Parse(parsed).Data);
+            interrupt.ThrowIfCancellationRequested();
+        }
+        if (data.FeatureCount != model.InputSize)
+            throw new DataException($"the data have {data.FeatureCount} features per sample but the model takes {model.InputSize}");
+        if (!data.IsClassification && data.OutputCount != model.OutputSize)
+            throw new DataException($"the data have {data.OutputCount} target value(s) per sample but the model has {model.OutputSize} outputs");
+
+        string Place(int row) => csv is not null ? $"{Path.GetFileName(csv)}, data row {row + 1}" : $"{Path.GetFileName(idx![0])}, image {row + 1}";
+        try
+        {
+            return new LabelledData(data, model.InputStandardization?.Transform(data) ?? data, Path.GetFileName(csv ?? idx![0]), Place);
+        }
+        catch (StandardizationOverflowException e)
+        {
+            throw Evaluation.FeatureOverflow(Place(e.Row), e, model.FeatureNames);
+        }
+    }
+
+    /// <summary>The loss the model was trained with, or the one its output implies.</summary>
+    public static Loss LossOf(Model<float> model, LabelledData data) => model.Loss ?? Evaluation.DefaultLoss(model.Network, data.Raw.IsClassification);
+
+    /// <summary>Evaluates <paramref name="model"/> on <paramref name="data"/>: through its int8 network when it is quantized.</summary>
+    public static EvaluationResult Evaluate(Model<float> model, Loss loss, LabelledData data, CancellationToken interrupt)
+    {
+        try
+        {
+            return Evaluation.Evaluate(model.Network, loss, data.Standardised, model.TargetStandardization, interrupt, model.Quantized);
+        }
+        catch (NonFiniteOutputException e)
+        {
+            throw Evaluation.NonFiniteOutput(data.Place(e.Row), e);
+        }
     }
 }

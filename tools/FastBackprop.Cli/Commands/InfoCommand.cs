@@ -8,28 +8,39 @@ internal static class InfoCommand
 {
     public const string HelpText =
         """
-        fastbackprop info - the CPU and the kernel configuration chosen for it
+        fastbackprop info - the CPU and the kernel configuration chosen for it, or a model's layers
 
         Usage:
-          fastbackprop info
+          fastbackprop info [--model MODEL]
 
         Prints the processor (name, family/model, caches per core), the instruction set the kernels run,
         the GEMM micro-kernels and cache blocks, and a warning when the CPU offers a faster instruction
         set than this build or runtime uses (e.g. a NativeAOT binary built without AVX2).
         FASTBACKPROP_KERNELS overrides the configuration (e.g. 'avx2,l2=512K'; see docs/PERFORMANCE.md).
+        With --model MODEL, prints the model instead: its summary and one line per layer (units,
+        activation, inputs and, for a quantized model, whether the layer runs at int8 or in fp32).
         """;
+
+    public static readonly OptionSpec[] Specs = [new("--model", 1)];
 
     /// <summary>Runs the command; <paramref name="interrupt"/> is checked before the CPU is examined (which takes
     /// milliseconds).</summary>
     public static int Run(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt)
     {
-        if (args.Count == 1 && args[0] is "-h" or "--help" or "-?")
+        ParsedArgs parsed = ParsedArgs.Parse("info", args, Specs);
+        if (parsed.Help)
         {
             output.WriteLine(HelpText);
             return Program.ExitOk;
         }
-        if (args.Count > 0)
-            throw new UsageException($"'info' takes no options (got '{args[0]}')");
+        if (parsed.Has("--model"))
+        {
+            Model<float> model = ModelArgs.Load(parsed);
+            output.WriteLine($"{Path.GetFileName(parsed.File("--model"))}: {ModelArgs.Describe(model)}");
+            foreach (string layer in ModelArgs.Layers(model))
+                output.WriteLine(layer);
+            return Program.ExitOk;
+        }
         interrupt.ThrowIfCancellationRequested();
         KernelConfiguration configuration = KernelConfiguration.Current;
         output.WriteLine(configuration.Cpu);

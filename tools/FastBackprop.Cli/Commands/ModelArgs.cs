@@ -18,6 +18,32 @@ internal static class ModelArgs
         string kind = model.ClassLabels is { } labels ? $"{labels.Count} classes" : "regression";
         return $"{string.Join("-", sizes)} ({n.Layer(0).Activation} hidden, {n.Layer(n.LayerCount - 1).Activation} output), {kind}"
             + (model.InputStandardization is null ? "" : ", standardised inputs")
-            + (model.TargetStandardization is null ? "" : ", standardised targets (predictions in the target's units)");
+            + (model.TargetStandardization is null ? "" : ", standardised targets (predictions in the target's units)")
+            + (model.Quantized is { } quantized ? $", {Precisions(quantized)}" : "");
+    }
+
+    /// <summary>Which dense layers of a quantized model run at int8 and which in fp32, e.g. "int8 layers 0, 1, fp32 layer 2".</summary>
+    public static string Precisions(QuantizedNetwork network)
+    {
+        int[] dense = [.. Enumerable.Range(0, network.LayerCount).Where(l => network.Layer(l).Kind == LayerKind.Dense)];
+        int[] int8 = [.. dense.Where(network.IsQuantized)], fp32 = [.. dense.Where(l => !network.IsQuantized(l))];
+        static string List(string precision, int[] layers) => $"{precision} layer{(layers.Length == 1 ? "" : "s")} {string.Join(", ", layers)}";
+        return List("int8", int8) + (fp32.Length > 0 ? ", " + List("fp32", fp32) : "");
+    }
+
+    /// <summary>One line per layer: its kind, width, activation, inputs and, in a quantized model, its precision.</summary>
+    public static IEnumerable<string> Layers(Model<float> model)
+    {
+        Network<float> n = model.Network;
+        int inputs = n.InputSize;
+        for (int l = 0; l < n.LayerCount; l++)
+        {
+            LayerSpec spec = n.Layer(l);
+            string precision = model.Quantized is null || spec.Kind != LayerKind.Dense ? "" : model.Quantized.IsQuantized(l) ? ", int8" : ", fp32";
+            yield return spec.Kind == LayerKind.Dropout
+                ? $"layer {l}: dropout {spec.Rate:0.###} ({inputs} wide; the identity when predicting)"
+                : $"layer {l}: dense, {spec.Units} units, {spec.Activation}, {inputs} inputs{precision}";
+            inputs = spec.Units;
+        }
     }
 }

@@ -15,8 +15,10 @@ internal static class OnnxCommands
         and its activation, and a regression model's target standardisation undone (Div, Add). Dropout
         layers are left out (inference). Class labels and the loss are stored in the model's metadata
         (fastbackprop.class_labels, fastbackprop.loss), and so are the feature names
-        (fastbackprop.feature_names). OUT.onnx is written atomically; an existing OUT.onnx that is not a
-        regular file (a device, FIFO, socket) is refused.
+        (fastbackprop.feature_names). A quantized model's int8 layers are written as onnxruntime's
+        quantize_dynamic writes them (DynamicQuantizeLinear, MatMulInteger, Cast, Mul by the scales, Add
+        the bias). OUT.onnx is written atomically; an existing OUT.onnx that is not a regular file (a
+        device, FIFO, socket) is refused.
         """;
 
     public const string ImportHelp =
@@ -28,7 +30,8 @@ internal static class OnnxCommands
 
         Reads what 'export' writes and what torch.onnx.export writes for nn.Sequential of nn.Linear and
         ReLU/LeakyReLU/Sigmoid/Tanh/Softmax/SiLU/Identity/Flatten/Dropout (opsets 7-23): Gemm or MatMul+Add
-        with constant weights in either layout, an optional Sub/Mul (or Div) input standardisation first.
+        with constant weights in either layout, an optional Sub/Mul (or Div) input standardisation first,
+        and int8 layers as quantize_dynamic writes them (they import as a quantized model's int8 layers).
         Any other operator, a branching graph or external weight files are refused, naming the node.
         An ONNX file holds no class names: unless its metadata has them (fastbackprop.class_labels, as
         'export' writes), a network ending in Softmax becomes a classifier with the classes 0 to K-1

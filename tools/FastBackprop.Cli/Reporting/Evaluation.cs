@@ -26,7 +26,7 @@ internal sealed record EvaluationResult(double Loss, int Correct, int Count, lon
     /// <summary>The loss line, or null where it would repeat the MSE under another name: for a squared-error loss the
     /// regression errors say everything, in the targets' own units ("loss: 1797.4 (mean squared error)" was
     /// printed beside "MSE: 3594.8").</summary>
-    public string? LossLine(string label, Loss loss) => !IsClassification && loss.Kind == LossKind.SquaredError ? null
+    public string? LossLine(string label, Loss loss) => !IsClassification && loss.Kind == LossKind.SquaredError || double.IsNaN(Loss) ? null
         : string.Create(CultureInfo.InvariantCulture, $"{label}{Loss:0.000000} ({Evaluation.Describe(loss)})");
 
     /// <summary>Six significant digits, without exponent for ordinary magnitudes.</summary>
@@ -60,10 +60,13 @@ internal static class Evaluation
     /// targets in their own units) with <paramref name="loss"/>. With <paramref name="targetScaling"/> the network predicts
     /// standardised targets: the loss is measured on those, the regression errors on predictions mapped back.
     /// Class data need a softmax output with one unit per class or one sigmoid output for two classes. Stops with an
-    /// <see cref="OperationCanceledException"/> between chunks of rows once <paramref name="interrupt"/> is cancelled.</summary>
+    /// <see cref="OperationCanceledException"/> between chunks of rows once <paramref name="interrupt"/> is cancelled.
+    /// With <paramref name="quantized"/> (a quantized model's int8 network, whose shape <paramref name="network"/> gives) the
+    /// outputs are its own; it keeps no logits, so the loss is not measured (<see cref="EvaluationResult.Loss"/> is NaN).</summary>
     public static EvaluationResult Evaluate(Network<float> network, Loss loss, Dataset<float> data, Standardizer<float>? targetScaling = null,
-        CancellationToken interrupt = default)
+        CancellationToken interrupt = default, QuantizedNetwork? quantized = null)
     {
+        QuantizedInferenceWorkspace? workspace = quantized?.CreateInferenceWorkspace(Math.Max(1, Math.Min(Chunk, data.Count)));
         int inputs = network.InputSize, outputs = network.OutputSize;
         int chunk = Math.Min(Chunk, data.Count);
         var y = new float[chunk * outputs];
@@ -93,11 +96,11 @@ internal static class Evaluation
                 {
                     for (int j = 0; j < count; j++)
                         targets[j] = truth[j] == 1 ? 1f : 0f;
-                    value = network.ComputeLoss(x, targets.AsSpan(0, count), count, loss, output);
+                    value = quantized is null ? network.ComputeLoss(x, targets.AsSpan(0, count), count, loss, output) : Unmeasured(quantized, x, count, output, workspace!);
                 }
                 else
                 {
-                    value = network.ComputeLoss(x, truth, count, loss, output);
+                    value = quantized is null ? network.ComputeLoss(x, truth, count, loss, output) : Unmeasured(quantized, x, count, output, workspace!);
                 }
                 RefuseNonFinite(network, output, count, first);
                 for (int j = 0; j < count; j++)
@@ -114,14 +117,14 @@ internal static class Evaluation
                 ReadOnlySpan<float> t = data.Targets.AsSpan(first * outputs, count * outputs);
                 if (targetScaling is null)
                 {
-                    value = network.ComputeLoss(x, t, count, loss, output);
+                    value = quantized is null ? network.ComputeLoss(x, t, count, loss, output) : Unmeasured(quantized, x, count, output, workspace!);
                 }
                 else
                 {
                     Span<float> scaled = targets.AsSpan(0, count * outputs);
                     t.CopyTo(scaled);
                     targetScaling.Transform(scaled);
-                    value = network.ComputeLoss(x, scaled, count, loss, output);
+                    value = quantized is null ? network.ComputeLoss(x, scaled, count, loss, output) : Unmeasured(quantized, x, count, output, workspace!);
                     targetScaling.InverseTransform(output);
                 }
                 RefuseNonFinite(network, output, count, first);
@@ -144,6 +147,13 @@ internal static class Evaluation
         long values = Math.Max(1, (long)data.Count * outputs);
         return new EvaluationResult(lossSum / data.Count, correct, data.Count, confusion, sse / values, maxAbs, sae / values,
             classification ? 0 : RSquared(outputSse, targetSquares), classification);
+    }
+
+    /// <summary>The int8 network's outputs for a chunk; its loss is not measured (NaN).</summary>
+    private static float Unmeasured(QuantizedNetwork quantized, ReadOnlySpan<float> x, int count, Span<float> output, QuantizedInferenceWorkspace workspace)
+    {
+        quantized.Predict(x, count, output, workspace);
+        return float.NaN;
     }
 
     /// <summary>Throws a <see cref="NonFiniteOutputException"/> for the first row of a chunk whose outputs are not all finite,

@@ -444,7 +444,7 @@ public sealed class CaseGenerator(FuzzSettings settings)
         Span<byte> span = bytes;
         int layer = random.Next(layout.LayerCount);
         int at = ModelLayout.LayerOffset(layer);
-        int choice = random.Next(16);
+        int choice = random.Next(layout.Int8Layers.Count > 0 ? 20 : 16);
         switch (choice)
         {
             case 0:
@@ -600,6 +600,56 @@ public sealed class CaseGenerator(FuzzSettings settings)
                             what.Append($"parameter count := {count}");
                             BinaryPrimitives.WriteInt64LittleEndian(span[layout.ParameterCountOffset..], count);
                             break;
+                    }
+                    break;
+                }
+            case 16:
+            case 17:
+                {
+                    // An int8 layer's weight scales: NaN, ∞, negative, zero, denormal, huge (one or all of the layer's).
+                    ModelLayout.Int8Layer int8 = layout.Int8Layers[random.Next(layout.Int8Layers.Count)];
+                    double value = random.Next(2) == 0 ? TinyValues[random.Next(TinyValues.Length)] : HugeValues[random.Next(HugeValues.Length)];
+                    bool all = random.Next(3) == 0;
+                    int unit = random.Next(int8.Units);
+                    what.Append($"layer {int8.Layer} weight scale{(all ? "s all" : $" {unit}")} := {value.ToString("R", CultureInfo.InvariantCulture)}");
+                    for (int u = all ? 0 : unit; u < (all ? int8.Units : unit + 1); u++)
+                        BinaryPrimitives.WriteSingleLittleEndian(span[(int8.ScalesOffset + 4 * u)..], (float)value);
+                    break;
+                }
+            case 18:
+                {
+                    // An int8 layer's codes: −128 (outside the symmetric range), or every code at ±127 (the largest sums).
+                    ModelLayout.Int8Layer int8 = layout.Int8Layers[random.Next(layout.Int8Layers.Count)];
+                    int count = int8.Units * int8.Inputs;
+                    if (random.Next(2) == 0)
+                    {
+                        int code = random.Next(count);
+                        what.Append($"layer {int8.Layer} weight code {code} := -128");
+                        span[int8.CodesOffset + code] = 0x80;
+                    }
+                    else
+                    {
+                        sbyte value = random.Next(2) == 0 ? (sbyte)127 : (sbyte)-127;
+                        what.Append($"layer {int8.Layer} weight codes all := {value}");
+                        span.Slice(int8.CodesOffset, count).Fill((byte)value);
+                    }
+                    break;
+                }
+            case 19:
+                {
+                    // The int8 block's weight count, or a layer's kind toggled between dense and int8 dense.
+                    if (random.Next(2) == 0)
+                    {
+                        long old = BinaryPrimitives.ReadInt64LittleEndian(span[layout.Int8CountOffset..]);
+                        long count = random.Next(4) switch { 0 => -1, 1 => long.MaxValue, 2 => old + 1, _ => old - 1 };
+                        what.Append($"int8 weight count {old} := {count}");
+                        BinaryPrimitives.WriteInt64LittleEndian(span[layout.Int8CountOffset..], count);
+                    }
+                    else
+                    {
+                        byte kind = span[at + 5] == ModelLayout.Int8DenseKind ? (byte)LayerKind.Dense : ModelLayout.Int8DenseKind;
+                        what.Append($"layer {layer} kind := {kind}");
+                        span[at + 5] = kind;
                     }
                     break;
                 }

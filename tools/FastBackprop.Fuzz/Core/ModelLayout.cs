@@ -21,6 +21,22 @@ public sealed class ModelLayout
         ParameterCount = BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(ParameterCountOffset));
         ParametersOffset = ParameterCountOffset + 8;
         int at = ParametersOffset + (int)ParameterCount * Element;
+        if (Enumerable.Range(0, LayerCount).Any(l => file[LayerOffset(l) + 5] == Int8DenseKind))
+        {
+            Int8CountOffset = at;
+            at += 8;
+            int inputs = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(InputSizeOffset));
+            for (int l = 0; l < LayerCount; l++)
+            {
+                int units = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(LayerOffset(l)));
+                if (file[LayerOffset(l) + 5] == Int8DenseKind)
+                {
+                    Int8Layers.Add(new Int8Layer(l, units, inputs, at, at + 4 * units));
+                    at += (4 + inputs) * units;
+                }
+                inputs = units;
+            }
+        }
         if ((flags & 1) != 0)
         {
             StandardizationOffset = at;
@@ -41,6 +57,18 @@ public sealed class ModelLayout
         if ((flags & 4) != 0)
             LossOffset = at;
     }
+
+    /// <summary>The layer kind byte of an int8 dense layer (format version 4).</summary>
+    public const byte Int8DenseKind = 0x80;
+
+    /// <summary>An int8 dense layer's place in the int8 block: its per-unit float32 scales, then units×inputs int8 codes.</summary>
+    public sealed record Int8Layer(int Layer, int Units, int Inputs, int ScalesOffset, int CodesOffset);
+
+    /// <summary>The int8 block's weight count (i64), or −1 when no layer is int8.</summary>
+    public int Int8CountOffset { get; } = -1;
+
+    /// <summary>The int8 layers, in order.</summary>
+    public List<Int8Layer> Int8Layers { get; } = [];
 
     /// <summary>4 (float32) or 8 (float64).</summary>
     public int Element { get; }

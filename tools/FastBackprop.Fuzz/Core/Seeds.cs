@@ -12,7 +12,8 @@ public sealed record CsvSeed(string Text, CsvOptions Options, bool Gzip, string 
 public sealed record IdxSeed(byte[] Images, byte[] Labels, bool GzipImages, bool GzipLabels, IdxElementType ImageType, int Count, int Classes, string Description);
 
 /// <summary>A valid model file and what it was built from.</summary>
-public sealed record ModelSeed(byte[] Bytes, int InputSize, bool Standardized, bool Labelled, bool HasLoss, bool Double, string Description);
+public sealed record ModelSeed(byte[] Bytes, int InputSize, bool Standardized, bool Labelled, bool HasLoss, bool Double, string Description,
+    bool Quantized = false);
 
 /// <summary>
 /// Valid files, generated from a random source: every seed loads without error (the fuzz test checks that). Small on
@@ -114,11 +115,28 @@ public static class Seeds
     }
 
     /// <summary>A model file: a tiny network trained for a few steps, with or without standardisation, labels and loss;
-    /// float32 or (sometimes) float64.</summary>
+    /// float32 or (sometimes) float64; a third of the float32 ones quantized (int8 layer records, format version 4), some
+    /// with the output layer kept in fp32.</summary>
     public static ModelSeed Model(Random random)
     {
         bool asDouble = random.Next(4) == 0;
-        return asDouble ? Model<double>(random) : Model<float>(random);
+        if (asDouble)
+            return Model<double>(random);
+        ModelSeed seed = Model<float>(random);
+        if (random.Next(3) != 0)
+            return seed;
+        bool keepOutput = random.Next(3) == 0;
+        Model<float> quantized = ModelFile.Load<float>(new MemoryStream(seed.Bytes)).Quantize(new QuantizationOptions { KeepOutputLayerInFloat = keepOutput });
+        if (!Enumerable.Range(0, quantized.Quantized!.LayerCount).Any(quantized.Quantized.IsQuantized))
+            return seed;   // a single layer kept in fp32: the fp32 file
+        using var stream = new MemoryStream();
+        ModelFile.Save(stream, quantized);
+        return seed with
+        {
+            Bytes = stream.ToArray(),
+            Quantized = true,
+            Description = seed.Description + (keepOutput ? ", int8 (output fp32)" : ", int8"),
+        };
     }
 
     private static ModelSeed Model<T>(Random random) where T : unmanaged, System.Numerics.IBinaryFloatingPointIeee754<T>

@@ -7,7 +7,9 @@ namespace FastBackprop.Kernels.Int8;
 /// The int8 quantization scheme of <see cref="QuantizedNetwork"/>, chosen so that no instruction on any path can
 /// saturate or overflow, whatever the weights and inputs.
 /// <para><b>Weights</b>: symmetric int8 per output channel (unit) j: s_j = max_k |W_jk| / 127 and
-/// q_jk = round(W_jk / s_j) ∈ [−127, 127] (−128 is never used, so the range is symmetric); a channel of zeros has s_j = 0.</para>
+/// q_jk = round(W_jk / s_j) ∈ [−127, 127] (−128 is never used, so the range is symmetric). Every scale is positive (what a
+/// model file and ONNX's DequantizeLinear require): a channel of zeros, or of weights so small that max/127 underflows, has
+/// the smallest positive float, <see cref="MinWeightScale"/>, and its products stay exactly what they were.</para>
 /// <para><b>Activations</b>: asymmetric 7-bit per row (per sample), at run time: lo = min_k x_k, hi = max_k x_k,
 /// s = (hi − lo) / 127 and u_k = round((x_k − lo) · 127 / (hi − lo)) ∈ [0, 127] (clamped, so even a rounding up or a
 /// non-finite value stays in range), so x_k ≈ lo + s·u_k with |x_k − (lo + s·u_k)| ≤ s/2. A row's scale depends on that
@@ -41,6 +43,13 @@ internal static class Int8Scheme
     /// <summary>The largest weight magnitude (symmetric int8 without −128).</summary>
     public const int WeightLevels = 127;
 
+    /// <summary>The smallest weight scale s_j: the smallest positive float (see the type's comment).</summary>
+    public const float MinWeightScale = float.Epsilon;
+
+    /// <summary>The largest weight scale a model file holds: 2¹²⁰·(2 − 2⁻²³), float.MaxValue/128 exactly, so s_j·127, the
+    /// largest weight it stands for, stays below float.MaxValue however it is rounded.</summary>
+    public const float MaxWeightScale = float.MaxValue / 128;
+
     /// <summary>The most inputs a quantized layer may have: 127²·K fits int32 and 127·K is exact in a float.</summary>
     public const int MaxDepth = 1 << 17;
 
@@ -58,7 +67,7 @@ internal static class Int8Scheme
         if (largest == 0)
         {
             codes.Clear();
-            return 0;
+            return MinWeightScale;
         }
         // In double, so a denormal largest weight does not overflow the inverse.
         double inverse = WeightLevels / (double)largest;
@@ -68,7 +77,7 @@ internal static class Int8Scheme
             codes[k] = (sbyte)q;
             sum += q;
         }
-        return largest / WeightLevels;
+        return MathF.Max(largest / WeightLevels, MinWeightScale);
     }
 
     /// <summary>Quantizes one row of activations into 7-bit codes (see the type's comment): returns (lo, s). One pass for

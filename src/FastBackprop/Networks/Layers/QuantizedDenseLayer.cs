@@ -30,6 +30,35 @@ internal sealed unsafe class QuantizedDenseLayer
 
     /// <summary>Quantizes fp32 weights (units×inputs, row-major) per output channel.</summary>
     public QuantizedDenseLayer(ReadOnlySpan<float> weights, ReadOnlySpan<float> biases, int inputs, int units, Activation activation)
+        : this(biases, inputs, units, activation)
+    {
+        for (int j = 0; j < units; j++)
+        {
+            scales[j] = Int8Scheme.QuantizeChannel(weights.Slice(j * inputs, inputs), codes.AsSpan(j * inputs, inputs), out int sum);
+            columnSums[j] = sum;   // |sum| ≤ 127·MaxDepth < 2²⁴: exact
+        }
+        Packed(KernelConfiguration.Active.Int8Path);
+    }
+
+    /// <summary>A layer already quantized (as a model file stores it): its codes in [−127, 127] and positive scales, checked
+    /// by the reader; the column sums are recomputed.</summary>
+    public QuantizedDenseLayer(ReadOnlySpan<sbyte> codes, ReadOnlySpan<float> scales, ReadOnlySpan<float> biases, int inputs, int units,
+        Activation activation)
+        : this(biases, inputs, units, activation)
+    {
+        codes.CopyTo(this.codes);
+        scales.CopyTo(this.scales);
+        for (int j = 0; j < units; j++)
+        {
+            int sum = 0;
+            foreach (sbyte q in codes.Slice(j * inputs, inputs))
+                sum += q;
+            columnSums[j] = sum;
+        }
+        Packed(KernelConfiguration.Active.Int8Path);
+    }
+
+    private QuantizedDenseLayer(ReadOnlySpan<float> biases, int inputs, int units, Activation activation)
     {
         if (inputs > Int8Scheme.MaxDepth)
             throw new ArgumentOutOfRangeException(nameof(inputs), inputs,
@@ -42,12 +71,6 @@ internal sealed unsafe class QuantizedDenseLayer
         columnSums = GC.AllocateArray<float>(units, pinned: true);
         this.biases = GC.AllocateArray<float>(units, pinned: true);
         biases.CopyTo(this.biases);
-        for (int j = 0; j < units; j++)
-        {
-            scales[j] = Int8Scheme.QuantizeChannel(weights.Slice(j * inputs, inputs), codes.AsSpan(j * inputs, inputs), out int sum);
-            columnSums[j] = sum;   // |sum| ≤ 127·MaxDepth < 2²⁴: exact
-        }
-        Packed(KernelConfiguration.Active.Int8Path);
     }
 
     public int Inputs { get; }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
+using FastBackprop.Kernels.Int8;
 
 namespace FastBackprop.Onnx;
 
@@ -20,6 +21,8 @@ internal static class OnnxImporter
         public double[] Biases { get; set; } = [];
         public Activation? Activation { get; set; }
         public bool AwaitsBias { get; set; }               // a MatMul whose Add may follow
+        public sbyte[]? Codes { get; init; }               // an int8 layer's codes, units×inputs (Weights = their values)
+        public float[]? Scales { get; init; }              // and its scale per unit
     }
 
     public static Model<T> Import<T>(ReadOnlySpan<byte> data, string? name) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -67,7 +70,7 @@ internal static class OnnxImporter
                 throw Error($"operator {node.OpType} of domain '{node.Domain}' is not supported (only the default ONNX domain is).");
             if (node.Outputs.Count == 0 || node.Outputs[0].Length == 0)
                 throw Error("the node has no output.");
-            if (node.Outputs.Count > 1 && node.OpType != "Dropout")
+            if (node.Outputs.Count > 1 && node.OpType is not ("Dropout" or "DynamicQuantizeLinear"))
                 throw Error($"the node has {node.Outputs.Count} outputs; a network's operators have one.");
 
             // The node's first input must be the chain's current value; the others (if any) constants.
@@ -200,6 +203,17 @@ internal static class OnnxImporter
                         layers[^1].AwaitsBias = true;
                         break;
                     }
+                case "DynamicQuantizeLinear":
+                    {
+                        Arity(1, 1);
+                        Attributes();
+                        Layer layer = Int8MatMul(graph, nodes, k, name);
+                        AddLayer(layer.Weights, layer.Units, layer.Inputs);
+                        layers[^1] = layer;
+                        current = nodes[k + 4].Outputs[0];
+                        k += 4;
+                        continue;
+                    }
                 case "Add" when last is { AwaitsBias: true }:
                     Arity(2, 2);
                     Attributes();
@@ -321,7 +335,7 @@ internal static class OnnxImporter
                         break;
                     }
                 default:
-                    throw Error($"operator {node.OpType} is not supported; import takes dense networks (Gemm, MatMul+Add, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Identity, Flatten, Dropout, and Sub/Mul/Div/Add standardisation).");
+                    throw Error($"operator {node.OpType} is not supported; import takes dense networks (Gemm, MatMul+Add, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Identity, Flatten, Dropout, and Sub/Mul/Div/Add standardisation) and int8 layers as quantize_dynamic writes them (DynamicQuantizeLinear, MatMulInteger, Cast, Mul, Mul, Add).");
             }
             current = node.Outputs[0];
         }
@@ -345,6 +359,7 @@ internal static class OnnxImporter
             throw ModelFormatError.Create(name, output.Offset, $"graph output '{output.Name}'", $"it declares {outputs} features but the last layer has {layers[^1].Units} units.");
 
         var specs = layers.Select(l => new LayerSpec(l.Units, l.Activation!.Value)).ToArray();
+        QuantizedNetwork? quantized = layers.Any(l => l.Codes is not null) ? Quantized<T>(inputSize, specs, layers, GraphError) : null;
         Network<T> network;
         try
         {
@@ -386,14 +401,102 @@ internal static class OnnxImporter
         Model<T> result;
         try
         {
-            result = new Model<T>(network, inputStandardization, labels, loss, targetStandardization) { FeatureNames = featureNames };
+            result = quantized is null
+                ? new Model<T>(network, inputStandardization, labels, loss, targetStandardization) { FeatureNames = featureNames }
+                : new Model<T>(quantized, inputStandardization, labels, loss, targetStandardization) { FeatureNames = featureNames };
         }
         catch (ArgumentException e)
         {
             throw GraphError("ModelProto", $"the graph and its metadata do not make a model: {e.Message}");
         }
-        ModelChecks.CheckPrediction(network, targetStandardization, name, graph.Offset);
+        ModelChecks.CheckPrediction(result, name, graph.Offset);
         return result;
+    }
+
+    /// <summary>
+    /// An int8 layer as onnxruntime's quantize_dynamic writes a MatMul, from the DynamicQuantizeLinear at
+    /// <paramref name="first"/> and the four nodes after it, in any order: MatMulInteger(x_quantized, W int8 [inputs, units],
+    /// x_zero_point[, weight zero point 0]), Cast(to float), Mul(x_scale, weight scale: one, or one per unit), Mul(the
+    /// cast, the scales). The bias Add that follows is the MatMul's. The activations are quantized per row, this library's
+    /// way, rather than per tensor: the predictions are close to, not the same as, ONNX Runtime's. Anything else is refused
+    /// naming the node and its operator.
+    /// </summary>
+    private static Layer Int8MatMul(OnnxGraph graph, List<OnnxNode> nodes, int first, string? name)
+    {
+        OnnxNode quantize = nodes[first];
+        InvalidDataException ErrorAt(int index, string problem) => ModelFormatError.Create(name, nodes[index].Offset, nodes[index].Describe(index), problem);
+        if (quantize.Outputs.Count != 3)
+            throw ErrorAt(first, $"DynamicQuantizeLinear has {quantize.Outputs.Count} outputs; 3 (y, y_scale, y_zero_point) are needed.");
+        string xq = quantize.Outputs[0], xScale = quantize.Outputs[1], xZero = quantize.Outputs[2];
+        int Find(string op, Func<OnnxNode, bool> wired, string role)
+        {
+            for (int i = first + 1; i <= first + 4 && i < nodes.Count; i++)
+            {
+                if (nodes[i].OpType == op && nodes[i].Domain is "" or "ai.onnx" && wired(nodes[i]))
+                    return i;
+            }
+            throw ErrorAt(first, $"DynamicQuantizeLinear must be followed (within the next four nodes) by MatMulInteger, Cast, Mul and Mul as quantize_dynamic writes them; no {op} {role}.");
+        }
+        int matmul = Find("MatMulInteger", n => n.Inputs.Count >= 2 && n.Inputs[0] == xq, $"reads '{xq}'");
+        OnnxNode m = nodes[matmul];
+        if (m.Inputs.Count > 4 || m.Inputs.Count < 3 || m.Inputs[2] != xZero || m.Attributes.Count > 0 || m.Outputs.Count != 1)
+            throw ErrorAt(matmul, $"MatMulInteger must read ('{xq}', the weights, '{xZero}'[, the weights' zero point]), have no attributes and one output.");
+        if (!graph.Initializers.TryGetValue(m.Inputs[1], out OnnxTensor? w) || w.Int8s is null || w.Dims.Length != 2 || w.Dims[0] is < 1 or > Int8Scheme.MaxDepth || w.Dims[1] is < 1 or > int.MaxValue)
+            throw ErrorAt(matmul, $"MatMulInteger's weights '{m.Inputs[1]}' must be an int8 initializer [inputs, units] of at most {Int8Scheme.MaxDepth} inputs.");
+        if (m.Inputs.Count == 4 && (!graph.Initializers.TryGetValue(m.Inputs[3], out OnnxTensor? zero) || zero.Int8s is null || zero.Int8s.Any(z => z != 0)))
+            throw ErrorAt(matmul, $"MatMulInteger's weight zero point '{m.Inputs[3]}' must be an int8 initializer of zeros (symmetric weights).");
+        int inputs = (int)w.Dims[0], units = (int)w.Dims[1];
+        int bad = Array.IndexOf(w.Int8s, sbyte.MinValue);
+        if (bad >= 0)
+            throw ErrorAt(matmul, $"MatMulInteger's weights '{m.Inputs[1]}' hold -128 at index {bad}; int8 weights here are symmetric, in [-127, 127].");
+        int cast = Find("Cast", n => n.Inputs.Count == 1 && n.Inputs[0] == m.Outputs[0], $"reads '{m.Outputs[0]}'");
+        if (nodes[cast].Outputs.Count != 1 || nodes[cast].Attributes.SingleOrDefault(a => a.Name == "to") is not { I: OnnxFields.DataTypeFloat } || nodes[cast].Attributes.Count != 1)
+            throw ErrorAt(cast, "Cast must convert the integer product to float (to = 1) and have one output.");
+        int scales = Find("Mul", n => n.Inputs.Count == 2 && n.Inputs.Contains(xScale), $"reads '{xScale}'");
+        string weightScale = nodes[scales].Inputs[0] == xScale ? nodes[scales].Inputs[1] : nodes[scales].Inputs[0];
+        if (!graph.Initializers.TryGetValue(weightScale, out OnnxTensor? s) || s.Floats is null || s.Count != 1 && s.Count != units || nodes[scales].Outputs.Count != 1)
+            throw ErrorAt(scales, $"Mul's weight scale '{weightScale}' must be a float32 initializer of one value or one per unit ({units}).");
+        var scale = new float[units];
+        for (int j = 0; j < units; j++)
+        {
+            scale[j] = s.Floats[s.Count == 1 ? 0 : j];
+            if (!(scale[j] >= Int8Scheme.MinWeightScale && scale[j] <= Int8Scheme.MaxWeightScale))
+                throw ErrorAt(scales, string.Create(CultureInfo.InvariantCulture,
+                    $"Mul's weight scale '{weightScale}' holds {scale[j]:R} for unit {j}; a scale must be in [{Int8Scheme.MinWeightScale:R}, {Int8Scheme.MaxWeightScale:R}]."));
+        }
+        string castOut = nodes[cast].Outputs[0], scalesOut = nodes[scales].Outputs[0];
+        int rescale = Find("Mul", n => n.Inputs.Count == 2 && n.Inputs.Contains(castOut) && n.Inputs.Contains(scalesOut), $"multiplies '{castOut}' by '{scalesOut}'");
+        if (new[] { matmul, cast, scales, rescale }.Distinct().Count() != 4 || rescale != first + 4 || nodes[rescale].Outputs.Count != 1)
+            throw ErrorAt(rescale, "the Mul that rescales the product must come last of the four nodes after DynamicQuantizeLinear, with one output.");
+
+        var codes = new sbyte[units * inputs];
+        var weights = new double[units * inputs];
+        for (int k = 0; k < inputs; k++)
+            for (int j = 0; j < units; j++)
+            {
+                codes[j * inputs + k] = w.Int8s[k * units + j];
+                weights[j * inputs + k] = (double)scale[j] * codes[j * inputs + k];
+            }
+        return new Layer { Units = units, Inputs = inputs, Weights = weights, Biases = new double[units], Codes = codes, Scales = scale, AwaitsBias = true };
+    }
+
+    /// <summary>The network of an imported graph with int8 layers: those from their codes and scales, the others in fp32.</summary>
+    private static QuantizedNetwork Quantized<T>(int inputSize, LayerSpec[] specs, List<Layer> layers, Func<string, string, InvalidDataException> error)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) != typeof(float))
+            throw error("GraphProto.node", $"the graph has int8 layers, which run in float: import it as Model<Single>, not Model<{typeof(T).Name}>.");
+        var stages = new List<QuantizedNetwork.Stage>();
+        for (int l = 0; l < layers.Count; l++)
+        {
+            Layer layer = layers[l];
+            float[] biases = Convert<float>(layer.Biases, $"layer {l} biases", error);
+            stages.Add(layer.Codes is { } codes
+                ? new(l, layer.Inputs, layer.Units, new QuantizedDenseLayer(codes, layer.Scales, biases, layer.Inputs, layer.Units, specs[l].Activation), null)
+                : new(l, layer.Inputs, layer.Units, null, new QuantizedNetwork.FloatDense(Convert<float>(layer.Weights, $"layer {l} weights", error), biases,
+                    layer.Inputs, layer.Units, specs[l].Activation)));
+        }
+        return new QuantizedNetwork(inputSize, specs, stages);
     }
 
     private static T[] Convert<T>(double[] values, string what, Func<string, string, InvalidDataException> error) where T : unmanaged, IBinaryFloatingPointIeee754<T>

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Numerics;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using FastBackprop.Onnx;
@@ -61,7 +62,11 @@ public static class OnnxModel
     /// (inference), and a regression model's target standardisation undone (Div scale, Add mean). Class labels, feature
     /// names and the loss go into the model's metadata (<see cref="ClassLabelsKey"/>, <see cref="FeatureNamesKey"/>,
     /// <see cref="LossKey"/>). A double model is
-    /// rounded to float.</summary>
+    /// rounded to float. A quantized model's int8 layers (<see cref="Model{T}.Quantized"/>) are written as onnxruntime's
+    /// quantize_dynamic writes a MatMul: DynamicQuantizeLinear, MatMulInteger (its codes, int8 [inputs, units]), Cast, Mul
+    /// by the activation scale times the weight scales (one per unit), Add the bias; ONNX Runtime quantizes activations
+    /// per tensor where this library quantizes them per row, so its predictions are close to, not the same as,
+    /// <see cref="Model{T}.Predict"/>'s. Importing the file gives back the same int8 layers.</summary>
     /// <exception cref="ArgumentException">A double value does not fit in float.</exception>
     public static void Export<T>(Model<T> model, Stream stream) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
@@ -86,6 +91,9 @@ public static class OnnxModel
     /// Identity, Flatten (axis 1) and Dropout (inference: identity) anywhere; before the first layer optionally Sub
     /// (mean) and Mul (scale) or Div (standard deviation), the input standardisation; after the last optionally Div
     /// (scale) and Add (mean), the target standardisation. Weights are float32 or float64 initializers, in either layout.
+    /// A MatMul quantized as onnxruntime's quantize_dynamic writes it (DynamicQuantizeLinear, MatMulInteger with int8
+    /// weights in [−127, 127] and zero points 0, Cast to float, Mul by the scales — one or one per unit — then the bias
+    /// Add) imports as an int8 layer of a quantized model (<see cref="Model{T}.Quantized"/>; float only).
     /// Metadata written by <see cref="Export{T}(Model{T}, Stream)"/> restores class labels, feature names and loss, so an
     /// exported float model imports to one that predicts bit-identically. Without class labels in the metadata, a
     /// network whose last layer is a Softmax is a classifier with the classes "0" to "K−1" (the output units' indices,
@@ -110,16 +118,19 @@ internal static class OnnxExporter
             throw new NotSupportedException($"ONNX export takes float or double models, not {typeof(T).Name}.");
         Network<T> network = model.Network;
         var graph = new ProtoWriter();
-        var nodes = new List<(string Op, string Name, string[] Inputs, ProtoWriter[] Attributes)>();
+        var nodes = new List<(string Op, string Name, string[] Inputs, string[]? Outputs, ProtoWriter[] Attributes)>();
         string current = OnnxModel.InputName;
 
         // Each node reads `current` (and constants) and writes "<name>_out", which becomes `current`; the last node
         // writes "output" instead (nothing reads it).
         void Node(string op, string name, string[] inputs, params ProtoWriter[] attributes)
         {
-            nodes.Add((op, name, inputs, attributes));
+            nodes.Add((op, name, inputs, null, attributes));
             current = name + "_out";
         }
+
+        // A node off the chain: it writes the named outputs and leaves `current` alone.
+        void Side(string op, string name, string[] inputs, string[] outputs) => nodes.Add((op, name, inputs, outputs, []));
 
         void Constant(string name, long[] dims, ReadOnlySpan<T> values) => graph.Message(OnnxFields.GraphInitializer, Tensor(name, dims, values));
 
@@ -136,11 +147,30 @@ internal static class OnnxExporter
             LayerSpec spec = network.Layer(layer);
             if (spec.Kind == LayerKind.Dropout)
                 continue;   // inference only: inverted dropout passes its input through
-            string w = $"layer{layer}_weight", b = $"layer{layer}_bias";
-            Constant(w, [spec.Units, network.LayerInputs(layer)], network.Weights(layer));
-            Constant(b, [spec.Units], network.Biases(layer));
-            Node("Gemm", $"layer{layer}_gemm", [current, w, b], IntAttribute("transB", 1));
-            string z = current, prefix = $"layer{layer}_";
+            string w = $"layer{layer}_weight", b = $"layer{layer}_bias", prefix = $"layer{layer}_";
+            if (model.Quantized?.Stages.FirstOrDefault(s => s.Index == layer).Quantized is QuantizedDenseLayer int8)
+            {
+                // As onnxruntime's quantize_dynamic writes a MatMul: x quantized per tensor at run time, an integer
+                // product, then the two scales (here one per output unit) and the bias.
+                graph.Message(OnnxFields.GraphInitializer, Int8Tensor(w, int8));
+                graph.Message(OnnxFields.GraphInitializer, Tensor<sbyte>(prefix + "weight_zero_point", [], OnnxFields.DataTypeInt8, [0]));
+                Constant(prefix + "weight_scale", [spec.Units], MemoryMarshal.Cast<float, T>(int8.Scales));
+                Constant(b, [spec.Units], MemoryMarshal.Cast<float, T>(int8.Biases));
+                string[] quantized = [prefix + "x_quantized", prefix + "x_scale", prefix + "x_zero_point"];
+                Side("DynamicQuantizeLinear", prefix + "quantize", [current], quantized);
+                Node("MatMulInteger", prefix + "matmul", [quantized[0], w, quantized[2], prefix + "weight_zero_point"]);
+                Node("Cast", prefix + "cast", [current], IntAttribute("to", OnnxFields.DataTypeFloat));
+                Side("Mul", prefix + "scales", [quantized[1], prefix + "weight_scale"], [prefix + "scales_out"]);
+                Node("Mul", prefix + "rescale", [current, prefix + "scales_out"]);
+                Node("Add", prefix + "bias", [current, b]);
+            }
+            else
+            {
+                Constant(w, [spec.Units, network.LayerInputs(layer)], network.Weights(layer));
+                Constant(b, [spec.Units], network.Biases(layer));
+                Node("Gemm", $"layer{layer}_gemm", [current, w, b], IntAttribute("transB", 1));
+            }
+            string z = current;
             switch (spec.Activation.Kind)
             {
                 case ActivationKind.Identity: break;
@@ -172,12 +202,13 @@ internal static class OnnxExporter
         }
         for (int i = 0; i < nodes.Count; i++)
         {
-            var (op, name, inputs, attributes) = nodes[i];
+            var (op, name, inputs, outputs, attributes) = nodes[i];
             var node = new ProtoWriter();
             foreach (string source in inputs)
                 node.String(OnnxFields.NodeInput, source);
-            node.String(OnnxFields.NodeOutput, i == nodes.Count - 1 ? OnnxModel.OutputName : name + "_out")
-                .String(OnnxFields.NodeName, name).String(OnnxFields.NodeOpType, op);
+            foreach (string written in outputs ?? [i == nodes.Count - 1 ? OnnxModel.OutputName : name + "_out"])
+                node.String(OnnxFields.NodeOutput, written);
+            node.String(OnnxFields.NodeName, name).String(OnnxFields.NodeOpType, op);
             foreach (ProtoWriter attribute in attributes)
                 node.Message(OnnxFields.NodeAttribute, attribute);
             graph.Message(OnnxFields.GraphNode, node);
@@ -216,6 +247,25 @@ internal static class OnnxExporter
             System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(4 * i), v);
         }
         return tensor.Bytes(OnnxFields.TensorRawData, raw);
+    }
+
+    /// <summary>An int8 layer's codes as MatMulInteger's B: inputs×units (the transpose of the layer's units×inputs).</summary>
+    private static ProtoWriter Int8Tensor(string name, QuantizedDenseLayer layer)
+    {
+        var codes = new sbyte[layer.Codes.Length];
+        for (int j = 0; j < layer.Units; j++)
+            for (int k = 0; k < layer.Inputs; k++)
+                codes[k * layer.Units + j] = layer.Codes[j * layer.Inputs + k];
+        return Tensor<sbyte>(name, [layer.Inputs, layer.Units], OnnxFields.DataTypeInt8, codes);
+    }
+
+    private static ProtoWriter Tensor<TRaw>(string name, long[] dims, int dataType, ReadOnlySpan<TRaw> values) where TRaw : unmanaged
+    {
+        var tensor = new ProtoWriter();
+        foreach (long d in dims)
+            tensor.Int64(OnnxFields.TensorDims, d);
+        return tensor.Varint(OnnxFields.TensorDataType, (ulong)dataType).String(OnnxFields.TensorName, name)
+            .Bytes(OnnxFields.TensorRawData, MemoryMarshal.AsBytes(values).ToArray());
     }
 
     private static ProtoWriter IntAttribute(string name, long value) =>

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 
 namespace FastBackprop.Onnx;
 
@@ -26,7 +27,7 @@ internal static class OnnxFields
     // TensorProto
     public const int TensorDims = 1, TensorDataType = 2, TensorFloatData = 4, TensorName = 8, TensorRawData = 9, TensorDoubleData = 10,
         TensorExternalData = 13, TensorDataLocation = 14;
-    public const int DataTypeFloat = 1, DataTypeDouble = 11, DataLocationExternal = 1;
+    public const int DataTypeFloat = 1, DataTypeUInt8 = 2, DataTypeInt8 = 3, DataTypeDouble = 11, DataLocationExternal = 1;
     // ValueInfoProto, TypeProto, TypeProto.Tensor, TensorShapeProto, TensorShapeProto.Dimension
     public const int ValueInfoName = 1, ValueInfoType = 2, TypeTensorType = 1, TensorTypeElemType = 1, TensorTypeShape = 2,
         ShapeDim = 1, DimValue = 1, DimParam = 2;
@@ -57,6 +58,8 @@ internal sealed class OnnxTensor
     public int DataType { get; set; }
     public float[]? Floats { get; set; }
     public double[]? Doubles { get; set; }
+    /// <summary>An int8 tensor's values (data type 3, from raw_data), or null.</summary>
+    public sbyte[]? Int8s { get; set; }
     public int Count => Floats?.Length ?? Doubles?.Length ?? 0;
 
     /// <summary>Whether the values were read (float32 or float64); other types keep only their dims.</summary>
@@ -336,6 +339,7 @@ internal static class OnnxParser
         }
         int elementSize = tensor.DataType switch
         {
+            OnnxFields.DataTypeInt8 => 1,
             OnnxFields.DataTypeFloat => 4,
             OnnxFields.DataTypeDouble => 8,
             _ => 0,
@@ -344,12 +348,14 @@ internal static class OnnxParser
             return tensor;  // no values: refused by the importer, naming the node, if a node uses it as weights
         // The values come from raw_data or from float_data/double_data; either way their byte count is already
         // bounded by the file, and it must match the dims before anything is allocated.
-        long available = raw.Start >= 0 ? raw.Length / elementSize : elementSize == 4 ? floatCount : doubleCount;
+        long available = raw.Start >= 0 ? raw.Length / elementSize : elementSize switch { 4 => floatCount, 8 => doubleCount, _ => 0 };
         if (raw.Start >= 0 && raw.Length % elementSize != 0 || available != count || raw.Start >= 0 && packed.Count > 0)
             throw r.Error(offset, $"initializer '{tensor.Name}'",
                 $"its dims [{string.Join(", ", dims)}] make {count} values but it holds {(raw.Start >= 0 ? $"{raw.Length} bytes of raw_data" : $"{available} values")}{(raw.Start >= 0 && packed.Count > 0 ? " and typed data besides" : "")}.");
         ReadOnlySpan<byte> data = r.Data;
-        if (elementSize == 4)
+        if (elementSize == 1)
+            tensor.Int8s = raw.Start >= 0 ? MemoryMarshal.Cast<byte, sbyte>(data.Slice(raw.Start, (int)count)).ToArray() : [];   // int8: raw_data only
+        else if (elementSize == 4)
         {
             var values = new float[count];
             int k = 0;
