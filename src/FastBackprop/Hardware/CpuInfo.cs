@@ -1,5 +1,7 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
 using System.Text;
 
@@ -23,7 +25,8 @@ public enum InstructionSet
 /// the CPU offers and what the running build and runtime let the library use. <see cref="KernelConfiguration"/>
 /// chooses micro-kernels and cache blocks from it. Read from CPUID on x86-64 (leaves 0, 1, 7, 0x80000002–4
 /// for the name, 4 or 0x8000001D for the caches), then Linux's sysfs, then AMD's older cache leaves, then conservative defaults (32 KiB L1d,
-/// 512 KiB L2, 8 MiB L3) — <see cref="CacheSource"/> says which answered.
+/// 512 KiB L2, 8 MiB L3) — <see cref="CacheSource"/> says which answered. On Arm64, which has no CPUID, the core is named
+/// from its Main ID Register as Linux shows it and the caches come from sysfs.
 /// </summary>
 public sealed class CpuInfo
 {
@@ -34,22 +37,25 @@ public sealed class CpuInfo
     /// <summary>The processor this process runs on.</summary>
     public static CpuInfo Current => current.Value;
 
-    /// <summary>"AuthenticAMD", "GenuineIntel", … on x86-64; the runtime's architecture name elsewhere.</summary>
+    /// <summary>"AuthenticAMD", "GenuineIntel", … on x86-64; the core's designer on Arm64 ("Arm", "Ampere", …, or "unknown"
+    /// where the Main ID Register cannot be read); the runtime's architecture name elsewhere.</summary>
     public string Vendor { get; }
 
     /// <summary>The CPU's own name (CPUID brand string), or the architecture where the CPU has none to give.</summary>
     public string Name { get; }
 
-    /// <summary>Display family (base + extended), as Linux's /proc/cpuinfo shows it; 0 where unknown.</summary>
+    /// <summary>Display family (base + extended), as Linux's /proc/cpuinfo shows it; on Arm64 the implementer code of the Main
+    /// ID Register (0x41 Arm, 0xC0 Ampere); 0 where unknown.</summary>
     public int Family { get; }
 
-    /// <summary>Display model (base + extended); 0 where unknown.</summary>
+    /// <summary>Display model (base + extended); on Arm64 the part number (0xD0C Neoverse N1); 0 where unknown.</summary>
     public int Model { get; }
 
-    /// <summary>Stepping; 0 where unknown.</summary>
+    /// <summary>Stepping; on Arm64 the revision (the p of r3p1); 0 where unknown.</summary>
     public int Stepping { get; }
 
-    /// <summary>The core design where the family and model identify it ("Zen 3", "Zen 5"), else "unknown".</summary>
+    /// <summary>The core design where the family and model identify it ("Zen 3", "Zen 5"; on Arm64 "Neoverse N1", "Neoverse
+    /// V2", "AmpereOne", …), else "unknown".</summary>
     public string Microarchitecture { get; }
 
     /// <summary>Processors as the runtime sees them (<see cref="Environment.ProcessorCount"/>: a container's CPU limit
@@ -85,15 +91,20 @@ public sealed class CpuInfo
     /// instruction set, or a runtime switch): the kernels run narrower than they could.</summary>
     public bool LeavesFasterPathUnused => CpuOffers > Accelerated;
 
+    /// <summary>On Arm64: the Main ID Register (if readable) and the extensions the int8 kernels care about; null elsewhere.</summary>
+    internal ArmCpu.Identity? Arm { get; }
+
     internal CpuInfo(string vendor, string name, int family, int model, int stepping, int processorCount,
-        long l1, long l2, long l3, int l3SharedBy, string cacheSource, InstructionSet offers, InstructionSet accelerated)
+        long l1, long l2, long l3, int l3SharedBy, string cacheSource, InstructionSet offers, InstructionSet accelerated,
+        ArmCpu.Identity? arm = null)
     {
         Vendor = vendor;
         Name = name;
         Family = family;
         Model = model;
         Stepping = stepping;
-        Microarchitecture = NameCore(vendor, family, model);
+        Arm = arm;
+        Microarchitecture = arm is { Midr: { } midr } ? ArmCpu.Core(midr.Implementer, midr.Part) : NameCore(vendor, family, model);
         ProcessorCount = processorCount;
         L1DataBytes = l1;
         L2Bytes = l2;
@@ -108,12 +119,25 @@ public sealed class CpuInfo
     public override string ToString()
     {
         var text = new StringBuilder();
-        text.Append(CultureInfo.InvariantCulture, $"CPU: {Name} ({Vendor}, family {Family} (0x{Family:X}), model {Model} (0x{Model:X}), stepping {Stepping}; {Microarchitecture})\n");
-        text.Append(CultureInfo.InvariantCulture, $"instruction sets: the CPU offers {Describe(CpuOffers)}; this process can use {Describe(Accelerated)}\n");
+        if (Arm is { } arm)
+        {
+            if (arm.Midr is { } midr)
+                text.Append(CultureInfo.InvariantCulture, $"CPU: {Name} ({Vendor}, implementer 0x{midr.Implementer:X2}, part 0x{midr.Part:X3}, {midr.Release}; {Microarchitecture})\n");
+            else
+                text.Append($"CPU: {Name} (its Main ID Register is not readable, as under user-mode emulation; core unknown)\n");
+            text.Append(CultureInfo.InvariantCulture, $"instruction sets: the CPU offers {Describe(CpuOffers)} (AdvSimd; SDOT {YesNo(arm.DotProduct)}, RDM {YesNo(arm.Rdm)}); this process can use {Describe(Accelerated)}\n");
+        }
+        else
+        {
+            text.Append(CultureInfo.InvariantCulture, $"CPU: {Name} ({Vendor}, family {Family} (0x{Family:X}), model {Model} (0x{Model:X}), stepping {Stepping}; {Microarchitecture})\n");
+            text.Append(CultureInfo.InvariantCulture, $"instruction sets: the CPU offers {Describe(CpuOffers)}; this process can use {Describe(Accelerated)}\n");
+        }
         text.Append(CultureInfo.InvariantCulture, $"caches per core: L1d {Bytes(L1DataBytes)}, L2 {Bytes(L2Bytes)}, L3 {(L3Bytes == 0 ? "none" : L3SharedBy > 0 ? $"{Bytes(L3Bytes)} shared by {L3SharedBy}" : $"{Bytes(L3Bytes)} (the whole processor's)")} (from {CacheSource})\n");
         text.Append(CultureInfo.InvariantCulture, $"processors seen by the runtime: {ProcessorCount}");
         return text.ToString();
     }
+
+    private static string YesNo(bool present) => present ? "yes" : "no";
 
     /// <summary>"AVX-512", "AVX2 + FMA" or "Vector128".</summary>
     public static string Describe(InstructionSet set) => set switch
@@ -138,6 +162,9 @@ public sealed class CpuInfo
     {
         InstructionSet accelerated = RuntimeAccelerated();
         int processors = Environment.ProcessorCount;
+        if (RuntimeInformation.ProcessArchitecture == Architecture.Arm64)
+            return FromArm(ArmCpu.ReadOrNull(ArmCpu.MidrPath), ArmCpu.ReadOrNull("/proc/cpuinfo"), CachesFromSysfs(),
+                Dp.IsSupported, Rdm.IsSupported, accelerated, processors);
         if (!X86Base.IsSupported)
         {
             (long l1, long l2, long l3, int shared, string source) = CachesFromSysfs() ?? (DefaultL1, DefaultL2, DefaultL3, 0, "defaults");
@@ -146,6 +173,21 @@ public sealed class CpuInfo
         }
 
         return FromCpuid(X86Base.CpuId, accelerated, processors, () => CachesFromSysfs());
+    }
+
+    /// <summary>The description of an Arm64 CPU: the Main ID Register from sysfs (<paramref name="midrText"/>) or else from
+    /// <paramref name="procCpuinfo"/>, the caches from sysfs (<paramref name="caches"/>) or the defaults, and whether it has
+    /// SDOT/UDOT (<paramref name="dotProduct"/>) and SQRDMLAH (<paramref name="rdm"/>).</summary>
+    internal static CpuInfo FromArm(string? midrText, string? procCpuinfo, (long, long, long, int, string)? caches,
+        bool dotProduct, bool rdm, InstructionSet accelerated, int processors)
+    {
+        ArmCpu.Midr? midr = ArmCpu.ParseMidr(midrText) ?? ArmCpu.FromProcCpuinfo(procCpuinfo);
+        string vendor = midr is { } m ? ArmCpu.Implementer(m.Implementer) : "unknown";
+        string core = midr is { } c ? ArmCpu.Core(c.Implementer, c.Part) : "unknown";
+        string name = core == "unknown" ? "Arm64" : $"{vendor} {core}";
+        (long l1, long l2, long l3, int shared, string source) = caches ?? (DefaultL1, DefaultL2, DefaultL3, 0, "defaults");
+        return new CpuInfo(vendor, name, midr?.Implementer ?? 0, midr?.Part ?? 0, midr?.Revision ?? 0, processors,
+            l1, l2, l3, shared, source, accelerated, accelerated, new ArmCpu.Identity(midr, dotProduct, rdm));
     }
 
     /// <summary>One CPUID query, (leaf, subleaf) → (EAX, EBX, ECX, EDX): <see cref="X86Base.CpuId"/> in the process,
