@@ -252,6 +252,7 @@ public sealed class Trainer<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         }
 
         /// <summary>One pass over the training set in the current order, then the validation set; the epoch's metrics.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private EpochMetrics RunEpoch(int epoch)
         {
             double rate = options.Schedule.RateAt(epoch);
