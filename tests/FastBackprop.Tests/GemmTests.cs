@@ -183,6 +183,18 @@ public class GemmTests
         }
         Bits.Equal<T>(aBefore, a.Storage, $"{c}: A");
         Bits.Equal<T>(bBefore, b.Storage, $"{c}: B");
+        if (OrderedGemm.Applies)
+        {
+            // Beyond the error bound: the exact bits of the one summation order, whatever path, tile, block or thread
+            // count computed them.
+            T[] ordered = OrderedGemm.Multiply(ta, tb, c.M, c.N, c.K, T.CreateTruncating(c.Alpha), aBefore, a.Offset, a.Ld,
+                bBefore, b.Offset, b.Ld, T.CreateTruncating(c.Beta), cBefore, cm.Offset, cm.Ld);
+            for (int index = 0; index < cm.Storage.Length; index++)
+            {
+                if (cm.IsElement(index, out int i, out int j) && Bits.Of(cm.Storage[index]) != Bits.Of(ordered[index]))
+                    Assert.Fail($"{c}: C({i},{j}) = {cm.Storage[index]:R}, the ordered sum is {ordered[index]:R} (bits differ).");
+            }
+        }
     }
 
     private static void Deterministic<T>(GemmCase c) where T : unmanaged, IBinaryFloatingPointIeee754<T>

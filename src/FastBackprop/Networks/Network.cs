@@ -498,7 +498,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             output.Forward(pass, RunHidden(inputs, batch, InferenceWorkspaceFor(batch), packedWeights: null));
         bool fuseOutput = UseFusedKernels && (targets.IsEmpty || OutputLayerKernels<T>.Fuses(output.Activation, loss));
         T value = LossHead(w, targets, classIndices, batch, loss, fuseOutput, w.Delta(stack.Length - 1, OutputSize, batch),
-            w.PartialSums(OutputSize));
+            w.BiasGradient(OutputSize));
         if (!outputs.IsEmpty)
             w.Output(stack.Length - 1, OutputSize, batch).CopyTo(outputs);
         return value;

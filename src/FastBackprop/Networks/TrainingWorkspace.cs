@@ -15,7 +15,6 @@ internal sealed class TrainingWorkspace<T> where T : unmanaged, IBinaryFloatingP
     private readonly T[]?[] masks;
     private readonly T[]?[] preActivations;
     private readonly T[] logits;
-    private readonly T[] partialSums;
     private readonly T[] biasGradient;
 
     /// <param name="layout">The network's shape.</param>
@@ -30,8 +29,6 @@ internal sealed class TrainingWorkspace<T> where T : unmanaged, IBinaryFloatingP
         masks = new T[layerCount][];
         preActivations = new T[layerCount][];
         logits = new T[checked(capacity * sizes[^1])];
-        // Row groups of a fused bias gradient: one when batch ≤ 2, otherwise at least 6 rows each.
-        partialSums = new T[checked((capacity / 6 + 2) * sizes.Max())];
         biasGradient = new T[sizes.Max()];
     }
 
@@ -50,9 +47,8 @@ internal sealed class TrainingWorkspace<T> where T : unmanaged, IBinaryFloatingP
 
     public Span<T> Logits(int units, int batch) => logits.AsSpan(0, units * batch);
 
-    public Span<T> PartialSums(int length) => partialSums.AsSpan(0, length);
-
-    /// <summary>One layer's bias gradient in the fused training step (used, then the next layer's).</summary>
+    /// <summary>One layer's bias gradient in the fused training step (used, then the next layer's; an evaluation pass
+    /// writes the output layer's here and discards it).</summary>
     public Span<T> BiasGradient(int units) => biasGradient.AsSpan(0, units);
 
     /// <summary>Layer <paramref name="layer"/>'s buffer of one kind (rows of its output width), allocated on first use.</summary>

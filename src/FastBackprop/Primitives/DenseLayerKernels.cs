@@ -137,68 +137,47 @@ public static class DenseLayerKernels
         HiddenDeltaUnchecked(delta, nextDelta, nextWeights, activations, batch, units, nextUnits, activation);
     }
 
-    /// <summary>The Hadamard δ step fused into the GEMM. With a non-empty <paramref name="biasGradient"/> the
-    /// epilogue also sums Δ's columns (the bias gradient of this layer) through <paramref name="partialSums"/>,
-    /// which needs <see cref="BiasGradientScratch"/> elements.</summary>
+    /// <summary>The Hadamard δ step fused into the GEMM. With a non-empty <paramref name="biasGradient"/> Δ's column sums
+    /// (this layer's bias gradient) follow, in row order.</summary>
     internal static unsafe void HiddenDeltaUnchecked<T>(Span<T> delta, ReadOnlySpan<T> nextDelta, ReadOnlySpan<T> nextWeights,
-        ReadOnlySpan<T> activations, int batch, int units, int nextUnits, Activation activation,
-        Span<T> biasGradient = default, Span<T> partialSums = default)
+        ReadOnlySpan<T> activations, int batch, int units, int nextUnits, Activation activation, Span<T> biasGradient = default)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (!activation.IsTrainable || activation.Kind == ActivationKind.Softmax)
             throw new InvalidOperationException($"{activation} has no elementwise derivative to train through.");
-        var fused = new DeltaVisitor<T>(delta, nextDelta, nextWeights, activations, new DeltaShape(batch, units, nextUnits), biasGradient, partialSums);
+        var fused = new DeltaVisitor<T>(delta, nextDelta, nextWeights, activations, new DeltaShape(batch, units, nextUnits));
         ActivationTable<T>.Visit(activation, ref fused);
+        if (!biasGradient.IsEmpty)
+            BiasGradientUnchecked(biasGradient, delta, batch, units);
     }
 
     /// <summary>Runs the fused δ GEMM with the activation's derivative operator from <see cref="ActivationTable{T}"/>.</summary>
     private readonly ref struct DeltaVisitor<T>(Span<T> delta, ReadOnlySpan<T> nextDelta, ReadOnlySpan<T> nextWeights,
-        ReadOnlySpan<T> operand, DeltaShape shape, Span<T> biasGradient, Span<T> partialSums) : IActivationVisitor<T>
+        ReadOnlySpan<T> operand, DeltaShape shape) : IActivationVisitor<T>
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
-        private readonly Span<T> delta = delta, biasGradient = biasGradient, partialSums = partialSums;
+        private readonly Span<T> delta = delta;
         private readonly ReadOnlySpan<T> nextDelta = nextDelta, nextWeights = nextWeights, operand = operand;
 
         public void Visit<TForward, TDerivative>(TForward forward, TDerivative derivative)
             where TForward : struct, IBinaryOperator<T> where TDerivative : struct, IBinaryOperator<T>
-            => DeltaFused(derivative, delta, nextDelta, nextWeights, operand, shape, biasGradient, partialSums);
-    }
-
-    /// <summary>Elements of the partial-sums scratch a fused bias gradient needs for Δ of batch×units.</summary>
-    internal static int BiasGradientScratch<T>(int batch, int units, int nextUnits) where T : unmanaged, IBinaryFloatingPointIeee754<T>
-    {
-        int group = GemmDriver<T>.RowGroup(false, false, batch, units, nextUnits, T.One);
-        return checked((batch + group - 1) / group * units);
+            => DeltaFused(derivative, delta, nextDelta, nextWeights, operand, shape);
     }
 
     private readonly record struct DeltaShape(int Batch, int Units, int NextUnits);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void DeltaFused<T, TDerivative>(TDerivative derivative, Span<T> delta, ReadOnlySpan<T> nextDelta,
-        ReadOnlySpan<T> nextWeights, ReadOnlySpan<T> activations, DeltaShape shape, Span<T> biasGradient, Span<T> partialSums)
+        ReadOnlySpan<T> nextWeights, ReadOnlySpan<T> activations, DeltaShape shape)
         where T : unmanaged, IBinaryFloatingPointIeee754<T>
         where TDerivative : struct, IBinaryOperator<T>
     {
         (int batch, int units, int nextUnits) = shape;
         fixed (T* pActivations = &MemoryMarshal.GetReference(activations))
-        fixed (T* pPartial = &MemoryMarshal.GetReference(partialSums))
         {
-            if (biasGradient.IsEmpty)
-            {
-                var epilogue = new DerivativeEpilogue<T, TDerivative, SwitchOff>(pActivations, units, derivative, null, 0, 1);
-                Gemm.RunChecked(Transpose.No, Transpose.No, batch, units, nextUnits, T.One, nextDelta, nextUnits,
-                    nextWeights, units, T.Zero, delta, units, in epilogue);
-                return;
-            }
-            int group = GemmDriver<T>.RowGroup(false, false, batch, units, nextUnits, T.One);
-            int groups = (batch + group - 1) / group;
-            if (partialSums.Length < (long)groups * units)
-                throw new InvalidOperationException($"The bias-gradient scratch holds {partialSums.Length} elements; {groups}×{units} are needed.");
-            var summing = new DerivativeEpilogue<T, TDerivative, SwitchOn>(pActivations, units, derivative, pPartial, units, group);
+            var epilogue = new DerivativeEpilogue<T, TDerivative>(pActivations, units, derivative);
             Gemm.RunChecked(Transpose.No, Transpose.No, batch, units, nextUnits, T.One, nextDelta, nextUnits,
-                nextWeights, units, T.Zero, delta, units, in summing);
-            // The groups' sums, added in group order: a fixed order, whatever the thread count.
-            Elementwise<T>.SumRows(partialSums, groups, biasGradient[..units]);
+                nextWeights, units, T.Zero, delta, units, in epilogue);
         }
     }
 

@@ -39,13 +39,14 @@ internal readonly struct ScaledDifferenceOperator<T>(T scale) : IBinaryOperator<
         => TSimd.Multiply(TSimd.Subtract(x, y), TSimd.Broadcast(scale));
 }
 
-/// <summary>x·α + y·β with two roundings of the products and one of the sum (never fused), the arithmetic of
-/// GEMM's scalar edge loops.</summary>
-internal readonly struct LinearCombinationOperator<T>(T alpha, T beta) : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+/// <summary>GEMM's last step on a finished sum x with C's old value y: α·x (x itself when α = 1), then β·y added by one fused
+/// multiply-add (where the hardware fuses) — the micro-kernels' arithmetic, so edge tiles and matrix-vector products give
+/// every element the bits a full tile gives it.</summary>
+internal readonly struct GemmFinishOperator<T>(T alpha, T beta) : IBinaryOperator<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public TVec Invoke<TSimd, TVec>(TVec x, TVec y) where TSimd : ISimd<T, TVec> where TVec : unmanaged
-        => TSimd.Add(TSimd.Multiply(x, TSimd.Broadcast(alpha)), TSimd.Multiply(y, TSimd.Broadcast(beta)));
+        => TSimd.MultiplyAdd(y, TSimd.Broadcast(beta), alpha == T.One ? x : TSimd.Multiply(x, TSimd.Broadcast(alpha)));
 }
 
 /// <summary>e^{x − shift} (y unused): softmax's numerator with the row maximum as the shift.</summary>

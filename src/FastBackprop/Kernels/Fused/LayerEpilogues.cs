@@ -14,15 +14,10 @@ internal readonly unsafe struct BiasActivationEpilogue<T, TActivation>(T* bias, 
 {
     public static bool Active => true;
     public static bool InRegisters => TActivation.FitsInRegisters;
-    public static bool SumsColumns => false;
-    public int RowGroup => 1;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public T* OperandRow(int row) => bias;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public T* PartialSums(int group) => null;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
     public TVec Transform<TSimd, TVec>(TVec value, TVec operand) where TSimd : ISimd<T, TVec> where TVec : unmanaged
     {
         TVec z = TSimd.Add(value, operand);
@@ -32,28 +27,19 @@ internal readonly unsafe struct BiasActivationEpilogue<T, TActivation>(T* bias, 
 
 /// <summary>
 /// Backward epilogue, the Hadamard δ step: <c>Δ_l = (Δ_{l+1}·W_{l+1}) ⊙ g'(A_l)</c>, the derivative read from
-/// the stored activations at the tile's own rows and columns. With <typeparamref name="TBiasGradient"/> on,
-/// it also sums the finished Δ over each row group into a partial-sums buffer (⌈batch/RowGroup⌉ × units):
-/// the bias gradient then costs one short reduction instead of another pass over Δ, and since the groups
-/// follow the tiles, not the threads, the result does not depend on the thread count.
+/// the stored activations at the tile's own rows and columns. (The bias gradient, Δ's column sums, is not summed here:
+/// tiles cover MR rows, which differ between instruction sets, and a sum must not; it is one pass over Δ in row order.)
 /// </summary>
-internal readonly unsafe struct DerivativeEpilogue<T, TDerivative, TBiasGradient>(
-    T* activations, nint ldActivations, TDerivative derivative, T* partialSums, nint ldPartialSums, int rowGroup) : IGemmEpilogue<T>
+internal readonly unsafe struct DerivativeEpilogue<T, TDerivative>(T* activations, nint ldActivations, TDerivative derivative) : IGemmEpilogue<T>
     where T : unmanaged, IBinaryFloatingPointIeee754<T>
     where TDerivative : struct, IBinaryOperator<T>
-    where TBiasGradient : struct, ISwitch
 {
     public static bool Active => true;
     public static bool InRegisters => TDerivative.FitsInRegisters;
-    public static bool SumsColumns => TBiasGradient.On;
-    public int RowGroup => rowGroup;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public T* OperandRow(int row) => activations + row * ldActivations;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public T* PartialSums(int group) => partialSums + group * ldPartialSums;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-
     public TVec Transform<TSimd, TVec>(TVec value, TVec operand) where TSimd : ISimd<T, TVec> where TVec : unmanaged
         => derivative.Invoke<TSimd, TVec>(value, operand);
 }

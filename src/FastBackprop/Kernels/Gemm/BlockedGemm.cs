@@ -25,9 +25,15 @@ internal static unsafe class BlockedGemm<T> where T : unmanaged, IBinaryFloating
     {
         int mr = plan.MR;
         nint aElements = plan.AElements<T>(), bElements = plan.BElements<T>(), tileElements = plan.TileElements<T>();
-        T* packedA = PackBuffers<T>.Get(aElements + bElements + plan.Threads * tileElements);
+        // The running sums between K blocks live in C itself, except when the last block must still read the caller's
+        // C (β ≠ 0): then in a scratch block of mc rows of the product, n apart.
+        bool runningAside = beta != T.Zero && k > plan.KcMax;
+        nint runningElements = runningAside ? PackBuffers<T>.RoundToCacheLine((nint)plan.McMax * n) : 0;
+        T* packedA = PackBuffers<T>.Get(aElements + bElements + plan.Threads * tileElements + runningElements);
         T* packedB = packedA + aElements;
-        var output = new TileOutput(transposedC, c, ldc, alpha, packedB + bElements, tileElements);
+        T* edgeTiles = packedB + bElements;
+        var output = new TileOutput(transposedC, c, ldc, alpha, beta, edgeTiles, tileElements,
+            runningAside ? edgeTiles + plan.Threads * tileElements : null, n);
         for (int ic = 0; ic < m; ic += plan.MC)
         {
             int mc = Math.Min(plan.MC, m - ic);
@@ -36,8 +42,7 @@ internal static unsafe class BlockedGemm<T> where T : unmanaged, IBinaryFloating
             {
                 int kc = Math.Min(plan.KcMax, k - pc);
                 T* aBlock = transA ? a + pc * lda + ic : a + ic * lda + pc;
-                // Only the first K block applies the caller's β; later blocks add onto it.
-                var rows = new RowBlock(ic, mc, kc, pc == 0 ? beta : T.One, pc + kc == k,
+                var rows = new RowBlock(ic, mc, kc, pc == 0, pc + kc == k,
                     PlaceA(plan, transA, aBlock, lda, mc, kc, slivers, packedA));
                 for (int jc = 0; jc < n; jc += plan.NC)
                 {
@@ -147,16 +152,37 @@ internal static unsafe class BlockedGemm<T> where T : unmanaged, IBinaryFloating
             => Slivers<TKernel, TEpilogue>(block, part * slivers / parts, (part + 1) * slivers / parts, 0, panels, part, epilogue);
     }
 
-    /// <summary>Where every tile of one product goes: C (or, transposed, the caller's C seen as Cᵀ), α, and the
-    /// per-part edge tiles that ragged or transposed tiles are computed into before merging.</summary>
-    private readonly struct TileOutput(bool transposedC, T* c, nint ldc, T alpha, T* edgeTiles, nint tileElements)
+    /// <summary>Where every tile of one product goes: C (or, transposed, the caller's C seen as Cᵀ), α and β (applied on
+    /// the last K block), the per-part edge tiles that ragged or transposed tiles are computed in before merging, and
+    /// where the running sums wait between K blocks when not in C (<see cref="Running"/>, rows of the current row
+    /// block <see cref="Ldr"/> apart, in the product's coordinates; null: in C).</summary>
+    private readonly struct TileOutput(bool transposedC, T* c, nint ldc, T alpha, T beta, T* edgeTiles, nint tileElements, T* running, nint ldr)
     {
         public readonly bool TransposedC = transposedC;
         public readonly T* C = c;
         public readonly nint Ldc = ldc;
-        public readonly T Alpha = alpha;
+        public readonly T Alpha = alpha, Beta = beta;
         public readonly T* EdgeTiles = edgeTiles;
         public readonly nint TileElements = tileElements;
+        public readonly T* Running = running;
+        public readonly nint Ldr = ldr;
+
+        /// <summary>Where the running sum of product element (row, column) is kept, with its row and column strides.</summary>
+        public T* RunningSums(int ic, int row, int column, out nint rowStride, out nint columnStride)
+        {
+            if (Running != null)
+            {
+                (rowStride, columnStride) = (Ldr, 1);
+                return Running + (row - ic) * Ldr + column;
+            }
+            if (TransposedC)
+            {
+                (rowStride, columnStride) = (1, Ldc);
+                return C + column * Ldc + row;
+            }
+            (rowStride, columnStride) = (Ldc, 1);
+            return C + row * Ldc + column;
+        }
     }
 
     /// <summary>One placed block of op(A): packed slivers (MR·kc elements apart; a ragged last sliver is always packed)
@@ -182,13 +208,12 @@ internal static unsafe class BlockedGemm<T> where T : unmanaged, IBinaryFloating
         public readonly nint Ldb = ldb;
     }
 
-    /// <summary>Rows [ic, ic + mc) of C at K block [pc, pc + kc): the β this block applies (the caller's on the first K
-    /// block, 1 after), whether it is the last K block (the epilogue runs then), and its placed op(A).</summary>
-    private readonly struct RowBlock(int ic, int mc, int kc, T beta, bool lastK, ASource a)
+    /// <summary>Rows [ic, ic + mc) of C at K block [pc, pc + kc): whether it is the first K block (the sums start at
+    /// zero) and the last (α, β and the epilogue are applied then), and its placed op(A).</summary>
+    private readonly struct RowBlock(int ic, int mc, int kc, bool firstK, bool lastK, ASource a)
     {
         public readonly int Ic = ic, Mc = mc, Kc = kc;
-        public readonly T Beta = beta;
-        public readonly bool LastK = lastK;
+        public readonly bool FirstK = firstK, LastK = lastK;
         public readonly ASource A = a;
     }
 
@@ -216,8 +241,8 @@ internal static unsafe class BlockedGemm<T> where T : unmanaged, IBinaryFloating
         ref readonly BSource b = ref block.B;
         T* edgeTile = output.EdgeTiles + worker * output.TileElements;
         nint ldc = output.Ldc;
-        T alpha = output.Alpha, beta = block.Rows.Beta;
-        bool lastK = block.Rows.LastK;
+        T alpha = output.Alpha, beta = output.Beta;
+        bool firstK = block.Rows.FirstK, lastK = block.Rows.LastK;
         int ic = block.Rows.Ic, jc = block.Jc, mc = block.Rows.Mc, nc = block.Nc;
         var none = new NoEpilogue<T>();
         for (int sliver = firstSliver; sliver < endSliver; sliver++)
@@ -240,31 +265,41 @@ internal static unsafe class BlockedGemm<T> where T : unmanaged, IBinaryFloating
                 T* bSliver = bInPlace ? b.InPlace + jr : b.Packed + (nint)(jr - b.FirstColumn) * kc;
                 nint bStep = bInPlace ? b.Ldb : nr;
                 int row = ic + ir, column = jc + jr;
+                T* running = output.RunningSums(ic, row, column, out nint runningRowStride, out nint runningColumnStride);
+                if (!output.TransposedC && columns == nr)
+                {
+                    // A full-width tile (all MR rows, or the rows left in a ragged last sliver): continues the running
+                    // sums where they wait and is stored straight into C on the last K block, the epilogue in registers
+                    // (or below, from L1, when it is too big to inline into the kernel).
+                    T* cTile = output.C + row * ldc + column;
+                    T* seed = firstK ? null : running;
+                    if (!lastK)
+                        TKernel.Run(kc, aSliver, aRowStride, aStep, bSliver, bStep, seed, runningRowStride, running, runningRowStride, T.One, T.Zero, none, row, column, rows);
+                    else if (TEpilogue.InRegisters)
+                        TKernel.Run(kc, aSliver, aRowStride, aStep, bSliver, bStep, seed, runningRowStride, cTile, ldc, alpha, beta, epilogue, row, column, rows);
+                    else
+                        TKernel.Run(kc, aSliver, aRowStride, aStep, bSliver, bStep, seed, runningRowStride, cTile, ldc, alpha, beta, none, row, column, rows);
+                    continue;
+                }
+                // A ragged last panel, or any tile of a transposed product: computed in the aside tile (seeded with the
+                // running sums), then only its valid part merged, or kept as the running sums.
+                if (!firstK)
+                    CopyTile(running, runningRowStride, runningColumnStride, edgeTile, nr, rows, columns, nr);
+                TKernel.Run(kc, aSliver, aRowStride, aStep, bSliver, bStep, firstK ? null : edgeTile, nr, edgeTile, nr, T.One, T.Zero, none, 0, 0, rows);
+                if (!lastK)
+                {
+                    StoreTile(edgeTile, nr, running, runningRowStride, runningColumnStride, rows, columns);
+                    continue;
+                }
                 if (output.TransposedC)
                 {
                     T* cTile = output.C + column * ldc + row;
-                    TKernel.Run(kc, aSliver, aRowStride, aStep, bSliver, bStep, edgeTile, nr, T.One, T.Zero, none, 0, 0, mr);
                     MergeTile(edgeTile, nr, cTile, 1, ldc, rows, columns, alpha, beta);
-                    if (lastK)
-                        GemmEpilogue<T>.ApplyToStoredTile(epilogue, cTile, ldc, column, row, columns, rows);
-                }
-                else if (columns == nr)
-                {
-                    // A full-width tile (all MR rows, or the rows left in a ragged last sliver): stored straight
-                    // into C, the epilogue in registers on the last K block (or below, from L1, when it is too
-                    // big to inline into the kernel).
-                    T* cTile = output.C + row * ldc + column;
-                    if (lastK && TEpilogue.InRegisters)
-                        TKernel.Run(kc, aSliver, aRowStride, aStep, bSliver, bStep, cTile, ldc, alpha, beta, epilogue, row, column, rows);
-                    else
-                        TKernel.Run(kc, aSliver, aRowStride, aStep, bSliver, bStep, cTile, ldc, alpha, beta, none, row, column, rows);
+                    GemmEpilogue<T>.ApplyToStoredTile(epilogue, cTile, ldc, column, row, columns, rows);
                 }
                 else
                 {
-                    // Ragged last panel: compute the full padded tile aside, merge only the valid part.
-                    T* cTile = output.C + row * ldc + column;
-                    TKernel.Run(kc, aSliver, aRowStride, aStep, bSliver, bStep, edgeTile, nr, T.One, T.Zero, none, 0, 0, mr);
-                    MergeTile(edgeTile, nr, cTile, ldc, 1, rows, columns, alpha, beta);
+                    MergeTile(edgeTile, nr, output.C + row * ldc + column, ldc, 1, rows, columns, alpha, beta);
                 }
             }
             if (output.TransposedC || !lastK || !TEpilogue.Active)
@@ -281,46 +316,60 @@ internal static unsafe class BlockedGemm<T> where T : unmanaged, IBinaryFloating
         }
     }
 
-    /// <summary>C(i, j) = α·tile(i, j) + β·C(i, j) over the valid part of a tile, C addressed with
-    /// separate row and column strides so the same code writes a tile or its transpose.</summary>
+    /// <summary>C(i, j) = α·tile(i, j) + β·C(i, j) over the valid part of a tile, with the micro-kernel's arithmetic
+    /// (<see cref="GemmFinish{T}"/>), C addressed with separate row and column strides so the same code writes a tile or
+    /// its transpose.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MergeTile(T* tile, nint ldt, T* c, nint rowStride, nint columnStride,
         int rows, int columns, T alpha, T beta)
     {
         if (columnStride == 1)
         {
-            // Rows of C are contiguous (an edge tile of the untransposed product): vector rows, with
-            // the same arithmetic as the scalar loop below (α·t, β·c, then their sum).
             for (int i = 0; i < rows; i++)
-            {
-                var source = new ReadOnlySpan<T>(tile + i * ldt, columns);
-                var target = new Span<T>(c + i * rowStride, columns);
-                if (beta == T.Zero)
-                {
-                    if (alpha == T.One)
-                        source.CopyTo(target);
-                    else
-                        Elementwise<T>.Scale(source, alpha, target);
-                }
-                else
-                    Elementwise<T>.Map(new LinearCombinationOperator<T>(alpha, beta), source, target, target);
-            }
+                GemmFinish<T>.Row(tile + i * ldt, c + i * rowStride, columns, alpha, beta);
             return;
         }
         for (int i = 0; i < rows; i++)
         {
             T* source = tile + i * ldt;
             T* target = c + i * rowStride;
-            if (beta == T.Zero)
-            {
-                for (int j = 0; j < columns; j++)
-                    target[j * columnStride] = alpha * source[j];
-            }
+            for (int j = 0; j < columns; j++)
+                target[j * columnStride] = GemmFinish<T>.Scalar(source[j], alpha, beta, target[j * columnStride]);
+        }
+    }
+
+    /// <summary>Copies the valid rows×columns of a tile between the aside tile and where running sums wait (either may
+    /// be strided); with <paramref name="padTo"/> the destination's rows are zero-filled up to that width, so the
+    /// kernel's padding lanes never start from stale values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CopyTile(T* source, nint rowStride, nint columnStride, T* destination, nint ldd, int rows, int columns, int padTo = 0)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            T* from = source + i * rowStride;
+            T* to = destination + i * ldd;
+            if (columnStride == 1)
+                new ReadOnlySpan<T>(from, columns).CopyTo(new Span<T>(to, columns));
             else
             {
                 for (int j = 0; j < columns; j++)
-                    target[j * columnStride] = alpha * source[j] + beta * target[j * columnStride];
+                    to[j] = from[j * columnStride];
             }
+            for (int j = columns; j < padTo; j++)
+                to[j] = T.Zero;
+        }
+    }
+
+    /// <summary>The valid rows×columns of the aside tile into strided storage (where the running sums wait).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void StoreTile(T* source, nint ldt, T* destination, nint rowStride, nint columnStride, int rows, int columns)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            T* from = source + i * ldt;
+            T* to = destination + i * rowStride;
+            for (int j = 0; j < columns; j++)
+                to[j * columnStride] = from[j];
         }
     }
 }

@@ -7,10 +7,12 @@ namespace FastBackprop.Kernels.Gemm;
 
 /// <summary>
 /// Where a product runs: each shape goes to the path that suits it. Nothing to multiply is C = β·C; one or two rows or
-/// columns of C are matrix-vector products (<see cref="SmallShapeGemm{T}"/>); C = A·Bᵀ with at most 16 columns is dot
-/// products of rows (<see cref="RowDots{T}"/>); the rest runs the GotoBLAS/BLIS loops (<see cref="BlockedGemm{T}"/>) on
-/// the register-blocked micro-kernel of the instruction set the <see cref="KernelConfiguration"/> chose (read once per
-/// product), with the tile, orientation and blocks <see cref="GemmBlocking"/> picks.
+/// columns of C are matrix-vector products (<see cref="SmallShapeGemm{T}"/>); the rest runs the GotoBLAS/BLIS loops
+/// (<see cref="BlockedGemm{T}"/>) on the register-blocked micro-kernel of the instruction set the
+/// <see cref="KernelConfiguration"/> chose (read once per product), with the tile, orientation and blocks
+/// <see cref="GemmBlocking"/> picks. Every path computes an element the same way — one chain of fused multiply-adds over
+/// k in order, then α, β (<see cref="GemmFinish{T}"/>) and the epilogue — so its bits depend on the operands alone, not
+/// on the path, the instruction set, the blocks or the thread count (docs/MATH.md, "Summation order").
 /// Pointers are assumed valid for the shapes: the public API has already checked them.
 /// </summary>
 internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -45,17 +47,12 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
         }
         if (m <= GemmBlocking.SmallRowsThreshold)
         {
-            SmallShapeGemm<T>.Rows(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
+            SmallShapeGemm<T>.Rows(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, packedB);
             return;
         }
         if (n <= GemmBlocking.SmallRowsThreshold)
         {
             SmallShapeGemm<T>.Columns(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
-            return;
-        }
-        if (RowDots<T>.Applies(transA, transB, n, k))
-        {
-            RowDots<T>.Run(m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue);
             return;
         }
 
@@ -76,23 +73,6 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
                 Tiled<MicroKernel6xTwoVectors<T, Simd128<T>, Vector128<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, packedB);
                 break;
         }
-    }
-
-    /// <summary>
-    /// The row group an epilogue that sums columns must use for this product (see
-    /// <see cref="IGemmEpilogue{T}.RowGroup"/>): the rows one tile covers — MR, or NR when the product runs
-    /// transposed, or <see cref="RowDots{T}.RowGroup"/> for dot-product runs — or all rows when they are handled one
-    /// at a time. At most ⌈m/6⌉ groups unless m ≤ 2. Follows <see cref="Run{TEpilogue}"/>'s choice of path.
-    /// </summary>
-    public static int RowGroup(bool transA, bool transB, int m, int n, int k, T alpha)
-    {
-        if (k == 0 || alpha == T.Zero || m <= GemmBlocking.SmallRowsThreshold)
-            return Math.Max(m, 1);
-        if (n > GemmBlocking.SmallRowsThreshold && RowDots<T>.Applies(transA, transB, n, k))
-            return RowDots<T>.RowGroup;
-        KernelConfiguration configuration = KernelConfiguration.Active;
-        (int mr, bool transposed) = GemmBlocking.ChooseTile<T>(configuration, m, n);
-        return transposed ? GemmBlocking.TileColumns<T>(configuration) : mr;
     }
 
     /// <summary>

@@ -21,22 +21,12 @@ internal unsafe interface IGemmEpilogue<T> where T : unmanaged
     /// full tile right after the kernel stored it (still in L1), as it does for edge tiles.</summary>
     static abstract bool InRegisters { get; }
 
-    /// <summary>Whether the column sums of the transformed C are wanted (the bias gradient, ΣΔ over rows).</summary>
-    static abstract bool SumsColumns { get; }
-
-    /// <summary>Rows per partial column sum: the rows [g·RowGroup, (g+1)·RowGroup) are summed, in row order,
-    /// into row g of the partial-sums buffer (a group never straddles two tiles, so no two threads write one).</summary>
-    int RowGroup { get; }
-
     /// <summary>The second input of the transform for row <paramref name="row"/> of C, at column 0
     /// (the bias vector, or the row of stored activations).</summary>
     T* OperandRow(int row);
 
     /// <summary>The finished value of C (a register) and the operand at the same positions.</summary>
     TVec Transform<TSimd, TVec>(TVec value, TVec operand) where TSimd : ISimd<T, TVec> where TVec : unmanaged;
-
-    /// <summary>Where the partial column sums of row group <paramref name="group"/> go (column 0).</summary>
-    T* PartialSums(int group);
 }
 
 /// <summary>Plain GEMM: nothing after the product.</summary>
@@ -44,14 +34,10 @@ internal unsafe struct NoEpilogue<T> : IGemmEpilogue<T> where T : unmanaged
 {
     public static bool Active => false;
     public static bool InRegisters => false;
-    public static bool SumsColumns => false;
-    public readonly int RowGroup => 1;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly T* OperandRow(int row) => null;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public readonly TVec Transform<TSimd, TVec>(TVec value, TVec operand) where TSimd : ISimd<T, TVec> where TVec : unmanaged => value;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly T* PartialSums(int group) => null;
 }
 
 /// <summary>The epilogue over a tile already stored in C (row-major with stride ldc).</summary>
@@ -84,7 +70,6 @@ internal static unsafe class GemmEpilogue<T> where T : unmanaged, System.Numeric
         int count = TSimd.Count;
         T* valueBuffer = stackalloc T[count];
         T* operandBuffer = stackalloc T[count];
-        int group = epilogue.RowGroup;
         if (columns <= 2 && rows > 2)
         {
             ApplyByColumns<TEpilogue, TSimd, TVec>(epilogue, c, ldc, row, column, rows, columns, valueBuffer, operandBuffer);
@@ -95,8 +80,6 @@ internal static unsafe class GemmEpilogue<T> where T : unmanaged, System.Numeric
             int r = row + i;
             T* cRow = c + i * ldc;
             T* operand = epilogue.OperandRow(r) + column;
-            T* sums = TEpilogue.SumsColumns ? epilogue.PartialSums(r / group) + column : null;
-            bool firstOfGroup = r % group == 0;
             for (int j = 0; j < columns; j += count)
             {
                 int width = Math.Min(count, columns - j);
@@ -118,21 +101,12 @@ internal static unsafe class GemmEpilogue<T> where T : unmanaged, System.Numeric
                     for (int t = 0; t < width; t++)
                         cRow[j + t] = valueBuffer[t];
                 }
-                if (!TEpilogue.SumsColumns)
-                    continue;
-                if (width == count)
-                    TSimd.Store(sums + j, firstOfGroup ? y : TSimd.Add(TSimd.Load(sums + j), y));
-                else
-                {
-                    for (int t = 0; t < width; t++)
-                        sums[j + t] = firstOfGroup ? valueBuffer[t] : sums[j + t] + valueBuffer[t];
-                }
             }
         }
     }
 
     /// <summary>A tile one or two columns wide (a single-output layer): a register of rows at a time, gathered
-    /// down the column, instead of one padded register per row. Column sums are added in row order.</summary>
+    /// down the column, instead of one padded register per row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ApplyByColumns<TEpilogue, TSimd, TVec>(in TEpilogue epilogue, T* c, nint ldc, int row, int column,
         int rows, int columns, T* valueBuffer, T* operandBuffer)
@@ -141,7 +115,6 @@ internal static unsafe class GemmEpilogue<T> where T : unmanaged, System.Numeric
         where TVec : unmanaged
     {
         int count = TSimd.Count;
-        int group = epilogue.RowGroup;
         for (int j = 0; j < columns; j++)
         {
             for (int i = 0; i < rows; i += count)
@@ -154,16 +127,7 @@ internal static unsafe class GemmEpilogue<T> where T : unmanaged, System.Numeric
                 }
                 TSimd.Store(valueBuffer, epilogue.Transform<TSimd, TVec>(TSimd.Load(valueBuffer), TSimd.Load(operandBuffer)));
                 for (int t = 0; t < height; t++)
-                {
-                    T value = valueBuffer[t];
-                    c[(i + t) * ldc + j] = value;
-                    if (TEpilogue.SumsColumns)
-                    {
-                        int r = row + i + t;
-                        T* sum = epilogue.PartialSums(r / group) + column + j;
-                        *sum = r % group == 0 ? value : *sum + value;
-                    }
-                }
+                    c[(i + t) * ldc + j] = valueBuffer[t];
             }
         }
     }

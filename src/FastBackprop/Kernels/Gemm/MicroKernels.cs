@@ -25,9 +25,12 @@ internal unsafe interface IMicroKernel<T> where T : unmanaged
     /// β = 0 means C is written without being read (BLAS semantics: NaN in C does not survive).
     /// Only the first <paramref name="rows"/> rows of the tile (1..MR) are stored, so a ragged last sliver
     /// needs no aside buffer. <paramref name="row"/> and <paramref name="column"/> place the tile in C for
-    /// the epilogue.</summary>
-    static abstract void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* c, nint ldc, T alpha, T beta,
-        in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>;
+    /// the epilogue. <paramref name="seed"/> (rows lds apart) holds the running sums of the earlier K blocks, which the
+    /// accumulators continue (null on the first K block: they start at zero), so every element is one chain of fused
+    /// multiply-adds over k in order, however k is blocked; a K block that is not the last is stored raw (α = 1,
+    /// β = 0, no epilogue) where the next one will seed from.</summary>
+    static abstract void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* seed, nint lds,
+        T* c, nint ldc, T alpha, T beta, in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>;
 }
 
 /// <summary>Writing one two-register row of a finished tile, through the epilogue.</summary>
@@ -39,7 +42,7 @@ internal static unsafe class TileStore<T, TSimd, TVec>
     /// <summary>Stores y = α·x (already scaled by the kernel) plus β·C, through the epilogue.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Row<TEpilogue>(T* c, nint count, TVec y0, TVec y1, TVec beta, bool overwrite,
-        in TEpilogue epilogue, int row, int column, ref TVec sum0, ref TVec sum1)
+        in TEpilogue epilogue, int row, int column)
         where TEpilogue : struct, IGemmEpilogue<T>
     {
         if (!overwrite)
@@ -52,26 +55,9 @@ internal static unsafe class TileStore<T, TSimd, TVec>
             T* operand = epilogue.OperandRow(row) + column;
             y0 = epilogue.Transform<TSimd, TVec>(y0, TSimd.Load(operand));
             y1 = epilogue.Transform<TSimd, TVec>(y1, TSimd.Load(operand + count));
-            if (TEpilogue.SumsColumns)
-            {
-                sum0 = TSimd.Add(sum0, y0);
-                sum1 = TSimd.Add(sum1, y1);
-            }
         }
         TSimd.Store(c, y0);
         TSimd.Store(c + count, y1);
-    }
-
-    /// <summary>A full tile's rows all belong to one row group (RowGroup = MR): its column sums are the group's.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void ColumnSums<TEpilogue>(in TEpilogue epilogue, nint count, int row, int column, TVec sum0, TVec sum1)
-        where TEpilogue : struct, IGemmEpilogue<T>
-    {
-        if (!TEpilogue.SumsColumns)
-            return;
-        T* sums = epilogue.PartialSums(row / epilogue.RowGroup) + column;
-        TSimd.Store(sums, sum0);
-        TSimd.Store(sums + count, sum1);
     }
 }
 
@@ -85,11 +71,26 @@ internal unsafe struct MicroKernel12xTwoVectors<T, TSimd, TVec> : IMicroKernel<T
     public static int NR => 2 * TSimd.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* c, nint ldc, T alpha, T beta,
-        in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
+    public static void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* seed, nint lds,
+        T* c, nint ldc, T alpha, T beta, in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
     {
         TVec c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero, c60 = TSimd.Zero, c61 = TSimd.Zero, c70 = TSimd.Zero, c71 = TSimd.Zero, c80 = TSimd.Zero, c81 = TSimd.Zero, c90 = TSimd.Zero, c91 = TSimd.Zero, c100 = TSimd.Zero, c101 = TSimd.Zero, c110 = TSimd.Zero, c111 = TSimd.Zero;
         nint count = TSimd.Count;
+        if (seed != null)
+        {
+            c00 = TSimd.Load(seed); c01 = TSimd.Load(seed + count);
+            if (rows > 1) { c10 = TSimd.Load(seed + lds); c11 = TSimd.Load(seed + lds + count); }
+            if (rows > 2) { c20 = TSimd.Load(seed + 2 * lds); c21 = TSimd.Load(seed + 2 * lds + count); }
+            if (rows > 3) { c30 = TSimd.Load(seed + 3 * lds); c31 = TSimd.Load(seed + 3 * lds + count); }
+            if (rows > 4) { c40 = TSimd.Load(seed + 4 * lds); c41 = TSimd.Load(seed + 4 * lds + count); }
+            if (rows > 5) { c50 = TSimd.Load(seed + 5 * lds); c51 = TSimd.Load(seed + 5 * lds + count); }
+            if (rows > 6) { c60 = TSimd.Load(seed + 6 * lds); c61 = TSimd.Load(seed + 6 * lds + count); }
+            if (rows > 7) { c70 = TSimd.Load(seed + 7 * lds); c71 = TSimd.Load(seed + 7 * lds + count); }
+            if (rows > 8) { c80 = TSimd.Load(seed + 8 * lds); c81 = TSimd.Load(seed + 8 * lds + count); }
+            if (rows > 9) { c90 = TSimd.Load(seed + 9 * lds); c91 = TSimd.Load(seed + 9 * lds + count); }
+            if (rows > 10) { c100 = TSimd.Load(seed + 10 * lds); c101 = TSimd.Load(seed + 10 * lds + count); }
+            if (rows > 11) { c110 = TSimd.Load(seed + 11 * lds); c111 = TSimd.Load(seed + 11 * lds + count); }
+        }
         if (aRowStride == 1)
         {
             for (int p = 0; p < kc; p++)
@@ -152,38 +153,36 @@ internal unsafe struct MicroKernel12xTwoVectors<T, TSimd, TVec> : IMicroKernel<T
             c100 = TSimd.Multiply(c100, alphaV); c101 = TSimd.Multiply(c101, alphaV); c110 = TSimd.Multiply(c110, alphaV); c111 = TSimd.Multiply(c111, alphaV);
         }
         TVec betaV = TSimd.Broadcast(beta);
-        TVec sum0 = TSimd.Zero, sum1 = TSimd.Zero;
         if (beta == T.Zero)
         {
-            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, betaV, true, epilogue, row + 0, column, ref sum0, ref sum1);
-            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, betaV, true, epilogue, row + 1, column, ref sum0, ref sum1);
-            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, betaV, true, epilogue, row + 2, column, ref sum0, ref sum1);
-            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, betaV, true, epilogue, row + 3, column, ref sum0, ref sum1);
-            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, betaV, true, epilogue, row + 4, column, ref sum0, ref sum1);
-            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, betaV, true, epilogue, row + 5, column, ref sum0, ref sum1);
-            if (rows > 6) TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, betaV, true, epilogue, row + 6, column, ref sum0, ref sum1);
-            if (rows > 7) TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, betaV, true, epilogue, row + 7, column, ref sum0, ref sum1);
-            if (rows > 8) TileStore<T, TSimd, TVec>.Row(c + 8 * ldc, count, c80, c81, betaV, true, epilogue, row + 8, column, ref sum0, ref sum1);
-            if (rows > 9) TileStore<T, TSimd, TVec>.Row(c + 9 * ldc, count, c90, c91, betaV, true, epilogue, row + 9, column, ref sum0, ref sum1);
-            if (rows > 10) TileStore<T, TSimd, TVec>.Row(c + 10 * ldc, count, c100, c101, betaV, true, epilogue, row + 10, column, ref sum0, ref sum1);
-            if (rows > 11) TileStore<T, TSimd, TVec>.Row(c + 11 * ldc, count, c110, c111, betaV, true, epilogue, row + 11, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, betaV, true, epilogue, row + 0, column);
+            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, betaV, true, epilogue, row + 1, column);
+            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, betaV, true, epilogue, row + 2, column);
+            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, betaV, true, epilogue, row + 3, column);
+            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, betaV, true, epilogue, row + 4, column);
+            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, betaV, true, epilogue, row + 5, column);
+            if (rows > 6) TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, betaV, true, epilogue, row + 6, column);
+            if (rows > 7) TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, betaV, true, epilogue, row + 7, column);
+            if (rows > 8) TileStore<T, TSimd, TVec>.Row(c + 8 * ldc, count, c80, c81, betaV, true, epilogue, row + 8, column);
+            if (rows > 9) TileStore<T, TSimd, TVec>.Row(c + 9 * ldc, count, c90, c91, betaV, true, epilogue, row + 9, column);
+            if (rows > 10) TileStore<T, TSimd, TVec>.Row(c + 10 * ldc, count, c100, c101, betaV, true, epilogue, row + 10, column);
+            if (rows > 11) TileStore<T, TSimd, TVec>.Row(c + 11 * ldc, count, c110, c111, betaV, true, epilogue, row + 11, column);
         }
         else
         {
-            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, betaV, false, epilogue, row + 0, column, ref sum0, ref sum1);
-            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, betaV, false, epilogue, row + 1, column, ref sum0, ref sum1);
-            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, betaV, false, epilogue, row + 2, column, ref sum0, ref sum1);
-            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, betaV, false, epilogue, row + 3, column, ref sum0, ref sum1);
-            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, betaV, false, epilogue, row + 4, column, ref sum0, ref sum1);
-            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, betaV, false, epilogue, row + 5, column, ref sum0, ref sum1);
-            if (rows > 6) TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, betaV, false, epilogue, row + 6, column, ref sum0, ref sum1);
-            if (rows > 7) TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, betaV, false, epilogue, row + 7, column, ref sum0, ref sum1);
-            if (rows > 8) TileStore<T, TSimd, TVec>.Row(c + 8 * ldc, count, c80, c81, betaV, false, epilogue, row + 8, column, ref sum0, ref sum1);
-            if (rows > 9) TileStore<T, TSimd, TVec>.Row(c + 9 * ldc, count, c90, c91, betaV, false, epilogue, row + 9, column, ref sum0, ref sum1);
-            if (rows > 10) TileStore<T, TSimd, TVec>.Row(c + 10 * ldc, count, c100, c101, betaV, false, epilogue, row + 10, column, ref sum0, ref sum1);
-            if (rows > 11) TileStore<T, TSimd, TVec>.Row(c + 11 * ldc, count, c110, c111, betaV, false, epilogue, row + 11, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, betaV, false, epilogue, row + 0, column);
+            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, betaV, false, epilogue, row + 1, column);
+            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, betaV, false, epilogue, row + 2, column);
+            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, betaV, false, epilogue, row + 3, column);
+            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, betaV, false, epilogue, row + 4, column);
+            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, betaV, false, epilogue, row + 5, column);
+            if (rows > 6) TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, betaV, false, epilogue, row + 6, column);
+            if (rows > 7) TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, betaV, false, epilogue, row + 7, column);
+            if (rows > 8) TileStore<T, TSimd, TVec>.Row(c + 8 * ldc, count, c80, c81, betaV, false, epilogue, row + 8, column);
+            if (rows > 9) TileStore<T, TSimd, TVec>.Row(c + 9 * ldc, count, c90, c91, betaV, false, epilogue, row + 9, column);
+            if (rows > 10) TileStore<T, TSimd, TVec>.Row(c + 10 * ldc, count, c100, c101, betaV, false, epilogue, row + 10, column);
+            if (rows > 11) TileStore<T, TSimd, TVec>.Row(c + 11 * ldc, count, c110, c111, betaV, false, epilogue, row + 11, column);
         }
-        TileStore<T, TSimd, TVec>.ColumnSums(epilogue, count, row, column, sum0, sum1);
     }
 }
 
@@ -198,11 +197,22 @@ internal unsafe struct MicroKernel8xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
     public static int NR => 2 * TSimd.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* c, nint ldc, T alpha, T beta,
-        in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
+    public static void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* seed, nint lds,
+        T* c, nint ldc, T alpha, T beta, in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
     {
         TVec c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero, c60 = TSimd.Zero, c61 = TSimd.Zero, c70 = TSimd.Zero, c71 = TSimd.Zero;
         nint count = TSimd.Count;
+        if (seed != null)
+        {
+            c00 = TSimd.Load(seed); c01 = TSimd.Load(seed + count);
+            if (rows > 1) { c10 = TSimd.Load(seed + lds); c11 = TSimd.Load(seed + lds + count); }
+            if (rows > 2) { c20 = TSimd.Load(seed + 2 * lds); c21 = TSimd.Load(seed + 2 * lds + count); }
+            if (rows > 3) { c30 = TSimd.Load(seed + 3 * lds); c31 = TSimd.Load(seed + 3 * lds + count); }
+            if (rows > 4) { c40 = TSimd.Load(seed + 4 * lds); c41 = TSimd.Load(seed + 4 * lds + count); }
+            if (rows > 5) { c50 = TSimd.Load(seed + 5 * lds); c51 = TSimd.Load(seed + 5 * lds + count); }
+            if (rows > 6) { c60 = TSimd.Load(seed + 6 * lds); c61 = TSimd.Load(seed + 6 * lds + count); }
+            if (rows > 7) { c70 = TSimd.Load(seed + 7 * lds); c71 = TSimd.Load(seed + 7 * lds + count); }
+        }
         if (aRowStride == 1)
         {
             for (int p = 0; p < kc; p++)
@@ -255,30 +265,28 @@ internal unsafe struct MicroKernel8xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
             c60 = TSimd.Multiply(c60, alphaV); c61 = TSimd.Multiply(c61, alphaV); c70 = TSimd.Multiply(c70, alphaV); c71 = TSimd.Multiply(c71, alphaV);
         }
         TVec betaV = TSimd.Broadcast(beta);
-        TVec sum0 = TSimd.Zero, sum1 = TSimd.Zero;
         if (beta == T.Zero)
         {
-            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, betaV, true, epilogue, row + 0, column, ref sum0, ref sum1);
-            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, betaV, true, epilogue, row + 1, column, ref sum0, ref sum1);
-            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, betaV, true, epilogue, row + 2, column, ref sum0, ref sum1);
-            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, betaV, true, epilogue, row + 3, column, ref sum0, ref sum1);
-            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, betaV, true, epilogue, row + 4, column, ref sum0, ref sum1);
-            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, betaV, true, epilogue, row + 5, column, ref sum0, ref sum1);
-            if (rows > 6) TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, betaV, true, epilogue, row + 6, column, ref sum0, ref sum1);
-            if (rows > 7) TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, betaV, true, epilogue, row + 7, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, betaV, true, epilogue, row + 0, column);
+            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, betaV, true, epilogue, row + 1, column);
+            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, betaV, true, epilogue, row + 2, column);
+            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, betaV, true, epilogue, row + 3, column);
+            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, betaV, true, epilogue, row + 4, column);
+            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, betaV, true, epilogue, row + 5, column);
+            if (rows > 6) TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, betaV, true, epilogue, row + 6, column);
+            if (rows > 7) TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, betaV, true, epilogue, row + 7, column);
         }
         else
         {
-            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, betaV, false, epilogue, row + 0, column, ref sum0, ref sum1);
-            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, betaV, false, epilogue, row + 1, column, ref sum0, ref sum1);
-            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, betaV, false, epilogue, row + 2, column, ref sum0, ref sum1);
-            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, betaV, false, epilogue, row + 3, column, ref sum0, ref sum1);
-            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, betaV, false, epilogue, row + 4, column, ref sum0, ref sum1);
-            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, betaV, false, epilogue, row + 5, column, ref sum0, ref sum1);
-            if (rows > 6) TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, betaV, false, epilogue, row + 6, column, ref sum0, ref sum1);
-            if (rows > 7) TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, betaV, false, epilogue, row + 7, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, betaV, false, epilogue, row + 0, column);
+            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, betaV, false, epilogue, row + 1, column);
+            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, betaV, false, epilogue, row + 2, column);
+            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, betaV, false, epilogue, row + 3, column);
+            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, betaV, false, epilogue, row + 4, column);
+            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, betaV, false, epilogue, row + 5, column);
+            if (rows > 6) TileStore<T, TSimd, TVec>.Row(c + 6 * ldc, count, c60, c61, betaV, false, epilogue, row + 6, column);
+            if (rows > 7) TileStore<T, TSimd, TVec>.Row(c + 7 * ldc, count, c70, c71, betaV, false, epilogue, row + 7, column);
         }
-        TileStore<T, TSimd, TVec>.ColumnSums(epilogue, count, row, column, sum0, sum1);
     }
 }
 
@@ -292,11 +300,20 @@ internal unsafe struct MicroKernel6xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
     public static int NR => 2 * TSimd.Count;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* c, nint ldc, T alpha, T beta,
-        in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
+    public static void Run<TEpilogue>(int kc, T* a, nint aRowStride, nint aStep, T* b, nint bStep, T* seed, nint lds,
+        T* c, nint ldc, T alpha, T beta, in TEpilogue epilogue, int row, int column, int rows) where TEpilogue : struct, IGemmEpilogue<T>
     {
         TVec c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero;
         nint count = TSimd.Count;
+        if (seed != null)
+        {
+            c00 = TSimd.Load(seed); c01 = TSimd.Load(seed + count);
+            if (rows > 1) { c10 = TSimd.Load(seed + lds); c11 = TSimd.Load(seed + lds + count); }
+            if (rows > 2) { c20 = TSimd.Load(seed + 2 * lds); c21 = TSimd.Load(seed + 2 * lds + count); }
+            if (rows > 3) { c30 = TSimd.Load(seed + 3 * lds); c31 = TSimd.Load(seed + 3 * lds + count); }
+            if (rows > 4) { c40 = TSimd.Load(seed + 4 * lds); c41 = TSimd.Load(seed + 4 * lds + count); }
+            if (rows > 5) { c50 = TSimd.Load(seed + 5 * lds); c51 = TSimd.Load(seed + 5 * lds + count); }
+        }
         if (aRowStride == 1)
         {
             for (int p = 0; p < kc; p++)
@@ -344,25 +361,23 @@ internal unsafe struct MicroKernel6xTwoVectors<T, TSimd, TVec> : IMicroKernel<T>
             c40 = TSimd.Multiply(c40, alphaV); c41 = TSimd.Multiply(c41, alphaV); c50 = TSimd.Multiply(c50, alphaV); c51 = TSimd.Multiply(c51, alphaV);
         }
         TVec betaV = TSimd.Broadcast(beta);
-        TVec sum0 = TSimd.Zero, sum1 = TSimd.Zero;
         if (beta == T.Zero)
         {
-            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, betaV, true, epilogue, row + 0, column, ref sum0, ref sum1);
-            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, betaV, true, epilogue, row + 1, column, ref sum0, ref sum1);
-            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, betaV, true, epilogue, row + 2, column, ref sum0, ref sum1);
-            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, betaV, true, epilogue, row + 3, column, ref sum0, ref sum1);
-            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, betaV, true, epilogue, row + 4, column, ref sum0, ref sum1);
-            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, betaV, true, epilogue, row + 5, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, betaV, true, epilogue, row + 0, column);
+            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, betaV, true, epilogue, row + 1, column);
+            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, betaV, true, epilogue, row + 2, column);
+            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, betaV, true, epilogue, row + 3, column);
+            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, betaV, true, epilogue, row + 4, column);
+            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, betaV, true, epilogue, row + 5, column);
         }
         else
         {
-            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, betaV, false, epilogue, row + 0, column, ref sum0, ref sum1);
-            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, betaV, false, epilogue, row + 1, column, ref sum0, ref sum1);
-            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, betaV, false, epilogue, row + 2, column, ref sum0, ref sum1);
-            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, betaV, false, epilogue, row + 3, column, ref sum0, ref sum1);
-            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, betaV, false, epilogue, row + 4, column, ref sum0, ref sum1);
-            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, betaV, false, epilogue, row + 5, column, ref sum0, ref sum1);
+            TileStore<T, TSimd, TVec>.Row(c + 0 * ldc, count, c00, c01, betaV, false, epilogue, row + 0, column);
+            if (rows > 1) TileStore<T, TSimd, TVec>.Row(c + 1 * ldc, count, c10, c11, betaV, false, epilogue, row + 1, column);
+            if (rows > 2) TileStore<T, TSimd, TVec>.Row(c + 2 * ldc, count, c20, c21, betaV, false, epilogue, row + 2, column);
+            if (rows > 3) TileStore<T, TSimd, TVec>.Row(c + 3 * ldc, count, c30, c31, betaV, false, epilogue, row + 3, column);
+            if (rows > 4) TileStore<T, TSimd, TVec>.Row(c + 4 * ldc, count, c40, c41, betaV, false, epilogue, row + 4, column);
+            if (rows > 5) TileStore<T, TSimd, TVec>.Row(c + 5 * ldc, count, c50, c51, betaV, false, epilogue, row + 5, column);
         }
-        TileStore<T, TSimd, TVec>.ColumnSums(epilogue, count, row, column, sum0, sum1);
     }
 }

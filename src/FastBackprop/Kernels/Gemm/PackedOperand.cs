@@ -42,11 +42,9 @@ internal sealed unsafe class PackedOperand<T> where T : unmanaged, IBinaryFloati
         }
     }
 
-    /// <summary>A dense layer's Wᵀ (weights units×inputs) packed for its forward GEMM, or null where the layer's product
-    /// reads the weights in place: output layers with at most <see cref="RowDots{T}.MaxColumns"/> units run as dot products
-    /// of rows and never pack.</summary>
-    public static PackedOperand<T>? ForLayer(ReadOnlySpan<T> weights, int units, int inputs)
-        => units > RowDots<T>.MaxColumns || inputs < RowDots<T>.MinimumDepth ? new PackedOperand<T>(weights, units, inputs, inputs) : null;
+    /// <summary>A dense layer's Wᵀ (weights units×inputs) packed for its forward GEMM: the tiled products read it, and
+    /// so do single samples (<see cref="MatrixVector{T}.Panels"/>).</summary>
+    public static PackedOperand<T> ForLayer(ReadOnlySpan<T> weights, int units, int inputs) => new(weights, units, inputs, inputs);
 
     public KernelConfiguration Configuration { get; }
     public int N { get; }
@@ -65,4 +63,10 @@ internal sealed unsafe class PackedOperand<T> where T : unmanaged, IBinaryFloati
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public T* Block(int pc, int kc, int jc)
         => (T*)Unsafe.AsPointer(ref storage[0]) + (nint)pc * paddedColumns + (nint)kc * jc;
+
+    /// <summary>Panel <paramref name="panel"/> (columns from panel·NR) of K block (pc, kc): the N blocks of a K block lie
+    /// end to end, so a panel's place does not depend on NC.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public T* Panel(int pc, int kc, int panel)
+        => (T*)Unsafe.AsPointer(ref storage[0]) + (nint)pc * paddedColumns + (nint)kc * panel * NR;
 }

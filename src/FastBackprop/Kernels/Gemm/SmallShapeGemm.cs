@@ -1,30 +1,32 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using FastBackprop.Hardware;
 using FastBackprop.Kernels.Elementwise;
 
 namespace FastBackprop.Kernels.Gemm;
 
 /// <summary>
 /// Products where tiles do not pay: C with at most <see cref="GemmBlocking.SmallRowsThreshold"/> rows or columns (one
-/// or two samples, a single-output layer) as matrix-vector products over unpacked operands, and C = β·C when there is
-/// nothing to multiply. Memory-bound on the matrix read, which is what such a product costs anyway.
+/// or two samples, a single-output layer) as matrix-vector products (<see cref="MatrixVector{T}"/>: each element one chain
+/// of fused multiply-adds over k in order, as in a tile), and C = β·C when there is nothing to multiply. Memory-bound on
+/// the matrix read, which is what such a product costs anyway.
 /// </summary>
 internal static unsafe class SmallShapeGemm<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
     /// <summary>
-    /// C rows one at a time as matrix-vector products (<see cref="MatrixVector{T}"/>), reading B in place:
-    /// with op(B) = Bᵀ each element is a dot product of two contiguous rows; with op(B) = B each row of C
-    /// accumulates a_ip times row p of B. Memory-bound on B, which is what a single sample costs anyway.
+    /// C rows one at a time as matrix-vector products: with op(B) = B each row of C accumulates a_ip times row p of B;
+    /// with op(B) = Bᵀ it streams <paramref name="packedB"/> where that is op(B) packed for the active configuration,
+    /// else each element is a dot product of two contiguous rows. Memory-bound on B, which is what a single sample
+    /// costs anyway.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Rows<TEpilogue>(bool transA, bool transB, int m, int n, int k,
-        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue)
+        T alpha, T* a, nint lda, T* b, nint ldb, T beta, T* c, nint ldc, in TEpilogue epilogue, PackedOperand<T>? packedB)
         where TEpilogue : struct, IGemmEpilogue<T>
     {
         nint rowElements = PackBuffers<T>.RoundToCacheLine(k);
         T* scratch = PackBuffers<T>.Get(rowElements + n);
         var aRow = new Span<T>(scratch, k);
-        var accumulator = new Span<T>(scratch + rowElements, n);
         for (int i = 0; i < m; i++)
         {
             // Row i of op(A), contiguous (gathered when A is stored transposed).
@@ -38,16 +40,15 @@ internal static unsafe class SmallShapeGemm<T> where T : unmanaged, IBinaryFloat
                 new ReadOnlySpan<T>(a + i * lda, k).CopyTo(aRow);
             }
 
-            if (transB)
-                MatrixVector<T>.DotRows(scratch, b, ldb, n, k, scratch + rowElements);
+            T* sums = scratch + rowElements;
+            if (!transB)
+                MatrixVector<T>.AccumulateRows(scratch, b, ldb, n, k, sums);
+            else if (packedB is not null && packedB.N == n && packedB.K == k
+                     && ReferenceEquals(packedB.Configuration, KernelConfiguration.Active))
+                MatrixVector<T>.Panels(scratch, packedB, sums);
             else
-                MatrixVector<T>.AccumulateRows(scratch, b, ldb, n, k, scratch + rowElements);
-
-            var row = new Span<T>(c + i * ldc, n);
-            if (beta == T.Zero)
-                Elementwise<T>.Scale(accumulator, alpha, row);
-            else
-                Elementwise<T>.Map(new LinearCombinationOperator<T>(alpha, beta), accumulator, row, row);
+                MatrixVector<T>.DotRows(scratch, b, ldb, n, k, sums);
+            GemmFinish<T>.Row(sums, c + i * ldc, n, alpha, beta);
             GemmEpilogue<T>.ApplyToStoredTile(epilogue, c + i * ldc, ldc, i, 0, 1, n);
         }
     }
@@ -78,7 +79,7 @@ internal static unsafe class SmallShapeGemm<T> where T : unmanaged, IBinaryFloat
             for (int i = 0; i < m; i++)
             {
                 T* target = c + i * ldc + j;
-                *target = beta == T.Zero ? alpha * accumulator[i] : alpha * accumulator[i] + beta * *target;
+                *target = GemmFinish<T>.Scalar(accumulator[i], alpha, beta, beta == T.Zero ? T.Zero : *target);
             }
             GemmEpilogue<T>.ApplyToStoredTile(epilogue, c + j, ldc, 0, j, m, 1);
         }

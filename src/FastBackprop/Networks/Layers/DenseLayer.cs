@@ -99,9 +99,9 @@ internal sealed class DenseLayer<T> : NetworkLayer<T> where T : unmanaged, IBina
         Span<T> biasGradient = BiasGradientTarget(w, sink);
         if (pass.Fused)
         {
-            // Δ = (Δ_up·W_up) ⊙ g'(A), and the bias gradient summed in the same GEMM epilogue.
+            // Δ = (Δ_up·W_up) ⊙ g'(A) in the GEMM epilogue, then the bias gradient (Δ's column sums in row order).
             DenseLayerKernels.HiddenDeltaUnchecked(delta, upstream, upstreamWeights, operand, batch, Units, upstreamUnits, Activation,
-                biasGradient, w.PartialSums(DenseLayerKernels.BiasGradientScratch<T>(batch, Units, upstreamUnits)));
+                biasGradient);
         }
         else
         {

@@ -71,7 +71,7 @@ internal sealed class DropoutLayer<T> : NetworkLayer<T> where T : unmanaged, IBi
         fixed (T* pMask = &MemoryMarshal.GetReference(mask))
         {
             // (Δ_up·W_up) ⊙ M in the GEMM's epilogue, the mask read like a derivative.
-            var epilogue = new DerivativeEpilogue<T, MultiplyOperator<T>, SwitchOff>(pMask, Units, new MultiplyOperator<T>(), null, 0, 1);
+            var epilogue = new DerivativeEpilogue<T, MultiplyOperator<T>>(pMask, Units, new MultiplyOperator<T>());
             Gemm.RunChecked(Transpose.No, Transpose.No, batch, Units, upstreamUnits, T.One, upstream, upstreamUnits,
                 upstreamWeights, Units, T.Zero, gradient, Units, in epilogue);
         }
