@@ -246,31 +246,27 @@ internal static unsafe class MatrixVector<T> where T : unmanaged, IBinaryFloatin
         }
     }
 
-    /// <summary>The register-transposing kernel for this type and instruction set, its ragged rows gathered.</summary>
+    /// <summary>The register-transposing kernels for float: 8-row blocks, then 4-row blocks (which finish every row);
+    /// other types gather into 128-bit registers (a wider register would gather mostly padding where rows are few).</summary>
     private static void DotRange(T* x, T* m, nint ldm, int rows, int k, T* y)
     {
         InstructionSet set = KernelConfiguration.Active.InstructionSet;
         int done = 0;
         if (typeof(T) == typeof(float) && set != InstructionSet.Vector128 && Avx.IsSupported && Fma.IsSupported)
             done = Transposed8.Dots((float*)x, (float*)m, ldm, rows, k, (float*)y);
-        else if (typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated && (Sse.IsSupported || AdvSimd.Arm64.IsSupported))
-            done = Transposed4.Dots((float*)x, (float*)m, ldm, rows, k, (float*)y);
-        if (done < rows)
-        {
-            var rest = new GatherRange(x, m + done * ldm, ldm, rows - done, k, y + done);
-            VectorDispatch<T>.Run(ref rest);
-        }
-    }
-
-    private readonly struct GatherRange(T* x, T* m, nint ldm, int rows, int k, T* y) : IVectorWork<T>
-    {
-        public void Run<TSimd, TVec>() where TSimd : ISimd<T, TVec> where TVec : unmanaged
-            => GatheredDots<TSimd, TVec>(x, m, ldm, 1, rows, k, y);
+        if (typeof(T) == typeof(float) && Vector128.IsHardwareAccelerated && (Sse.IsSupported || AdvSimd.Arm64.IsSupported))
+            done += Transposed4.Dots((float*)x, (float*)m + done * ldm, ldm, rows - done, k, (float*)y + done);
+        if (done == rows)
+            return;
+        if (Vector128<T>.IsSupported)
+            GatheredDots<Simd128<T>, Vector128<T>>(x, m + done * ldm, ldm, 1, rows - done, k, y + done);
+        else
+            GatheredDots<SimdScalar<T>, T>(x, m + done * ldm, ldm, 1, rows - done, k, y + done);
     }
 }
 
 /// <summary>
-/// Dot products of x with rows of a float matrix, eight rows at a time: each 8×8 block (8 rows × 8 steps of k) is
+/// Dot products of x with rows of a float matrix, eight rows at a time (the rest: <see cref="Transposed4"/>): each 8×8 block (8 rows × 8 steps of k) is
 /// transposed in registers (unpack, shuffle, swap 128-bit halves: 24 shuffles), so each of its 8 registers holds one
 /// k step of the 8 outputs and joins their chains with one FMA. Four blocks of rows go together so four chains are in
 /// flight (one chain alone waits an FMA latency per step). A k tail of fewer than 8 steps is gathered.
@@ -357,8 +353,9 @@ internal static unsafe class Transposed8
 }
 
 /// <summary>
-/// <see cref="Transposed8"/> on 128-bit registers (x86 SSE, ARM64 AdvSimd), for the Vector128 path: 4×4 blocks
-/// transposed with two rounds of interleaves, four blocks of rows in flight.
+/// <see cref="Transposed8"/> on 128-bit registers (x86 SSE, ARM64 AdvSimd), for the Vector128 path and the rows the
+/// 8-row blocks leave: 4×4 blocks transposed with two rounds of interleaves, four blocks of rows in flight. A last group
+/// of one to three rows reads its first row in the missing places and stores only the real outputs.
 /// </summary>
 internal static unsafe class Transposed4
 {
@@ -373,43 +370,46 @@ internal static unsafe class Transposed4
             int p = 0;
             for (; p + 4 <= k; p += 4)
             {
-                s0 = Block(x + p, m0 + p, ldm, s0);
-                s1 = Block(x + p, m1 + p, ldm, s1);
-                s2 = Block(x + p, m2 + p, ldm, s2);
-                s3 = Block(x + p, m3 + p, ldm, s3);
+                s0 = Block(x + p, m0 + p, m0 + ldm + p, m0 + 2 * ldm + p, m0 + 3 * ldm + p, s0);
+                s1 = Block(x + p, m1 + p, m1 + ldm + p, m1 + 2 * ldm + p, m1 + 3 * ldm + p, s1);
+                s2 = Block(x + p, m2 + p, m2 + ldm + p, m2 + 2 * ldm + p, m2 + 3 * ldm + p, s2);
+                s3 = Block(x + p, m3 + p, m3 + ldm + p, m3 + 2 * ldm + p, m3 + 3 * ldm + p, s3);
             }
             for (; p < k; p++)
             {
                 Vector128<float> xp = Vector128.Create(x[p]);
-                s0 = Vector128.MultiplyAddEstimate(xp, Column(m0 + p, ldm), s0);
-                s1 = Vector128.MultiplyAddEstimate(xp, Column(m1 + p, ldm), s1);
-                s2 = Vector128.MultiplyAddEstimate(xp, Column(m2 + p, ldm), s2);
-                s3 = Vector128.MultiplyAddEstimate(xp, Column(m3 + p, ldm), s3);
+                s0 = Vector128.MultiplyAddEstimate(xp, Column(m0 + p, m0 + ldm + p, m0 + 2 * ldm + p, m0 + 3 * ldm + p), s0);
+                s1 = Vector128.MultiplyAddEstimate(xp, Column(m1 + p, m1 + ldm + p, m1 + 2 * ldm + p, m1 + 3 * ldm + p), s1);
+                s2 = Vector128.MultiplyAddEstimate(xp, Column(m2 + p, m2 + ldm + p, m2 + 2 * ldm + p, m2 + 3 * ldm + p), s2);
+                s3 = Vector128.MultiplyAddEstimate(xp, Column(m3 + p, m3 + ldm + p, m3 + 2 * ldm + p, m3 + 3 * ldm + p), s3);
             }
             s0.Store(y + r);
             s1.Store(y + r + 4);
             s2.Store(y + r + 8);
             s3.Store(y + r + 12);
         }
-        for (; r + 4 <= rows; r += 4)
+        for (; r < rows; r += 4)
         {
+            int height = Math.Min(4, rows - r);
+            float* a = m + r * ldm;
+            float* b = height > 1 ? a + ldm : a, c = height > 2 ? a + 2 * ldm : a, d = height > 3 ? a + 3 * ldm : a;
             Vector128<float> s = Vector128<float>.Zero;
-            float* m0 = m + r * ldm;
             int p = 0;
             for (; p + 4 <= k; p += 4)
-                s = Block(x + p, m0 + p, ldm, s);
+                s = Block(x + p, a + p, b + p, c + p, d + p, s);
             for (; p < k; p++)
-                s = Vector128.MultiplyAddEstimate(Vector128.Create(x[p]), Column(m0 + p, ldm), s);
-            s.Store(y + r);
+                s = Vector128.MultiplyAddEstimate(Vector128.Create(x[p]), Column(a + p, b + p, c + p, d + p), s);
+            for (int t = 0; t < height; t++)
+                y[r + t] = s.GetElement(t);
         }
-        return r;
+        return rows;
     }
 
+    /// <summary>s continued by the 4 k steps of the rows at a, b, c, d, in k order.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Block(float* x, float* m, nint ldm, Vector128<float> s)
+    private static Vector128<float> Block(float* x, float* a, float* b, float* c, float* d, Vector128<float> s)
     {
-        Vector128<float> r0 = Vector128.Load(m), r1 = Vector128.Load(m + ldm);
-        Vector128<float> r2 = Vector128.Load(m + 2 * ldm), r3 = Vector128.Load(m + 3 * ldm);
+        Vector128<float> r0 = Vector128.Load(a), r1 = Vector128.Load(b), r2 = Vector128.Load(c), r3 = Vector128.Load(d);
         Vector128<float> t0 = ZipLow(r0, r1), t1 = ZipLow(r2, r3);    // a0 b0 a1 b1, c0 d0 c1 d1
         Vector128<float> t2 = ZipHigh(r0, r1), t3 = ZipHigh(r2, r3);  // a2 b2 a3 b3, c2 d2 c3 d3
         s = Vector128.MultiplyAddEstimate(Vector128.Create(x[0]), ZipLow64(t0, t1), s);
@@ -440,5 +440,5 @@ internal static unsafe class Transposed4
         => Sse.IsSupported ? Sse.MoveHighToLow(b, a) : AdvSimd.Arm64.ZipHigh(a.AsDouble(), b.AsDouble()).AsSingle();
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Column(float* m, nint ldm) => Vector128.Create(m[0], m[ldm], m[2 * ldm], m[3 * ldm]);
+    private static Vector128<float> Column(float* a, float* b, float* c, float* d) => Vector128.Create(*a, *b, *c, *d);
 }
