@@ -122,6 +122,43 @@ public class SummationOrderTests
         Assert.Equal(Train("avx512", threads: 1), Train(configuration, threads: 2));
     }
 
+    /// <summary>The same for double networks, the unfused reference path and Nesterov momentum, on three configurations
+    /// that change the register width, the tile and the blocks.</summary>
+    [Fact]
+    public void Double_networks_and_the_unfused_path_give_the_same_bits_on_every_path()
+    {
+        if (!OrderedGemm.Applies)
+            return;
+        string[] hashes = new[] { "avx512", "avx2,kc=32,nc=64,mc=24", "vector128" }.Select(configuration =>
+        {
+            using var forced = Force(configuration, threads: 2);
+            var random = new Random(12);
+            const int samples = 37, features = 29;
+            double[] x = Enumerable.Range(0, samples * features).Select(_ => random.NextDouble() * 2 - 1).ToArray();
+            double[] y = Enumerable.Range(0, samples * 3).Select(_ => random.NextDouble()).ToArray();
+            var network = new Network<double>(features, [new(45, Activation.Tanh), new(3, Activation.Sigmoid)], seed: 13);
+            var unfused = new Network<float>(features, [new(45, Activation.LeakyReLU(0.1)), new(3, Activation.Identity)], seed: 14)
+                { UseFusedKernels = false };
+            Momentum momentum = new(nesterov: true), floatMomentum = new(nesterov: true);
+            Gradients<double> gradients = network.CreateGradients();
+            Gradients<float> floatGradients = unfused.CreateGradients();
+            float[] xf = x.Select(v => (float)v).ToArray(), yf = y.Select(v => (float)v).ToArray();
+            for (int step = 0; step < 4; step++)
+            {
+                network.ComputeGradients(x, y, samples, Loss.BinaryCrossEntropy, gradients);
+                momentum.Step(network, gradients, 0.1);
+                unfused.ComputeGradients(xf, yf, samples, Loss.MeanSquaredError, floatGradients);
+                floatMomentum.Step(unfused, floatGradients, 0.05);
+            }
+            var one = new double[3];
+            network.Predict(x.AsSpan(0, features), 1, one, network.CreateInferenceWorkspace(1));
+            return Convert.ToHexString(SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(network.Parameters)))
+                + Convert.ToHexString(SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(unfused.Parameters)))
+                + Convert.ToHexString(SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(one.AsSpan())));
+        }).ToArray();
+        Assert.All(hashes, hash => Assert.Equal(hashes[0], hash));
+    }
+
     private static readonly Dictionary<(string, int), string> TrainedHashes = [];
 
     /// <summary>SHA-256 of the parameters after a few Adam steps and two SGD epochs, under one configuration.</summary>
