@@ -40,6 +40,16 @@ public class EveryInstructionSetTests
         Assert.Equal(CpuInfo.Current.Accelerated, KernelConfiguration.Current.InstructionSet);
     }
 
+    /// <summary>The 12-row Vector128 kernel ARM64 uses by default (32 registers), on any host.</summary>
+    [Fact]
+    public void Gemm_on_the_twelve_row_vector128_kernel_matches_reference()
+    {
+        using var settings = new GemmSettingsScope();
+        using var forced = KernelConfiguration.Use(KernelConfiguration.Parse("vector128,rows=12", CpuInfo.Current));
+        Properties.Check("every-isa-gemm-float-v128-12rows", GemmCase.Arbitrary(), GemmTests.RunCase<float>, 60);
+        Properties.Check("every-isa-gemm-double-v128-12rows", GemmCase.Arbitrary(), GemmTests.RunCase<double>, 30);
+    }
+
     [Theory]
     [MemberData(nameof(Sets))]
     public void Gemm_matches_reference(InstructionSet set)

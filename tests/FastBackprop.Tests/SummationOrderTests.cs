@@ -14,7 +14,7 @@ namespace FastBackprop.Tests;
 public class SummationOrderTests
 {
     /// <summary>Configurations that change every choice the kernels make: register width and tile (12/8-row AVX-512,
-    /// 6-row AVX2, 6-row Vector128, software-emulated where the CPU lacks it), K blocks short enough that every layer
+    /// 6-row AVX2, 6-row Vector128 and the 12-row one ARM64 uses, software-emulated where the CPU lacks it), K blocks short enough that every layer
     /// crosses several, small N and M blocks, another CPU's cache sizes, operands always packed or always read in place,
     /// and one or two threads.</summary>
     private static readonly string[] AllConfigurations =
@@ -22,6 +22,7 @@ public class SummationOrderTests
         "avx512", "avx2", "vector128",
         "avx512,kc=16,nc=64,mc=24", "avx2,kc=48,nc=128,mc=48", "vector128,kc=32,nc=64,mc=24",
         "l1d=32K,l2=512K,l3=32M", "avx512,inplace=0", "avx2,inplace=1000000000000",
+        "avx512,rows=8", "vector128,rows=12,kc=32",
     ];
 
     public static TheoryData<string> Configurations => new(AllConfigurations);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using FastBackprop.Kernels.Int8;
 
@@ -19,7 +20,8 @@ public sealed class KernelConfiguration
     /// The environment variable read at start-up: comma-separated items, each an instruction set (<c>avx512</c>,
     /// <c>avx2</c>, <c>vector128</c>) or <c>key=value</c> with keys <c>l1d</c>, <c>l2</c>, <c>l3</c> (cache sizes in
     /// bytes, K/M suffixes allowed; the blocks are derived from them), <c>kc</c> (K block in floats), <c>nc</c>,
-    /// <c>mc</c> (N and M blocks), <c>inplace</c> (the largest m·n·k read in place; 0 never), <c>int8</c> (the int8
+    /// <c>mc</c> (N and M blocks), <c>inplace</c> (the largest m·n·k read in place; 0 never), <c>rows</c> (the GEMM tile's
+    /// rows: 12 or 8 for AVX-512, 6 for AVX2, 6 or 12 for Vector128), <c>int8</c> (the int8
     /// kernels' instructions: <c>avx512bw</c>, <c>avxvnni</c>, <c>avx2</c>, <c>vector128</c>, <c>armdot</c>; only one this
     /// process can execute). A path wider than the
     /// hardware runs in software: correct, slow, for tests only.
@@ -32,7 +34,7 @@ public sealed class KernelConfiguration
     private static readonly Lazy<KernelConfiguration> fromEnvironment = new(FromEnvironment);
     private static KernelConfiguration? forced;
 
-    private KernelConfiguration(CpuInfo cpu, InstructionSet set, long l1, long l2, long l3, string source)
+    private KernelConfiguration(CpuInfo cpu, InstructionSet set, long l1, long l2, long l3, string source, int? tileRows = null)
     {
         Cpu = cpu;
         InstructionSet = set;
@@ -40,7 +42,9 @@ public sealed class KernelConfiguration
         L2Bytes = l2;
         L3Bytes = l3;
         Source = source;
-        path = Paths[(int)set];
+        path = tileRows is int rows ? PathWithRows(set, rows)
+            : set == InstructionSet.Vector128 && RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? AdvSimdPath
+            : Paths[(int)set];
         (KcBytes, NC, MC) = Derive(TileRows[0], l1, l2, l3);
         InPlaceMaxVolume = InPlaceVolume(l2);
         MinimumFlopsPerThread = path.MinimumFlopsPerThread;
@@ -118,6 +122,27 @@ public sealed class KernelConfiguration
         new(InstructionSet.Avx512, VectorBits: 512, TileRows: [12, 8], MinimumFlopsPerThread: 4e6),
     ];
 
+    /// <summary>Vector128 on ARM64, whose AdvSimd has 32 vector registers where x86's SSE has 16: the 12-row kernel (24
+    /// accumulators, two B registers and a broadcast: 27 of 32), BLIS's 8×12 ARMv8 sgemm shape seen from the other side
+    /// (BLIS broadcasts B and loads A; this kernel the reverse). Reasoned from the register count and those published
+    /// kernels: no ARM speed can be measured here, only correctness under emulation.</summary>
+    private static readonly Path AdvSimdPath = new(InstructionSet.Vector128, VectorBits: 128, TileRows: [12], MinimumFlopsPerThread: 1e6);
+
+    /// <summary>A path forced onto one tile height (the <c>rows</c> key): one the GEMM driver has a kernel for.</summary>
+    private static Path PathWithRows(InstructionSet set, int rows)
+    {
+        Path basic = Paths[(int)set];
+        bool exists = set switch
+        {
+            InstructionSet.Avx512 => rows is 12 or 8,
+            InstructionSet.Avx2 => rows == 6,
+            _ => rows is 6 or 12,
+        };
+        if (!exists)
+            throw new ArgumentOutOfRangeException(nameof(rows), rows, $"The {CpuInfo.Describe(set)} path has no {rows}-row GEMM kernel (AVX-512: 12 or 8; AVX2: 6; Vector128: 6 or 12).");
+        return basic with { TileRows = [rows] };
+    }
+
     private sealed record Path(InstructionSet Set, int VectorBits, int[] TileRows, double MinimumFlopsPerThread);
 
     private readonly Path path;
@@ -154,7 +179,8 @@ public sealed class KernelConfiguration
 
     /// <summary>This configuration with the int8 kernels forced onto <paramref name="int8Path"/> (for tests and measurements;
     /// a path the CPU cannot execute throws when a kernel runs).</summary>
-    internal KernelConfiguration WithInt8Path(Int8Path int8Path) => new(Cpu, InstructionSet, L1DataBytes, L2Bytes, L3Bytes, $"{Source}, int8 {int8Path}")
+    internal KernelConfiguration WithInt8Path(Int8Path int8Path) => new(Cpu, InstructionSet, L1DataBytes, L2Bytes, L3Bytes, $"{Source}, int8 {int8Path}",
+        TileRows.Length == 1 ? TileRows[0] : null)
     {
         KcBytes = KcBytes,
         NC = NC,
@@ -220,7 +246,7 @@ public sealed class KernelConfiguration
     {
         InstructionSet set = cpu.Accelerated;
         long l1 = cpu.L1DataBytes, l2 = cpu.L2Bytes, l3 = cpu.L3Bytes;
-        int? kc = null, nc = null, mc = null;
+        int? kc = null, nc = null, mc = null, rows = null;
         long? inPlace = null;
         Int8Path? int8 = null;
         foreach (string raw in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -254,12 +280,21 @@ public sealed class KernelConfiguration
                 case "nc": nc = (int)Math.Min(number, 1 << 20); break;
                 case "mc": mc = (int)Math.Min(number, 1 << 20); break;
                 case "inplace": inPlace = number; break;
-                default: throw Bad(text, $"unknown key '{key}' (l1d, l2, l3, kc, nc, mc, inplace, int8)");
+                case "rows": rows = (int)Math.Min(number, 1 << 10); break;
+                default: throw Bad(text, $"unknown key '{key}' (l1d, l2, l3, kc, nc, mc, inplace, rows, int8)");
             }
         }
         if (l1 < 4096 || l2 < 16384)
             throw Bad(text, $"cache sizes L1d {l1}, L2 {l2} bytes are too small to be real (L1d ≥ 4K, L2 ≥ 16K)");
-        var configuration = new KernelConfiguration(cpu, set, l1, l2, l3, $"{EnvironmentVariable}={text}");
+        KernelConfiguration configuration;
+        try
+        {
+            configuration = new KernelConfiguration(cpu, set, l1, l2, l3, $"{EnvironmentVariable}={text}", rows);
+        }
+        catch (ArgumentOutOfRangeException e) when (e.ParamName == "rows")
+        {
+            throw Bad(text, $"rows={rows}: {e.Message.Split(" (Parameter")[0]}");
+        }
         if (kc is int k)
         {
             if (k < 16 || k % 16 != 0)

@@ -42,6 +42,37 @@ public class KernelConfigurationSpecTests
     public void In_place_volume_is_a_cube_that_fits_the_L2(long l2, long volume)
         => Assert.Equal(volume, KernelConfiguration.For(Cpu(l2: l2)).InPlaceMaxVolume);
 
+    /// <summary>The rows key picks one of the path's GEMM kernels, and only one that exists; x86 takes the 6-row
+    /// Vector128 kernel by default (16 registers), ARM64 the 12-row one (32).</summary>
+    [Theory]
+    [InlineData("vector128,rows=12", "12x8 Vector128")]
+    [InlineData("vector128,rows=6", "6x8 Vector128")]
+    [InlineData("avx512,rows=8", "8x32 AVX-512")]
+    [InlineData("avx2,rows=6", "6x16 AVX2")]
+    public void Rows_pick_one_of_the_paths_kernels(string text, string kernels)
+    {
+        KernelConfiguration c = Parse(text);
+        Assert.StartsWith(kernels, c.GemmKernels);
+        Assert.Equal(c.TileRows, c.WithInt8Path(c.Int8Path).TileRows);
+    }
+
+    [Theory]
+    [InlineData("vector128,rows=8")]
+    [InlineData("avx2,rows=12")]
+    [InlineData("avx512,rows=6")]
+    [InlineData("rows=0")]
+    public void Rows_without_a_kernel_are_refused_naming_the_heights_that_exist(string text)
+    {
+        var e = Assert.Throws<InvalidOperationException>(() => Parse(text));
+        Assert.Contains("rows=", e.Message);
+        Assert.Contains("AVX-512: 12 or 8; AVX2: 6; Vector128: 6 or 12", e.Message);
+    }
+
+    [Fact]
+    public void The_default_vector128_tile_follows_the_register_file()
+        => Assert.Equal(System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? [12] : [6],
+            KernelConfiguration.For(instructionSet: InstructionSet.Vector128).TileRows);
+
     [Fact]
     public void Thread_and_matrix_vector_thresholds_scale_with_the_path()
     {

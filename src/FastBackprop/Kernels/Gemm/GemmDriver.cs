@@ -69,6 +69,9 @@ internal static unsafe class GemmDriver<T> where T : unmanaged, IBinaryFloatingP
             case InstructionSet.Avx2:
                 Tiled<MicroKernel6xTwoVectors<T, Simd256<T>, Vector256<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, packedB);
                 break;
+            case InstructionSet.Vector128 when mr == 12:
+                Tiled<MicroKernel12xTwoVectors<T, Simd128<T>, Vector128<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, packedB);
+                break;
             default:
                 Tiled<MicroKernel6xTwoVectors<T, Simd128<T>, Vector128<T>>, TEpilogue>(configuration, transposed, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, epilogue, packedB);
                 break;
