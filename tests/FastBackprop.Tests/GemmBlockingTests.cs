@@ -20,6 +20,23 @@ public class GemmBlockingTests
         return BlockingPlan.For<float>(configuration, mr, nr, transB: false, m, n, k, lda: k, ldb: n, updatesC);
     }
 
+    /// <summary>An update (β ≠ 0) over several K blocks keeps MC rows × n running sums aside: a wide n gets fewer rows per
+    /// block, so that block stays within its budget; an update within one K block, or a product without β, keeps MC.</summary>
+    [Theory]
+    [InlineData(4096, 100_000, 1000)]
+    [InlineData(3000, 5000, 2000)]
+    [InlineData(100, 3_000_000, 500)]
+    public void Wide_updates_over_several_k_blocks_keep_their_running_sums_within_budget(int m, int n, int k)
+    {
+        BlockingPlan update = Plan(m, n, k, updatesC: true);
+        Assert.True(k > update.KcMax);
+        Assert.True((long)update.McMax * n <= Math.Max(BlockingPlan.RunningAsideBudget, (long)update.MR * n),
+            $"{update.McMax} rows × {n} running sums");
+        Assert.Equal(0, update.MC % update.MR);
+        Assert.True(Plan(m, n, k, updatesC: false).MC >= update.MC);
+        Assert.Equal(Plan(m, n, 64, updatesC: false).MC, Plan(m, n, 64, updatesC: true).MC);
+    }
+
     [Fact]
     public void Two_threads_split_columns_unless_an_update_reads_B_in_place_or_panels_are_few()
     {

@@ -117,11 +117,19 @@ internal readonly record struct BlockingPlan(int MR, int NR, int KcMax, int MC, 
 
     public nint TileElements<T>() where T : unmanaged => PackBuffers<T>.RoundToCacheLine(MR * NR);
 
+    /// <summary>The most elements of running sums an update keeps aside between K blocks (8 MiB of floats).</summary>
+    public const int RunningAsideBudget = 1 << 21;
+
     public static BlockingPlan For<T>(KernelConfiguration configuration, int mr, int nr, bool transB, int m, int n, int k,
         nint lda, nint ldb, bool updatesC) where T : unmanaged
     {
         int kcMax = GemmBlocking.BalancedKC<T>(configuration, k);
-        int mcMax = GemmBlocking.RoundUp(Math.Min(m, configuration.MC), mr);
+        int mc = configuration.MC;
+        // An update (β ≠ 0) over several K blocks keeps its running sums in an aside block of MC rows × n (BlockedGemm),
+        // so that the last K block can still read the old C: fewer rows per block where n is wide, so it stays bounded.
+        if (updatesC && k > kcMax)
+            mc = Math.Clamp(RunningAsideBudget / Math.Max(n, 1) / mr * mr, mr, mc);
+        int mcMax = GemmBlocking.RoundUp(Math.Min(m, mc), mr);
         int ncMax = GemmBlocking.RoundUp(Math.Min(n, configuration.NC), nr);
         int threads = GemmThreading.ThreadsFor(m, n, k, Math.Max(mcMax / mr, ncMax / nr));
         // Column-split threads each own a fixed region of packed B for the whole K block (a thread
@@ -140,7 +148,7 @@ internal readonly record struct BlockingPlan(int MR, int NR, int KcMax, int MC, 
         WorkDivision division = threads == 1 || (totalPanels >= 2 * threads && (!updatesC || !readBInPlace))
             ? WorkDivision.Columns
             : WorkDivision.Rows;
-        return new BlockingPlan(mr, nr, kcMax, configuration.MC, configuration.NC, mcMax, ncMax, threads, panelsPerThread,
+        return new BlockingPlan(mr, nr, kcMax, mc, configuration.NC, mcMax, ncMax, threads, panelsPerThread,
             readAInPlace, readBInPlace, division);
     }
 }
