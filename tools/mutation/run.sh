@@ -22,7 +22,7 @@ cd "$root"
 declare -A FILTERS=(
   [Hardware]="FullyQualifiedName~KernelConfigurationTests|FullyQualifiedName~FastBackprop.Tests.Hardware."
   [Data]="FullyQualifiedName~FastBackprop.Tests.Data.|FullyQualifiedName~BadInputTests"
-  [Serialization]="FullyQualifiedName~FastBackprop.Tests.Data.ModelFile|FullyQualifiedName~FastBackprop.Tests.Onnx.|FullyQualifiedName~FastBackprop.Tests.Serialization."
+  [Serialization]="FullyQualifiedName~FastBackprop.Tests.Data.ModelFile|FullyQualifiedName~FastBackprop.Tests.Data.QuantizedModelFile|FullyQualifiedName~FastBackprop.Tests.Int8.|FullyQualifiedName~FastBackprop.Tests.Onnx.|FullyQualifiedName~FastBackprop.Tests.Serialization.|FullyQualifiedName~ModelCommandTests|FullyQualifiedName~OnnxCommandTests|FullyQualifiedName~QuantizeCommandTests"
   [Training]="FullyQualifiedName~FastBackprop.Tests.Training.|FullyQualifiedName~DropoutTests|FullyQualifiedName~LearningTests"
   [Networks]="FullyQualifiedName~NetworkTests|FullyQualifiedName~FrozenNetworkTests|FullyQualifiedName~DropoutTests|FullyQualifiedName~DropoutMaskSpecTests|FullyQualifiedName~InferenceAndAllocationTests|FullyQualifiedName~GradientCheckTests|FullyQualifiedName~FastBackprop.Tests.BadInputTests|FullyQualifiedName~NonFiniteOutputTests|FullyQualifiedName~FastBackprop.Tests.Networks."
 )
