@@ -1,0 +1,149 @@
+namespace FastBackprop.Tests.Onnx;
+
+/// <summary>
+/// The importer's refusals of graphs that are not a chain of layers, each pinned with the whole sentence it promises
+/// (which field, which count, which names), and the boundaries of the opsets it reads. A user fixing an exporter reads
+/// these messages, so a word lost is a defect (the survivors of the first mutation run of Serialization).
+/// </summary>
+public class OnnxImportSpecTests
+{
+    private static Model<float> Import(byte[] onnx) => OnnxModel.Import<float>(new MemoryStream(onnx));
+
+    private static string Refusal(byte[] onnx) => Assert.Throws<InvalidDataException>(() => Import(onnx)).Message;
+
+    /// <summary>x (4 features) → Gemm → y (2 outputs), with the graph's pieces left to each test.</summary>
+    private static OnnxGraphBuilder Layer(OnnxGraphBuilder? builder = null) => (builder ?? new OnnxGraphBuilder())
+        .Initializer("w", [2, 4], [1, 2, 3, 4, 5, 6, 7, 8]).Initializer("b", [2], [0.5f, -0.5f]);
+
+    [Theory]
+    [InlineData(OnnxModel.MinImportOpset)]
+    [InlineData(OnnxModel.MaxImportOpset)]
+    public void The_first_and_last_opsets_it_knows_are_read(long opset)
+    {
+        byte[] onnx = Layer(new OnnxGraphBuilder { Opset = opset }).Input("x", null, 4).Output("y", null, 2)
+            .Node("Gemm", "fc", ["x", "w", "b"], "y", ("transB", 1)).Build();
+        Assert.Equal(2, Import(onnx).OutputSize);
+    }
+
+    [Theory]
+    [InlineData(OnnxModel.MinImportOpset - 1)]
+    [InlineData(OnnxModel.MaxImportOpset + 1)]
+    public void Opsets_outside_those_are_refused_naming_the_range(long opset)
+    {
+        byte[] onnx = Layer(new OnnxGraphBuilder { Opset = opset }).Input("x", null, 4).Output("y", null, 2)
+            .Node("Gemm", "fc", ["x", "w", "b"], "y", ("transB", 1)).Build();
+        Assert.EndsWith($"ModelProto.opset_import: opset {opset} of the default domain is outside the 7–23 the importer knows.", Refusal(onnx));
+    }
+
+    [Fact]
+    public void A_model_without_the_default_domain_is_refused()
+    {
+        byte[] onnx = Layer(new OnnxGraphBuilder { OpsetDomain = "com.example" }).Input("x", null, 4).Output("y", null, 2)
+            .Node("Gemm", "fc", ["x", "w", "b"], "y", ("transB", 1)).Build();
+        Assert.EndsWith("offset 0, ModelProto.opset_import: the model imports no opset of the default ONNX domain.", Refusal(onnx));
+    }
+
+    [Fact]
+    public void Two_graph_inputs_are_refused_naming_both()
+    {
+        byte[] onnx = Layer().Input("x", null, 4).Input("mask", null, 4).Output("y", null, 2)
+            .Node("Gemm", "fc", ["x", "w", "b"], "y", ("transB", 1)).Build();
+        Assert.EndsWith("GraphProto.input: the graph has 2 inputs that are not initializers ('x', 'mask'); a network has exactly one.", Refusal(onnx));
+    }
+
+    [Fact]
+    public void Inputs_that_are_initializers_are_constants_not_inputs()
+    {
+        // keep_initializers_as_inputs: the weights are listed as graph inputs too.
+        byte[] onnx = Layer().Input("x", null, 4).Input("w", 2, 4).Input("b", 2).Output("y", null, 2)
+            .Node("Gemm", "fc", ["x", "w", "b"], "y", ("transB", 1)).Build();
+        Assert.Equal(4, Import(onnx).InputSize);
+    }
+
+    [Fact]
+    public void Two_graph_outputs_are_refused()
+    {
+        byte[] onnx = Layer().Input("x", null, 4).Output("y", null, 2).Output("z", null, 2)
+            .Node("Gemm", "fc", ["x", "w", "b"], "y", ("transB", 1)).Build();
+        Assert.EndsWith("GraphProto.output: the graph has 2 outputs; a network has exactly one.", Refusal(onnx));
+    }
+
+    [Fact]
+    public void A_node_without_an_output_is_refused()
+    {
+        byte[] onnx = Layer().Input("x", null, 4).Output("y", null, 2)
+            .Node("Gemm", "fc", ["x", "w", "b"], Array.Empty<string>()).Build();
+        Assert.EndsWith("the node has no output.", Refusal(onnx));
+    }
+
+    [Fact]
+    public void A_node_with_two_outputs_is_refused_unless_dropout_or_dynamic_quantization()
+    {
+        byte[] onnx = Layer().Input("x", null, 4).Output("y", null, 2)
+            .Node("Gemm", "fc", ["x", "w", "b"], "z", ("transB", 1)).Node("Relu", "act", ["z"], ["y", "extra"]).Build();
+        string message = Refusal(onnx);
+        Assert.Contains("node 'act' (Relu)", message);
+        Assert.EndsWith("the node has 2 outputs; a network's operators have one.", message);
+
+        byte[] dropout = Layer().Input("x", null, 4).Output("y", null, 2)
+            .Node("Gemm", "fc", ["x", "w", "b"], "z", ("transB", 1)).Node("Dropout", "drop", ["z"], ["y", "mask"]).Build();
+        Assert.Equal(2, Import(dropout).OutputSize);
+    }
+
+    [Fact]
+    public void A_node_off_the_chain_is_refused_naming_its_inputs_and_the_value_expected()
+    {
+        byte[] one = Layer().Input("x", null, 4).Output("y", null, 2)
+            .Node("Gemm", "fc", ["x", "w", "b"], "z", ("transB", 1)).Node("Relu", "act", ["q"], "y").Build();
+        Assert.EndsWith("its input ('q') do not start with 'z', the value the node before it writes: the graph is not a chain of layers.", Refusal(one));
+
+        byte[] two = Layer().Input("x", null, 4).Output("y", null, 2)
+            .Node("Gemm", "fc", ["w", "x", "b"], "y", ("transB", 1)).Build();
+        Assert.EndsWith("its inputs ('w', 'x', 'b') do not start with 'x', the value the node before it writes: the graph is not a chain of layers.", Refusal(two));
+    }
+
+    [Fact]
+    public void Only_add_and_mul_may_take_the_chain_as_their_second_operand()
+    {
+        // Add(bias, z) is the same layer as Add(z, bias); Sub(bias, z) is not, and is refused.
+        byte[] add = Layer().Input("x", null, 4).Output("y", null, 2).Initializer("c", [2], [1, 2])
+            .Node("MatMul", "mm", ["x", "wt"], "z").Initializer("wt", [4, 2], [1, 2, 3, 4, 5, 6, 7, 8]).Node("Add", "bias", ["c", "z"], "y").Build();
+        Assert.Equal(2, Import(add).OutputSize);
+
+        byte[] sub = Layer().Input("x", null, 4).Output("y", null, 2).Initializer("c", [2], [1, 2])
+            .Node("Gemm", "fc", ["x", "w", "b"], "z", ("transB", 1)).Node("Sub", "minus", ["c", "z"], "y").Build();
+        Assert.Contains("do not start with 'z'", Refusal(sub));
+    }
+
+    [Theory]
+    [InlineData("Gemm", 1, "it has 1 inputs; 2 to 3 expected.")]
+    [InlineData("Gemm", 4, "it has 4 inputs; 2 to 3 expected.")]
+    [InlineData("Relu", 2, "it has 2 inputs; 1 expected.")]
+    public void Operators_with_the_wrong_number_of_inputs_are_refused_naming_the_count_expected(string op, int count, string expected)
+    {
+        string[] inputs = new[] { "x", "w", "b", "b" }[..count];
+        byte[] onnx = Layer().Input("x", null, 4).Output("y", null, 2)
+            .Node(op, "n", inputs, "y", op == "Gemm" ? new (string, object)[] { ("transB", 1) } : Array.Empty<(string, object)>()).Build();
+        Assert.EndsWith(expected, Refusal(onnx));
+    }
+
+    [Fact]
+    public void Non_finite_weights_are_refused_naming_the_tensor_and_index()
+    {
+        byte[] onnx = new OnnxGraphBuilder().Initializer("w", [2, 4], [1, 2, 3, float.NaN, 5, 6, 7, 8]).Initializer("b", [2], [0, 0])
+            .Input("x", null, 4).Output("y", null, 2).Node("Gemm", "fc", ["x", "w", "b"], "y", ("transB", 1)).Build();
+        Assert.EndsWith("its weight 'w' holds NaN at index 3; weights must be finite.", Refusal(onnx));
+
+        byte[] bias = new OnnxGraphBuilder().Initializer("w", [2, 4], new float[8]).Initializer("b", [2], [0, float.NaN])
+            .Input("x", null, 4).Output("y", null, 2).Node("Gemm", "fc", ["x", "w", "b"], "y", ("transB", 1)).Build();
+        Assert.EndsWith("its bias 'b' holds NaN at index 1; weights must be finite.", Refusal(bias));
+    }
+
+    [Fact]
+    public void A_missing_constant_is_refused_naming_its_role()
+    {
+        byte[] onnx = Layer().Input("x", null, 4).Output("y", null, 2)
+            .Node("Gemm", "fc", ["x", "", "b"], "y", ("transB", 1)).Build();
+        Assert.EndsWith("the weight input is missing.", Refusal(onnx));
+    }
+}
