@@ -1,3 +1,5 @@
+using FastBackprop.Onnx;
+
 namespace FastBackprop.Tests.Onnx;
 
 /// <summary>
@@ -145,5 +147,93 @@ public class OnnxImportSpecTests
         byte[] onnx = Layer().Input("x", null, 4).Output("y", null, 2)
             .Node("Gemm", "fc", ["x", "", "b"], "y", ("transB", 1)).Build();
         Assert.EndsWith("the weight input is missing.", Refusal(onnx));
+    }
+}
+
+/// <summary>The protobuf layer's refusals: what an empty, graphless, doubled or truncated file is told, with the field
+/// that was being read named in every message.</summary>
+public class OnnxProtoSpecTests
+{
+    private static string Refusal(byte[] onnx)
+        => Assert.Throws<InvalidDataException>(() => OnnxModel.Import<float>(new MemoryStream(onnx))).Message;
+
+    private static byte[] Valid() => new OnnxGraphBuilder().Initializer("w", [2, 4], [1, 2, 3, 4, 5, 6, 7, 8]).Initializer("b", [2], [1, 2])
+        .Input("x", null, 4).Output("y", null, 2).Node("Gemm", "fc", ["x", "w", "b"], "z", ("transB", 1)).Node("Relu", "", ["z"], "y")
+        .Metadata("note", "kept").Build();
+
+    private static byte[] Append(byte[] model, ProtoWriter more) => [.. model, .. more.ToArray()];
+
+    [Fact]
+    public void An_empty_file_is_refused() => Assert.EndsWith("offset 0, ModelProto: the file is empty.", Refusal([]));
+
+    [Fact]
+    public void A_file_without_a_graph_is_refused()
+    {
+        byte[] onnx = new ProtoWriter().Varint(OnnxFields.ModelIrVersion, 7)
+            .Message(OnnxFields.ModelOpsetImport, new ProtoWriter().String(OnnxFields.OpsetDomain, "").Varint(OnnxFields.OpsetVersion, 13)).ToArray();
+        Assert.EndsWith("ModelProto.graph: the file holds no graph (is it an ONNX model?).", Refusal(onnx));
+    }
+
+    [Fact]
+    public void Two_graphs_are_refused()
+        => Assert.EndsWith("ModelProto.graph: the model holds two graphs.", Refusal(Append(Valid(), new ProtoWriter().Message(OnnxFields.ModelGraph, new ProtoWriter()))));
+
+    [Fact]
+    public void Local_functions_are_refused()
+        => Assert.EndsWith("ModelProto.functions: the model defines local functions, which the importer does not support.",
+            Refusal(Append(Valid(), new ProtoWriter().Message(OnnxFields.ModelFunctions, new ProtoWriter()))));
+
+    [Fact]
+    public void Two_initializers_of_one_name_are_refused()
+    {
+        byte[] onnx = new OnnxGraphBuilder().Initializer("w", [2, 4], new float[8]).Initializer("w", [2, 4], new float[8])
+            .Input("x", null, 4).Output("y", null, 2).Node("Gemm", "fc", ["x", "w"], "y", ("transB", 1)).Build();
+        Assert.EndsWith("GraphProto.initializer: two initializers are named 'w'.", Refusal(onnx));
+    }
+
+    [Fact]
+    public void The_ai_onnx_domain_is_the_default_domain_and_unknown_fields_are_skipped()
+    {
+        byte[] onnx = Append(new OnnxGraphBuilder { OpsetDomain = "ai.onnx" }.Initializer("w", [2, 4], new float[8])
+            .Input("x", null, 4).Output("y", null, 2).Node("Gemm", "fc", ["x", "w"], "y", ("transB", 1)).Build(),
+            new ProtoWriter().Message(OnnxFields.ModelMetadataProps, new ProtoWriter().String(OnnxFields.EntryKey, "k")
+                .String(OnnxFields.EntryValue, "v").Varint(9, 1)));
+        Assert.Equal(2, OnnxModel.Import<float>(new MemoryStream(onnx)).OutputSize);
+    }
+
+    [Fact]
+    public void A_node_without_a_name_is_named_by_its_place()
+    {
+        byte[] onnx = new OnnxGraphBuilder().Initializer("w", [2, 4], new float[8])
+            .Input("x", null, 4).Output("y", null, 2).Node("Gemm", "fc", ["x", "w"], "z", ("transB", 1)).Node("Conv", "", ["z"], "y").Build();
+        Assert.Contains("node #1 (Conv): operator Conv is not supported", Refusal(onnx));
+    }
+
+    /// <summary>Every cut of a valid model is refused with the offset and the field being read — a protobuf path such as
+    /// <c>GraphProto.node</c> — except the one cut protobuf cannot see: at the end of a whole top-level field (here,
+    /// before the metadata entry), which is a valid model without what follows.</summary>
+    [Fact]
+    public void Every_truncation_is_refused_naming_the_field_being_read()
+    {
+        byte[] valid = Valid();
+        int withoutMetadata = valid.Length - new ProtoWriter().Message(OnnxFields.ModelMetadataProps,
+            new ProtoWriter().String(OnnxFields.EntryKey, "note").String(OnnxFields.EntryValue, "kept")).ToArray().Length;
+        var fields = new HashSet<string>();
+        for (int length = 1; length < valid.Length; length++)
+        {
+            if (length == withoutMetadata)
+            {
+                Assert.Equal(2, OnnxModel.Import<float>(new MemoryStream(valid[..length])).OutputSize);
+                continue;
+            }
+            string message = Refusal(valid[..length]);
+            var match = System.Text.RegularExpressions.Regex.Match(message, @"^<stream>, offset (\d+), ([A-Za-z_]+(\.[a-z_]+)*( '[^']*')?( #\d+)?)( \([A-Za-z]+\))?: \S");
+            Assert.True(match.Success, $"cut at {length}: '{message}'");
+            Assert.InRange(long.Parse(match.Groups[1].Value), 0, length);
+            fields.Add(match.Groups[2].Value.Split(' ')[0]);
+        }
+        // A cut inside a nested message is seen where its length runs past the end: at the model's own fields.
+        Assert.Equal(new HashSet<string> { "ModelProto", "ModelProto.ir_version", "ModelProto.graph", "ModelProto.opset_import",
+            "ModelProto.metadata_props" }, fields);
     }
 }
