@@ -141,6 +141,45 @@ public class OnnxImportSpecTests
         Assert.EndsWith("its bias 'b' holds NaN at index 1; weights must be finite.", Refusal(bias));
     }
 
+    /// <summary>Each operator's own checks: its input count, its attributes (naming those it accepts), and where in the
+    /// chain it may stand, each refusal with its sentence.</summary>
+    [Theory]
+    [InlineData("gemmAttribute", "attribute 'foo' is not supported on Gemm (only alpha, beta, transA, transB).")]
+    [InlineData("matmulAttribute", "attribute 'foo' is not supported on MatMul.")]
+    [InlineData("matmulArity", "it has 3 inputs; 2 expected.")]
+    [InlineData("biasAttribute", "attribute 'foo' is not supported on Add.")]
+    [InlineData("reluAttribute", "attribute 'foo' is not supported on Relu.")]
+    [InlineData("subLate", "Sub is supported only once, before the first layer, as the input standardisation's mean.")]
+    [InlineData("subTwice", "Sub is supported only once, before the first layer, as the input standardisation's mean.")]
+    [InlineData("addFirst", "Add is supported only as a MatMul's bias or, once, at the end as the target de-standardisation")]
+    [InlineData("divSoftmax", "Div after a Softmax: a target standardisation belongs to a regression model.")]
+    [InlineData("layerAfterTail", "a dense layer follows the output de-standardisation (Div/Add), which must come last.")]
+    [InlineData("vectorWeight", "its weight 'v' has dims [8]; a weight matrix of two positive dimensions is needed")]
+    [InlineData("floatAlpha", "attribute 'transB' is not an integer.")]
+    public void Operators_are_refused_where_they_cannot_be_mapped(string kind, string expected)
+    {
+        OnnxGraphBuilder g = Layer().Input("x", null, 4).Output("y", null, 2).Initializer("wt", [4, 2], new float[8])
+            .Initializer("m", [4], new float[4]).Initializer("c", [2], [1, 2]).Initializer("v", [8], new float[8]);
+        byte[] onnx = kind switch
+        {
+            "gemmAttribute" => g.Node("Gemm", "fc", ["x", "w", "b"], "y", ("foo", 1)).Build(),
+            "matmulAttribute" => g.Node("MatMul", "mm", ["x", "wt"], "y", ("foo", 1)).Build(),
+            "matmulArity" => g.Node("MatMul", "mm", ["x", "wt", "c"], "y").Build(),
+            "biasAttribute" => g.Node("MatMul", "mm", ["x", "wt"], "z").Node("Add", "bias", ["z", "c"], "y", ("foo", 1)).Build(),
+            "reluAttribute" => g.Node("Gemm", "fc", ["x", "w", "b"], "z", ("transB", 1)).Node("Relu", "act", ["z"], "y", ("foo", 1)).Build(),
+            "subLate" => g.Node("Gemm", "fc", ["x", "w", "b"], "z", ("transB", 1)).Node("Sub", "minus", ["z", "c"], "y").Build(),
+            "subTwice" => g.Node("Sub", "s1", ["x", "m"], "s").Node("Sub", "s2", ["s", "m"], "t").Node("Gemm", "fc", ["t", "w", "b"], "y", ("transB", 1)).Build(),
+            "addFirst" => g.Node("Add", "plus", ["x", "m"], "a").Node("Gemm", "fc", ["a", "w", "b"], "y", ("transB", 1)).Build(),
+            "divSoftmax" => g.Node("Gemm", "fc", ["x", "w", "b"], "z", ("transB", 1)).Node("Softmax", "sm", ["z"], "p").Node("Div", "d", ["p", "c"], "y").Build(),
+            "layerAfterTail" => g.Initializer("w2", [2, 2], new float[4]).Node("Gemm", "fc", ["x", "w", "b"], "z", ("transB", 1))
+                .Node("Div", "d", ["z", "c"], "q").Node("Gemm", "fc2", ["q", "w2"], "y", ("transB", 1)).Build(),
+            "vectorWeight" => g.Node("MatMul", "mm", ["x", "v"], "y").Build(),
+            "floatAlpha" => g.Node("Gemm", "fc", ["x", "w", "b"], "y", ("transB", 1f)).Build(),
+            _ => throw new ArgumentException(kind),
+        };
+        Assert.Contains(expected, Refusal(onnx));
+    }
+
     [Fact]
     public void A_missing_constant_is_refused_naming_its_role()
     {
