@@ -274,8 +274,10 @@ internal static unsafe class MatrixVector<T> where T : unmanaged, IBinaryFloatin
 internal static unsafe class Transposed8
 {
     /// <summary>Returns how many rows it computed (a multiple of 8); the caller finishes the rest.</summary>
-    // Left to tiered PGO, unlike the other kernels (as the dot-product kernel before it was): compiled fully optimised
-    // on its first call it ran 15-20% slower once warm (1×512×784: 35 against 30 µs on Zen 5, Stopwatch medians).
+    // Compiled fully optimised on its first call, like the other kernels. Left to tiered PGO it ran 15-20% faster once
+    // warm in BenchmarkDotNet (1×512×784: 30 against 35 µs, Zen 5), but a fresh process on one processor never got there:
+    // Network.Predict of one 784-512-256-10 sample stayed at 206–231 µs for 3,000 calls (Zen 5, DOTNET_PROCESSOR_COUNT=1).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Dots(float* x, float* m, nint ldm, int rows, int k, float* y)
     {
         int r = 0;
