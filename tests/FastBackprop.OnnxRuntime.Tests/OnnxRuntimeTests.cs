@@ -5,7 +5,7 @@ namespace FastBackprop.OnnxRuntime.Tests;
 
 /// <summary>
 /// FastBackprop → ONNX → ONNX Runtime: every activation, every head (softmax classes, one sigmoid unit, regression with
-/// standardised targets), dropout and the input standardisation; ONNX Runtime's outputs must match
+/// standardised targets), dropout, layer normalisation and the input standardisation; ONNX Runtime's outputs must match
 /// <see cref="Model{T}.Predict"/> within 1e-5 relative (1e-5 absolute below 1: the kernels' exp and tanh differ in the
 /// last bits, ONNX Runtime fuses Gemm and activation differently, and sums run in another order).
 /// </summary>
@@ -70,6 +70,17 @@ public sealed class OnnxRuntimeTests
     public void DropoutIsLeftOut()
         => AssertOnnxRuntimeAgrees(new Model<float>(Net(9, 20, new(64, Activation.ReLU), LayerSpec.Dropout(0.5), new(32, Activation.LeakyReLU(0.01)),
             LayerSpec.Dropout(0.2), new(10, Activation.Softmax)), Scaler(10, 20)));
+
+    [Fact]
+    public void LayerNormalizationAsOnnxRuntimeComputesIt()
+    {
+        Network<float> net = Net(12, 20, new(48, Activation.ReLU), LayerSpec.LayerNorm(), LayerSpec.Dropout(0.1), new(17, Activation.Tanh),
+            LayerSpec.LayerNorm(1e-3), new(5, Activation.Softmax));
+        var random = new Random(13);
+        foreach (int l in new[] { 1, 4 })
+            net.SetWeights(l, RandomValues(random, net.Weights(l).Length, 2));
+        AssertOnnxRuntimeAgrees(new Model<float>(net, Scaler(14, 20)));
+    }
 
     [Fact]
     public void ALargerNetworkSingleSample()

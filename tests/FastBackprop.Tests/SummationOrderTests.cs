@@ -52,6 +52,8 @@ public class SummationOrderTests
         yield return new Network<float>(61, [new(130, Activation.ReLU), new(67, Activation.Tanh), new(10, Activation.Softmax)], seed: 5);
         yield return new Network<float>(23, [new(40, Activation.SiLU), new(2, Activation.Identity)], seed: 6);
         yield return new Network<float>(37, [new(33, Activation.Sigmoid), new(1, Activation.Sigmoid)], seed: 7);
+        yield return new Network<float>(29, [LayerSpec.LayerNorm(), new(48, Activation.ReLU), LayerSpec.LayerNorm(1e-3), new(19, Activation.Tanh),
+            LayerSpec.LayerNorm(), new(10, Activation.Softmax)], seed: 8);
     }
 
     private static float[] Inputs(int rows, int features, int seed)
@@ -110,7 +112,7 @@ public class SummationOrderTests
         return outputs;
     }
 
-    /// <summary>Training — forward, δ, weight and bias gradients, softmax cross-entropy, Adam; and the trainer's SGD, whose
+    /// <summary>Training — forward, δ, weight and bias gradients, layer normalisation, dropout, softmax cross-entropy, Adam; and the trainer's SGD, whose
     /// update is fused into the weight-gradient GEMM (β = 1, α = −η) — ends in the same parameters, bit for bit, under
     /// every configuration and thread count. Batches of 32 and a last batch of 2 (matrix-vector products in training).</summary>
     [Theory]
@@ -140,7 +142,7 @@ public class SummationOrderTests
             const int samples = 37, features = 29;
             double[] x = Enumerable.Range(0, samples * features).Select(_ => random.NextDouble() * 2 - 1).ToArray();
             double[] y = Enumerable.Range(0, samples * 3).Select(_ => random.NextDouble()).ToArray();
-            var network = new Network<double>(features, [new(45, Activation.Tanh), new(3, Activation.Sigmoid)], seed: 13);
+            var network = new Network<double>(features, [new(45, Activation.Tanh), LayerSpec.LayerNorm(), new(3, Activation.Sigmoid)], seed: 13);
             var unfused = new Network<float>(features, [new(45, Activation.LeakyReLU(0.1)), new(3, Activation.Identity)], seed: 14)
                 { UseFusedKernels = false };
             Momentum momentum = new(nesterov: true), floatMomentum = new(nesterov: true);
@@ -178,7 +180,8 @@ public class SummationOrderTests
         float[] x = Inputs(samples, features, seed: 3);
         var random = new Random(4);
         int[] labels = Enumerable.Range(0, samples).Select(_ => random.Next(classes)).ToArray();
-        var network = new Network<float>(features, [new(130, Activation.ReLU), LayerSpec.Dropout(0.2), new(67, Activation.Tanh), new(classes, Activation.Softmax)], seed: 8)
+        var network = new Network<float>(features, [new(130, Activation.ReLU), LayerSpec.LayerNorm(), LayerSpec.Dropout(0.2), new(67, Activation.Tanh),
+                LayerSpec.LayerNorm(1e-3), new(classes, Activation.Softmax)], seed: 8)
             { UseFusedKernels = fused };
 
         var adam = new Adam();

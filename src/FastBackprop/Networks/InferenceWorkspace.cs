@@ -4,7 +4,7 @@ namespace FastBackprop;
 
 /// <summary>
 /// Scratch memory for <see cref="Network{T}.Predict(ReadOnlySpan{T}, int, Span{T}, InferenceWorkspace{T})"/>, for batches
-/// up to <see cref="Capacity"/>: the activations of the dense hidden layers, alternating between two buffers of the widest
+/// up to <see cref="Capacity"/>: the activations of the hidden layers that write one (dense, layer normalisation), alternating between two buffers of the widest
 /// of them (one buffer when there is one such layer, none when there is none). Dropout is the identity at inference and
 /// needs no buffer, the input is the caller's and the last layer writes the caller's outputs, so the memory does not
 /// grow with the depth. Create one per thread with <see cref="Network{T}.CreateInferenceWorkspace(int)"/>; a workspace
@@ -22,7 +22,7 @@ public sealed class InferenceWorkspace<T> where T : unmanaged, IBinaryFloatingPo
         // Hidden layer l writes Sizes[l + 1] values per row; the last layer (l = Sizes.Length − 2) writes the caller's outputs.
         for (int l = 0; l < layout.Sizes.Length - 2; l++)
         {
-            if (!layout.HasParameters(l))
+            if (!LayerType.Of(layout.Kind(l))!.WritesAtInference)
                 continue;
             writers++;
             widest = Math.Max(widest, layout.Sizes[l + 1]);

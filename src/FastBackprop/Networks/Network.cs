@@ -32,9 +32,10 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
 
     /// <summary>Builds a network and initialises it reproducibly from <paramref name="seed"/>: weights
     /// Xavier/Glorot-uniform for sigmoid, tanh, identity, step and softmax layers, He-normal for the
-    /// ReLU family; biases zero. The seed also draws the dropout masks of training steps.</summary>
-    /// <exception cref="ArgumentException">A size is not positive, the list is empty, softmax is not the last layer, or
-    /// the last layer is not dense.</exception>
+    /// ReLU family; biases zero; a layer normalisation's γ one and β zero. The seed also draws the dropout masks of training
+    /// steps.</summary>
+    /// <exception cref="ArgumentException">A size is not positive, the list is empty, softmax is not the last layer, the
+    /// last layer is not dense, or a dropout rate or layer-norm ε is out of range.</exception>
     public Network(int inputSize, IReadOnlyList<LayerSpec> layers, int seed = 0)
     {
         Guard.Positive(inputSize, nameof(inputSize));
@@ -43,44 +44,29 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             throw new ArgumentException("A network needs at least one layer.", nameof(layers));
         this.layers = layers.ToArray();
         var sizes = new int[this.layers.Length + 1];
-        var dense = new bool[this.layers.Length];
+        var kinds = new LayerKind[this.layers.Length];
         sizes[0] = inputSize;
         for (int l = 0; l < this.layers.Length; l++)
         {
             LayerSpec spec = this.layers[l];
-            if (spec.Kind == LayerKind.Dropout)
-            {
-                if (l == this.layers.Length - 1)
-                    throw new ArgumentException($"The last layer must be dense (it feeds the loss), but layer {l} is {spec}.", nameof(layers));
-                if (!(spec.Rate > 0 && spec.Rate <= LayerSpec.MaxDropoutRate))
-                    throw new ArgumentOutOfRangeException(nameof(layers), spec.Rate, $"Layer {l}'s dropout rate must be in (0, {LayerSpec.MaxDropoutRate}].");
-                sizes[l + 1] = sizes[l];
-                this.layers[l] = LayerSpec.Dropout(spec.Rate) with { Units = sizes[l] };
-                continue;
-            }
-            if (spec.Kind != LayerKind.Dense)
-                throw new ArgumentOutOfRangeException(nameof(layers), spec.Kind, $"Layer {l} has an unknown kind.");
-            if (spec.Units <= 0)
-                throw new ArgumentOutOfRangeException(nameof(layers), spec.Units, $"Layer {l} has {spec.Units} units; it needs at least 1.");
-            if (!Enum.IsDefined(spec.Activation.Kind))
-                throw new ArgumentOutOfRangeException(nameof(layers), spec.Activation.Kind, $"Layer {l} has an unknown activation kind.");
-            if (spec.Activation.Kind == ActivationKind.Softmax && l != this.layers.Length - 1)
-                throw new ArgumentException($"Softmax is only allowed on the output layer, but layer {l} of {this.layers.Length} uses it.", nameof(layers));
-            sizes[l + 1] = spec.Units;
-            dense[l] = true;
+            LayerType type = LayerType.Of(spec.Kind)
+                ?? throw new ArgumentOutOfRangeException(nameof(layers), spec.Kind, $"Layer {l} has an unknown kind.");
+            this.layers[l] = type.Resolve(spec, l, this.layers.Length, sizes[l], nameof(layers));
+            sizes[l + 1] = this.layers[l].Units;
+            kinds[l] = spec.Kind;
         }
-        long parameterCount = ParameterLayout.Total(sizes, dense);
+        long parameterCount = ParameterLayout.Total(sizes, kinds);
         if (parameterCount > Array.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(layers),
                 $"A [{string.Join('-', sizes)}] network has {parameterCount:N0} parameters, more than one array can hold ({Array.MaxLength:N0}).");
-        layout = new ParameterLayout(sizes, dense);
+        layout = new ParameterLayout(sizes, kinds);
         parameters = new T[layout.Count];
         stack = new NetworkLayer<T>[this.layers.Length];
         for (int l = 0; l < stack.Length; l++)
         {
             var (weightOffset, weightLength) = layout.Weights(l);
             var (biasOffset, biasLength) = layout.Biases(l);
-            stack[l] = NetworkLayer<T>.Create(this.layers[l], l, sizes[l], parameters.AsMemory(weightOffset, weightLength),
+            stack[l] = LayerType.Of(kinds[l])!.Create(this.layers[l], l, sizes[l], parameters.AsMemory(weightOffset, weightLength),
                 parameters.AsMemory(biasOffset, biasLength), isOutput: l == stack.Length - 1);
         }
         output = (DenseLayer<T>)stack[^1];
@@ -584,29 +570,12 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
         return workspace;
     }
 
+    /// <summary>Each layer's parameters as its kind starts them, drawing from one generator in layer order.</summary>
     private void Initialize(int seed)
     {
         var random = new Random(seed);
         for (int l = 0; l < layers.Length; l++)
-        {
-            int fanIn = layout.Sizes[l], fanOut = layout.Sizes[l + 1];
-            Span<T> w = Weights(l);
-            if (layers[l].Activation.Kind is ActivationKind.ReLU or ActivationKind.LeakyReLU)
-            {
-                // He: N(0, 2/fan_in), keeps the variance of ReLU activations constant across layers.
-                double std = Math.Sqrt(2.0 / fanIn);
-                for (int i = 0; i < w.Length; i++)
-                    w[i] = T.CreateChecked(std * StandardNormal(random));
-            }
-            else
-            {
-                // Xavier/Glorot: U(−r, r) with r = √(6/(fan_in + fan_out)).
-                double limit = Math.Sqrt(6.0 / (fanIn + fanOut));
-                for (int i = 0; i < w.Length; i++)
-                    w[i] = T.CreateChecked((2 * random.NextDouble() - 1) * limit);
-            }
-            Biases(l).Clear();
-        }
+            LayerType.Of(layers[l].Kind)!.Initialize(layers[l], layout.Sizes[l], Weights(l), Biases(l), random);
     }
 
     /// <summary>The one message for a network that holds an untrainable layer. Which exception carries it follows what holds

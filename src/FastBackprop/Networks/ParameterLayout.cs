@@ -1,49 +1,57 @@
 namespace FastBackprop;
 
 /// <summary>
-/// Where each layer's weights and biases live in one contiguous parameter buffer: a dense layer l's W_l (units×inputs,
-/// row-major) followed by b_l; a layer without parameters (dropout) takes no room. Gradients use the same layout, so an
-/// update is one vectorised sweep over the whole buffer.
+/// Where each layer's parameters live in one contiguous parameter buffer: layer l's two tensors — a dense layer's W_l
+/// (units×inputs, row-major) then b_l, a layer normalisation's γ then β — back to back, in layer order, sized by the
+/// layer's kind (<see cref="LayerType.ParameterShape"/>); a layer without parameters (dropout) takes no room. Gradients use
+/// the same layout, so an update is one vectorised sweep over the whole buffer.
 /// </summary>
 internal sealed class ParameterLayout
 {
-    private readonly int[] weightOffsets;
-    private readonly int[] biasOffsets;
-    private readonly bool[] dense;
+    private readonly int[] weightOffsets, weightLengths;
+    private readonly int[] biasOffsets, biasLengths;
+    private readonly LayerKind[] kinds;
 
     /// <param name="sizes">sizes[0] is the input width, sizes[l + 1] the width of layer l's output.</param>
-    /// <param name="hasParameters">Per layer, whether it is dense (null: every layer is).</param>
-    public ParameterLayout(int[] sizes, bool[]? hasParameters = null)
+    /// <param name="kinds">Per layer, its kind (empty: every layer is dense).</param>
+    public ParameterLayout(int[] sizes, ReadOnlySpan<LayerKind> kinds = default)
     {
         Sizes = sizes;
         int layers = sizes.Length - 1;
-        dense = hasParameters ?? Enumerable.Repeat(true, layers).ToArray();
+        this.kinds = kinds.IsEmpty ? new LayerKind[layers] : kinds.ToArray();
         weightOffsets = new int[layers];
+        weightLengths = new int[layers];
         biasOffsets = new int[layers];
+        biasLengths = new int[layers];
         long offset = 0;
         for (int l = 0; l < layers; l++)
         {
-            long weights = dense[l] ? (long)sizes[l + 1] * sizes[l] : 0;
-            long biases = dense[l] ? sizes[l + 1] : 0;
+            var (weights, biases) = Shape(this.kinds[l], sizes[l], sizes[l + 1]);
             if (offset + weights + biases > Array.MaxLength)
                 throw new ArgumentOutOfRangeException(nameof(sizes),
-                    $"A [{string.Join('-', sizes)}] network has {Total(sizes, dense):N0} parameters, more than one array can hold ({Array.MaxLength:N0}); layer {l} alone has {weights + biases:N0}.");
+                    $"A [{string.Join('-', sizes)}] network has {Total(sizes, this.kinds):N0} parameters, more than one array can hold ({Array.MaxLength:N0}); layer {l} alone has {weights + biases:N0}.");
             weightOffsets[l] = (int)offset;
+            weightLengths[l] = (int)weights;
             offset += weights;
             biasOffsets[l] = (int)offset;
+            biasLengths[l] = (int)biases;
             offset += biases;
         }
         Count = (int)offset;
     }
 
-    /// <summary>Σ (inputs_l + 1)·units_l over the dense layers, exactly (no overflow for any int sizes).</summary>
-    public static long Total(ReadOnlySpan<int> sizes, ReadOnlySpan<bool> hasParameters = default)
+    private static (long Weights, long Biases) Shape(LayerKind kind, long inputs, long units)
+        => (LayerType.Of(kind) ?? throw new ArgumentOutOfRangeException(nameof(kind), kind, "unknown layer kind")).ParameterShape(inputs, units);
+
+    /// <summary>The parameters of every layer together, exactly (no overflow for any int sizes); empty kinds: all dense,
+    /// Σ (inputs_l + 1)·units_l.</summary>
+    public static long Total(ReadOnlySpan<int> sizes, ReadOnlySpan<LayerKind> kinds = default)
     {
         long total = 0;
         for (int l = 0; l < sizes.Length - 1; l++)
         {
-            if (hasParameters.IsEmpty || hasParameters[l])
-                total += ((long)sizes[l] + 1) * sizes[l + 1];
+            var (weights, biases) = Shape(kinds.IsEmpty ? LayerKind.Dense : kinds[l], sizes[l], sizes[l + 1]);
+            total += weights + biases;
         }
         return total;
     }
@@ -55,13 +63,16 @@ internal sealed class ParameterLayout
 
     public int LayerCount => Sizes.Length - 1;
 
-    /// <summary>Whether layer <paramref name="layer"/> has weights and biases.</summary>
-    public bool HasParameters(int layer) => dense[layer];
+    /// <summary>Layer <paramref name="layer"/>'s kind.</summary>
+    public LayerKind Kind(int layer) => kinds[layer];
 
-    public (int Offset, int Length) Weights(int layer) => (weightOffsets[layer], dense[layer] ? Sizes[layer + 1] * Sizes[layer] : 0);
+    /// <summary>Whether layer <paramref name="layer"/> has parameters.</summary>
+    public bool HasParameters(int layer) => weightLengths[layer] + biasLengths[layer] > 0;
 
-    public (int Offset, int Length) Biases(int layer) => (biasOffsets[layer], dense[layer] ? Sizes[layer + 1] : 0);
+    public (int Offset, int Length) Weights(int layer) => (weightOffsets[layer], weightLengths[layer]);
+
+    public (int Offset, int Length) Biases(int layer) => (biasOffsets[layer], biasLengths[layer]);
 
     public bool SameShape(ParameterLayout other) => ReferenceEquals(this, other)
-        || Sizes.AsSpan().SequenceEqual(other.Sizes) && dense.AsSpan().SequenceEqual(other.dense);
+        || Sizes.AsSpan().SequenceEqual(other.Sizes) && kinds.AsSpan().SequenceEqual(other.kinds);
 }

@@ -39,6 +39,12 @@ public sealed class QuantizedNetwork
         for (int l = 0; l < layers.Length; l++)
         {
             layers[l] = source.Layer(l);
+            if (layers[l].Kind == LayerKind.LayerNorm)
+            {
+                stages.Add(new Stage(l, layers[l].Units, layers[l].Units, null,
+                    new FloatLayerNorm(l, source.Weights(l).ToArray(), source.Biases(l).ToArray(), layers[l].Epsilon)));
+                continue;
+            }
             if (layers[l].Kind != LayerKind.Dense)
                 continue;
             int inputs = source.LayerInputs(l), units = layers[l].Units;
@@ -76,10 +82,10 @@ public sealed class QuantizedNetwork
         var network = new Network<float>(InputSize, layers, seed: 0);
         foreach (Stage stage in Stages)
         {
-            if (stage.Float is FloatDense dense)
+            if (stage.Float is FloatStage floats)
             {
-                network.SetWeights(stage.Index, dense.Weights);
-                network.SetBiases(stage.Index, dense.Biases);
+                network.SetWeights(stage.Index, floats.Weights);
+                network.SetBiases(stage.Index, floats.Biases);
                 continue;
             }
             QuantizedDenseLayer layer = stage.Quantized!;
@@ -107,36 +113,62 @@ public sealed class QuantizedNetwork
         return layers[index];
     }
 
-    /// <summary>Whether layer <paramref name="index"/> runs at int8 (false for layers kept in fp32 and for dropout).</summary>
+    /// <summary>Whether layer <paramref name="index"/> runs at int8 (false for layers kept in fp32, dropout and layer
+    /// normalisation).</summary>
     public bool IsQuantized(int index)
     {
         CheckLayer(index);
         return Array.Exists(Stages, s => s.Index == index && s.Quantized is not null);
     }
 
-    /// <summary>The dense layers in order, each int8 or fp32.</summary>
+    /// <summary>The layers that compute, in order: dense layers (int8 or fp32) and layer normalisations (fp32).</summary>
     internal Stage[] Stages { get; }
 
-    /// <summary>A dense layer as it runs: <see cref="Quantized"/> or <see cref="Float"/>, and whether it writes floats into
+    /// <summary>A layer as it runs: <see cref="Quantized"/> or <see cref="Float"/>, and whether it writes floats into
     /// the workspace (an fp32 layer, or an int8 one before an fp32 one) rather than codes or the caller's outputs.</summary>
-    internal readonly record struct Stage(int Index, int Inputs, int Units, QuantizedDenseLayer? Quantized, FloatDense? Float)
+    internal readonly record struct Stage(int Index, int Inputs, int Units, QuantizedDenseLayer? Quantized, FloatStage? Float)
     {
         public bool WritesFloats { get; init; }
     }
 
+    /// <summary>A layer that runs in fp32, with its two parameter tensors as the network holds them.</summary>
+    internal abstract class FloatStage
+    {
+        public abstract ReadOnlySpan<float> Weights { get; }
+
+        public abstract ReadOnlySpan<float> Biases { get; }
+
+        public abstract void Forward(ReadOnlySpan<float> input, Span<float> output, int batch);
+    }
+
     /// <summary>A dense layer kept in fp32, its Wᵀ packed once as a <see cref="FrozenNetwork{T}"/> packs it.</summary>
-    internal sealed class FloatDense(float[] weights, float[] biases, int inputs, int units, Activation activation)
+    internal sealed class FloatDense(float[] weights, float[] biases, int inputs, int units, Activation activation) : FloatStage
     {
         private readonly PackedOperand<float>? packed = PackedOperand<float>.ForLayer(weights, units, inputs);
 
         /// <summary>W, units×inputs row-major.</summary>
-        public ReadOnlySpan<float> Weights => weights;
+        public override ReadOnlySpan<float> Weights => weights;
 
-        public ReadOnlySpan<float> Biases => biases;
+        public override ReadOnlySpan<float> Biases => biases;
 
-        public void Forward(ReadOnlySpan<float> input, Span<float> output, int batch)
+        public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch)
             => DenseLayerKernels.ForwardUnchecked(output, activation.Kind == ActivationKind.Softmax ? output : default, input,
                 weights, biases, batch, inputs, units, activation, packed);
+    }
+
+    /// <summary>A layer normalisation: always fp32 (its row statistics are what int8 would blur), the same arithmetic as the
+    /// fp32 network's.</summary>
+    internal sealed class FloatLayerNorm(int index, float[] gamma, float[] beta, double epsilon) : FloatStage
+    {
+        private readonly LayerNormLayer<float> layer = new(index, gamma.Length, epsilon, gamma, beta);
+
+        /// <summary>γ.</summary>
+        public override ReadOnlySpan<float> Weights => gamma;
+
+        /// <summary>β.</summary>
+        public override ReadOnlySpan<float> Biases => beta;
+
+        public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch) => layer.Predict(input, output, batch, true, null);
     }
 
     /// <summary>A workspace for <see cref="Predict"/> on batches of up to <paramref name="maxBatchSize"/> samples; give each
@@ -185,7 +217,7 @@ public sealed class QuantizedNetwork
             Stage stage = Stages[s];
             bool last = s == Stages.Length - 1;
             float* floatsOut = last ? output : stage.WritesFloats ? Pin(workspace.Floats(floatBuffer)) : null;
-            if (stage.Float is FloatDense dense)
+            if (stage.Float is FloatStage dense)
             {
                 dense.Forward(new ReadOnlySpan<float>(floats, batch * stage.Inputs), new Span<float>(floatsOut, batch * stage.Units), batch);
                 floats = floatsOut;

@@ -19,8 +19,8 @@ namespace FastBackprop;
 public static class ModelFile
 {
     /// <summary>The format version this library writes. It reads every version from 1 (version 2 added dropout layers,
-    /// version 3 the feature names, version 4 int8 dense layers).</summary>
-    public const uint FormatVersion = 4;
+    /// version 3 the feature names, version 4 int8 dense layers, version 5 layer normalisation).</summary>
+    public const uint FormatVersion = 5;
 
     /// <summary>The largest model file accepted, in bytes (the largest array .NET can allocate, about 2 GiB).</summary>
     public static long MaxFileBytes => Array.MaxLength;
@@ -131,7 +131,7 @@ public static class ModelFile
     /// biases of its fp32 layers and the biases of its int8 layers (whose weights follow in the int8 block).</summary>
     private static long StoredParameters<T>(Model<T> model) where T : unmanaged, IBinaryFloatingPointIeee754<T>
         => model.Quantized is QuantizedNetwork quantized
-            ? quantized.Stages.Sum(s => s.Quantized is null ? (s.Inputs + 1L) * s.Units : s.Units)
+            ? quantized.Stages.Sum(s => s.Quantized is null ? s.Float!.Weights.Length + (long)s.Float.Biases.Length : s.Units)
             : model.Network.Parameters.Length;
 
     /// <summary>The int8 block's weight count: Σ inputs·units over the int8 layers (0 when every layer is kept in fp32).</summary>
@@ -280,7 +280,7 @@ public static class ModelFile
             w.U8((byte)spec.Activation.Kind);
             w.U8(model.Quantized?.IsQuantized(l) == true ? Int8DenseKind : (byte)spec.Kind);
             w.U16(0);
-            w.F64(spec.Kind == LayerKind.Dropout ? spec.Rate : spec.Activation.Alpha);
+            w.F64(LayerType.Of(spec.Kind)!.RecordValue(spec));
         }
         w.I64(StoredParameters(model));
         if (model.Quantized is QuantizedNetwork quantized)
@@ -383,27 +383,39 @@ public static class ModelFile
             byte kindCode = r.U8($"layer {l} kind");
             int8[l] = version >= 4 && kindCode == Int8DenseKind;
             var layerKind = int8[l] ? LayerKind.Dense : (LayerKind)kindCode;
-            if (version == 1 ? layerKind != LayerKind.Dense : !Enum.IsDefined(layerKind))
+            LayerType? type = KindIntroduced(layerKind) <= version ? LayerType.Of(layerKind) : null;
+            if (type is null)
                 throw r.Error(at + 1, $"layer {l} kind", version == 1
                     ? "the 3 reserved bytes after the activation must be 0 in a version-1 file."
-                    : $"unknown layer kind {kindCode} (0 dense, 1 dropout{(version >= 4 ? $", {Int8DenseKind} int8 dense" : "")}).");
+                    : $"unknown layer kind {kindCode} (0 dense, 1 dropout{(version >= 4 ? $", {Int8DenseKind} int8 dense" : "")}{(version >= 5 ? ", 2 layer normalisation" : "")}).");
             if (int8[l] && Int8LayerProblem<T>(element, fanIn) is string int8Problem)
                 throw r.Error(at + 1, $"layer {l} kind", int8Problem);
             if (r.U16(field) != 0)
                 throw r.Error(at + 2, field, "the 2 reserved bytes after the layer kind must be 0.");
-            if (layerKind == LayerKind.Dropout)
+            if (type.KeepsWidth)
             {
+                // Dropout, layer normalisation: as wide as the input, no activation, never last; the record's value is the kind's own.
+                string kindName = layerKind == LayerKind.Dropout ? "dropout" : "layer-norm";
                 if (units != fanIn)
-                    throw r.Error(unitsAt, $"layer {l} units", $"{units}, but a dropout layer is as wide as its input ({fanIn}).");
+                    throw r.Error(unitsAt, $"layer {l} units", $"{units}, but a {kindName} layer is as wide as its input ({fanIn}).");
                 if (kind != ActivationKind.Identity)
-                    throw r.Error(at, field, $"a dropout layer has no activation (0), not {kind}.");
+                    throw r.Error(at, field, $"a {kindName} layer has no activation (0), not {kind}.");
                 if (l == layerCount - 1)
-                    throw r.Error(at + 1, $"layer {l} kind", "the last layer must be dense (it feeds the loss), not dropout.");
+                    throw r.Error(at + 1, $"layer {l} kind", $"the last layer must be dense (it feeds the loss), not {kindName}.");
                 at = r.Position;
-                double rate = r.F64($"layer {l} dropout rate");
-                if (!(rate > 0 && rate <= LayerSpec.MaxDropoutRate))
-                    throw r.Error(at, $"layer {l} dropout rate", $"{rate} must be in (0, {LayerSpec.MaxDropoutRate}].");
-                specs[l] = LayerSpec.Dropout(rate);
+                string valueField = layerKind == LayerKind.Dropout ? $"layer {l} dropout rate" : $"layer {l} layer-norm epsilon";
+                double value = r.F64(valueField);
+                LayerSpec candidate = layerKind == LayerKind.Dropout ? new LayerSpec(0, default) { Kind = layerKind, Rate = value }
+                    : new LayerSpec(0, default) { Kind = layerKind, Epsilon = value };
+                if (type.ValueProblem(candidate) is not null)
+                    throw r.Error(at, valueField, layerKind == LayerKind.Dropout
+                        ? $"{value} must be in (0, {LayerSpec.MaxDropoutRate}]."
+                        : $"{value} must be in [{LayerSpec.MinLayerNormEpsilon}, {LayerSpec.MaxLayerNormEpsilon}].");
+                specs[l] = type.FromRecordValue(value);
+                var (weights, biases) = type.ParameterShape(fanIn, units);
+                parameters += weights + biases;
+                if (weights + biases > 0 && parameters * element + Int8BlockBytes(codes, int8Units) > r.Remaining)
+                    throw r.Error(unitsAt, $"layer {l} units", $"{units} units bring the parameters to {parameters}, more than the {r.Remaining} bytes left can hold.");
                 continue;
             }
             if (int8[l])
@@ -504,6 +516,16 @@ public static class ModelFile
         return model;
     }
 
+    /// <summary>The first format version whose layer records may hold <paramref name="kind"/> (a kind unknown to this library:
+    /// never).</summary>
+    private static uint KindIntroduced(LayerKind kind) => kind switch
+    {
+        LayerKind.Dense => 1,
+        LayerKind.Dropout => 2,
+        LayerKind.LayerNorm => 5,
+        _ => uint.MaxValue,
+    };
+
     /// <summary>Why a dense layer with <paramref name="inputs"/> inputs cannot be int8 in a file of element size
     /// <paramref name="element"/>, or null: its biases are float32 (the int8 path's), and its depth keeps the int32 sums exact.</summary>
     private static string? Int8LayerProblem<T>(byte element, int inputs)
@@ -530,6 +552,14 @@ public static class ModelFile
         int fanIn = inputSize, next = 0;
         for (int l = 0; l < specs.Length; l++)
         {
+            if (specs[l].Kind == LayerKind.LayerNorm)
+            {
+                specs[l] = specs[l] with { Units = fanIn };
+                float[] gamma = values.AsSpan(next, fanIn).ToArray(), beta = values.AsSpan(next + fanIn, fanIn).ToArray();
+                next += 2 * fanIn;
+                stages.Add(new(l, fanIn, fanIn, null, new QuantizedNetwork.FloatLayerNorm(l, gamma, beta, specs[l].Epsilon)));
+                continue;
+            }
             if (specs[l].Kind != LayerKind.Dense)
             {
                 specs[l] = specs[l] with { Units = fanIn };   // a dropout layer's width, as a network states it
@@ -673,10 +703,10 @@ public static class ModelFile
         {
             foreach (QuantizedNetwork.Stage stage in network.Stages)
             {
-                if (stage.Float is QuantizedNetwork.FloatDense dense)
+                if (stage.Float is QuantizedNetwork.FloatStage floats)
                 {
-                    Values(dense.Weights);
-                    Values(dense.Biases);
+                    Values(floats.Weights);
+                    Values(floats.Biases);
                 }
                 else
                 {

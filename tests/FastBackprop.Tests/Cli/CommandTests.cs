@@ -148,6 +148,25 @@ public sealed class CommandTests : IDisposable
     }
 
     [Fact]
+    public void LayerNormGoesAfterEveryHiddenActivationBeforeItsDropoutAndIntoTheModel()
+    {
+        string blobs = WriteBlobs("layernorm.csv", 60), model = Path.Combine(dir, "layernorm.fbpm");
+        var (code, output) = Run("train", "--csv", blobs, "--epochs", "3", "--hidden", "8,6", "--layer-norm", "--dropout", "0.2", "--save", model);
+        Assert.Equal(FastBackprop.Cli.Program.ExitOk, code);
+        Assert.Contains("network:  3-8-6-2 (ReLU hidden with layer norm with dropout 0.2,", output);
+        // 3·8 + 8 + 2·8, 8·6 + 6 + 2·6, 6·2 + 2.
+        Assert.Contains("network:  3-8-6-2 (ReLU hidden with layer norm with dropout 0.2, Softmax output), 128 parameters", output);
+        Network<float> network = ModelFile.Load<float>(model).Network;
+        Assert.Equal([LayerKind.Dense, LayerKind.LayerNorm, LayerKind.Dropout, LayerKind.Dense, LayerKind.LayerNorm, LayerKind.Dropout, LayerKind.Dense],
+            Enumerable.Range(0, network.LayerCount).Select(l => network.Layer(l).Kind));
+        Assert.Equal(1e-5, network.Layer(4).Epsilon);
+        Assert.NotEqual(Enumerable.Repeat(1f, 8), network.Weights(1).ToArray());   // γ was trained
+        (code, output) = Run("info", "--model", model);
+        Assert.Equal(FastBackprop.Cli.Program.ExitOk, code);
+        Assert.Contains("layer 1: layer norm, epsilon 1E-05 (8 wide, a learned scale and shift per feature)", output);
+    }
+
+    [Fact]
     public void LimitsComeFromTheCommandLine()
     {
         string blobs = WriteBlobs("limits.csv", 40);

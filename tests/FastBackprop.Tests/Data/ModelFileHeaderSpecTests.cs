@@ -82,7 +82,7 @@ public class ModelFileHeaderSpecTests
 
     [Fact]
     public void Unknown_flag_bits_are_refused_naming_the_known_ones()
-        => Assert.Equal("<stream>, offset 13, flags: 0x80 sets unknown bits (known in version 4: 0x01 standardisation, 0x02 labels, 0x04 loss, "
+        => Assert.Equal("<stream>, offset 13, flags: 0x80 sets unknown bits (known in version 5: 0x01 standardisation, 0x02 labels, 0x04 loss, "
             + "0x08 target standardisation, 0x10 feature names).", Refusal(Resealed(13, 0x80)));
 
     [Fact]

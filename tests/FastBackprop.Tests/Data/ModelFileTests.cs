@@ -339,9 +339,9 @@ public sealed class ModelFileTests : IDisposable
     public void Unknown_version_and_wrong_magic()
     {
         byte[] bytes = Small();
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 5);
-        Assert.Equal("<stream>, offset 8, format version: version 5 is not supported; this library reads versions 1 to 4 (the file was written by a newer library).",
-            Rejected(bytes, "version 5").Message);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 6);
+        Assert.Equal("<stream>, offset 8, format version: version 6 is not supported; this library reads versions 1 to 5 (the file was written by a newer library).",
+            Rejected(bytes, "version 6").Message);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(8), 0);
         Assert.Contains("version 0 is not supported", Rejected(bytes, "version 0").Message);
         Assert.Contains("not a FastBackprop model file", Rejected(Encoding.ASCII.GetBytes("PK\u0003\u0004 not a model at all, but long enough to have a header"), "zip").Message);

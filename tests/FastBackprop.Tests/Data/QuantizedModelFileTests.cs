@@ -99,7 +99,7 @@ public sealed class QuantizedModelFileTests
     {
         Model<float> model = Classifier(3, new QuantizationOptions { KeepOutputLayerInFloat = outputInFloat });
         byte[] bytes = Bytes(model);
-        Assert.Equal(4u, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)));
+        Assert.Equal(ModelFile.FormatVersion, BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8)));
         Model<float> loaded = Load(bytes);
 
         Assert.NotNull(loaded.Quantized);

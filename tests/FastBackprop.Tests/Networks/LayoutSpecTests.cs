@@ -21,15 +21,28 @@ public class LayoutSpecTests
     [Fact]
     public void Dropout_layers_take_no_room()
     {
-        var layout = new ParameterLayout([3, 4, 4, 2], [true, false, true]);
+        var layout = new ParameterLayout([3, 4, 4, 2], [LayerKind.Dense, LayerKind.Dropout, LayerKind.Dense]);
         Assert.Equal(16 + 10, layout.Count);
         Assert.False(layout.HasParameters(1));
         Assert.Equal((16, 0), layout.Weights(1));
         Assert.Equal((16, 0), layout.Biases(1));
         Assert.Equal((16, 8), layout.Weights(2));
         Assert.Equal((24, 2), layout.Biases(2));
-        Assert.Equal(26L, ParameterLayout.Total([3, 4, 4, 2], [true, false, true]));
+        Assert.Equal(26L, ParameterLayout.Total([3, 4, 4, 2], [LayerKind.Dense, LayerKind.Dropout, LayerKind.Dense]));
         Assert.Equal(46L, ParameterLayout.Total([3, 4, 4, 2]));
+    }
+
+    [Fact]
+    public void A_layer_normalisation_owns_gamma_then_beta_one_per_feature()
+    {
+        var layout = new ParameterLayout([3, 4, 4, 2], [LayerKind.Dense, LayerKind.LayerNorm, LayerKind.Dense]);
+        Assert.Equal(16 + 8 + 10, layout.Count);
+        Assert.True(layout.HasParameters(1));
+        Assert.Equal((16, 4), layout.Weights(1));
+        Assert.Equal((20, 4), layout.Biases(1));
+        Assert.Equal((24, 8), layout.Weights(2));
+        Assert.Equal(34L, ParameterLayout.Total([3, 4, 4, 2], [LayerKind.Dense, LayerKind.LayerNorm, LayerKind.Dense]));
+        Assert.False(layout.SameShape(new ParameterLayout([3, 4, 4, 2], [LayerKind.Dense, LayerKind.Dropout, LayerKind.Dense])));
     }
 
     [Fact]
@@ -51,9 +64,9 @@ public class LayoutSpecTests
         var layout = new ParameterLayout([3, 4, 2]);
         Assert.True(layout.SameShape(layout));
         Assert.True(layout.SameShape(new ParameterLayout([3, 4, 2])));
-        Assert.True(layout.SameShape(new ParameterLayout([3, 4, 2], [true, true])));
+        Assert.True(layout.SameShape(new ParameterLayout([3, 4, 2], [LayerKind.Dense, LayerKind.Dense])));
         Assert.False(layout.SameShape(new ParameterLayout([3, 5, 2])));
-        Assert.False(new ParameterLayout([3, 3, 2], [true, false]).SameShape(new ParameterLayout([3, 3, 2])));
+        Assert.False(new ParameterLayout([3, 3, 2], [LayerKind.Dense, LayerKind.Dropout]).SameShape(new ParameterLayout([3, 3, 2])));
     }
 
     [Theory]

@@ -53,10 +53,12 @@ internal sealed record MemoryPlan(long Parameters, long ParameterBytes, long Sta
     /// <param name="dataBytes">The data at their peak (<see cref="DataPeakBytes"/>).</param>
     /// <param name="dropoutUnits">The widths of the dropout layers, summed (each keeps an output, a gradient and a mask
     /// per batch row).</param>
+    /// <param name="layerNormUnits">The widths of the layer normalisations, summed (each owns γ and β, and keeps an output,
+    /// a gradient and x̂ per batch row).</param>
     public static MemoryPlan For(IReadOnlyList<int> sizes, int batch, int optimizerSlots, int parameterCopies, long dataBytes,
-        long dropoutUnits = 0)
+        long dropoutUnits = 0, long layerNormUnits = 0)
     {
-        long parameters = 0, units = 0;
+        long parameters = 2 * layerNormUnits, units = 0;
         for (int l = 1; l < sizes.Count; l++)
         {
             parameters += ((long)sizes[l - 1] + 1) * sizes[l];
@@ -65,7 +67,7 @@ internal sealed record MemoryPlan(long Parameters, long ParameterBytes, long Sta
         long widest = sizes.Skip(1).Max();
         // Per layer: activations and deltas for the batch; plus the batch's inputs, logits, bias-gradient partial sums
         // and the inference workspace's two ping-pong buffers.
-        long workspace = (long)batch * (2 * units + 3 * dropoutUnits + sizes[0] + sizes[^1]) + (batch / 6 + 2) * widest + 2L * batch * widest;
+        long workspace = (long)batch * (2 * units + 3 * dropoutUnits + 3 * layerNormUnits + sizes[0] + sizes[^1]) + (batch / 6 + 2) * widest + 2L * batch * widest;
         return new MemoryPlan(parameters,
             ParameterBytes: ElementBytes * parameters * (2 + parameterCopies),   // weights, gradients, copies
             StateBytes: ElementBytes * parameters * optimizerSlots,

@@ -40,9 +40,12 @@ internal static class ModelArgs
         {
             LayerSpec spec = n.Layer(l);
             string precision = model.Quantized is null || spec.Kind != LayerKind.Dense ? "" : model.Quantized.IsQuantized(l) ? ", int8" : ", fp32";
-            yield return spec.Kind == LayerKind.Dropout
-                ? $"layer {l}: dropout {spec.Rate:0.###} ({inputs} wide; the identity when predicting)"
-                : $"layer {l}: dense, {spec.Units} units, {spec.Activation}, {inputs} inputs{precision}";
+            yield return spec.Kind switch
+            {
+                LayerKind.Dropout => $"layer {l}: dropout {spec.Rate:0.###} ({inputs} wide; the identity when predicting)",
+                LayerKind.LayerNorm => $"layer {l}: layer norm, epsilon {spec.Epsilon:G6} ({inputs} wide, a learned scale and shift per feature{(model.Quantized is null ? "" : ", fp32")})",
+                _ => $"layer {l}: dense, {spec.Units} units, {spec.Activation}, {inputs} inputs{precision}",
+            };
             inputs = spec.Units;
         }
     }

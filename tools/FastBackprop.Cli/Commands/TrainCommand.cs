@@ -38,7 +38,7 @@ internal static class TrainCommand
         {
             Model<float> initial = model();
             if (initial.Network.LayerCount > ModelFile.MaxLayers)
-                throw new UsageException(Invariant($"--save {path}: the network has {initial.Network.LayerCount} layers; a model file holds at most {ModelFile.MaxLayers} (fewer --hidden layers, or no --dropout, which adds one per hidden layer)"));
+                throw new UsageException(Invariant($"--save {path}: the network has {initial.Network.LayerCount} layers; a model file holds at most {ModelFile.MaxLayers} (fewer --hidden layers, or no --dropout or --layer-norm, which each add one per hidden layer)"));
             ModelFile.CheckSavable(initial);
         }
         catch (ArgumentException e)
@@ -62,7 +62,8 @@ internal static class TrainCommand
         MemoryPlan PlanFor(long features, int outputs, long dataBytes, TrainSettings settings) => MemoryPlan.For(
             [checked((int)features), .. settings.Hidden, outputs], settings.Batch, optimizerSlots,
             parameterCopies: (settings.Patience is null ? 0 : 1) + (settings.Save is null ? 0 : 1), dataBytes,
-            dropoutUnits: settings.Dropout is null ? 0 : settings.Hidden.Sum(h => (long)h));
+            dropoutUnits: settings.Dropout is null ? 0 : settings.Hidden.Sum(h => (long)h),
+            layerNormUnits: settings.LayerNorm ? settings.Hidden.Sum(h => (long)h) : 0);
         // Before the data are loaded, the outputs are not known: two stand in (the output layer is a small part of the plan).
         TrainSettings beforeLoading = s;
         TrainData data = TrainData.Load(s, new MemoryBudget((features, dataBytes) => PlanFor(features, 2, dataBytes, beforeLoading), s.MemoryLimit), interrupt);
@@ -93,8 +94,7 @@ internal static class TrainCommand
             (train, validation) = (StandardizedTargets(targetScaler, train, data.OwnsArrays), validation is null ? null : StandardizedTargets(targetScaler, validation, data.OwnsArrays));
 
         Activation hidden = Activation.FromKind(s.Activation);
-        LayerSpec[] layers = [.. s.Hidden.SelectMany(h => s.Dropout is double rate
-            ? new[] { new LayerSpec(h, hidden), LayerSpec.Dropout(rate) } : [new LayerSpec(h, hidden)]), outputLayer];
+        LayerSpec[] layers = [.. s.Hidden.SelectMany(h => HiddenBlock(h, hidden, s)), outputLayer];
         var network = new Network<float>(train.FeatureCount, layers, s.Seed);
         IReadOnlyList<string>? classLabels = classification ? TrainData.ClassLabelsOf(training) : null;
         Model<float> ModelOf(Network<float> net) => new(net, scaler, classLabels, loss, targetScaler) { FeatureNames = training.FeatureNames };
@@ -117,7 +117,7 @@ internal static class TrainCommand
         long parameters = network.Parameters.Length;
         output.WriteLine($"data:     {data.Description}");
         output.WriteLine(Invariant($"split:    {train.Count} training, {validation?.Count ?? 0} validation, {test?.Count ?? 0} {data.TestName}{(standardize ? $"; features{(targetScaler is null ? "" : " and targets")} standardised (training statistics)" : "")}"));
-        output.WriteLine(Invariant($"network:  {train.FeatureCount}-{string.Join("-", layers.Where(l => l.Kind == LayerKind.Dense).Select(l => l.Units))} ({hidden} hidden{(s.Dropout is double dropout ? $" with dropout {dropout}" : "")}, {outputLayer.Activation} output), {parameters:#,0} parameters, loss {Evaluation.Describe(loss)}{(targetScaler is null ? "" : " of the standardised targets")}"));
+        output.WriteLine(Invariant($"network:  {train.FeatureCount}-{string.Join("-", layers.Where(l => l.Kind == LayerKind.Dense).Select(l => l.Units))} ({hidden} hidden{(s.LayerNorm ? " with layer norm" : "")}{(s.Dropout is double dropout ? $" with dropout {dropout}" : "")}, {outputLayer.Activation} output), {parameters:#,0} parameters, loss {Evaluation.Describe(loss)}{(targetScaler is null ? "" : " of the standardised targets")}"));
         output.WriteLine(Invariant($"training: {Describe(optimizer)}, lr {schedule}, batch {s.Batch}, {s.Epochs} epochs{(s.EpochsChosenBySteps ? $" (at least {TrainSettings.MinDefaultSteps} steps for a small training part)" : "")}{(s.Patience is int p ? $", early stopping after {p} epochs without improvement" : "")}, seed {s.Seed}, {Parallelism.MaxDegreeOfParallelism} thread(s)"));
         output.WriteLine($"memory:   about {MemoryPlan.Bytes(plan.TotalBytes)} planned ({plan.Describe()})");
         if (s.Save is not null && s.Checkpoint is int every)
@@ -200,6 +200,16 @@ internal static class TrainCommand
 
     /// <summary>The data standardised: in place when the run owns the arrays (loaded from files, or copies made by the
     /// split), so no second copy of the data exists; a copy for the built-in sets, which share theirs.</summary>
+    /// <summary>One hidden layer as the options make it: dense, then its layer normalisation and its dropout if asked for.</summary>
+    private static IEnumerable<LayerSpec> HiddenBlock(int units, Activation activation, TrainSettings s)
+    {
+        yield return new LayerSpec(units, activation);
+        if (s.LayerNorm)
+            yield return LayerSpec.LayerNorm();
+        if (s.Dropout is double rate)
+            yield return LayerSpec.Dropout(rate);
+    }
+
     private static Dataset<float>? Standardized(Standardizer<float>? scaler, Dataset<float>? data, bool inPlace)
     {
         if (scaler is null || data is null)

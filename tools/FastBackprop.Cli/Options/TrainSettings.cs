@@ -119,6 +119,8 @@ internal sealed record TrainSettings
     public string? Plot { get; init; }
     /// <summary>Dropout rate after each hidden layer (--dropout); null for none.</summary>
     public double? Dropout { get; init; }
+    /// <summary>A layer normalisation after each hidden layer's activation (--layer-norm).</summary>
+    public bool LayerNorm { get; init; }
     /// <summary>Save the model every this many epochs (--checkpoint, needs --save).</summary>
     public int? Checkpoint { get; init; }
     /// <summary>Bounds on the data files (--limit).</summary>
@@ -131,7 +133,7 @@ internal sealed record TrainSettings
         new("--problem", 1), new("--csv", 1), new("--idx", 2), new("--test-csv", 1), new("--test-idx", 2), new("--regression", 0), new("--classification", 0),
         .. CsvArgs.Specs,
         new("--test-fraction", 1), new("--validation-fraction", 1), new("--patience", 1),
-        new("--hidden", 1), new("--dropout", 1), new("--activation", 1), new("--loss", 1), new("--optimizer", 1), new("--lr", 1, "--learning-rate"),
+        new("--hidden", 1), new("--dropout", 1), new("--layer-norm", 0), new("--activation", 1), new("--loss", 1), new("--optimizer", 1), new("--lr", 1, "--learning-rate"),
         new("--weight-decay", 1), new("--schedule", 1), new("--batch", 1, "--batch-size"), new("--epochs", 1), new("--seed", 1),
         new("--threads", 1), new("--standardize", 0), new("--no-standardize", 0), new("--save", 1), new("--plot", 1),
         LimitArgs.Spec, new("--checkpoint", 1),
@@ -238,6 +240,7 @@ internal sealed record TrainSettings
             Patience = patience,
             Hidden = args.IntList("--hidden", 1, MaxUnits) ?? d.Hidden,
             Dropout = args.Double("--dropout", 0, LayerSpec.MaxDropoutRate, exclusiveMin: true),
+            LayerNorm = args.Has("--layer-norm"),
             Activation = args.Choice("--activation", Activations) ?? d.Activation,
             Loss = args.Choice("--loss", Losses) ?? LossName.Auto,
             Optimizer = args.Choice("--optimizer", Optimizers) ?? d.Optimizer,
@@ -299,6 +302,8 @@ internal sealed record TrainSettings
           --hidden N[,N...]      hidden layer sizes, e.g. 256,128     (digits 64, xor 4, sine 32, others 128)
           --dropout P            inverted dropout after every hidden layer, dropping each value with
                                  probability P in training (off; inference never drops)
+          --layer-norm           layer normalisation after every hidden layer's activation (before its
+                                 dropout): each row to mean 0, variance 1, then a learned scale and shift
           --activation A         hidden activation: relu, tanh, sigmoid, leaky-relu, silu
                                  (relu; tanh for xor and sine)
           --loss L               auto (default), softmax-ce, binary-ce, mse. auto: softmax cross-entropy

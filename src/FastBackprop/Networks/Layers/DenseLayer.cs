@@ -138,3 +138,50 @@ internal sealed class DenseLayer<T> : NetworkLayer<T> where T : unmanaged, IBina
             TensorPrimitives.MultiplyAdd<T>(biasGradient, -sink.LearningRate, Biases, Biases);
     }
 }
+
+/// <summary>The dense kind: its own width and activation, W (units×inputs) and b (units), He or Xavier initialisation.</summary>
+internal sealed class DenseLayerType : LayerType
+{
+    public static readonly DenseLayerType Instance = new();
+
+    public override LayerKind Kind => LayerKind.Dense;
+
+    public override bool KeepsWidth => false;
+
+    protected override LayerSpec ResolveOwnWidth(LayerSpec spec, int index, int count, string argument)
+    {
+        if (spec.Units <= 0)
+            throw new ArgumentOutOfRangeException(argument, spec.Units, $"Layer {index} has {spec.Units} units; it needs at least 1.");
+        if (!Enum.IsDefined(spec.Activation.Kind))
+            throw new ArgumentOutOfRangeException(argument, spec.Activation.Kind, $"Layer {index} has an unknown activation kind.");
+        if (spec.Activation.Kind == ActivationKind.Softmax && index != count - 1)
+            throw new ArgumentException($"Softmax is only allowed on the output layer, but layer {index} of {count} uses it.", argument);
+        return spec;
+    }
+
+    public override (long Weights, long Biases) ParameterShape(long inputs, long units) => (units * inputs, units);
+
+    public override void Initialize<T>(LayerSpec spec, int inputs, Span<T> weights, Span<T> biases, Random random)
+    {
+        if (spec.Activation.Kind is ActivationKind.ReLU or ActivationKind.LeakyReLU)
+        {
+            // He: N(0, 2/fan_in), keeps the variance of ReLU activations constant across layers.
+            double std = Math.Sqrt(2.0 / inputs);
+            for (int i = 0; i < weights.Length; i++)
+                weights[i] = T.CreateChecked(std * Network<T>.StandardNormal(random));
+        }
+        else
+        {
+            // Xavier/Glorot: U(−r, r) with r = √(6/(fan_in + fan_out)).
+            double limit = Math.Sqrt(6.0 / (inputs + spec.Units));
+            for (int i = 0; i < weights.Length; i++)
+                weights[i] = T.CreateChecked((2 * random.NextDouble() - 1) * limit);
+        }
+        biases.Clear();
+    }
+
+    public override NetworkLayer<T> Create<T>(LayerSpec spec, int index, int inputs, Memory<T> weights, Memory<T> biases, bool isOutput)
+        => new DenseLayer<T>(index, inputs, spec.Units, spec.Activation, weights, biases, isOutput);
+
+    public override double RecordValue(LayerSpec spec) => spec.Activation.Alpha;
+}

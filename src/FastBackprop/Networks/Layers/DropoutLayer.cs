@@ -103,3 +103,27 @@ internal sealed class DropoutLayer<T> : NetworkLayer<T> where T : unmanaged, IBi
         return x ^ (x >> 31);
     }
 }
+
+/// <summary>The dropout kind: as wide as its input, no parameters, the identity at inference; its record carries the rate.</summary>
+internal sealed class DropoutLayerType : LayerType
+{
+    public static readonly DropoutLayerType Instance = new();
+
+    public override LayerKind Kind => LayerKind.Dropout;
+
+    public override bool WritesAtInference => false;
+
+    public override string? ValueProblem(LayerSpec spec)
+        => spec.Rate > 0 && spec.Rate <= LayerSpec.MaxDropoutRate ? null : $"dropout rate must be in (0, {LayerSpec.MaxDropoutRate}].";
+
+    public override (long Weights, long Biases) ParameterShape(long inputs, long units) => (0, 0);
+
+    public override void Initialize<T>(LayerSpec spec, int inputs, Span<T> weights, Span<T> biases, Random random) { }
+
+    public override NetworkLayer<T> Create<T>(LayerSpec spec, int index, int inputs, Memory<T> weights, Memory<T> biases, bool isOutput)
+        => new DropoutLayer<T>(index, inputs, spec.Rate);
+
+    public override double RecordValue(LayerSpec spec) => spec.Rate;
+
+    public override LayerSpec FromRecordValue(double value) => LayerSpec.Dropout(value);
+}

@@ -10,8 +10,7 @@ namespace FastBackprop;
 /// back through itself (for a dense layer Δ = ∂C/∂Z, for dropout ∂C/∂ of its input); whoever produces it — the layer
 /// above through <see cref="ReceiveProduct"/> (fused into the GEMM that computes it) or <see cref="ReceiveElementwise"/>,
 /// or the loss head — finishes it with the receiving layer's own local derivative, and also produces that layer's bias
-/// gradient. A new layer kind is a subclass of this plus its registration in <see cref="Create"/>, the model file and the
-/// command line.
+/// gradient. A new layer kind is a subclass of this plus its <see cref="LayerType"/>.
 /// </summary>
 internal abstract class NetworkLayer<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
@@ -58,13 +57,6 @@ internal abstract class NetworkLayer<T> where T : unmanaged, IBinaryFloatingPoin
     /// <summary>This layer's gradient buffer = <paramref name="gradient"/> (∂C/∂ of this layer's output) finished with this
     /// layer's local derivative: the gradient handed down by a layer without weights above.</summary>
     public abstract void ReceiveElementwise(in LayerPass<T> pass, ReadOnlySpan<T> gradient, in GradientSink<T> sink);
-
-    /// <summary>The layer for a spec (validated by the network).</summary>
-    public static NetworkLayer<T> Create(LayerSpec spec, int index, int inputs, Memory<T> weights, Memory<T> biases, bool isOutput) => spec.Kind switch
-    {
-        LayerKind.Dropout => new DropoutLayer<T>(index, inputs, spec.Rate),
-        _ => new DenseLayer<T>(index, inputs, spec.Units, spec.Activation, weights, biases, isOutput),
-    };
 }
 
 /// <summary>What every layer of one pass shares: the workspace, the batch, and how the pass runs.</summary>

@@ -23,6 +23,9 @@ internal static class OnnxImporter
         public bool AwaitsBias { get; set; }               // a MatMul whose Add may follow
         public sbyte[]? Codes { get; init; }               // an int8 layer's codes, units×inputs (Weights = their values)
         public float[]? Scales { get; init; }              // and its scale per unit
+        public double? Epsilon { get; init; }              // a layer normalisation (Weights = γ, Biases = β)
+
+        public LayerSpec Spec => Epsilon is double epsilon ? LayerSpec.LayerNorm(epsilon) with { Units = Units } : new(Units, Activation!.Value);
     }
 
     public static Model<T> Import<T>(ReadOnlySpan<byte> data, string? name) where T : unmanaged, IBinaryFloatingPointIeee754<T>
@@ -276,9 +279,7 @@ internal static class OnnxImporter
                         Arity(1, 1);
                         Attributes("alpha");
                         float alpha = FloatAttribute("alpha", 0.01f);
-                        // ONNX stores the slope as float; the shortest decimal that rounds to it gives back the double a
-                        // user typed (0.01f reads as 0.01, not 0.009999999776), so the model file holds the same slope.
-                        double slope = double.Parse(alpha.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+                        double slope = ShortestDouble(alpha);
                         if (!(slope > 0 && slope <= Activation.MaxLeakySlope))
                             throw Error($"alpha = {slope} is outside (0, {Activation.MaxLeakySlope}], the slopes the library's leaky ReLU takes.");
                         SetActivation(FastBackprop.Activation.LeakyReLU(slope));
@@ -313,6 +314,37 @@ internal static class OnnxImporter
                         SetActivation(FastBackprop.Activation.Softmax);
                         break;
                     }
+                case "LayerNormalization":
+                    {
+                        Arity(2, 3);
+                        Attributes("axis", "epsilon", "stash_type");
+                        long axis = IntAttribute("axis", -1);
+                        if (axis is not (1 or -1))
+                            throw Error($"axis = {axis}: only the last axis of a [batch, features] tensor (1 or -1) is supported.");
+                        long stash = IntAttribute("stash_type", 1);
+                        if (stash != 1)
+                            throw Error($"stash_type = {stash}: only 1 (the statistics in float32) is supported.");
+                        double epsilon = ShortestDouble(FloatAttribute("epsilon", 1e-5f));
+                        if (!(epsilon >= LayerSpec.MinLayerNormEpsilon && epsilon <= LayerSpec.MaxLayerNormEpsilon))
+                            throw Error($"epsilon = {epsilon} is outside [{LayerSpec.MinLayerNormEpsilon}, {LayerSpec.MaxLayerNormEpsilon}], the range the library's layer normalisation takes.");
+                        if (tailStarted)
+                            throw Error("a LayerNormalization follows the output de-standardisation (Div/Add), which must come last.");
+                        if (last is not null && last.Activation is { Kind: ActivationKind.Softmax })
+                            throw Error("a LayerNormalization follows a Softmax, which is supported on the last layer only.");
+                        OnnxTensor scale = Constant(1, "scale");
+                        int width = last?.Units ?? scale.Count;
+                        if (scale.Count != width || scale.Dims.Length != 1)
+                            throw Error($"its scale '{scale.Name}' has dims [{string.Join(", ", scale.Dims)}]; [{width}] (one per feature of its input) is needed.");
+                        double[] bias = node.Inputs.Count == 3 && node.Inputs[2].Length > 0 ? Bias(Constant(2, "bias"), width) : new double[width];
+                        if (last is not null)
+                        {
+                            last.Activation ??= FastBackprop.Activation.Identity;
+                            last.AwaitsBias = false;
+                        }
+                        layers.Add(new Layer { Units = width, Inputs = width, Weights = Vector(scale), Biases = bias,
+                            Activation = FastBackprop.Activation.Identity, Epsilon = epsilon });
+                        break;
+                    }
                 case "Identity":
                     Arity(1, 1);
                     Attributes();
@@ -335,7 +367,7 @@ internal static class OnnxImporter
                         break;
                     }
                 default:
-                    throw Error($"operator {node.OpType} is not supported; import takes dense networks (Gemm, MatMul+Add, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, Identity, Flatten, Dropout, and Sub/Mul/Div/Add standardisation) and int8 layers as quantize_dynamic writes them (DynamicQuantizeLinear, MatMulInteger, Cast, Mul, Mul, Add).");
+                    throw Error($"operator {node.OpType} is not supported; import takes dense networks (Gemm, MatMul+Add, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, LayerNormalization, Identity, Flatten, Dropout, and Sub/Mul/Div/Add standardisation) and int8 layers as quantize_dynamic writes them (DynamicQuantizeLinear, MatMulInteger, Cast, Mul, Mul, Add).");
             }
             current = node.Outputs[0];
         }
@@ -358,7 +390,7 @@ internal static class OnnxImporter
         if (output.Dims is { Length: 2 } outDims && outDims[1] is long outputs && outputs != layers[^1].Units)
             throw ModelFormatError.Create(name, output.Offset, $"graph output '{output.Name}'", $"it declares {outputs} features but the last layer has {layers[^1].Units} units.");
 
-        var specs = layers.Select(l => new LayerSpec(l.Units, l.Activation!.Value)).ToArray();
+        var specs = layers.Select(l => l.Spec).ToArray();
         QuantizedNetwork? quantized = layers.Any(l => l.Codes is not null) ? Quantized<T>(inputSize, specs, layers, GraphError) : null;
         Network<T> network;
         try
@@ -491,6 +523,12 @@ internal static class OnnxImporter
         {
             Layer layer = layers[l];
             float[] biases = Convert<float>(layer.Biases, $"layer {l} biases", error);
+            if (layer.Epsilon is double epsilon)
+            {
+                stages.Add(new(l, layer.Inputs, layer.Units, null,
+                    new QuantizedNetwork.FloatLayerNorm(l, Convert<float>(layer.Weights, $"layer {l} weights", error), biases, epsilon)));
+                continue;
+            }
             stages.Add(layer.Codes is { } codes
                 ? new(l, layer.Inputs, layer.Units, new QuantizedDenseLayer(codes, layer.Scales, biases, layer.Inputs, layer.Units, specs[l].Activation), null)
                 : new(l, layer.Inputs, layer.Units, null, new QuantizedNetwork.FloatDense(Convert<float>(layer.Weights, $"layer {l} weights", error), biases,
@@ -498,6 +536,10 @@ internal static class OnnxImporter
         }
         return new QuantizedNetwork(inputSize, specs, stages);
     }
+
+    /// <summary>ONNX stores float attributes; the shortest decimal that rounds to one gives back the double a user typed (0.01f
+    /// reads as 0.01, not 0.009999999776), so a model file holds the same value.</summary>
+    private static double ShortestDouble(float value) => double.Parse(value.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
     private static T[] Convert<T>(double[] values, string what, Func<string, string, InvalidDataException> error) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {

@@ -58,7 +58,8 @@ public static class OnnxModel
     /// <see cref="OpsetVersion"/>, float32) to <paramref name="stream"/> (left open). The graph maps raw features
     /// <see cref="InputName"/> [batch, InputSize] to <see cref="OutputName"/> [batch, OutputSize] exactly as
     /// <see cref="Model{T}.Predict"/> does: the input standardisation (Sub mean, Mul scale), each dense layer as
-    /// Gemm (transB = 1) and its activation (SiLU as x·Sigmoid(x), step as Sign(Relu(x))), dropout layers omitted
+    /// Gemm (transB = 1) and its activation (SiLU as x·Sigmoid(x), step as Sign(Relu(x))), each layer normalisation as
+    /// LayerNormalization (axis −1, its ε, γ and β; opset 17), dropout layers omitted
     /// (inference), and a regression model's target standardisation undone (Div scale, Add mean). Class labels, feature
     /// names and the loss go into the model's metadata (<see cref="ClassLabelsKey"/>, <see cref="FeatureNamesKey"/>,
     /// <see cref="LossKey"/>). A double model is
@@ -87,8 +88,9 @@ public static class OnnxModel
     /// <summary>Imports an ONNX model from a stream (read to its end, left open). The graph must be a chain from
     /// one input to one output of: Gemm (transA = 0, transB 0 or 1, alpha = beta = 1, constant weights and optional
     /// bias) or MatMul followed by Add (constant weights and bias), each optionally followed by one activation —
-    /// Relu, LeakyRelu, Sigmoid, Tanh, Softmax on the last axis, Sigmoid then Mul (SiLU), Relu then Sign (step) — with
-    /// Identity, Flatten (axis 1) and Dropout (inference: identity) anywhere; before the first layer optionally Sub
+    /// Relu, LeakyRelu, Sigmoid, Tanh, Softmax on the last axis, Sigmoid then Mul (SiLU), Relu then Sign (step) — and
+    /// LayerNormalization on the last axis (stash_type 1; a layer normalisation, after a layer's activation or before the
+    /// first layer), with Identity, Flatten (axis 1) and Dropout (inference: identity) anywhere; before the first layer optionally Sub
     /// (mean) and Mul (scale) or Div (standard deviation), the input standardisation; after the last optionally Div
     /// (scale) and Add (mean), the target standardisation. Weights are float32 or float64 initializers, in either layout.
     /// A MatMul quantized as onnxruntime's quantize_dynamic writes it (DynamicQuantizeLinear, MatMulInteger with int8
@@ -148,6 +150,14 @@ internal static class OnnxExporter
             if (spec.Kind == LayerKind.Dropout)
                 continue;   // inference only: inverted dropout passes its input through
             string w = $"layer{layer}_weight", b = $"layer{layer}_bias", prefix = $"layer{layer}_";
+            if (spec.Kind == LayerKind.LayerNorm)
+            {
+                Constant(prefix + "scale", [spec.Units], network.Weights(layer));
+                Constant(b, [spec.Units], network.Biases(layer));
+                Node("LayerNormalization", prefix + "layernorm", [current, prefix + "scale", b],
+                    IntAttribute("axis", -1), FloatAttribute("epsilon", (float)spec.Epsilon));
+                continue;
+            }
             if (model.Quantized?.Stages.FirstOrDefault(s => s.Index == layer).Quantized is QuantizedDenseLayer int8)
             {
                 // As onnxruntime's quantize_dynamic writes a MatMul: x quantized per tensor at run time, an integer

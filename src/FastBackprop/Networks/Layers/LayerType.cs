@@ -1,0 +1,72 @@
+using System.Numerics;
+
+namespace FastBackprop;
+
+/// <summary>
+/// What a layer kind is, stated once: which specs it accepts and how wide it is, the parameters it owns in the network's
+/// one buffer, how they start, the layer that runs it, and the value its model-file record carries. <see cref="Network{T}"/>,
+/// <see cref="ParameterLayout"/>, the inference workspace and the model file ask the kind through <see cref="Of"/> rather than
+/// restating it. A new kind is one file (its layer and its type) plus its line in <see cref="Of"/>; its ONNX mapping and
+/// command-line option are the other places that name it.
+/// </summary>
+internal abstract class LayerType
+{
+    /// <summary>The registration: one line per kind.</summary>
+    public static LayerType? Of(LayerKind kind) => kind switch
+    {
+        LayerKind.Dense => DenseLayerType.Instance,
+        LayerKind.Dropout => DropoutLayerType.Instance,
+        LayerKind.LayerNorm => LayerNormLayerType.Instance,
+        _ => null,
+    };
+
+    public abstract LayerKind Kind { get; }
+
+    /// <summary>Whether the kind is as wide as its input (no units of its own, no activation, never the last layer).</summary>
+    public virtual bool KeepsWidth => true;
+
+    /// <summary>Whether the layer writes an output at inference (false: it passes its input on, as dropout does).</summary>
+    public virtual bool WritesAtInference => true;
+
+    /// <summary>The spec as the network states it (its actual width) for layer <paramref name="index"/> of
+    /// <paramref name="count"/>, taking <paramref name="inputs"/> values per row; or throws naming <paramref name="argument"/>.</summary>
+    public LayerSpec Resolve(LayerSpec spec, int index, int count, int inputs, string argument)
+    {
+        if (KeepsWidth && index == count - 1)
+            throw new ArgumentException($"The last layer must be dense (it feeds the loss), but layer {index} is {spec}.", argument);
+        if (ValueProblem(spec) is string problem)
+            throw new ArgumentOutOfRangeException(argument, RecordValue(spec), $"Layer {index}'s {problem}");
+        if (!KeepsWidth)
+            return ResolveOwnWidth(spec, index, count, argument);
+        if (spec.Activation.Kind != ActivationKind.Identity)
+            throw new ArgumentException($"Layer {index} is {spec}, which has no activation, but the spec sets {spec.Activation}.", argument);
+        return FromRecordValue(RecordValue(spec)) with { Units = inputs };
+    }
+
+    /// <summary>A kind with a width of its own checks its spec here.</summary>
+    protected virtual LayerSpec ResolveOwnWidth(LayerSpec spec, int index, int count, string argument) => spec;
+
+    /// <summary>Why the kind's own value (<see cref="RecordValue"/>) is invalid, as the end of a sentence starting with the
+    /// layer's name, or null.</summary>
+    public virtual string? ValueProblem(LayerSpec spec) => null;
+
+    /// <summary>How many weights and biases a layer of <paramref name="units"/> taking <paramref name="inputs"/> owns (the
+    /// two parameter tensors every kind has room for, possibly empty).</summary>
+    public abstract (long Weights, long Biases) ParameterShape(long inputs, long units);
+
+    /// <summary>Sets a new layer's parameters; draws from <paramref name="random"/> only if the kind needs random values (so
+    /// adding a kind that draws nothing leaves every other layer's initial values as they were).</summary>
+    public abstract void Initialize<T>(LayerSpec spec, int inputs, Span<T> weights, Span<T> biases, Random random)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+
+    /// <summary>The layer that runs a resolved spec.</summary>
+    public abstract NetworkLayer<T> Create<T>(LayerSpec spec, int index, int inputs, Memory<T> weights, Memory<T> biases, bool isOutput)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>;
+
+    /// <summary>The number a model-file layer record carries after its kind (dense: the leaky-ReLU slope, dropout: the rate,
+    /// layer normalisation: ε).</summary>
+    public abstract double RecordValue(LayerSpec spec);
+
+    /// <summary>A width-keeping kind's spec from its record's value (checked with <see cref="ValueProblem"/> by the reader).</summary>
+    public virtual LayerSpec FromRecordValue(double value) => throw new NotSupportedException($"{Kind} records carry their own units.");
+}
