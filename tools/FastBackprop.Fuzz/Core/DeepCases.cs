@@ -4,7 +4,8 @@ namespace FastBackprop.Fuzz;
 
 /// <summary>
 /// Deep and wide model files: up to 65,536 layers (the format's limit) of dropout or narrow dense layers, dropout
-/// stacks behind a layer up to 100,000 units wide, one very wide layer, given to <c>fastbackprop predict</c>.
+/// stacks behind a layer up to 100,000 units wide, stacks of layer normalisations (constant rows, width 1, extreme γ),
+/// one very wide layer, given to <c>fastbackprop predict</c>.
 /// Loading and predicting a few rows must use memory in proportion to the file and to one row of activations (two
 /// buffers of the widest layer), not to layers × width: <see cref="FuzzCase.MemoryBoundBytes"/> is that bound, with
 /// room for per-layer bookkeeping, and the child's peak resident set is held to it (plus the runtime's own). A child
@@ -25,8 +26,21 @@ public static class DeepCases
         var model = new ModelWriter(inputs);
         float Weight(int u, int i) => (float)((random.NextDouble() - 0.5) / Math.Sqrt(i + 1));
         string shape;
-        switch (random.Next(4))
+        switch (random.Next(5))
         {
+            case 4:
+                {
+                    // Layer normalisations: a width of 1 (σ² = 0), ε at its limits, γ from tiny to huge (outputs that
+                    // overflow must be reported, not printed), each with its own γ and β in the file.
+                    int width = random.Next(3) == 0 ? 1 : random.Next(2, 2_000);
+                    int count = random.Next(1, Math.Max(2, Math.Min(30_000, 2_000_000 / width)));
+                    double epsilon = random.Next(3) switch { 0 => 1e-12, 1 => 1, _ => 1e-5 };
+                    float scale = random.Next(3) switch { 0 => 1e-30f, 1 => 1e30f, _ => 1 };
+                    model.Dense(width, ActivationKind.Tanh, Weight)
+                        .LayerNorms(count, epsilon, i => scale * (float)(0.5 + random.NextDouble()), i => (float)(random.NextDouble() - 0.5));
+                    shape = $"{count:N0} layer normalisations {width:N0} wide, epsilon {epsilon:G3}, gamma ~{scale:G3}";
+                    break;
+                }
             case 0:
                 {
                     int width = random.Next(2) == 0 ? random.Next(1_000, 100_001) : random.Next(2, 1_000);

@@ -5,13 +5,14 @@ using System.Text;
 namespace FastBackprop.Fuzz;
 
 /// <summary>
-/// Writes float32 model files (docs/MODEL_FORMAT.md, version 2) from layer records and parameters directly, for the
+/// Writes float32 model files (docs/MODEL_FORMAT.md, version 2, or 5 once a layer normalisation is in) from layer records
+/// and parameters directly, for the
 /// shapes no training would make: tens of thousands of layers, or weights chosen to cancel. Going around
 /// <see cref="Network{T}"/> keeps a 60,000-layer file cheap to make and leaves every allocation to the code under test.
 /// </summary>
 public sealed class ModelWriter(int inputSize)
 {
-    private readonly List<(int Units, ActivationKind Activation, bool Dropout, double Alpha)> layers = [];
+    private readonly List<(int Units, ActivationKind Activation, LayerKind Kind, double Alpha)> layers = [];
     private readonly List<float> parameters = [];
     private int width = inputSize;
 
@@ -32,20 +33,34 @@ public sealed class ModelWriter(int inputSize)
         }
         for (int u = 0; u < units; u++)
             parameters.Add(bias?.Invoke(u) ?? 0f);
-        return Add(units, activation, false, alpha);
+        return Add(units, activation, LayerKind.Dense, alpha);
     }
 
     /// <summary><paramref name="count"/> dropout layers as wide as the layer before (no parameters).</summary>
     public ModelWriter Dropouts(int count, double rate = 0.5)
     {
         for (int i = 0; i < count; i++)
-            layers.Add((width, ActivationKind.Identity, true, rate));
+            layers.Add((width, ActivationKind.Identity, LayerKind.Dropout, rate));
         return this;
     }
 
-    private ModelWriter Add(int units, ActivationKind activation, bool dropout, double alpha)
+    /// <summary><paramref name="count"/> layer normalisations as wide as the layer before, each with its γ and β.</summary>
+    public ModelWriter LayerNorms(int count, double epsilon, Func<int, float> gamma, Func<int, float> beta)
     {
-        layers.Add((units, activation, dropout, alpha));
+        for (int n = 0; n < count; n++)
+        {
+            for (int i = 0; i < width; i++)
+                parameters.Add(gamma(i));
+            for (int i = 0; i < width; i++)
+                parameters.Add(beta(i));
+            layers.Add((width, ActivationKind.Identity, LayerKind.LayerNorm, epsilon));
+        }
+        return this;
+    }
+
+    private ModelWriter Add(int units, ActivationKind activation, LayerKind kind, double alpha)
+    {
+        layers.Add((units, activation, kind, alpha));
         width = units;
         MaxWidth = Math.Max(MaxWidth, units);
         return this;
@@ -60,17 +75,17 @@ public sealed class ModelWriter(int inputSize)
         var file = new byte[size];
         Span<byte> s = file;
         "FBPMODEL"u8.CopyTo(s);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[8..], 2);
+        BinaryPrimitives.WriteUInt32LittleEndian(s[8..], layers.Exists(l => l.Kind == LayerKind.LayerNorm) ? 5u : 2u);
         s[12] = 4;
         s[13] = (byte)((means is null ? 0 : 1) | (labels is null ? 0 : 2));
         BinaryPrimitives.WriteInt32LittleEndian(s[16..], InputSize);
         BinaryPrimitives.WriteInt32LittleEndian(s[20..], layers.Count);
         int at = 24;
-        foreach ((int units, ActivationKind activation, bool dropout, double alpha) in layers)
+        foreach ((int units, ActivationKind activation, LayerKind kind, double alpha) in layers)
         {
             BinaryPrimitives.WriteInt32LittleEndian(s[at..], units);
             s[at + 4] = (byte)activation;
-            s[at + 5] = (byte)(dropout ? LayerKind.Dropout : LayerKind.Dense);
+            s[at + 5] = (byte)kind;
             BinaryPrimitives.WriteDoubleLittleEndian(s[(at + 8)..], alpha);
             at += 16;
         }

@@ -155,6 +155,8 @@ public static class Seeds
                 _ => Activation.Identity,
             };
             layers.Add(new LayerSpec(random.Next(1, 9), activation));
+            if (random.Next(3) == 0)
+                layers.Add(LayerSpec.LayerNorm(random.Next(2) == 0 ? 1e-5 : 0.1));
         }
         int output = random.Next(3);   // 0 softmax classes, 1 sigmoid binary, 2 identity regression
         int classes = random.Next(2, 5);
@@ -193,7 +195,8 @@ public static class Seeds
         var model = new Model<T>(network, standardizer, labels, hasLoss ? loss : null);
         using var stream = new MemoryStream();
         ModelFile.Save(stream, model);
-        string shape = string.Join('-', new[] { inputs }.Concat(layers.Select(l => l.Units)));
+        string shape = string.Join('-', new[] { inputs.ToString(System.Globalization.CultureInfo.InvariantCulture) }
+            .Concat(layers.Select(l => l.Kind == LayerKind.LayerNorm ? "LN" : l.Units.ToString(System.Globalization.CultureInfo.InvariantCulture))));
         return new ModelSeed(stream.ToArray(), inputs, standardized, labelled, hasLoss, typeof(T) == typeof(double),
             $"model {typeof(T).Name} {shape} {layers[^1].Activation}{(standardized ? ", standardised" : "")}{(labelled ? ", labels" : "")}{(hasLoss ? ", loss" : "")}");
     }
