@@ -1,0 +1,206 @@
+using System.Globalization;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using FastBackprop.Onnx;
+
+namespace FastBackprop;
+
+/// <summary>Builds the ONNX bytes of a model (see <see cref="OnnxModel.Export{T}(Model{T}, Stream)"/>).</summary>
+internal static class OnnxExporter
+{
+    public static byte[] Write<T>(Model<T> model) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+            throw new NotSupportedException($"ONNX export takes float or double models, not {typeof(T).Name}.");
+        Network<T> network = model.Network;
+        var graph = new ProtoWriter();
+        var nodes = new List<(string Op, string Name, string[] Inputs, string[]? Outputs, ProtoWriter[] Attributes)>();
+        string current = OnnxModel.InputName;
+
+        // Each node reads `current` (and constants) and writes "<name>_out", which becomes `current`; the last node
+        // writes "output" instead (nothing reads it).
+        void Node(string op, string name, string[] inputs, params ProtoWriter[] attributes)
+        {
+            nodes.Add((op, name, inputs, null, attributes));
+            current = name + "_out";
+        }
+
+        // A node off the chain: it writes the named outputs and leaves `current` alone.
+        void Side(string op, string name, string[] inputs, string[] outputs) => nodes.Add((op, name, inputs, outputs, []));
+
+        void Constant(string name, long[] dims, ReadOnlySpan<T> values) => graph.Message(OnnxFields.GraphInitializer, Tensor(name, dims, values));
+
+        if (model.InputStandardization is { } inputStandardization)
+        {
+            Constant("input_mean", [inputStandardization.FeatureCount], inputStandardization.Mean);
+            Constant("input_scale", [inputStandardization.FeatureCount], inputStandardization.Scale);
+            // (x − mean)·scale: float Sub then Mul round as Standardizer.Transform's (x + (−mean))·scale does.
+            Node("Sub", "standardize_sub", [current, "input_mean"]);
+            Node("Mul", "standardize_mul", [current, "input_scale"]);
+        }
+        for (int layer = 0; layer < network.LayerCount; layer++)
+        {
+            LayerSpec spec = network.Layer(layer);
+            if (spec.Kind == LayerKind.Dropout)
+                continue;   // inference only: inverted dropout passes its input through
+            string w = $"layer{layer}_weight", b = $"layer{layer}_bias", prefix = $"layer{layer}_";
+            if (spec.Kind == LayerKind.LayerNorm)
+            {
+                Constant(prefix + "scale", [spec.Units], network.Weights(layer));
+                Constant(b, [spec.Units], network.Biases(layer));
+                Node("LayerNormalization", prefix + "layernorm", [current, prefix + "scale", b],
+                    IntAttribute("axis", -1), FloatAttribute("epsilon", (float)spec.Epsilon));
+                continue;
+            }
+            if (model.Quantized?.Stages.FirstOrDefault(s => s.Index == layer).Quantized is QuantizedDenseLayer int8)
+            {
+                // As onnxruntime's quantize_dynamic writes a MatMul: x quantized per tensor at run time, an integer
+                // product, then the two scales (here one per output unit) and the bias.
+                graph.Message(OnnxFields.GraphInitializer, Int8Tensor(w, int8));
+                graph.Message(OnnxFields.GraphInitializer, Tensor<sbyte>(prefix + "weight_zero_point", [], OnnxFields.DataTypeInt8, [0]));
+                Constant(prefix + "weight_scale", [spec.Units], MemoryMarshal.Cast<float, T>(int8.Scales));
+                Constant(b, [spec.Units], MemoryMarshal.Cast<float, T>(int8.Biases));
+                string[] quantized = [prefix + "x_quantized", prefix + "x_scale", prefix + "x_zero_point"];
+                Side("DynamicQuantizeLinear", prefix + "quantize", [current], quantized);
+                Node("MatMulInteger", prefix + "matmul", [quantized[0], w, quantized[2], prefix + "weight_zero_point"]);
+                Node("Cast", prefix + "cast", [current], IntAttribute("to", OnnxFields.DataTypeFloat));
+                Side("Mul", prefix + "scales", [quantized[1], prefix + "weight_scale"], [prefix + "scales_out"]);
+                Node("Mul", prefix + "rescale", [current, prefix + "scales_out"]);
+                Node("Add", prefix + "bias", [current, b]);
+            }
+            else
+            {
+                Constant(w, [spec.Units, network.LayerInputs(layer)], network.Weights(layer));
+                Constant(b, [spec.Units], network.Biases(layer));
+                Node("Gemm", $"layer{layer}_gemm", [current, w, b], IntAttribute("transB", 1));
+            }
+            string z = current;
+            switch (spec.Activation.Kind)
+            {
+                case ActivationKind.Identity: break;
+                case ActivationKind.ReLU: Node("Relu", prefix + "relu", [z]); break;
+                case ActivationKind.LeakyReLU: Node("LeakyRelu", prefix + "leakyrelu", [z], FloatAttribute("alpha", (float)spec.Activation.Alpha)); break;
+                case ActivationKind.Sigmoid: Node("Sigmoid", prefix + "sigmoid", [z]); break;
+                case ActivationKind.Tanh: Node("Tanh", prefix + "tanh", [z]); break;
+                case ActivationKind.Softmax: Node("Softmax", prefix + "softmax", [z], IntAttribute("axis", -1)); break;
+                case ActivationKind.SiLU:
+                    Node("Sigmoid", prefix + "silu_sigmoid", [z]);
+                    Node("Mul", prefix + "silu_mul", [z, current]);
+                    break;
+                case ActivationKind.Step:
+                    // 1 for z > 0, else 0: Relu maps z ≤ 0 to 0, Sign maps the positive rest to 1.
+                    Node("Relu", prefix + "step_relu", [z]);
+                    Node("Sign", prefix + "step_sign", [current]);
+                    break;
+                default:
+                    throw new NotSupportedException($"activation {spec.Activation} has no ONNX export");
+            }
+        }
+        if (model.TargetStandardization is { } target)
+        {
+            Constant("target_scale", [target.FeatureCount], target.Scale);
+            Constant("target_mean", [target.FeatureCount], target.Mean);
+            // z / scale + mean, in Standardizer.InverseTransform's order.
+            Node("Div", "unstandardize_div", [current, "target_scale"]);
+            Node("Add", "unstandardize_add", [current, "target_mean"]);
+        }
+        for (int i = 0; i < nodes.Count; i++)
+        {
+            var (op, name, inputs, outputs, attributes) = nodes[i];
+            var node = new ProtoWriter();
+            foreach (string source in inputs)
+                node.String(OnnxFields.NodeInput, source);
+            foreach (string written in outputs ?? [i == nodes.Count - 1 ? OnnxModel.OutputName : name + "_out"])
+                node.String(OnnxFields.NodeOutput, written);
+            node.String(OnnxFields.NodeName, name).String(OnnxFields.NodeOpType, op);
+            foreach (ProtoWriter attribute in attributes)
+                node.Message(OnnxFields.NodeAttribute, attribute);
+            graph.Message(OnnxFields.GraphNode, node);
+        }
+        graph.String(OnnxFields.GraphName, "fastbackprop")
+            .Message(OnnxFields.GraphInput, ValueInfo(OnnxModel.InputName, network.InputSize))
+            .Message(OnnxFields.GraphOutput, ValueInfo(OnnxModel.OutputName, network.OutputSize));
+
+        var onnx = new ProtoWriter()
+            .Varint(OnnxFields.ModelIrVersion, OnnxModel.IrVersion)
+            .String(OnnxFields.ModelProducerName, "FastBackprop")
+            .String(OnnxFields.ModelProducerVersion, typeof(OnnxModel).Assembly.GetName().Version?.ToString() ?? "")
+            .Message(OnnxFields.ModelGraph, graph)
+            .Message(OnnxFields.ModelOpsetImport, new ProtoWriter().String(OnnxFields.OpsetDomain, "").Varint(OnnxFields.OpsetVersion, OnnxModel.OpsetVersion));
+        if (model.ClassLabels is { } labels)
+            onnx.Message(OnnxFields.ModelMetadataProps, new ProtoWriter().String(OnnxFields.EntryKey, OnnxModel.ClassLabelsKey).String(OnnxFields.EntryValue, LabelsJson(labels)));
+        if (model.FeatureNames is { } featureNames)
+            onnx.Message(OnnxFields.ModelMetadataProps, new ProtoWriter().String(OnnxFields.EntryKey, OnnxModel.FeatureNamesKey).String(OnnxFields.EntryValue, LabelsJson(featureNames)));
+        if (model.Loss is Loss loss)
+            onnx.Message(OnnxFields.ModelMetadataProps, new ProtoWriter().String(OnnxFields.EntryKey, OnnxModel.LossKey).String(OnnxFields.EntryValue, OnnxModel.LossText(loss)));
+        return onnx.ToArray();
+    }
+
+    private static ProtoWriter Tensor<T>(string name, long[] dims, ReadOnlySpan<T> values) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+        var tensor = new ProtoWriter();
+        foreach (long d in dims)
+            tensor.Int64(OnnxFields.TensorDims, d);
+        tensor.Varint(OnnxFields.TensorDataType, OnnxFields.DataTypeFloat).String(OnnxFields.TensorName, name);
+        var raw = new byte[values.Length * 4];
+        for (int i = 0; i < values.Length; i++)
+        {
+            float v = float.CreateSaturating(values[i]);
+            if (!float.IsFinite(v))
+                throw new ArgumentException($"{name}[{i}] = {values[i]} does not fit in float32, the type of the exported model.");
+            System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(4 * i), v);
+        }
+        return tensor.Bytes(OnnxFields.TensorRawData, raw);
+    }
+
+    /// <summary>An int8 layer's codes as MatMulInteger's B: inputs×units (the transpose of the layer's units×inputs).</summary>
+    private static ProtoWriter Int8Tensor(string name, QuantizedDenseLayer layer)
+    {
+        var codes = new sbyte[layer.Codes.Length];
+        for (int j = 0; j < layer.Units; j++)
+            for (int k = 0; k < layer.Inputs; k++)
+                codes[k * layer.Units + j] = layer.Codes[j * layer.Inputs + k];
+        return Tensor<sbyte>(name, [layer.Inputs, layer.Units], OnnxFields.DataTypeInt8, codes);
+    }
+
+    private static ProtoWriter Tensor<TRaw>(string name, long[] dims, int dataType, ReadOnlySpan<TRaw> values) where TRaw : unmanaged
+    {
+        var tensor = new ProtoWriter();
+        foreach (long d in dims)
+            tensor.Int64(OnnxFields.TensorDims, d);
+        return tensor.Varint(OnnxFields.TensorDataType, (ulong)dataType).String(OnnxFields.TensorName, name)
+            .Bytes(OnnxFields.TensorRawData, MemoryMarshal.AsBytes(values).ToArray());
+    }
+
+    private static ProtoWriter IntAttribute(string name, long value) =>
+        new ProtoWriter().String(OnnxFields.AttributeName, name).Int64(OnnxFields.AttributeI, value).Varint(OnnxFields.AttributeType, OnnxFields.AttributeTypeInt);
+
+    private static ProtoWriter FloatAttribute(string name, float value) =>
+        new ProtoWriter().String(OnnxFields.AttributeName, name).Float(OnnxFields.AttributeF, value).Varint(OnnxFields.AttributeType, OnnxFields.AttributeTypeFloat);
+
+    /// <summary>A float tensor [batch, features] with a symbolic batch dimension.</summary>
+    private static ProtoWriter ValueInfo(string name, int features)
+    {
+        var shape = new ProtoWriter()
+            .Message(OnnxFields.ShapeDim, new ProtoWriter().String(OnnxFields.DimParam, "batch"))
+            .Message(OnnxFields.ShapeDim, new ProtoWriter().Int64(OnnxFields.DimValue, features));
+        var tensorType = new ProtoWriter().Varint(OnnxFields.TensorTypeElemType, OnnxFields.DataTypeFloat).Message(OnnxFields.TensorTypeShape, shape);
+        return new ProtoWriter().String(OnnxFields.ValueInfoName, name)
+            .Message(OnnxFields.ValueInfoType, new ProtoWriter().Message(OnnxFields.TypeTensorType, tensorType));
+    }
+
+    private static string LabelsJson(IReadOnlyList<string> labels)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartArray();
+            foreach (string label in labels)
+                json.WriteStringValue(label);
+            json.WriteEndArray();
+        }
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}
