@@ -39,14 +39,15 @@ public sealed class QuantizedNetwork
         for (int l = 0; l < layers.Length; l++)
         {
             layers[l] = source.Layer(l);
-            if (layers[l].Kind == LayerKind.LayerNorm)
+            if (layers[l].Kind != LayerKind.Dense)
             {
-                stages.Add(new Stage(l, layers[l].Units, layers[l].Units, null,
-                    new FloatLayerNorm(l, source.Weights(l).ToArray(), source.Biases(l).ToArray(), layers[l].Epsilon)));
+                // Every other kind runs in fp32, as in the network (dropout, the identity at inference, not at all).
+                LayerType type = LayerType.Of(layers[l].Kind)!;
+                if (type.WritesAtInference)
+                    stages.Add(new Stage(l, layers[l].Units, layers[l].Units, null,
+                        new FloatLayer(type, layers[l], l, source.Weights(l).ToArray(), source.Biases(l).ToArray())));
                 continue;
             }
-            if (layers[l].Kind != LayerKind.Dense)
-                continue;
             int inputs = source.LayerInputs(l), units = layers[l].Units;
             stages.Add(keep.Contains(l)
                 ? new Stage(l, inputs, units, null, new FloatDense(source.Weights(l).ToArray(), source.Biases(l).ToArray(), inputs, units, layers[l].Activation))
@@ -156,17 +157,15 @@ public sealed class QuantizedNetwork
                 weights, biases, batch, inputs, units, activation, packed);
     }
 
-    /// <summary>A layer normalisation: always fp32 (its row statistics are what int8 would blur), the same arithmetic as the
-    /// fp32 network's.</summary>
-    internal sealed class FloatLayerNorm(int index, float[] gamma, float[] beta, double epsilon) : FloatStage
+    /// <summary>A layer of a width-keeping kind with an output (a layer normalisation), run as the fp32 network runs it (its
+    /// row statistics are what int8 would blur) over its own copy of its parameters.</summary>
+    internal sealed class FloatLayer(LayerType type, LayerSpec spec, int index, float[] weights, float[] biases) : FloatStage
     {
-        private readonly LayerNormLayer<float> layer = new(index, gamma.Length, epsilon, gamma, beta);
+        private readonly NetworkLayer<float> layer = type.Create<float>(spec, index, spec.Units, weights, biases, isOutput: false);
 
-        /// <summary>γ.</summary>
-        public override ReadOnlySpan<float> Weights => gamma;
+        public override ReadOnlySpan<float> Weights => weights;
 
-        /// <summary>β.</summary>
-        public override ReadOnlySpan<float> Biases => beta;
+        public override ReadOnlySpan<float> Biases => biases;
 
         public override void Forward(ReadOnlySpan<float> input, Span<float> output, int batch) => layer.Predict(input, output, batch, true, null);
     }

@@ -383,11 +383,11 @@ public static class ModelFile
             byte kindCode = r.U8($"layer {l} kind");
             int8[l] = version >= 4 && kindCode == Int8DenseKind;
             var layerKind = int8[l] ? LayerKind.Dense : (LayerKind)kindCode;
-            LayerType? type = KindIntroduced(layerKind) <= version ? LayerType.Of(layerKind) : null;
+            LayerType? type = LayerType.Of(layerKind) is { } registered && registered.FileVersion <= version ? registered : null;
             if (type is null)
                 throw r.Error(at + 1, $"layer {l} kind", version == 1
                     ? "the 3 reserved bytes after the activation must be 0 in a version-1 file."
-                    : $"unknown layer kind {kindCode} (0 dense, 1 dropout{(version >= 4 ? $", {Int8DenseKind} int8 dense" : "")}{(version >= 5 ? ", 2 layer normalisation" : "")}).");
+                    : $"unknown layer kind {kindCode} ({string.Join(", ", LayerType.All.Where(t => t.FileVersion <= version).Select(t => $"{(int)t.Kind} {t.Name}"))}{(version >= 4 ? $", {Int8DenseKind} int8 dense" : "")}).");
             if (int8[l] && Int8LayerProblem<T>(element, fanIn) is string int8Problem)
                 throw r.Error(at + 1, $"layer {l} kind", int8Problem);
             if (r.U16(field) != 0)
@@ -395,22 +395,17 @@ public static class ModelFile
             if (type.KeepsWidth)
             {
                 // Dropout, layer normalisation: as wide as the input, no activation, never last; the record's value is the kind's own.
-                string kindName = layerKind == LayerKind.Dropout ? "dropout" : "layer-norm";
                 if (units != fanIn)
-                    throw r.Error(unitsAt, $"layer {l} units", $"{units}, but a {kindName} layer is as wide as its input ({fanIn}).");
+                    throw r.Error(unitsAt, $"layer {l} units", $"{units}, but a {type.Name} layer is as wide as its input ({fanIn}).");
                 if (kind != ActivationKind.Identity)
-                    throw r.Error(at, field, $"a {kindName} layer has no activation (0), not {kind}.");
+                    throw r.Error(at, field, $"a {type.Name} layer has no activation (0), not {kind}.");
                 if (l == layerCount - 1)
-                    throw r.Error(at + 1, $"layer {l} kind", $"the last layer must be dense (it feeds the loss), not {kindName}.");
+                    throw r.Error(at + 1, $"layer {l} kind", $"the last layer must be dense (it feeds the loss), not {type.Name}.");
                 at = r.Position;
-                string valueField = layerKind == LayerKind.Dropout ? $"layer {l} dropout rate" : $"layer {l} layer-norm epsilon";
+                string valueField = $"layer {l} {type.ValueName}";
                 double value = r.F64(valueField);
-                LayerSpec candidate = layerKind == LayerKind.Dropout ? new LayerSpec(0, default) { Kind = layerKind, Rate = value }
-                    : new LayerSpec(0, default) { Kind = layerKind, Epsilon = value };
-                if (type.ValueProblem(candidate) is not null)
-                    throw r.Error(at, valueField, layerKind == LayerKind.Dropout
-                        ? $"{value} must be in (0, {LayerSpec.MaxDropoutRate}]."
-                        : $"{value} must be in [{LayerSpec.MinLayerNormEpsilon}, {LayerSpec.MaxLayerNormEpsilon}].");
+                if (!type.ValueInRange(value))
+                    throw r.Error(at, valueField, $"{value} must be in {type.ValueRange}.");
                 specs[l] = type.FromRecordValue(value);
                 var (weights, biases) = type.ParameterShape(fanIn, units);
                 parameters += weights + biases;
@@ -516,16 +511,6 @@ public static class ModelFile
         return model;
     }
 
-    /// <summary>The first format version whose layer records may hold <paramref name="kind"/> (a kind unknown to this library:
-    /// never).</summary>
-    private static uint KindIntroduced(LayerKind kind) => kind switch
-    {
-        LayerKind.Dense => 1,
-        LayerKind.Dropout => 2,
-        LayerKind.LayerNorm => 5,
-        _ => uint.MaxValue,
-    };
-
     /// <summary>Why a dense layer with <paramref name="inputs"/> inputs cannot be int8 in a file of element size
     /// <paramref name="element"/>, or null: its biases are float32 (the int8 path's), and its depth keeps the int32 sums exact.</summary>
     private static string? Int8LayerProblem<T>(byte element, int inputs)
@@ -552,17 +537,16 @@ public static class ModelFile
         int fanIn = inputSize, next = 0;
         for (int l = 0; l < specs.Length; l++)
         {
-            if (specs[l].Kind == LayerKind.LayerNorm)
-            {
-                specs[l] = specs[l] with { Units = fanIn };
-                float[] gamma = values.AsSpan(next, fanIn).ToArray(), beta = values.AsSpan(next + fanIn, fanIn).ToArray();
-                next += 2 * fanIn;
-                stages.Add(new(l, fanIn, fanIn, null, new QuantizedNetwork.FloatLayerNorm(l, gamma, beta, specs[l].Epsilon)));
-                continue;
-            }
             if (specs[l].Kind != LayerKind.Dense)
             {
-                specs[l] = specs[l] with { Units = fanIn };   // a dropout layer's width, as a network states it
+                // A width-keeping kind (dropout, layer normalisation) runs in fp32, with its parameters (if any) from the block.
+                specs[l] = specs[l] with { Units = fanIn };   // its width, as a network states it
+                LayerType type = LayerType.Of(specs[l].Kind)!;
+                var (weightCount, biasCount) = type.ParameterShape(fanIn, fanIn);
+                float[] layerWeights = values.AsSpan(next, (int)weightCount).ToArray(), layerBiases = values.AsSpan(next + (int)weightCount, (int)biasCount).ToArray();
+                next += (int)(weightCount + biasCount);
+                if (type.WritesAtInference)
+                    stages.Add(new(l, fanIn, fanIn, null, new QuantizedNetwork.FloatLayer(type, specs[l], l, layerWeights, layerBiases)));
                 continue;
             }
             int units = specs[l].Units;

@@ -146,6 +146,10 @@ internal sealed class DenseLayerType : LayerType
 
     public override LayerKind Kind => LayerKind.Dense;
 
+    public override string Name => "dense";
+
+    public override uint FileVersion => 1;
+
     public override bool KeepsWidth => false;
 
     protected override LayerSpec ResolveOwnWidth(LayerSpec spec, int index, int count, string argument)

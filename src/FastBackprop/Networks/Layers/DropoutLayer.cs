@@ -111,10 +111,17 @@ internal sealed class DropoutLayerType : LayerType
 
     public override LayerKind Kind => LayerKind.Dropout;
 
+    public override string Name => "dropout";
+
+    public override uint FileVersion => 2;
+
     public override bool WritesAtInference => false;
 
-    public override string? ValueProblem(LayerSpec spec)
-        => spec.Rate > 0 && spec.Rate <= LayerSpec.MaxDropoutRate ? null : $"dropout rate must be in (0, {LayerSpec.MaxDropoutRate}].";
+    public override string ValueName => "dropout rate";
+
+    public override string ValueRange => $"(0, {LayerSpec.MaxDropoutRate}]";
+
+    public override bool ValueInRange(double value) => value > 0 && value <= LayerSpec.MaxDropoutRate;
 
     public override (long Weights, long Biases) ParameterShape(long inputs, long units) => (0, 0);
 

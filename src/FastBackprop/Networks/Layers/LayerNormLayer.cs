@@ -218,9 +218,15 @@ internal sealed class LayerNormLayerType : LayerType
 
     public override LayerKind Kind => LayerKind.LayerNorm;
 
-    public override string? ValueProblem(LayerSpec spec)
-        => spec.Epsilon >= LayerSpec.MinLayerNormEpsilon && spec.Epsilon <= LayerSpec.MaxLayerNormEpsilon ? null
-            : $"layer-norm epsilon must be in [{LayerSpec.MinLayerNormEpsilon}, {LayerSpec.MaxLayerNormEpsilon}].";
+    public override string Name => "layer-norm";
+
+    public override uint FileVersion => 5;
+
+    public override string ValueName => "layer-norm epsilon";
+
+    public override string ValueRange => $"[{LayerSpec.MinLayerNormEpsilon}, {LayerSpec.MaxLayerNormEpsilon}]";
+
+    public override bool ValueInRange(double value) => value >= LayerSpec.MinLayerNormEpsilon && value <= LayerSpec.MaxLayerNormEpsilon;
 
     public override (long Weights, long Biases) ParameterShape(long inputs, long units) => (units, units);
 

@@ -20,7 +20,25 @@ internal abstract class LayerType
         _ => null,
     };
 
+    /// <summary>Every kind, in the order of their codes.</summary>
+    public static IEnumerable<LayerType> All => Enum.GetValues<LayerKind>().Select(kind => Of(kind)!);
+
     public abstract LayerKind Kind { get; }
+
+    /// <summary>The kind's name in messages ("dense", "dropout", "layer-norm").</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The model-file version that introduced the kind's records.</summary>
+    public abstract uint FileVersion { get; }
+
+    /// <summary>What <see cref="RecordValue"/> is, in messages ("dropout rate").</summary>
+    public virtual string ValueName => "alpha";
+
+    /// <summary>The range <see cref="RecordValue"/> must lie in, as messages write it ("(0, 0.99]").</summary>
+    public virtual string ValueRange => "";
+
+    /// <summary>Whether <paramref name="value"/> is a valid <see cref="RecordValue"/> for a width-keeping kind.</summary>
+    public virtual bool ValueInRange(double value) => true;
 
     /// <summary>Whether the kind is as wide as its input (no units of its own, no activation, never the last layer).</summary>
     public virtual bool KeepsWidth => true;
@@ -34,8 +52,8 @@ internal abstract class LayerType
     {
         if (KeepsWidth && index == count - 1)
             throw new ArgumentException($"The last layer must be dense (it feeds the loss), but layer {index} is {spec}.", argument);
-        if (ValueProblem(spec) is string problem)
-            throw new ArgumentOutOfRangeException(argument, RecordValue(spec), $"Layer {index}'s {problem}");
+        if (KeepsWidth && !ValueInRange(RecordValue(spec)))
+            throw new ArgumentOutOfRangeException(argument, RecordValue(spec), $"Layer {index}'s {ValueName} must be in {ValueRange}.");
         if (!KeepsWidth)
             return ResolveOwnWidth(spec, index, count, argument);
         if (spec.Activation.Kind != ActivationKind.Identity)
@@ -45,10 +63,6 @@ internal abstract class LayerType
 
     /// <summary>A kind with a width of its own checks its spec here.</summary>
     protected virtual LayerSpec ResolveOwnWidth(LayerSpec spec, int index, int count, string argument) => spec;
-
-    /// <summary>Why the kind's own value (<see cref="RecordValue"/>) is invalid, as the end of a sentence starting with the
-    /// layer's name, or null.</summary>
-    public virtual string? ValueProblem(LayerSpec spec) => null;
 
     /// <summary>How many weights and biases a layer of <paramref name="units"/> taking <paramref name="inputs"/> owns (the
     /// two parameter tensors every kind has room for, possibly empty).</summary>
@@ -67,6 +81,6 @@ internal abstract class LayerType
     /// layer normalisation: ε).</summary>
     public abstract double RecordValue(LayerSpec spec);
 
-    /// <summary>A width-keeping kind's spec from its record's value (checked with <see cref="ValueProblem"/> by the reader).</summary>
+    /// <summary>A width-keeping kind's spec from its record's value (checked with <see cref="ValueInRange"/> by the reader).</summary>
     public virtual LayerSpec FromRecordValue(double value) => throw new NotSupportedException($"{Kind} records carry their own units.");
 }

@@ -523,10 +523,10 @@ internal static class OnnxImporter
         {
             Layer layer = layers[l];
             float[] biases = Convert<float>(layer.Biases, $"layer {l} biases", error);
-            if (layer.Epsilon is double epsilon)
+            if (layer.Epsilon is not null)
             {
-                stages.Add(new(l, layer.Inputs, layer.Units, null,
-                    new QuantizedNetwork.FloatLayerNorm(l, Convert<float>(layer.Weights, $"layer {l} weights", error), biases, epsilon)));
+                stages.Add(new(l, layer.Inputs, layer.Units, null, new QuantizedNetwork.FloatLayer(LayerType.Of(LayerKind.LayerNorm)!, specs[l], l,
+                    Convert<float>(layer.Weights, $"layer {l} weights", error), biases)));
                 continue;
             }
             stages.Add(layer.Codes is { } codes
