@@ -82,6 +82,92 @@ public sealed class OnnxRuntimeTests
         AssertOnnxRuntimeAgrees(new Model<float>(net, Scaler(14, 20)));
     }
 
+    /// <summary>
+    /// An exported int8 layer (DynamicQuantizeLinear → MatMulInteger → Cast → Mul → Add, as quantize_dynamic writes it)
+    /// runs in ONNX Runtime. The weight codes are the same on both sides; only the activations are quantized differently
+    /// (ONNX Runtime per tensor to 0…255 over a range that includes 0, this library per row to 0…127), each to within half
+    /// its step. So the pre-activations differ by at most Σ_k |W_jk|·(step_ORT + step_row)/2, ReLU passes that on, and the
+    /// fp32 output layer V by at most Σ_j |V_ij|·bound_j — checked output by output, with 1e-5 relative for float rounding.
+    /// </summary>
+    [Fact]
+    public void AnInt8LayerRunsInOnnxRuntimeWithinTheActivationQuantizationBound()
+    {
+        const int features = 24, hidden = 16, outputs = 3, batch = 9;
+        Network<float> net = Net(15, features, new(hidden, Activation.ReLU), new(outputs, Activation.Identity));
+        Model<float> quantized = new Model<float>(net).Quantize(new QuantizationOptions { KeepOutputLayerInFloat = true });
+        Assert.True(quantized.Quantized!.IsQuantized(0));
+        float[] x = RandomValues(new Random(16), batch * features, 3);
+        var ours = new float[batch * outputs];
+        quantized.Predict(x, batch, ours);
+
+        using var stream = new MemoryStream();
+        OnnxModel.Export(quantized, stream);
+        using var session = new InferenceSession(stream.ToArray());
+        using OrtValue input = OrtValue.CreateTensorValueFromMemory(x, [batch, features]);
+        using var runOptions = new RunOptions();
+        using IDisposableReadOnlyCollection<OrtValue> results = session.Run(runOptions, [OnnxModel.InputName], [input], [OnnxModel.OutputName]);
+        float[] theirs = results[0].GetTensorDataAsSpan<float>().ToArray();
+
+        // The dequantized weights s_j·q_jk, what both sides multiply by.
+        ReadOnlySpan<float> w = quantized.Network.Weights(0), v = quantized.Network.Weights(1);
+        float tensorLow = Math.Min(0, x.Min()), tensorHigh = Math.Max(0, x.Max());
+        double ortStep = (tensorHigh - tensorLow) / 255.0;
+
+        // First, the graph means what ONNX defines: x quantized per tensor (scale (max − min)/255 over a range holding 0,
+        // zero point round(−min/scale)), the integer product with the codes (q_jk = w_jk/s_j, s_j = max_k |w_jk|/127), the
+        // two scales, the bias, ReLU, then the fp32 layer — emulated here, it must agree with ONNX Runtime to float rounding.
+        float scale = (tensorHigh - tensorLow) / 255f;
+        int zeroPoint = (int)Math.Round(-tensorLow / scale, MidpointRounding.ToEven);
+        ReadOnlySpan<float> hiddenBias = quantized.Network.Biases(0), outputBias = quantized.Network.Biases(1);
+        for (int r = 0; r < batch; r++)
+        {
+            var a = new double[hidden];
+            for (int j = 0; j < hidden; j++)
+            {
+                float weightScale = 0;
+                for (int k = 0; k < features; k++)
+                    weightScale = Math.Max(weightScale, Math.Abs(w[j * features + k]));
+                weightScale /= 127;
+                long sum = 0;
+                for (int k = 0; k < features; k++)
+                {
+                    int q = Math.Clamp((int)Math.Round(x[r * features + k] / scale, MidpointRounding.ToEven) + zeroPoint, 0, 255);
+                    sum += (long)(q - zeroPoint) * (long)Math.Round(w[j * features + k] / weightScale);
+                }
+                a[j] = Math.Max(0, (float)sum * (scale * weightScale) + hiddenBias[j]);
+            }
+            for (int i = 0; i < outputs; i++)
+            {
+                double want = outputBias[i];
+                for (int j = 0; j < hidden; j++)
+                    want += v[i * hidden + j] * a[j];
+                float got = theirs[r * outputs + i];
+                Assert.True(Math.Abs(got - want) <= 1e-4 * Math.Max(1, Math.Abs(want)), $"row {r}, output {i}: ONNX Runtime {got:R}, the graph's definition {want:R}");
+            }
+        }
+
+        // Then, against this library's per-row quantization, the bound above.
+        for (int r = 0; r < batch; r++)
+        {
+            ReadOnlySpan<float> row = x.AsSpan(r * features, features);
+            double rowStep = (row.ToArray().Max() - row.ToArray().Min()) / 127.0;
+            for (int i = 0; i < outputs; i++)
+            {
+                double bound = 0;
+                for (int j = 0; j < hidden; j++)
+                {
+                    double hiddenBound = 0;
+                    for (int k = 0; k < features; k++)
+                        hiddenBound += Math.Abs(w[j * features + k]) * (ortStep + rowStep) / 2;
+                    bound += Math.Abs(v[i * hidden + j]) * hiddenBound;
+                }
+                float a = ours[r * outputs + i], b = theirs[r * outputs + i];
+                bound += 1e-5 * Math.Max(1, Math.Abs(a));
+                Assert.True(Math.Abs(a - b) <= bound, $"row {r}, output {i}: Predict {a:R}, ONNX Runtime {b:R}, difference {Math.Abs(a - b):E2} > {bound:E2}");
+            }
+        }
+    }
+
     [Fact]
     public void ALargerNetworkSingleSample()
         => AssertOnnxRuntimeAgrees(new Model<float>(Net(11, 784, new(512, Activation.ReLU), new(256, Activation.ReLU), new(10, Activation.Softmax))), batch: 1);
