@@ -2,32 +2,18 @@ using System.Globalization;
 using System.Numerics;
 using System.Text.Json;
 using FastBackprop.Kernels.Int8;
+using Layer = FastBackprop.Onnx.OnnxChain.Layer;
 
 namespace FastBackprop.Onnx;
 
 /// <summary>
 /// Maps a parsed ONNX graph onto a <see cref="Model{T}"/> (see <see cref="OnnxModel.Import{T}(Stream)"/> for what is
-/// accepted). The graph is walked as a chain: every node must read the value the node before it wrote (plus
-/// constants), so a graph with branches, skips or a second input cannot slip through as a different network. Each
-/// node either extends the network exactly or is refused with an <see cref="InvalidDataException"/> naming it.
+/// accepted): checks the model's opset and the graph's one input and one output, reads the nodes as a chain of layers
+/// (<see cref="OnnxChain"/>, one handler per operator), then builds the network, the standardisations and the metadata,
+/// refusing with an <see cref="InvalidDataException"/> whatever does not make a model.
 /// </summary>
 internal static class OnnxImporter
 {
-    private sealed class Layer
-    {
-        public required int Units { get; init; }
-        public required int Inputs { get; init; }
-        public required double[] Weights { get; init; }   // units×inputs, row-major (our layout)
-        public double[] Biases { get; set; } = [];
-        public Activation? Activation { get; set; }
-        public bool AwaitsBias { get; set; }               // a MatMul whose Add may follow
-        public sbyte[]? Codes { get; init; }               // an int8 layer's codes, units×inputs (Weights = their values)
-        public float[]? Scales { get; init; }              // and its scale per unit
-        public double? Epsilon { get; init; }              // a layer normalisation (Weights = γ, Biases = β)
-
-        public LayerSpec Spec => Epsilon is double epsilon ? LayerSpec.LayerNorm(epsilon) with { Units = Units } : new(Units, Activation!.Value);
-    }
-
     public static Model<T> Import<T>(ReadOnlySpan<byte> data, string? name) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
@@ -55,322 +41,12 @@ internal static class OnnxImporter
                 throw ModelFormatError.Create(name, v.Offset, $"graph value '{v.Name}'", $"element type {v.ElementType} is not float32 (1) or float64 (11).");
         }
 
-        string current = input.Name;
-        var layers = new List<Layer>();
-        double[]? inputMean = null, inputScale = null, targetScale = null, targetMean = null;
-        bool flattened = false;
-        List<OnnxNode> nodes = graph.Nodes;
-
-        for (int k = 0; k < nodes.Count; k++)
-        {
-            OnnxNode node = nodes[k];
-            string what = node.Describe(k);
-            InvalidDataException Error(string problem) => ModelFormatError.Create(name, node.Offset, what, problem);
-            Layer? last = layers.Count > 0 ? layers[^1] : null;
-            bool tailStarted = targetScale is not null || targetMean is not null;
-
-            if (node.Domain is not ("" or "ai.onnx"))
-                throw Error($"operator {node.OpType} of domain '{node.Domain}' is not supported (only the default ONNX domain is).");
-            if (node.Outputs.Count == 0 || node.Outputs[0].Length == 0)
-                throw Error("the node has no output.");
-            if (node.Outputs.Count > 1 && node.OpType is not ("Dropout" or "DynamicQuantizeLinear"))
-                throw Error($"the node has {node.Outputs.Count} outputs; a network's operators have one.");
-
-            // The node's first input must be the chain's current value; the others (if any) constants.
-            if (node.Inputs.Count == 0 || node.Inputs[0] != current)
-            {
-                // Binary operators may take their operands in either order (Add(bias, x), Mul(scale, x)).
-                bool swapped = node.Inputs.Count == 2 && node.Inputs[1] == current && node.OpType is "Add" or "Mul";
-                if (!swapped)
-                    throw Error($"its input{(node.Inputs.Count == 1 ? "" : "s")} ({string.Join(", ", node.Inputs.Select(i => $"'{i}'"))}) do not start with '{current}', the value the node before it writes: the graph is not a chain of layers.");
-                (node.Inputs[0], node.Inputs[1]) = (node.Inputs[1], node.Inputs[0]);
-            }
-
-            OnnxTensor Constant(int index, string role)
-            {
-                if (index >= node.Inputs.Count || node.Inputs[index].Length == 0)
-                    throw Error($"the {role} input is missing.");
-                string id = node.Inputs[index];
-                if (!graph.Initializers.TryGetValue(id, out OnnxTensor? t))
-                    throw Error($"its {role} '{id}' is not an initializer (a constant): the graph is not a chain of layers (only constants may join the value the node before writes).");
-                if (!t.HasValues)
-                    throw Error($"its {role} '{id}' has data type {t.DataType}; float32 (1) or float64 (11) is needed.");
-                for (int i = 0; i < t.Count; i++)
-                {
-                    if (!double.IsFinite(t[i]))
-                        throw Error($"its {role} '{id}' holds {t[i]} at index {i}; weights must be finite.");
-                }
-                return t;
-            }
-
-            void Arity(int min, int max)
-            {
-                if (node.Inputs.Count < min || node.Inputs.Count > max)
-                    throw Error($"it has {node.Inputs.Count} inputs; {(min == max ? $"{min}" : $"{min} to {max}")} expected.");
-            }
-
-            void Attributes(params string[] allowed)
-            {
-                foreach (OnnxAttribute a in node.Attributes)
-                {
-                    if (Array.IndexOf(allowed, a.Name) < 0)
-                        throw Error($"attribute '{a.Name}' is not supported on {node.OpType}{(allowed.Length == 0 ? "" : $" (only {string.Join(", ", allowed)})")}.");
-                }
-            }
-
-            long IntAttribute(string attribute, long fallback) => node.Attributes.FirstOrDefault(a => a.Name == attribute) is { } a
-                ? a.Type is OnnxFields.AttributeTypeInt or 0 ? a.I : throw Error($"attribute '{attribute}' is not an integer.")
-                : fallback;
-
-            float FloatAttribute(string attribute, float fallback) => node.Attributes.FirstOrDefault(a => a.Name == attribute) is { } a
-                ? a.Type is OnnxFields.AttributeTypeFloat or 0 ? a.F : throw Error($"attribute '{attribute}' is not a float.")
-                : fallback;
-
-            // Per-feature vectors (standardisation): as many values as features, or one broadcast to all. The
-            // feature count is checked when the network is built.
-            double[] Vector(OnnxTensor t) => Enumerable.Range(0, t.Count).Select(i => t[i]).ToArray();
-
-            void SetActivation(Activation activation)
-            {
-                if (last is null || last.Activation is not null || tailStarted)
-                    throw Error($"{node.OpType} does not follow a Gemm or MatMul: an activation must come right after a dense layer (one per layer).");
-                last.Activation = activation;
-                last.AwaitsBias = false;
-            }
-
-            void AddLayer(double[] weights, int units, int inputsOfLayer)
-            {
-                if (tailStarted)
-                    throw Error("a dense layer follows the output de-standardisation (Div/Add), which must come last.");
-                if (last is not null && last.Activation is { Kind: ActivationKind.Softmax })
-                    throw Error("a dense layer follows a Softmax, which is supported on the last layer only.");
-                int expected = last?.Units ?? -1;
-                if (expected >= 0 && inputsOfLayer != expected)
-                    throw Error($"its weights take {inputsOfLayer} inputs but the layer before it has {expected} units.");
-                last?.Activation ??= FastBackprop.Activation.Identity;
-                layers.Add(new Layer { Units = units, Inputs = inputsOfLayer, Weights = weights, Biases = new double[units] });
-            }
-
-            (int Rows, int Cols) Matrix(OnnxTensor t, string role)
-            {
-                if (t.Dims.Length != 2 || t.Dims[0] is < 1 or > int.MaxValue || t.Dims[1] is < 1 or > int.MaxValue)
-                    throw Error($"its {role} '{t.Name}' has dims [{string.Join(", ", t.Dims)}]; a weight matrix of two positive dimensions is needed.");
-                return ((int)t.Dims[0], (int)t.Dims[1]);
-            }
-
-            // W (units×inputs) from a matrix stored inputs×units (transB = 0, MatMul).
-            static double[] Transposed(OnnxTensor t, int rows, int cols)
-            {
-                var w = new double[rows * cols];
-                for (int r = 0; r < rows; r++)
-                    for (int c = 0; c < cols; c++)
-                        w[c * rows + r] = t[r * cols + c];
-                return w;
-            }
-
-            double[] Bias(OnnxTensor t, int units)
-            {
-                if (t.Count != units && t.Count != 1 || t.Dims.Length > 2 || t.Dims.Length == 2 && t.Dims[0] != 1)
-                    throw Error($"its bias '{t.Name}' has dims [{string.Join(", ", t.Dims)}]; [{units}] (or [1, {units}], or one value) is needed.");
-                return Enumerable.Range(0, units).Select(i => t[t.Count == 1 ? 0 : i]).ToArray();
-            }
-
-            switch (node.OpType)
-            {
-                case "Gemm":
-                    {
-                        Arity(2, 3);
-                        Attributes("alpha", "beta", "transA", "transB");
-                        if (FloatAttribute("alpha", 1) != 1 || node.Inputs.Count == 3 && FloatAttribute("beta", 1) != 1)
-                            throw Error("alpha and beta must be 1 (a dense layer is X·Wᵀ + b).");
-                        if (IntAttribute("transA", 0) != 0)
-                            throw Error("transA = 1 (a transposed input) is not supported.");
-                        long transB = IntAttribute("transB", 0);
-                        if (transB is not (0 or 1))
-                            throw Error($"transB = {transB} must be 0 or 1.");
-                        OnnxTensor b = Constant(1, "weight");
-                        var (rows, cols) = Matrix(b, "weight");
-                        int units = transB == 1 ? rows : cols, inputsOfLayer = transB == 1 ? cols : rows;
-                        AddLayer(transB == 1 ? Vector(b) : Transposed(b, rows, cols), units, inputsOfLayer);
-                        if (node.Inputs.Count == 3 && node.Inputs[2].Length > 0)
-                            layers[^1].Biases = Bias(Constant(2, "bias"), units);
-                        break;
-                    }
-                case "MatMul":
-                    {
-                        Arity(2, 2);
-                        Attributes();
-                        OnnxTensor b = Constant(1, "weight");
-                        var (rows, cols) = Matrix(b, "weight");
-                        AddLayer(Transposed(b, rows, cols), cols, rows);
-                        layers[^1].AwaitsBias = true;
-                        break;
-                    }
-                case "DynamicQuantizeLinear":
-                    {
-                        Arity(1, 1);
-                        Attributes();
-                        Layer layer = Int8MatMul(graph, nodes, k, name);
-                        AddLayer(layer.Weights, layer.Units, layer.Inputs);
-                        layers[^1] = layer;
-                        current = nodes[k + 4].Outputs[0];
-                        k += 4;
-                        continue;
-                    }
-                case "Add" when last is { AwaitsBias: true }:
-                    Arity(2, 2);
-                    Attributes();
-                    last.Biases = Bias(Constant(1, "bias"), last.Units);
-                    last.AwaitsBias = false;
-                    break;
-                case "Add":
-                    Arity(2, 2);
-                    Attributes();
-                    if (last is null || targetMean is not null)
-                        throw Error("Add is supported only as a MatMul's bias or, once, at the end as the target de-standardisation (after Div).");
-                    last.Activation ??= FastBackprop.Activation.Identity;
-                    targetMean = Vector(Constant(1, "target mean"));
-                    break;
-                case "Sub":
-                    Arity(2, 2);
-                    Attributes();
-                    if (layers.Count > 0 || inputMean is not null || inputScale is not null)
-                        throw Error("Sub is supported only once, before the first layer, as the input standardisation's mean.");
-                    inputMean = Vector(Constant(1, "mean"));
-                    break;
-                case "Mul" or "Div" when layers.Count == 0:
-                    {
-                        Arity(2, 2);
-                        Attributes();
-                        if (inputScale is not null)
-                            throw Error($"{node.OpType} is supported only once before the first layer, as the input standardisation's scale.");
-                        double[] v = Vector(Constant(1, node.OpType == "Mul" ? "scale" : "standard deviation"));
-                        // x / s = x·(1/s) up to the last bit: a Div scaling imports as the model's multiplier 1/s.
-                        inputScale = node.OpType == "Mul" ? v : v.Select(s => 1 / s).ToArray();
-                        break;
-                    }
-                case "Mul":
-                    throw Error("Mul is supported only before the first layer (the input standardisation's scale) or as SiLU's z·Sigmoid(z).");
-                case "Div":
-                    Arity(2, 2);
-                    Attributes();
-                    if (tailStarted)
-                        throw Error("Div is supported only once after the last layer, as the target de-standardisation's scale.");
-                    last!.Activation ??= FastBackprop.Activation.Identity;
-                    if (last.Activation.Value.Kind == ActivationKind.Softmax)
-                        throw Error("Div after a Softmax: a target standardisation belongs to a regression model.");
-                    targetScale = Vector(Constant(1, "target scale"));
-                    break;
-                case "Relu":
-                    Arity(1, 1);
-                    Attributes();
-                    if (k + 1 < nodes.Count && nodes[k + 1] is { OpType: "Sign", Domain: "" or "ai.onnx" } sign
-                        && sign.Inputs.Count == 1 && sign.Inputs[0] == node.Outputs[0] && sign.Attributes.Count == 0)
-                    {
-                        SetActivation(FastBackprop.Activation.Step);   // Sign(Relu(z)): 1 for z > 0, else 0
-                        current = sign.Outputs.Count == 1 ? sign.Outputs[0] : throw ModelFormatError.Create(name, sign.Offset, sign.Describe(k + 1), "the node must have one output.");
-                        k++;
-                        continue;
-                    }
-                    SetActivation(FastBackprop.Activation.ReLU);
-                    break;
-                case "LeakyRelu":
-                    {
-                        Arity(1, 1);
-                        Attributes("alpha");
-                        float alpha = FloatAttribute("alpha", 0.01f);
-                        double slope = ShortestDouble(alpha);
-                        if (!(slope > 0 && slope <= Activation.MaxLeakySlope))
-                            throw Error($"alpha = {slope} is outside (0, {Activation.MaxLeakySlope}], the slopes the library's leaky ReLU takes.");
-                        SetActivation(FastBackprop.Activation.LeakyReLU(slope));
-                        break;
-                    }
-                case "Sigmoid":
-                    Arity(1, 1);
-                    Attributes();
-                    if (k + 1 < nodes.Count && nodes[k + 1] is { OpType: "Mul", Domain: "" or "ai.onnx" } mul && mul.Inputs.Count == 2
-                        && (mul.Inputs[0] == current && mul.Inputs[1] == node.Outputs[0] || mul.Inputs[1] == current && mul.Inputs[0] == node.Outputs[0]))
-                    {
-                        SetActivation(FastBackprop.Activation.SiLU);   // z·σ(z)
-                        current = mul.Outputs.Count == 1 ? mul.Outputs[0] : throw ModelFormatError.Create(name, mul.Offset, mul.Describe(k + 1), "the node must have one output.");
-                        k++;
-                        continue;
-                    }
-                    SetActivation(FastBackprop.Activation.Sigmoid);
-                    break;
-                case "Tanh":
-                    Arity(1, 1);
-                    Attributes();
-                    SetActivation(FastBackprop.Activation.Tanh);
-                    break;
-                case "Softmax":
-                    {
-                        Arity(1, 1);
-                        Attributes("axis");
-                        // Before opset 13 the default axis is 1; on [batch, features] 1 and −1 are both the last axis.
-                        long axis = IntAttribute("axis", opset < 13 ? 1 : -1);
-                        if (axis is not (1 or -1))
-                            throw Error($"axis = {axis}: only the last axis of a [batch, features] tensor (1 or -1) is supported.");
-                        SetActivation(FastBackprop.Activation.Softmax);
-                        break;
-                    }
-                case "LayerNormalization":
-                    {
-                        Arity(2, 3);
-                        Attributes("axis", "epsilon", "stash_type");
-                        long axis = IntAttribute("axis", -1);
-                        if (axis is not (1 or -1))
-                            throw Error($"axis = {axis}: only the last axis of a [batch, features] tensor (1 or -1) is supported.");
-                        long stash = IntAttribute("stash_type", 1);
-                        if (stash != 1)
-                            throw Error($"stash_type = {stash}: only 1 (the statistics in float32) is supported.");
-                        double epsilon = ShortestDouble(FloatAttribute("epsilon", 1e-5f));
-                        if (!(epsilon >= LayerSpec.MinLayerNormEpsilon && epsilon <= LayerSpec.MaxLayerNormEpsilon))
-                            throw Error($"epsilon = {epsilon} is outside [{LayerSpec.MinLayerNormEpsilon}, {LayerSpec.MaxLayerNormEpsilon}], the range the library's layer normalisation takes.");
-                        if (tailStarted)
-                            throw Error("a LayerNormalization follows the output de-standardisation (Div/Add), which must come last.");
-                        if (last is not null && last.Activation is { Kind: ActivationKind.Softmax })
-                            throw Error("a LayerNormalization follows a Softmax, which is supported on the last layer only.");
-                        OnnxTensor scale = Constant(1, "scale");
-                        int width = last?.Units ?? scale.Count;
-                        if (scale.Count != width || scale.Dims.Length != 1)
-                            throw Error($"its scale '{scale.Name}' has dims [{string.Join(", ", scale.Dims)}]; [{width}] (one per feature of its input) is needed.");
-                        double[] bias = node.Inputs.Count == 3 && node.Inputs[2].Length > 0 ? Bias(Constant(2, "bias"), width) : new double[width];
-                        if (last is not null)
-                        {
-                            last.Activation ??= FastBackprop.Activation.Identity;
-                            last.AwaitsBias = false;
-                        }
-                        layers.Add(new Layer { Units = width, Inputs = width, Weights = Vector(scale), Biases = bias,
-                            Activation = FastBackprop.Activation.Identity, Epsilon = epsilon });
-                        break;
-                    }
-                case "Identity":
-                    Arity(1, 1);
-                    Attributes();
-                    break;
-                case "Dropout":
-                    // Inference: identity. A training_mode input (opset 12+) would be a bool constant; refuse it rather
-                    // than guess what it holds.
-                    Arity(1, 2);
-                    Attributes("ratio", "is_test", "seed");
-                    break;
-                case "Flatten":
-                    {
-                        Arity(1, 1);
-                        Attributes("axis");
-                        long axis = IntAttribute("axis", 1);
-                        if (axis != 1)
-                            throw Error($"axis = {axis}: only axis 1 (keep the batch dimension, flatten the rest) is supported.");
-                        if (layers.Count == 0)
-                            flattened = true;
-                        break;
-                    }
-                default:
-                    throw Error($"operator {node.OpType} is not supported; import takes dense networks (Gemm, MatMul+Add, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, LayerNormalization, Identity, Flatten, Dropout, and Sub/Mul/Div/Add standardisation) and int8 layers as quantize_dynamic writes them (DynamicQuantizeLinear, MatMulInteger, Cast, Mul, Mul, Add).");
-            }
-            current = node.Outputs[0];
-        }
+        var chain = new OnnxChain(graph, name, opset, input.Name);
+        chain.ReadAll();
+        List<Layer> layers = chain.Layers;
+        string current = chain.Current;
+        double[]? inputMean = chain.InputMean, inputScale = chain.InputScale, targetScale = chain.TargetScale, targetMean = chain.TargetMean;
+        bool flattened = chain.Flattened;
 
         if (layers.Count == 0)
             throw GraphError("GraphProto.node", "the graph holds no Gemm or MatMul: no dense layer to import.");
@@ -453,7 +129,7 @@ internal static class OnnxImporter
     /// way, rather than per tensor: the predictions are close to, not the same as, ONNX Runtime's. Anything else is refused
     /// naming the node and its operator.
     /// </summary>
-    private static Layer Int8MatMul(OnnxGraph graph, List<OnnxNode> nodes, int first, string? name)
+    internal static Layer Int8MatMul(OnnxGraph graph, List<OnnxNode> nodes, int first, string? name)
     {
         OnnxNode quantize = nodes[first];
         InvalidDataException ErrorAt(int index, string problem) => ModelFormatError.Create(name, nodes[index].Offset, nodes[index].Describe(index), problem);
@@ -536,10 +212,6 @@ internal static class OnnxImporter
         }
         return new QuantizedNetwork(inputSize, specs, stages);
     }
-
-    /// <summary>ONNX stores float attributes; the shortest decimal that rounds to one gives back the double a user typed (0.01f
-    /// reads as 0.01, not 0.009999999776), so a model file holds the same value.</summary>
-    private static double ShortestDouble(float value) => double.Parse(value.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
     private static T[] Convert<T>(double[] values, string what, Func<string, string, InvalidDataException> error) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {

@@ -1,0 +1,450 @@
+using System.Globalization;
+
+namespace FastBackprop.Onnx;
+
+/// <summary>
+/// Reads an ONNX graph as a chain of layers, node by node, one handler per operator (<see cref="Handlers"/>): every node
+/// must read the value the node before it wrote (plus constants), so a graph with branches, skips or a second input
+/// cannot slip through as a different network. Each handler either extends the chain exactly — a dense layer, its bias or
+/// activation, a layer normalisation, the standardisations at either end — or refuses the node with an
+/// <see cref="InvalidDataException"/> naming it and its operator. <see cref="OnnxImporter"/> turns the finished chain into
+/// a model.
+/// </summary>
+internal sealed class OnnxChain
+{
+    /// <summary>A layer as read: a dense one (from Gemm, MatMul + Add, or quantize_dynamic's int8 pattern) or a layer
+    /// normalisation (<see cref="Epsilon"/> set).</summary>
+    internal sealed class Layer
+    {
+        public required int Units { get; init; }
+        public required int Inputs { get; init; }
+        public required double[] Weights { get; init; }   // units×inputs, row-major (our layout); γ for a layer normalisation
+        public double[] Biases { get; set; } = [];        // β for a layer normalisation
+        public Activation? Activation { get; set; }
+        public bool AwaitsBias { get; set; }               // a MatMul whose Add may follow
+        public sbyte[]? Codes { get; init; }               // an int8 layer's codes, units×inputs (Weights = their values)
+        public float[]? Scales { get; init; }              // and its scale per unit
+        public double? Epsilon { get; init; }              // a layer normalisation
+
+        public LayerSpec Spec => Epsilon is double epsilon ? LayerSpec.LayerNorm(epsilon) with { Units = Units } : new(Units, Activation!.Value);
+    }
+
+    /// <summary>The operators, each with its handler; a handler returns how many nodes it read (more than one for the
+    /// patterns that span nodes: SiLU, step, an int8 MatMul).</summary>
+    private static readonly Dictionary<string, Func<OnnxChain, int>> Handlers = new()
+    {
+        ["Gemm"] = c => c.Gemm(),
+        ["MatMul"] = c => c.MatMul(),
+        ["DynamicQuantizeLinear"] = c => c.Int8MatMul(),
+        ["Add"] = c => c.Add(),
+        ["Sub"] = c => c.Sub(),
+        ["Mul"] = c => c.MulOrDiv(),
+        ["Div"] = c => c.MulOrDiv(),
+        ["Relu"] = c => c.Relu(),
+        ["LeakyRelu"] = c => c.LeakyRelu(),
+        ["Sigmoid"] = c => c.Sigmoid(),
+        ["Tanh"] = c => c.Tanh(),
+        ["Softmax"] = c => c.Softmax(),
+        ["LayerNormalization"] = c => c.LayerNormalization(),
+        ["Identity"] = c => c.PassThrough(),
+        ["Dropout"] = c => c.Dropout(),
+        ["Flatten"] = c => c.Flatten(),
+    };
+
+    private readonly OnnxGraph graph;
+    private readonly List<OnnxNode> nodes;
+    private readonly string? name;
+    private readonly long opset;
+
+    // The node being read.
+    private OnnxNode node = null!;
+    private int index;
+    private string what = "";
+
+    public OnnxChain(OnnxGraph graph, string? name, long opset, string input)
+    {
+        this.graph = graph;
+        nodes = graph.Nodes;
+        this.name = name;
+        this.opset = opset;
+        Current = input;
+    }
+
+    /// <summary>The value the last node read wrote (the graph's input before the first).</summary>
+    public string Current { get; private set; }
+
+    public List<Layer> Layers { get; } = [];
+
+    public double[]? InputMean { get; private set; }
+
+    public double[]? InputScale { get; private set; }
+
+    public double[]? TargetScale { get; private set; }
+
+    public double[]? TargetMean { get; private set; }
+
+    /// <summary>A Flatten came before the first layer (the input may have more than two dimensions).</summary>
+    public bool Flattened { get; private set; }
+
+    private Layer? Last => Layers.Count > 0 ? Layers[^1] : null;
+
+    private bool TailStarted => TargetScale is not null || TargetMean is not null;
+
+    /// <summary>Reads every node in order.</summary>
+    public void ReadAll()
+    {
+        for (int k = 0; k < nodes.Count;)
+            k += Read(k);
+    }
+
+    /// <summary>Reads node <paramref name="k"/> (and the nodes of its pattern); returns how many it read.</summary>
+    private int Read(int k)
+    {
+        node = nodes[k];
+        index = k;
+        what = node.Describe(k);
+
+        if (node.Domain is not ("" or "ai.onnx"))
+            throw Error($"operator {node.OpType} of domain '{node.Domain}' is not supported (only the default ONNX domain is).");
+        if (node.Outputs.Count == 0 || node.Outputs[0].Length == 0)
+            throw Error("the node has no output.");
+        if (node.Outputs.Count > 1 && node.OpType is not ("Dropout" or "DynamicQuantizeLinear"))
+            throw Error($"the node has {node.Outputs.Count} outputs; a network's operators have one.");
+
+        // The node's first input must be the chain's current value; the others (if any) constants.
+        if (node.Inputs.Count == 0 || node.Inputs[0] != Current)
+        {
+            // Binary operators may take their operands in either order (Add(bias, x), Mul(scale, x)).
+            bool swapped = node.Inputs.Count == 2 && node.Inputs[1] == Current && node.OpType is "Add" or "Mul";
+            if (!swapped)
+                throw Error($"its input{(node.Inputs.Count == 1 ? "" : "s")} ({string.Join(", ", node.Inputs.Select(i => $"'{i}'"))}) do not start with '{Current}', the value the node before it writes: the graph is not a chain of layers.");
+            (node.Inputs[0], node.Inputs[1]) = (node.Inputs[1], node.Inputs[0]);
+        }
+
+        if (!Handlers.TryGetValue(node.OpType, out Func<OnnxChain, int>? handler))
+            throw Error($"operator {node.OpType} is not supported; import takes dense networks (Gemm, MatMul+Add, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, LayerNormalization, Identity, Flatten, Dropout, and Sub/Mul/Div/Add standardisation) and int8 layers as quantize_dynamic writes them (DynamicQuantizeLinear, MatMulInteger, Cast, Mul, Mul, Add).");
+        int read = handler(this);
+        if (read == 1)
+            Current = node.Outputs[0];
+        return read;
+    }
+
+    // ---- the handlers -------------------------------------------------------------------------------------------------
+
+    private int Gemm()
+    {
+        Arity(2, 3);
+        Attributes("alpha", "beta", "transA", "transB");
+        if (FloatAttribute("alpha", 1) != 1 || node.Inputs.Count == 3 && FloatAttribute("beta", 1) != 1)
+            throw Error("alpha and beta must be 1 (a dense layer is X·Wᵀ + b).");
+        if (IntAttribute("transA", 0) != 0)
+            throw Error("transA = 1 (a transposed input) is not supported.");
+        long transB = IntAttribute("transB", 0);
+        if (transB is not (0 or 1))
+            throw Error($"transB = {transB} must be 0 or 1.");
+        OnnxTensor b = Constant(1, "weight");
+        var (rows, cols) = Matrix(b, "weight");
+        int units = transB == 1 ? rows : cols, inputsOfLayer = transB == 1 ? cols : rows;
+        AddLayer(transB == 1 ? Vector(b) : Transposed(b, rows, cols), units, inputsOfLayer);
+        if (node.Inputs.Count == 3 && node.Inputs[2].Length > 0)
+            Layers[^1].Biases = Bias(Constant(2, "bias"), units);
+        return 1;
+    }
+
+    private int MatMul()
+    {
+        Arity(2, 2);
+        Attributes();
+        OnnxTensor b = Constant(1, "weight");
+        var (rows, cols) = Matrix(b, "weight");
+        AddLayer(Transposed(b, rows, cols), cols, rows);
+        Layers[^1].AwaitsBias = true;
+        return 1;
+    }
+
+    /// <summary>DynamicQuantizeLinear and the four nodes after it (<see cref="OnnxImporter.Int8MatMul"/>).</summary>
+    private int Int8MatMul()
+    {
+        Arity(1, 1);
+        Attributes();
+        Layer layer = OnnxImporter.Int8MatMul(graph, nodes, index, name);
+        AddLayer(layer.Weights, layer.Units, layer.Inputs);
+        Layers[^1] = layer;
+        Current = nodes[index + 4].Outputs[0];
+        return 5;
+    }
+
+    private int Add()
+    {
+        Arity(2, 2);
+        Attributes();
+        if (Last is { AwaitsBias: true } last)
+        {
+            last.Biases = Bias(Constant(1, "bias"), last.Units);
+            last.AwaitsBias = false;
+            return 1;
+        }
+        if (Last is null || TargetMean is not null)
+            throw Error("Add is supported only as a MatMul's bias or, once, at the end as the target de-standardisation (after Div).");
+        Last.Activation ??= FastBackprop.Activation.Identity;
+        TargetMean = Vector(Constant(1, "target mean"));
+        return 1;
+    }
+
+    private int Sub()
+    {
+        Arity(2, 2);
+        Attributes();
+        if (Layers.Count > 0 || InputMean is not null || InputScale is not null)
+            throw Error("Sub is supported only once, before the first layer, as the input standardisation's mean.");
+        InputMean = Vector(Constant(1, "mean"));
+        return 1;
+    }
+
+    /// <summary>Before the first layer, the input standardisation's scale (Mul) or standard deviation (Div); after the last,
+    /// Div is the target de-standardisation's scale. (SiLU's Mul is read with its Sigmoid.)</summary>
+    private int MulOrDiv()
+    {
+        if (Layers.Count == 0)
+        {
+            Arity(2, 2);
+            Attributes();
+            if (InputScale is not null)
+                throw Error($"{node.OpType} is supported only once before the first layer, as the input standardisation's scale.");
+            double[] v = Vector(Constant(1, node.OpType == "Mul" ? "scale" : "standard deviation"));
+            // x / s = x·(1/s) up to the last bit: a Div scaling imports as the model's multiplier 1/s.
+            InputScale = node.OpType == "Mul" ? v : v.Select(s => 1 / s).ToArray();
+            return 1;
+        }
+        if (node.OpType == "Mul")
+            throw Error("Mul is supported only before the first layer (the input standardisation's scale) or as SiLU's z·Sigmoid(z).");
+        Arity(2, 2);
+        Attributes();
+        if (TailStarted)
+            throw Error("Div is supported only once after the last layer, as the target de-standardisation's scale.");
+        Last!.Activation ??= FastBackprop.Activation.Identity;
+        if (Last.Activation.Value.Kind == ActivationKind.Softmax)
+            throw Error("Div after a Softmax: a target standardisation belongs to a regression model.");
+        TargetScale = Vector(Constant(1, "target scale"));
+        return 1;
+    }
+
+    private int Relu()
+    {
+        Arity(1, 1);
+        Attributes();
+        if (index + 1 < nodes.Count && nodes[index + 1] is { OpType: "Sign", Domain: "" or "ai.onnx" } sign
+            && sign.Inputs.Count == 1 && sign.Inputs[0] == node.Outputs[0] && sign.Attributes.Count == 0)
+        {
+            SetActivation(FastBackprop.Activation.Step);   // Sign(Relu(z)): 1 for z > 0, else 0
+            Current = sign.Outputs.Count == 1 ? sign.Outputs[0] : throw ModelFormatError.Create(name, sign.Offset, sign.Describe(index + 1), "the node must have one output.");
+            return 2;
+        }
+        SetActivation(FastBackprop.Activation.ReLU);
+        return 1;
+    }
+
+    private int LeakyRelu()
+    {
+        Arity(1, 1);
+        Attributes("alpha");
+        double slope = ShortestDouble(FloatAttribute("alpha", 0.01f));
+        if (!(slope > 0 && slope <= Activation.MaxLeakySlope))
+            throw Error($"alpha = {slope} is outside (0, {Activation.MaxLeakySlope}], the slopes the library's leaky ReLU takes.");
+        SetActivation(FastBackprop.Activation.LeakyReLU(slope));
+        return 1;
+    }
+
+    private int Sigmoid()
+    {
+        Arity(1, 1);
+        Attributes();
+        if (index + 1 < nodes.Count && nodes[index + 1] is { OpType: "Mul", Domain: "" or "ai.onnx" } mul && mul.Inputs.Count == 2
+            && (mul.Inputs[0] == Current && mul.Inputs[1] == node.Outputs[0] || mul.Inputs[1] == Current && mul.Inputs[0] == node.Outputs[0]))
+        {
+            SetActivation(FastBackprop.Activation.SiLU);   // z·σ(z)
+            Current = mul.Outputs.Count == 1 ? mul.Outputs[0] : throw ModelFormatError.Create(name, mul.Offset, mul.Describe(index + 1), "the node must have one output.");
+            return 2;
+        }
+        SetActivation(FastBackprop.Activation.Sigmoid);
+        return 1;
+    }
+
+    private int Tanh()
+    {
+        Arity(1, 1);
+        Attributes();
+        SetActivation(FastBackprop.Activation.Tanh);
+        return 1;
+    }
+
+    private int Softmax()
+    {
+        Arity(1, 1);
+        Attributes("axis");
+        // Before opset 13 the default axis is 1; on [batch, features] 1 and −1 are both the last axis.
+        long axis = IntAttribute("axis", opset < 13 ? 1 : -1);
+        if (axis is not (1 or -1))
+            throw Error($"axis = {axis}: only the last axis of a [batch, features] tensor (1 or -1) is supported.");
+        SetActivation(FastBackprop.Activation.Softmax);
+        return 1;
+    }
+
+    private int LayerNormalization()
+    {
+        Arity(2, 3);
+        Attributes("axis", "epsilon", "stash_type");
+        long axis = IntAttribute("axis", -1);
+        if (axis is not (1 or -1))
+            throw Error($"axis = {axis}: only the last axis of a [batch, features] tensor (1 or -1) is supported.");
+        long stash = IntAttribute("stash_type", 1);
+        if (stash != 1)
+            throw Error($"stash_type = {stash}: only 1 (the statistics in float32) is supported.");
+        double epsilon = ShortestDouble(FloatAttribute("epsilon", 1e-5f));
+        if (!(epsilon >= LayerSpec.MinLayerNormEpsilon && epsilon <= LayerSpec.MaxLayerNormEpsilon))
+            throw Error($"epsilon = {epsilon} is outside [{LayerSpec.MinLayerNormEpsilon}, {LayerSpec.MaxLayerNormEpsilon}], the range the library's layer normalisation takes.");
+        if (TailStarted)
+            throw Error("a LayerNormalization follows the output de-standardisation (Div/Add), which must come last.");
+        if (Last is { Activation.Kind: ActivationKind.Softmax })
+            throw Error("a LayerNormalization follows a Softmax, which is supported on the last layer only.");
+        OnnxTensor scale = Constant(1, "scale");
+        int width = Last?.Units ?? scale.Count;
+        if (scale.Count != width || scale.Dims.Length != 1)
+            throw Error($"its scale '{scale.Name}' has dims [{string.Join(", ", scale.Dims)}]; [{width}] (one per feature of its input) is needed.");
+        double[] bias = node.Inputs.Count == 3 && node.Inputs[2].Length > 0 ? Bias(Constant(2, "bias"), width) : new double[width];
+        if (Last is { } last)
+        {
+            last.Activation ??= FastBackprop.Activation.Identity;
+            last.AwaitsBias = false;
+        }
+        Layers.Add(new Layer { Units = width, Inputs = width, Weights = Vector(scale), Biases = bias, Activation = FastBackprop.Activation.Identity, Epsilon = epsilon });
+        return 1;
+    }
+
+    private int PassThrough()
+    {
+        Arity(1, 1);
+        Attributes();
+        return 1;
+    }
+
+    /// <summary>Inference: the identity. A training_mode input (opset 12+) would be a bool constant; refused rather than
+    /// guessed at.</summary>
+    private int Dropout()
+    {
+        Arity(1, 2);
+        Attributes("ratio", "is_test", "seed");
+        return 1;
+    }
+
+    private int Flatten()
+    {
+        Arity(1, 1);
+        Attributes("axis");
+        long axis = IntAttribute("axis", 1);
+        if (axis != 1)
+            throw Error($"axis = {axis}: only axis 1 (keep the batch dimension, flatten the rest) is supported.");
+        if (Layers.Count == 0)
+            Flattened = true;
+        return 1;
+    }
+
+    // ---- what the handlers share --------------------------------------------------------------------------------------
+
+    private InvalidDataException Error(string problem) => ModelFormatError.Create(name, node.Offset, what, problem);
+
+    /// <summary>Input <paramref name="at"/>, which must be a finite float initializer.</summary>
+    private OnnxTensor Constant(int at, string role)
+    {
+        if (at >= node.Inputs.Count || node.Inputs[at].Length == 0)
+            throw Error($"the {role} input is missing.");
+        string id = node.Inputs[at];
+        if (!graph.Initializers.TryGetValue(id, out OnnxTensor? t))
+            throw Error($"its {role} '{id}' is not an initializer (a constant): the graph is not a chain of layers (only constants may join the value the node before writes).");
+        if (!t.HasValues)
+            throw Error($"its {role} '{id}' has data type {t.DataType}; float32 (1) or float64 (11) is needed.");
+        for (int i = 0; i < t.Count; i++)
+        {
+            if (!double.IsFinite(t[i]))
+                throw Error($"its {role} '{id}' holds {t[i]} at index {i}; weights must be finite.");
+        }
+        return t;
+    }
+
+    private void Arity(int min, int max)
+    {
+        if (node.Inputs.Count < min || node.Inputs.Count > max)
+            throw Error($"it has {node.Inputs.Count} inputs; {(min == max ? $"{min}" : $"{min} to {max}")} expected.");
+    }
+
+    private void Attributes(params string[] allowed)
+    {
+        foreach (OnnxAttribute a in node.Attributes)
+        {
+            if (Array.IndexOf(allowed, a.Name) < 0)
+                throw Error($"attribute '{a.Name}' is not supported on {node.OpType}{(allowed.Length == 0 ? "" : $" (only {string.Join(", ", allowed)})")}.");
+        }
+    }
+
+    private long IntAttribute(string attribute, long fallback) => node.Attributes.FirstOrDefault(a => a.Name == attribute) is { } a
+        ? a.Type is OnnxFields.AttributeTypeInt or 0 ? a.I : throw Error($"attribute '{attribute}' is not an integer.")
+        : fallback;
+
+    private float FloatAttribute(string attribute, float fallback) => node.Attributes.FirstOrDefault(a => a.Name == attribute) is { } a
+        ? a.Type is OnnxFields.AttributeTypeFloat or 0 ? a.F : throw Error($"attribute '{attribute}' is not a float.")
+        : fallback;
+
+    /// <summary>Per-feature vectors (standardisation): as many values as features, or one broadcast to all. The feature
+    /// count is checked when the network is built.</summary>
+    private static double[] Vector(OnnxTensor t) => Enumerable.Range(0, t.Count).Select(i => t[i]).ToArray();
+
+    private void SetActivation(Activation activation)
+    {
+        if (Last is not { } last || last.Activation is not null || TailStarted)
+            throw Error($"{node.OpType} does not follow a Gemm or MatMul: an activation must come right after a dense layer (one per layer).");
+        last.Activation = activation;
+        last.AwaitsBias = false;
+    }
+
+    private void AddLayer(double[] weights, int units, int inputsOfLayer)
+    {
+        if (TailStarted)
+            throw Error("a dense layer follows the output de-standardisation (Div/Add), which must come last.");
+        if (Last is { Activation.Kind: ActivationKind.Softmax })
+            throw Error("a dense layer follows a Softmax, which is supported on the last layer only.");
+        int expected = Last?.Units ?? -1;
+        if (expected >= 0 && inputsOfLayer != expected)
+            throw Error($"its weights take {inputsOfLayer} inputs but the layer before it has {expected} units.");
+        if (Last is { } last)
+            last.Activation ??= FastBackprop.Activation.Identity;
+        Layers.Add(new Layer { Units = units, Inputs = inputsOfLayer, Weights = weights, Biases = new double[units] });
+    }
+
+    private (int Rows, int Cols) Matrix(OnnxTensor t, string role)
+    {
+        if (t.Dims.Length != 2 || t.Dims[0] is < 1 or > int.MaxValue || t.Dims[1] is < 1 or > int.MaxValue)
+            throw Error($"its {role} '{t.Name}' has dims [{string.Join(", ", t.Dims)}]; a weight matrix of two positive dimensions is needed.");
+        return ((int)t.Dims[0], (int)t.Dims[1]);
+    }
+
+    /// <summary>W (units×inputs) from a matrix stored inputs×units (transB = 0, MatMul).</summary>
+    private static double[] Transposed(OnnxTensor t, int rows, int cols)
+    {
+        var w = new double[rows * cols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++)
+                w[c * rows + r] = t[r * cols + c];
+        return w;
+    }
+
+    private double[] Bias(OnnxTensor t, int units)
+    {
+        if (t.Count != units && t.Count != 1 || t.Dims.Length > 2 || t.Dims.Length == 2 && t.Dims[0] != 1)
+            throw Error($"its bias '{t.Name}' has dims [{string.Join(", ", t.Dims)}]; [{units}] (or [1, {units}], or one value) is needed.");
+        return Enumerable.Range(0, units).Select(i => t[t.Count == 1 ? 0 : i]).ToArray();
+    }
+
+    /// <summary>ONNX stores float attributes; the shortest decimal that rounds to one gives back the double a user typed (0.01f
+    /// reads as 0.01, not 0.009999999776), so a model file holds the same value.</summary>
+    private static double ShortestDouble(float value) => double.Parse(value.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+}
