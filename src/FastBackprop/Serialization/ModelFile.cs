@@ -1,11 +1,5 @@
-using System.Buffers.Binary;
 using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-using System.Security.Cryptography;
-using System.Text;
 using FastBackprop.Kernels.Int8;
-using FastBackprop.Primitives;
 
 namespace FastBackprop;
 

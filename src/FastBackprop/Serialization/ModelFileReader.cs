@@ -3,9 +3,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
-using System.Text;
 using FastBackprop.Kernels.Int8;
-using FastBackprop.Primitives;
 
 namespace FastBackprop;
 

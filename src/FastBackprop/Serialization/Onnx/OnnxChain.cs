@@ -233,13 +233,9 @@ internal sealed class OnnxChain
     {
         Arity(1, 1);
         Attributes();
-        if (index + 1 < nodes.Count && nodes[index + 1] is { OpType: "Sign", Domain: "" or "ai.onnx" } sign
-            && sign.Inputs.Count == 1 && sign.Inputs[0] == node.Outputs[0] && sign.Attributes.Count == 0)
-        {
-            SetActivation(FastBackprop.Activation.Step);   // Sign(Relu(z)): 1 for z > 0, else 0
-            Current = sign.Outputs.Count == 1 ? sign.Outputs[0] : throw ModelFormatError.Create(name, sign.Offset, sign.Describe(index + 1), "the node must have one output.");
-            return 2;
-        }
+        // Sign(Relu(z)): 1 for z > 0, else 0.
+        if (Next("Sign", n => n.Inputs.Count == 1 && n.Inputs[0] == node.Outputs[0] && n.Attributes.Count == 0) is { } sign)
+            return Pair(sign, FastBackprop.Activation.Step);
         SetActivation(FastBackprop.Activation.ReLU);
         return 1;
     }
@@ -259,15 +255,26 @@ internal sealed class OnnxChain
     {
         Arity(1, 1);
         Attributes();
-        if (index + 1 < nodes.Count && nodes[index + 1] is { OpType: "Mul", Domain: "" or "ai.onnx" } mul && mul.Inputs.Count == 2
-            && (mul.Inputs[0] == Current && mul.Inputs[1] == node.Outputs[0] || mul.Inputs[1] == Current && mul.Inputs[0] == node.Outputs[0]))
-        {
-            SetActivation(FastBackprop.Activation.SiLU);   // z·σ(z)
-            Current = mul.Outputs.Count == 1 ? mul.Outputs[0] : throw ModelFormatError.Create(name, mul.Offset, mul.Describe(index + 1), "the node must have one output.");
-            return 2;
-        }
+        // z·σ(z), the operands in either order.
+        if (Next("Mul", n => n.Inputs.Count == 2 && (n.Inputs[0] == Current && n.Inputs[1] == node.Outputs[0]
+                || n.Inputs[1] == Current && n.Inputs[0] == node.Outputs[0])) is { } mul)
+            return Pair(mul, FastBackprop.Activation.SiLU);
         SetActivation(FastBackprop.Activation.Sigmoid);
         return 1;
+    }
+
+    /// <summary>The node after this one, if it is <paramref name="op"/> of the default domain and <paramref name="wired"/>
+    /// to it as a two-node activation pattern needs.</summary>
+    private OnnxNode? Next(string op, Func<OnnxNode, bool> wired)
+        => index + 1 < nodes.Count && nodes[index + 1] is { Domain: "" or "ai.onnx" } next && next.OpType == op && wired(next) ? next : null;
+
+    /// <summary>Sets the activation of a two-node pattern ending in <paramref name="second"/>; the chain goes on from its output.</summary>
+    private int Pair(OnnxNode second, Activation activation)
+    {
+        SetActivation(activation);
+        Current = second.Outputs.Count == 1 ? second.Outputs[0]
+            : throw ModelFormatError.Create(name, second.Offset, second.Describe(index + 1), "the node must have one output.");
+        return 2;
     }
 
     private int Tanh()

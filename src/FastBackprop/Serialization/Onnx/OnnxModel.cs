@@ -1,8 +1,4 @@
-using System.Globalization;
 using System.Numerics;
-using System.Runtime.InteropServices;
-using System.Text;
-using System.Text.Json;
 using FastBackprop.Onnx;
 
 namespace FastBackprop;
