@@ -284,16 +284,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// batchSize×OutputSize outputs (what Forward would give) to <paramref name="outputs"/> when it is not empty —
     /// a trainer's accuracy then costs no second forward pass.</summary>
     public T ComputeGradients(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss, Gradients<T> gradients, Span<T> outputs)
-    {
-        ValidateOptionalOutputs(outputs, batchSize);
-        ValidateTraining(inputs, batchSize, loss, gradients);
-        Guard.Length(targets, (long)batchSize * OutputSize, nameof(targets), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
-        LossRules.ValidateTargets(targets, batchSize, OutputSize, loss);
-
-        bool fuseOutput = UseFusedKernels && OutputLayerKernels<T>.Fuses(output.Activation, loss);
-        var sink = GradientSink<T>.Into(gradients);
-        return TrainingPass(inputs, targets, default, batchSize, loss, fuseOutput, sink, outputs);
-    }
+        => ComputeGradients(inputs, new BatchTargets<T>(targets), batchSize, loss, gradients, outputs);
 
     /// <summary>Like <see cref="ComputeGradients(ReadOnlySpan{T}, ReadOnlySpan{T}, int, Loss, Gradients{T})"/>
     /// with one class index per sample (softmax cross-entropy only).</summary>
@@ -303,41 +294,37 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// <summary>Like <see cref="ComputeGradients(ReadOnlySpan{T}, ReadOnlySpan{int}, int, Loss, Gradients{T})"/>, also writing
     /// the outputs to <paramref name="outputs"/> when it is not empty.</summary>
     public T ComputeGradients(ReadOnlySpan<T> inputs, ReadOnlySpan<int> classIndices, int batchSize, Loss loss, Gradients<T> gradients, Span<T> outputs)
+        => ComputeGradients(inputs, new BatchTargets<T>(classIndices), batchSize, loss, gradients, outputs);
+
+    private T ComputeGradients(ReadOnlySpan<T> inputs, BatchTargets<T> targets, int batchSize, Loss loss, Gradients<T> gradients, Span<T> outputs)
     {
         ValidateOptionalOutputs(outputs, batchSize);
         ValidateTraining(inputs, batchSize, loss, gradients);
-        if (loss.Kind != LossKind.SoftmaxCrossEntropy)
-            throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
-        LossRules.ValidateClassIndices(classIndices, batchSize, OutputSize);
-
-        var sink = GradientSink<T>.Into(gradients);
-        return TrainingPass(inputs, default, classIndices, batchSize, loss, fuseOutput: UseFusedKernels, sink, outputs);
+        targets.Validate(batchSize, OutputSize, loss);
+        return TrainingPass(inputs, targets, batchSize, loss, UseFusedKernels && FusesOutput(targets, loss), GradientSink<T>.Into(gradients), outputs);
     }
+
+    /// <summary>Whether the fused loss head can take these targets under this loss (class indices always can).</summary>
+    private bool FusesOutput(BatchTargets<T> targets, Loss loss) => targets.AreClasses || OutputLayerKernels<T>.Fuses(output.Activation, loss);
 
     /// <summary>The loss of the network on a batch (forward pass only, from the output logits, so it is as
     /// stable as training's). Targets as for <see cref="ComputeGradients(ReadOnlySpan{T}, ReadOnlySpan{T}, int, Loss, Gradients{T})"/>;
     /// when <paramref name="outputs"/> is not empty it receives the batchSize×OutputSize outputs too.</summary>
     public T ComputeLoss(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss, Span<T> outputs = default)
-    {
-        LossRules.ValidatePairing(layers[^1].Activation, loss);
-        ValidateInputs(inputs, batchSize);
-        Guard.Length(targets, (long)batchSize * OutputSize, nameof(targets), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
-        LossRules.ValidateTargets(targets, batchSize, OutputSize, loss);
-        ValidateOptionalOutputs(outputs, batchSize);
-        return EvaluationPass(inputs, targets, default, batchSize, loss, outputs, training: false);
-    }
+        => ComputeLoss(inputs, new BatchTargets<T>(targets), batchSize, loss, outputs);
 
     /// <summary>Like <see cref="ComputeLoss(ReadOnlySpan{T}, ReadOnlySpan{T}, int, Loss, Span{T})"/> with one class
     /// index per sample (softmax cross-entropy only).</summary>
     public T ComputeLoss(ReadOnlySpan<T> inputs, ReadOnlySpan<int> classIndices, int batchSize, Loss loss, Span<T> outputs = default)
+        => ComputeLoss(inputs, new BatchTargets<T>(classIndices), batchSize, loss, outputs);
+
+    private T ComputeLoss(ReadOnlySpan<T> inputs, BatchTargets<T> targets, int batchSize, Loss loss, Span<T> outputs)
     {
         LossRules.ValidatePairing(layers[^1].Activation, loss);
-        if (loss.Kind != LossKind.SoftmaxCrossEntropy)
-            throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
         ValidateInputs(inputs, batchSize);
-        LossRules.ValidateClassIndices(classIndices, batchSize, OutputSize);
+        targets.Validate(batchSize, OutputSize, loss);
         ValidateOptionalOutputs(outputs, batchSize);
-        return EvaluationPass(inputs, default, classIndices, batchSize, loss, outputs, training: false);
+        return EvaluationPass(inputs, targets, batchSize, loss, outputs, training: false);
     }
 
     /// <summary>Writes the outputs the caller asked for: from the workspace when the forward pass computed them,
@@ -394,43 +381,27 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// result is what ComputeGradients followed by ApplyGradients gives.
     /// </summary>
     public T TrainStep(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss, double learningRate)
-    {
-        T eta = Rate(learningRate);
-        if (UseFusedKernels)
-        {
-            ValidateTrainingData(inputs, batchSize, loss);
-            Guard.Length(targets, (long)batchSize * OutputSize, nameof(targets), $"batchSize×OutputSize = {batchSize}×{OutputSize}");
-            LossRules.ValidateTargets(targets, batchSize, OutputSize, loss);
-            return FusedStep(inputs, targets, default, batchSize, loss, eta);
-        }
-        Gradients<T> g = TrainingGradients();
-        T value = ComputeGradients(inputs, targets, batchSize, loss, g);
-        ApplyGradients(g, learningRate);
-        return value;
-    }
+        => TrainStep(inputs, new BatchTargets<T>(targets), batchSize, loss, learningRate);
 
     /// <summary>One gradient-descent step on a batch labelled by class index; returns the loss before the step.</summary>
     public T TrainStep(ReadOnlySpan<T> inputs, ReadOnlySpan<int> classIndices, int batchSize, Loss loss, double learningRate)
+        => TrainStep(inputs, new BatchTargets<T>(classIndices), batchSize, loss, learningRate);
+
+    private T TrainStep(ReadOnlySpan<T> inputs, BatchTargets<T> targets, int batchSize, Loss loss, double learningRate)
     {
         T eta = Rate(learningRate);
         if (UseFusedKernels)
         {
             ValidateTrainingData(inputs, batchSize, loss);
-            if (loss.Kind != LossKind.SoftmaxCrossEntropy)
-                throw new ArgumentException($"Class indices need softmax cross-entropy, not {loss.Kind}.", nameof(loss));
-            LossRules.ValidateClassIndices(classIndices, batchSize, OutputSize);
-            return FusedStep(inputs, default, classIndices, batchSize, loss, eta);
+            targets.Validate(batchSize, OutputSize, loss);
+            // The fused SGD step: the output head fused where it can be (the update itself always is).
+            return TrainingPass(inputs, targets, batchSize, loss, FusesOutput(targets, loss), GradientSink<T>.Sgd(eta), default);
         }
         Gradients<T> g = TrainingGradients();
-        T value = ComputeGradients(inputs, classIndices, batchSize, loss, g);
+        T value = ComputeGradients(inputs, targets, batchSize, loss, g, default);
         ApplyGradients(g, learningRate);
         return value;
     }
-
-    /// <summary>The fused SGD step; targets are values, or class indices when <paramref name="targets"/> is empty.</summary>
-    private T FusedStep(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, ReadOnlySpan<int> classIndices, int batch, Loss loss, T learningRate)
-        => TrainingPass(inputs, targets, classIndices, batch, loss,
-            fuseOutput: targets.IsEmpty || OutputLayerKernels<T>.Fuses(output.Activation, loss), GradientSink<T>.Sgd(learningRate), default);
 
     private Gradients<T>? stepGradients;
 
@@ -445,10 +416,9 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// head (Δ of the output layer, the loss, its bias gradient), then backward through the layers, each finishing the
     /// gradient of the one below. With an SGD sink (the fused step) each parameter is updated as soon as its gradient is
     /// known and the layer above no longer needs it; the result equals ComputeGradients followed by ApplyGradients.
-    /// Targets are values, or class indices when <paramref name="targets"/> is empty.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private T TrainingPass(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, ReadOnlySpan<int> classIndices, int batch, Loss loss,
+    private T TrainingPass(ReadOnlySpan<T> inputs, BatchTargets<T> targets, int batch, Loss loss,
         bool fuseOutput, in GradientSink<T> sink, Span<T> outputs)
     {
         TrainingWorkspace<T> w = WorkspaceFor(batch);
@@ -458,7 +428,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
 
         Span<T> delta = w.Delta(stack.Length - 1, OutputSize, batch);
         Span<T> biasGradient = output.BiasGradientTarget(w, sink);
-        T value = LossHead(w, targets, classIndices, batch, loss, fuseOutput, delta, biasGradient);
+        T value = LossHead(w, targets, batch, loss, fuseOutput, delta, biasGradient);
         if (!fuseOutput)
             DenseLayerKernels.BiasGradientUnchecked(biasGradient, delta, batch, OutputSize);
         output.FinishBiases(biasGradient, sink);
@@ -473,8 +443,7 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// report the same value). Dropout off, the hidden layers run as inference does (two buffers, no dropout layer); with
     /// dropout on (<paramref name="training"/>), the training forward loop.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private T EvaluationPass(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, ReadOnlySpan<int> classIndices, int batch, Loss loss,
-        Span<T> outputs, bool training)
+    private T EvaluationPass(ReadOnlySpan<T> inputs, BatchTargets<T> targets, int batch, Loss loss, Span<T> outputs, bool training)
     {
         TrainingWorkspace<T> w = WorkspaceFor(batch);
         LayerPass<T> pass = Pass(w, batch, training);
@@ -482,8 +451,8 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
             RunForward(pass, inputs);
         else
             output.Forward(pass, RunHidden(inputs, batch, InferenceWorkspaceFor(batch), packedWeights: null));
-        bool fuseOutput = UseFusedKernels && (targets.IsEmpty || OutputLayerKernels<T>.Fuses(output.Activation, loss));
-        T value = LossHead(w, targets, classIndices, batch, loss, fuseOutput, w.Delta(stack.Length - 1, OutputSize, batch),
+        bool fuseOutput = UseFusedKernels && FusesOutput(targets, loss);
+        T value = LossHead(w, targets, batch, loss, fuseOutput, w.Delta(stack.Length - 1, OutputSize, batch),
             w.BiasGradient(OutputSize));
         if (!outputs.IsEmpty)
             w.Output(stack.Length - 1, OutputSize, batch).CopyTo(outputs);
@@ -493,23 +462,22 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// <summary>The loss on a batch with the mask of <see cref="DropoutStep"/> (dropout on, as in training), without
     /// advancing it: what ComputeGradients differentiates, for finite-difference checks.</summary>
     internal T ComputeTrainingLoss(ReadOnlySpan<T> inputs, ReadOnlySpan<T> targets, int batchSize, Loss loss)
-        => EvaluationPass(inputs, targets, default, batchSize, loss, default, training: true);
+        => EvaluationPass(inputs, new BatchTargets<T>(targets), batchSize, loss, default, training: true);
 
     /// <summary>Δ of the output layer and the loss, from the logits: fused (the activation, Δ, the loss and the bias gradient
     /// in one pass over each row) or not (from the stored activation).</summary>
-    private T LossHead(TrainingWorkspace<T> w, ReadOnlySpan<T> targets, ReadOnlySpan<int> classIndices, int batch, Loss loss,
-        bool fused, Span<T> delta, Span<T> biasGradient)
+    private T LossHead(TrainingWorkspace<T> w, BatchTargets<T> targets, int batch, Loss loss, bool fused, Span<T> delta, Span<T> biasGradient)
     {
         Span<T> logits = w.Logits(OutputSize, batch);
-        if (targets.IsEmpty)
+        if (targets.AreClasses)
         {
             return fused
-                ? OutputLayerKernels<T>.Run(delta, logits, classIndices, biasGradient, batch, OutputSize, loss)
-                : DenseLayerKernels.OutputDeltaUnchecked(delta, logits, w.Output(stack.Length - 1, OutputSize, batch), classIndices, batch, OutputSize, loss);
+                ? OutputLayerKernels<T>.Run(delta, logits, targets.Classes, biasGradient, batch, OutputSize, loss)
+                : DenseLayerKernels.OutputDeltaUnchecked(delta, logits, w.Output(stack.Length - 1, OutputSize, batch), targets.Classes, batch, OutputSize, loss);
         }
         return fused
-            ? OutputLayerKernels<T>.Run(delta, logits, targets, biasGradient, batch, OutputSize, output.Activation, loss)
-            : DenseLayerKernels.OutputDeltaUnchecked(delta, logits, w.Output(stack.Length - 1, OutputSize, batch), targets, batch, OutputSize,
+            ? OutputLayerKernels<T>.Run(delta, logits, targets.Values, biasGradient, batch, OutputSize, output.Activation, loss)
+            : DenseLayerKernels.OutputDeltaUnchecked(delta, logits, w.Output(stack.Length - 1, OutputSize, batch), targets.Values, batch, OutputSize,
                 output.Activation, loss);
     }
 
