@@ -4,7 +4,7 @@ using System.Globalization;
 namespace FastBackprop.Benchmarks;
 
 /// <summary>
-/// What a service sees from its first requests (issue 11): fresh processes with default runtime settings, one and two
+/// What a service sees from its first requests: fresh processes with default runtime settings, one and two
 /// processors (<c>DOTNET_PROCESSOR_COUNT</c>, what a CPU-limited container looks like to the runtime), three of each. Each
 /// child times the first SGD step of 784-512-256-10 at batch 128 (JIT included), steps 2–10 one by one, and the steady
 /// state (median of the second half of a few seconds of steps). Wall-clock timing is right here: BenchmarkDotNet measures

@@ -1,4 +1,5 @@
 using System.Numerics;
+using FastBackprop.Onnx;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -242,4 +243,40 @@ internal sealed class LayerNormLayerType : LayerType
     public override double RecordValue(LayerSpec spec) => spec.Epsilon;
 
     public override LayerSpec FromRecordValue(double value) => LayerSpec.LayerNorm(value);
+
+    public override string OnnxOperator => "LayerNormalization";
+
+    /// <summary>LayerNormalization on the last axis (1 or −1), statistics in float32 (stash_type 1), ε in the kind's range,
+    /// a scale of one value per feature and an optional bias: a layer normalisation. (An activation after it is refused by
+    /// the chain: this kind has none.)</summary>
+    public override void ImportOnnx(OnnxChain chain)
+    {
+        chain.Arity(2, 3);
+        chain.Attributes("axis", "epsilon", "stash_type");
+        long axis = chain.IntAttribute("axis", -1);
+        if (axis is not (1 or -1))
+            throw chain.Error($"axis = {axis}: only the last axis of a [batch, features] tensor (1 or -1) is supported.");
+        long stash = chain.IntAttribute("stash_type", 1);
+        if (stash != 1)
+            throw chain.Error($"stash_type = {stash}: only 1 (the statistics in float32) is supported.");
+        double epsilon = OnnxChain.ShortestDouble(chain.FloatAttribute("epsilon", 1e-5f));
+        if (!ValueInRange(epsilon))
+            throw chain.Error($"epsilon = {epsilon} is outside {ValueRange}, the range the library's layer normalisation takes.");
+        OnnxTensor scale = chain.Constant(1, "scale");
+        int width = chain.Width ?? scale.Count;
+        if (scale.Count != width || scale.Dims.Length != 1)
+            throw chain.Error($"its scale '{scale.Name}' has dims [{string.Join(", ", scale.Dims)}]; [{width}] (one per feature of its input) is needed.");
+        double[] bias = chain.HasInput(2) ? chain.Bias(chain.Constant(2, "bias"), width) : new double[width];
+        chain.AddKeptLayer(LayerSpec.LayerNorm(epsilon), OnnxChain.Vector(scale), bias);
+    }
+
+    /// <summary>ONNX's LayerNormalization (opset 17) on the last axis, γ as its scale and β as its bias.</summary>
+    public override void ExportOnnx<T>(OnnxGraphWriter<T> onnx, LayerSpec spec, int index, ReadOnlySpan<T> weights, ReadOnlySpan<T> biases)
+    {
+        string prefix = $"layer{index}_";
+        onnx.Constant(prefix + "scale", [spec.Units], weights);
+        onnx.Constant(prefix + "bias", [spec.Units], biases);
+        onnx.Node("LayerNormalization", prefix + "layernorm", [onnx.Current, prefix + "scale", prefix + "bias"],
+            OnnxExporter.IntAttribute("axis", -1), OnnxExporter.FloatAttribute("epsilon", (float)spec.Epsilon));
+    }
 }

@@ -1,13 +1,15 @@
 using System.Numerics;
+using FastBackprop.Onnx;
 
 namespace FastBackprop;
 
 /// <summary>
 /// What a layer kind is, stated once: which specs it accepts and how wide it is, the parameters it owns in the network's
-/// one buffer, how they start, the layer that runs it, and the value its model-file record carries. <see cref="Network{T}"/>,
-/// <see cref="ParameterLayout"/>, the inference workspace and the model file ask the kind through <see cref="Of"/> rather than
-/// restating it. A new kind is one file (its layer and its type) plus its line in <see cref="Of"/>; its ONNX mapping and
-/// command-line option are the other places that name it.
+/// one buffer, how they start, the layer that runs it, the value its model-file record carries and its ONNX mapping both
+/// ways. <see cref="Network{T}"/>, <see cref="ParameterLayout"/>, the inference workspace, the int8 path, the model file and
+/// the ONNX exporter and importer ask the kind through <see cref="Of"/> rather than restating it. A new kind is one file
+/// (its layer and its type) plus its line in <see cref="Of"/>, its <see cref="LayerKind"/> value and <see cref="LayerSpec"/>
+/// factory, and, if users should reach it from the command line, an option there.
 /// </summary>
 internal abstract class LayerType
 {
@@ -80,6 +82,19 @@ internal abstract class LayerType
     /// <summary>The number a model-file layer record carries after its kind (dense: the leaky-ReLU slope, dropout: the rate,
     /// layer normalisation: ε).</summary>
     public abstract double RecordValue(LayerSpec spec);
+
+    /// <summary>Writes the layer's ONNX nodes and initializers for inference (nothing: the layer passes its input through, as
+    /// dropout does). Dense layers, with their activations and int8 forms, are written by the exporter itself.</summary>
+    public virtual void ExportOnnx<T>(OnnxGraphWriter<T> onnx, LayerSpec spec, int index, ReadOnlySpan<T> weights, ReadOnlySpan<T> biases)
+        where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    {
+    }
+
+    /// <summary>The ONNX operator the kind imports from (its handler is <see cref="ImportOnnx"/>), or null.</summary>
+    public virtual string? OnnxOperator => null;
+
+    /// <summary>Reads the chain's current node, an <see cref="OnnxOperator"/>, into a layer of this kind, or refuses it.</summary>
+    public virtual void ImportOnnx(OnnxChain chain) => throw new NotSupportedException($"{Kind} layers are not imported from ONNX.");
 
     /// <summary>A width-keeping kind's spec from its record's value (checked with <see cref="ValueInRange"/> by the reader).</summary>
     public virtual LayerSpec FromRecordValue(double value) => throw new NotSupportedException($"{Kind} records carry their own units.");

@@ -12,26 +12,26 @@ namespace FastBackprop.Onnx;
 /// </summary>
 internal sealed class OnnxChain
 {
-    /// <summary>A layer as read: a dense one (from Gemm, MatMul + Add, or quantize_dynamic's int8 pattern) or a layer
-    /// normalisation (<see cref="Epsilon"/> set).</summary>
+    /// <summary>A layer as read: a dense one (from Gemm, MatMul + Add, or quantize_dynamic's int8 pattern) or one of
+    /// another kind (<see cref="Kept"/> set, written by the kind's <see cref="LayerType.ImportOnnx"/>).</summary>
     internal sealed class Layer
     {
         public required int Units { get; init; }
         public required int Inputs { get; init; }
-        public required double[] Weights { get; init; }   // units×inputs, row-major (our layout); γ for a layer normalisation
-        public double[] Biases { get; set; } = [];        // β for a layer normalisation
+        public required double[] Weights { get; init; }   // units×inputs, row-major (our layout); another kind's first tensor
+        public double[] Biases { get; set; } = [];        // and its second
         public Activation? Activation { get; set; }
         public bool AwaitsBias { get; set; }               // a MatMul whose Add may follow
         public sbyte[]? Codes { get; init; }               // an int8 layer's codes, units×inputs (Weights = their values)
         public float[]? Scales { get; init; }              // and its scale per unit
-        public double? Epsilon { get; init; }              // a layer normalisation
+        public LayerSpec? Kept { get; init; }             // a width-keeping kind's spec
 
-        public LayerSpec Spec => Epsilon is double epsilon ? LayerSpec.LayerNorm(epsilon) with { Units = Units } : new(Units, Activation!.Value);
+        public LayerSpec Spec => Kept is { } kept ? kept with { Units = Units } : new(Units, Activation!.Value);
     }
 
     /// <summary>The operators, each with its handler; a handler returns how many nodes it read (more than one for the
     /// patterns that span nodes: SiLU, step, an int8 MatMul).</summary>
-    private static readonly Dictionary<string, Func<OnnxChain, int>> Handlers = new()
+    private static readonly Dictionary<string, Func<OnnxChain, int>> Handlers = KindHandlers(new()
     {
         ["Gemm"] = c => c.Gemm(),
         ["MatMul"] = c => c.MatMul(),
@@ -45,11 +45,25 @@ internal sealed class OnnxChain
         ["Sigmoid"] = c => c.Sigmoid(),
         ["Tanh"] = c => c.Tanh(),
         ["Softmax"] = c => c.Softmax(),
-        ["LayerNormalization"] = c => c.LayerNormalization(),
         ["Identity"] = c => c.PassThrough(),
         ["Dropout"] = c => c.Dropout(),
         ["Flatten"] = c => c.Flatten(),
-    };
+    });
+
+    /// <summary>The handlers, and one for the operator of each layer kind that maps one (<see cref="LayerType.OnnxOperator"/>).</summary>
+    private static Dictionary<string, Func<OnnxChain, int>> KindHandlers(Dictionary<string, Func<OnnxChain, int>> handlers)
+    {
+        foreach (LayerType type in LayerType.All)
+        {
+            if (type.OnnxOperator is string op)
+                handlers.Add(op, c =>
+                {
+                    type.ImportOnnx(c);
+                    return 1;
+                });
+        }
+        return handlers;
+    }
 
     private readonly OnnxGraph graph;
     private readonly List<OnnxNode> nodes;
@@ -297,36 +311,29 @@ internal sealed class OnnxChain
         return 1;
     }
 
-    private int LayerNormalization()
+    /// <summary>Appends a layer of a width-keeping kind (its spec, one value per feature in each of its two tensors),
+    /// after the dense layer before it, which then has no activation to come; refused after the output de-standardisation
+    /// or a Softmax.</summary>
+    internal void AddKeptLayer(LayerSpec spec, double[] weights, double[] biases)
     {
-        Arity(2, 3);
-        Attributes("axis", "epsilon", "stash_type");
-        long axis = IntAttribute("axis", -1);
-        if (axis is not (1 or -1))
-            throw Error($"axis = {axis}: only the last axis of a [batch, features] tensor (1 or -1) is supported.");
-        long stash = IntAttribute("stash_type", 1);
-        if (stash != 1)
-            throw Error($"stash_type = {stash}: only 1 (the statistics in float32) is supported.");
-        double epsilon = ShortestDouble(FloatAttribute("epsilon", 1e-5f));
-        if (!(epsilon >= LayerSpec.MinLayerNormEpsilon && epsilon <= LayerSpec.MaxLayerNormEpsilon))
-            throw Error($"epsilon = {epsilon} is outside [{LayerSpec.MinLayerNormEpsilon}, {LayerSpec.MaxLayerNormEpsilon}], the range the library's layer normalisation takes.");
         if (TailStarted)
-            throw Error("a LayerNormalization follows the output de-standardisation (Div/Add), which must come last.");
+            throw Error($"a {node.OpType} follows the output de-standardisation (Div/Add), which must come last.");
         if (Last is { Activation.Kind: ActivationKind.Softmax })
-            throw Error("a LayerNormalization follows a Softmax, which is supported on the last layer only.");
-        OnnxTensor scale = Constant(1, "scale");
-        int width = Last?.Units ?? scale.Count;
-        if (scale.Count != width || scale.Dims.Length != 1)
-            throw Error($"its scale '{scale.Name}' has dims [{string.Join(", ", scale.Dims)}]; [{width}] (one per feature of its input) is needed.");
-        double[] bias = node.Inputs.Count == 3 && node.Inputs[2].Length > 0 ? Bias(Constant(2, "bias"), width) : new double[width];
+            throw Error($"a {node.OpType} follows a Softmax, which is supported on the last layer only.");
         if (Last is { } last)
         {
             last.Activation ??= FastBackprop.Activation.Identity;
             last.AwaitsBias = false;
         }
-        Layers.Add(new Layer { Units = width, Inputs = width, Weights = Vector(scale), Biases = bias, Activation = FastBackprop.Activation.Identity, Epsilon = epsilon });
-        return 1;
+        Layers.Add(new Layer { Units = weights.Length, Inputs = weights.Length, Weights = weights, Biases = biases,
+            Activation = FastBackprop.Activation.Identity, Kept = spec });
     }
+
+    /// <summary>Whether the node has input <paramref name="at"/> (present and named).</summary>
+    internal bool HasInput(int at) => at < node.Inputs.Count && node.Inputs[at].Length > 0;
+
+    /// <summary>How many features the next layer takes: the last layer's units, or null before the first.</summary>
+    internal int? Width => Last?.Units;
 
     private int PassThrough()
     {
@@ -358,10 +365,10 @@ internal sealed class OnnxChain
 
     // ---- what the handlers share --------------------------------------------------------------------------------------
 
-    private InvalidDataException Error(string problem) => ModelFormatError.Create(name, node.Offset, what, problem);
+    internal InvalidDataException Error(string problem) => ModelFormatError.Create(name, node.Offset, what, problem);
 
     /// <summary>Input <paramref name="at"/>, which must be a finite float initializer.</summary>
-    private OnnxTensor Constant(int at, string role)
+    internal OnnxTensor Constant(int at, string role)
     {
         if (at >= node.Inputs.Count || node.Inputs[at].Length == 0)
             throw Error($"the {role} input is missing.");
@@ -378,13 +385,13 @@ internal sealed class OnnxChain
         return t;
     }
 
-    private void Arity(int min, int max)
+    internal void Arity(int min, int max)
     {
         if (node.Inputs.Count < min || node.Inputs.Count > max)
             throw Error($"it has {node.Inputs.Count} inputs; {(min == max ? $"{min}" : $"{min} to {max}")} expected.");
     }
 
-    private void Attributes(params string[] allowed)
+    internal void Attributes(params string[] allowed)
     {
         foreach (OnnxAttribute a in node.Attributes)
         {
@@ -393,17 +400,17 @@ internal sealed class OnnxChain
         }
     }
 
-    private long IntAttribute(string attribute, long fallback) => node.Attributes.FirstOrDefault(a => a.Name == attribute) is { } a
+    internal long IntAttribute(string attribute, long fallback) => node.Attributes.FirstOrDefault(a => a.Name == attribute) is { } a
         ? a.Type is OnnxFields.AttributeTypeInt or 0 ? a.I : throw Error($"attribute '{attribute}' is not an integer.")
         : fallback;
 
-    private float FloatAttribute(string attribute, float fallback) => node.Attributes.FirstOrDefault(a => a.Name == attribute) is { } a
+    internal float FloatAttribute(string attribute, float fallback) => node.Attributes.FirstOrDefault(a => a.Name == attribute) is { } a
         ? a.Type is OnnxFields.AttributeTypeFloat or 0 ? a.F : throw Error($"attribute '{attribute}' is not a float.")
         : fallback;
 
     /// <summary>Per-feature vectors (standardisation): as many values as features, or one broadcast to all. The feature
     /// count is checked when the network is built.</summary>
-    private static double[] Vector(OnnxTensor t) => Enumerable.Range(0, t.Count).Select(i => t[i]).ToArray();
+    internal static double[] Vector(OnnxTensor t) => Enumerable.Range(0, t.Count).Select(i => t[i]).ToArray();
 
     private void SetActivation(Activation activation)
     {
@@ -444,7 +451,7 @@ internal sealed class OnnxChain
         return w;
     }
 
-    private double[] Bias(OnnxTensor t, int units)
+    internal double[] Bias(OnnxTensor t, int units)
     {
         if (t.Count != units && t.Count != 1 || t.Dims.Length > 2 || t.Dims.Length == 2 && t.Dims[0] != 1)
             throw Error($"its bias '{t.Name}' has dims [{string.Join(", ", t.Dims)}]; [{units}] (or [1, {units}], or one value) is needed.");
@@ -453,5 +460,5 @@ internal sealed class OnnxChain
 
     /// <summary>ONNX stores float attributes; the shortest decimal that rounds to one gives back the double a user typed (0.01f
     /// reads as 0.01, not 0.009999999776), so a model file holds the same value.</summary>
-    private static double ShortestDouble(float value) => double.Parse(value.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+    internal static double ShortestDouble(float value) => double.Parse(value.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 }

@@ -14,45 +14,30 @@ internal static class OnnxExporter
         if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
             throw new NotSupportedException($"ONNX export takes float or double models, not {typeof(T).Name}.");
         Network<T> network = model.Network;
-        var graph = new ProtoWriter();
-        var nodes = new List<(string Op, string Name, string[] Inputs, string[]? Outputs, ProtoWriter[] Attributes)>();
-        string current = OnnxModel.InputName;
-
-        // Each node reads `current` (and constants) and writes "<name>_out", which becomes `current`; the last node
-        // writes "output" instead (nothing reads it).
-        void Node(string op, string name, string[] inputs, params ProtoWriter[] attributes)
-        {
-            nodes.Add((op, name, inputs, null, attributes));
-            current = name + "_out";
-        }
-
-        // A node off the chain: it writes the named outputs and leaves `current` alone.
-        void Side(string op, string name, string[] inputs, string[] outputs) => nodes.Add((op, name, inputs, outputs, []));
-
-        void Constant(string name, long[] dims, ReadOnlySpan<T> values) => graph.Message(OnnxFields.GraphInitializer, Tensor(name, dims, values));
+        var writer = new OnnxGraphWriter<T>();
+        ProtoWriter graph = writer.Graph;
+        void Node(string op, string name, string[] inputs, params ProtoWriter[] attributes) => writer.Node(op, name, inputs, attributes);
+        void Side(string op, string name, string[] inputs, string[] outputs) => writer.Side(op, name, inputs, outputs);
+        void Constant(string name, long[] dims, ReadOnlySpan<T> values) => writer.Constant(name, dims, values);
 
         if (model.InputStandardization is { } inputStandardization)
         {
             Constant("input_mean", [inputStandardization.FeatureCount], inputStandardization.Mean);
             Constant("input_scale", [inputStandardization.FeatureCount], inputStandardization.Scale);
             // (x − mean)·scale: float Sub then Mul round as Standardizer.Transform's (x + (−mean))·scale does.
-            Node("Sub", "standardize_sub", [current, "input_mean"]);
-            Node("Mul", "standardize_mul", [current, "input_scale"]);
+            Node("Sub", "standardize_sub", [writer.Current, "input_mean"]);
+            Node("Mul", "standardize_mul", [writer.Current, "input_scale"]);
         }
         for (int layer = 0; layer < network.LayerCount; layer++)
         {
             LayerSpec spec = network.Layer(layer);
-            if (spec.Kind == LayerKind.Dropout)
-                continue;   // inference only: inverted dropout passes its input through
-            string w = $"layer{layer}_weight", b = $"layer{layer}_bias", prefix = $"layer{layer}_";
-            if (spec.Kind == LayerKind.LayerNorm)
+            if (spec.Kind != LayerKind.Dense)
             {
-                Constant(prefix + "scale", [spec.Units], network.Weights(layer));
-                Constant(b, [spec.Units], network.Biases(layer));
-                Node("LayerNormalization", prefix + "layernorm", [current, prefix + "scale", b],
-                    IntAttribute("axis", -1), FloatAttribute("epsilon", (float)spec.Epsilon));
+                // Every other kind writes its own nodes (dropout none: at inference it passes its input through).
+                LayerType.Of(spec.Kind)!.ExportOnnx(writer, spec, layer, network.Weights(layer), network.Biases(layer));
                 continue;
             }
+            string w = $"layer{layer}_weight", b = $"layer{layer}_bias", prefix = $"layer{layer}_";
             if (model.Quantized?.Stages.FirstOrDefault(s => s.Index == layer).Quantized is QuantizedDenseLayer int8)
             {
                 // As onnxruntime's quantize_dynamic writes a MatMul: x quantized per tensor at run time, an integer
@@ -62,20 +47,20 @@ internal static class OnnxExporter
                 Constant(prefix + "weight_scale", [spec.Units], MemoryMarshal.Cast<float, T>(int8.Scales));
                 Constant(b, [spec.Units], MemoryMarshal.Cast<float, T>(int8.Biases));
                 string[] quantized = [prefix + "x_quantized", prefix + "x_scale", prefix + "x_zero_point"];
-                Side("DynamicQuantizeLinear", prefix + "quantize", [current], quantized);
+                Side("DynamicQuantizeLinear", prefix + "quantize", [writer.Current], quantized);
                 Node("MatMulInteger", prefix + "matmul", [quantized[0], w, quantized[2], prefix + "weight_zero_point"]);
-                Node("Cast", prefix + "cast", [current], IntAttribute("to", OnnxFields.DataTypeFloat));
+                Node("Cast", prefix + "cast", [writer.Current], IntAttribute("to", OnnxFields.DataTypeFloat));
                 Side("Mul", prefix + "scales", [quantized[1], prefix + "weight_scale"], [prefix + "scales_out"]);
-                Node("Mul", prefix + "rescale", [current, prefix + "scales_out"]);
-                Node("Add", prefix + "bias", [current, b]);
+                Node("Mul", prefix + "rescale", [writer.Current, prefix + "scales_out"]);
+                Node("Add", prefix + "bias", [writer.Current, b]);
             }
             else
             {
                 Constant(w, [spec.Units, network.LayerInputs(layer)], network.Weights(layer));
                 Constant(b, [spec.Units], network.Biases(layer));
-                Node("Gemm", $"layer{layer}_gemm", [current, w, b], IntAttribute("transB", 1));
+                Node("Gemm", $"layer{layer}_gemm", [writer.Current, w, b], IntAttribute("transB", 1));
             }
-            string z = current;
+            string z = writer.Current;
             switch (spec.Activation.Kind)
             {
                 case ActivationKind.Identity: break;
@@ -86,12 +71,12 @@ internal static class OnnxExporter
                 case ActivationKind.Softmax: Node("Softmax", prefix + "softmax", [z], IntAttribute("axis", -1)); break;
                 case ActivationKind.SiLU:
                     Node("Sigmoid", prefix + "silu_sigmoid", [z]);
-                    Node("Mul", prefix + "silu_mul", [z, current]);
+                    Node("Mul", prefix + "silu_mul", [z, writer.Current]);
                     break;
                 case ActivationKind.Step:
                     // 1 for z > 0, else 0: Relu maps z ≤ 0 to 0, Sign maps the positive rest to 1.
                     Node("Relu", prefix + "step_relu", [z]);
-                    Node("Sign", prefix + "step_sign", [current]);
+                    Node("Sign", prefix + "step_sign", [writer.Current]);
                     break;
                 default:
                     throw new NotSupportedException($"activation {spec.Activation} has no ONNX export");
@@ -102,9 +87,10 @@ internal static class OnnxExporter
             Constant("target_scale", [target.FeatureCount], target.Scale);
             Constant("target_mean", [target.FeatureCount], target.Mean);
             // z / scale + mean, in Standardizer.InverseTransform's order.
-            Node("Div", "unstandardize_div", [current, "target_scale"]);
-            Node("Add", "unstandardize_add", [current, "target_mean"]);
+            Node("Div", "unstandardize_div", [writer.Current, "target_scale"]);
+            Node("Add", "unstandardize_add", [writer.Current, "target_mean"]);
         }
+        List<(string Op, string Name, string[] Inputs, string[]? Outputs, ProtoWriter[] Attributes)> nodes = writer.Nodes;
         for (int i = 0; i < nodes.Count; i++)
         {
             var (op, name, inputs, outputs, attributes) = nodes[i];
@@ -137,7 +123,7 @@ internal static class OnnxExporter
         return onnx.ToArray();
     }
 
-    private static ProtoWriter Tensor<T>(string name, long[] dims, ReadOnlySpan<T> values) where T : unmanaged, IBinaryFloatingPointIeee754<T>
+    internal static ProtoWriter Tensor<T>(string name, long[] dims, ReadOnlySpan<T> values) where T : unmanaged, IBinaryFloatingPointIeee754<T>
     {
         var tensor = new ProtoWriter();
         foreach (long d in dims)
@@ -173,10 +159,10 @@ internal static class OnnxExporter
             .Bytes(OnnxFields.TensorRawData, MemoryMarshal.AsBytes(values).ToArray());
     }
 
-    private static ProtoWriter IntAttribute(string name, long value) =>
+    internal static ProtoWriter IntAttribute(string name, long value) =>
         new ProtoWriter().String(OnnxFields.AttributeName, name).Int64(OnnxFields.AttributeI, value).Varint(OnnxFields.AttributeType, OnnxFields.AttributeTypeInt);
 
-    private static ProtoWriter FloatAttribute(string name, float value) =>
+    internal static ProtoWriter FloatAttribute(string name, float value) =>
         new ProtoWriter().String(OnnxFields.AttributeName, name).Float(OnnxFields.AttributeF, value).Varint(OnnxFields.AttributeType, OnnxFields.AttributeTypeFloat);
 
     /// <summary>A float tensor [batch, features] with a symbolic batch dimension.</summary>
@@ -202,4 +188,28 @@ internal static class OnnxExporter
         }
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
+}
+
+/// <summary>The graph being written, a chain: each node reads <see cref="Current"/> (and constants) and writes
+/// "&lt;name&gt;_out", which becomes <see cref="Current"/>; the last node writes "output" instead (nothing reads it). What
+/// a layer kind's <see cref="LayerType.ExportOnnx"/> writes into.</summary>
+internal sealed class OnnxGraphWriter<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
+{
+    public ProtoWriter Graph { get; } = new();
+
+    public List<(string Op, string Name, string[] Inputs, string[]? Outputs, ProtoWriter[] Attributes)> Nodes { get; } = [];
+
+    public string Current { get; private set; } = OnnxModel.InputName;
+
+    public void Node(string op, string name, string[] inputs, params ProtoWriter[] attributes)
+    {
+        Nodes.Add((op, name, inputs, null, attributes));
+        Current = name + "_out";
+    }
+
+    /// <summary>A node off the chain: it writes the named outputs and leaves <see cref="Current"/> alone.</summary>
+    public void Side(string op, string name, string[] inputs, string[] outputs) => Nodes.Add((op, name, inputs, outputs, []));
+
+    /// <summary>A float32 initializer (a double model's values rounded; each must fit).</summary>
+    public void Constant(string name, long[] dims, ReadOnlySpan<T> values) => Graph.Message(OnnxFields.GraphInitializer, OnnxExporter.Tensor(name, dims, values));
 }

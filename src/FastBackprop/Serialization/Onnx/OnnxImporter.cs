@@ -199,9 +199,9 @@ internal static class OnnxImporter
         {
             Layer layer = layers[l];
             float[] biases = Convert<float>(layer.Biases, $"layer {l} biases", error);
-            if (layer.Epsilon is not null)
+            if (layer.Kept is { } kept)
             {
-                stages.Add(new(l, layer.Inputs, layer.Units, null, new QuantizedNetwork.FloatLayer(LayerType.Of(LayerKind.LayerNorm)!, specs[l], l,
+                stages.Add(new(l, layer.Inputs, layer.Units, null, new QuantizedNetwork.FloatLayer(LayerType.Of(kept.Kind)!, specs[l], l,
                     Convert<float>(layer.Weights, $"layer {l} weights", error), biases)));
                 continue;
             }
