@@ -14,7 +14,6 @@ internal sealed class TrainingWorkspace<T> where T : unmanaged, IBinaryFloatingP
     private readonly T[]?[] deltas;
     private readonly T[]?[] masks;
     private readonly T[]?[] preActivations;
-    private readonly T[]?[] rowScales;
     private readonly T[] logits;
     private readonly T[] biasGradient;
 
@@ -29,7 +28,6 @@ internal sealed class TrainingWorkspace<T> where T : unmanaged, IBinaryFloatingP
         deltas = new T[layerCount][];
         masks = new T[layerCount][];
         preActivations = new T[layerCount][];
-        rowScales = new T[layerCount][];
         logits = new T[checked(capacity * sizes[^1])];
         biasGradient = new T[sizes.Max()];
     }
@@ -43,9 +41,6 @@ internal sealed class TrainingWorkspace<T> where T : unmanaged, IBinaryFloatingP
 
     /// <summary>A dropout layer's scaled mask (0 or 1/(1 − rate) per value).</summary>
     public Span<T> Mask(int layer, int units, int batch) => Of(masks, layer).AsSpan(0, units * batch);
-
-    /// <summary>A layer normalisation's 1/√(σ² + ε), one per row.</summary>
-    public Span<T> RowScales(int layer, int batch) => (rowScales[layer] ??= new T[Capacity]).AsSpan(0, batch);
 
     /// <summary>A hidden layer's Z, kept when its derivative needs it (a layer normalisation's x̂).</summary>
     public Span<T> PreActivation(int layer, int units, int batch) => Of(preActivations, layer).AsSpan(0, units * batch);

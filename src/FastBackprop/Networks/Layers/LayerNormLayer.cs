@@ -23,6 +23,7 @@ internal sealed class LayerNormLayer<T> : NetworkLayer<T> where T : unmanaged, I
     private readonly Memory<T> gamma, beta;
     private readonly T epsilon;
     private T[]? gammaStep, betaStep;   // the fused SGD step's gradients (the gradient buffer is not there)
+    private T[] rowScales = [];          // 1/√(σ² + ε) per row of the last training forward pass
 
     public LayerNormLayer(int index, int width, double epsilon, Memory<T> gamma, Memory<T> beta) : base(index, width, width)
     {
@@ -46,7 +47,9 @@ internal sealed class LayerNormLayer<T> : NetworkLayer<T> where T : unmanaged, I
             Normalize(input, output, default, default, batch);
             return output;
         }
-        Normalize(input, output, w.PreActivation(Index, Units, batch), w.RowScales(Index, batch), batch);
+        if (rowScales.Length < batch)
+            rowScales = new T[w.Capacity];
+        Normalize(input, output, w.PreActivation(Index, Units, batch), rowScales.AsSpan(0, batch), batch);
         return output;
     }
 
@@ -94,7 +97,7 @@ internal sealed class LayerNormLayer<T> : NetworkLayer<T> where T : unmanaged, I
         TrainingWorkspace<T> w = pass.Workspace;
         int batch = pass.Batch, n = Units;
         Span<T> gradient = w.Delta(Index, n, batch);
-        ReadOnlySpan<T> normalized = w.PreActivation(Index, n, batch), scales = w.RowScales(Index, batch);
+        ReadOnlySpan<T> normalized = w.PreActivation(Index, n, batch), scales = rowScales.AsSpan(0, batch);
         Span<T> gammaGradient = sink.UpdatesInPlace ? (gammaStep ??= new T[n]) : sink.Gradients!.Weights(Index);
         Span<T> betaGradient = sink.UpdatesInPlace ? (betaStep ??= new T[n]) : sink.Gradients!.Biases(Index);
         gammaGradient.Clear();
