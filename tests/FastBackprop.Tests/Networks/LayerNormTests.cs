@@ -113,6 +113,38 @@ public class LayerNormTests
         }
     }
 
+    /// <summary>The row sums follow the order MATH.md states — element i into partial i mod 8, then
+    /// ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)) — bit for bit, here written out in the plainest way. Values spread
+    /// over six decades, so another order would round differently.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(8)]
+    [InlineData(9)]
+    [InlineData(17)]
+    [InlineData(64)]
+    [InlineData(131)]
+    public void Row_sums_follow_the_documented_order_bit_for_bit(int n)
+    {
+        var random = new Random(n);
+        float[] Draw() => Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() - 0.3) * Math.Pow(10, random.Next(-3, 3)))).ToArray();
+        float[] x = Draw(), gamma = Draw(), xHat = Draw();
+        const float mean = 0.37f;
+        static float Ordered(IEnumerable<float> terms)
+        {
+            var s = new float[8];
+            int i = 0;
+            foreach (float t in terms)
+                s[i++ % 8] += t;
+            return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+        }
+        float[] scaled = x.Select((v, i) => v * gamma[i]).ToArray();
+        Bits.Equal<float>([Ordered(x)], [LayerNormLayer<float>.RowSums.Sum(x)], "Σx");
+        Bits.Equal<float>([Ordered(x.Select(v => (v - mean) * (v - mean)))], [LayerNormLayer<float>.RowSums.SquaredDeviations(x, mean)], "Σ(x − μ)²");
+        (float sum, float dot) = LayerNormLayer<float>.RowSums.ScaledAndDot(x, gamma, xHat);
+        Bits.Equal<float>([Ordered(scaled), Ordered(scaled.Select((v, i) => v * xHat[i]))], [sum, dot], "Σ gγ, Σ gγx̂");
+    }
+
     public static TheoryData<string> Placements => ["first", "middle", "before dropout", "two"];
 
     /// <summary>Every parameter's gradient (a dense layer's below and above, γ and β) against central differences of the

@@ -15,8 +15,9 @@ namespace FastBackprop;
 /// "weights" and "biases". Training keeps x̂ and 1/√(σ² + ε) per row; back through it (MATH.md "Layer normalisation"):
 /// ∂C/∂γ = Σ_rows g ⊙ x̂, ∂C/∂β = Σ_rows g, and with ĝ = g ⊙ γ,
 /// ∂C/∂x = (1/√(σ² + ε))·(ĝ − mean(ĝ) − x̂·mean(ĝ ⊙ x̂)).
-/// Every sum runs over its row (or, for γ and β, over the rows) in index order with separate multiplies and adds, so the
-/// bits depend on the width and the data alone, never on the instruction set or the batch a row sits in.
+/// The sums over a row run in eight partial sums combined in a fixed tree (<see cref="RowSums"/>), those over the rows (γ's
+/// and β's gradients) in row order, all with separate multiplies and adds, so the bits depend on the width and the data
+/// alone, never on the instruction set or the batch a row sits in.
 /// </summary>
 internal sealed class LayerNormLayer<T> : NetworkLayer<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {
@@ -70,17 +71,8 @@ internal sealed class LayerNormLayer<T> : NetworkLayer<T> where T : unmanaged, I
         {
             ReadOnlySpan<T> x = input.Slice(r * n, n);
             Span<T> y = output.Slice(r * n, n);
-            T sum = T.Zero;
-            for (int i = 0; i < x.Length; i++)
-                sum += x[i];
-            T mean = sum / count;
-            T squares = T.Zero;
-            for (int i = 0; i < x.Length; i++)
-            {
-                T d = x[i] - mean;
-                squares += d * d;
-            }
-            T scale = T.One / T.Sqrt(squares / count + epsilon);
+            T mean = RowSums.Sum(x) / count;
+            T scale = T.One / T.Sqrt(RowSums.SquaredDeviations(x, mean) / count + epsilon);
             // x̂ into y first (y may be the caller's outputs; x̂ is kept from it when training), then γ ⊙ x̂ + β.
             Elementwise.Normalize(x, mean, scale, y);
             if (!normalized.IsEmpty)
@@ -114,13 +106,7 @@ internal sealed class LayerNormLayer<T> : NetworkLayer<T> where T : unmanaged, I
             {
                 Span<T> row = gradient.Slice(r * n, n);
                 ReadOnlySpan<T> xHat = normalized.Slice(r * n, n);
-                T sum = T.Zero, dot = T.Zero;
-                for (int i = 0; i < n; i++)
-                {
-                    T scaled = row[i] * g[i];
-                    sum += scaled;
-                    dot += scaled * xHat[i];
-                }
+                (T sum, T dot) = RowSums.ScaledAndDot(row, g, xHat);
                 T meanScaled = sum / count, meanDot = dot / count, scale = scales[r];
                 for (int i = 0; i < n; i++)
                     row[i] = scale * (row[i] * g[i] - meanScaled - xHat[i] * meanDot);
@@ -146,6 +132,88 @@ internal sealed class LayerNormLayer<T> : NetworkLayer<T> where T : unmanaged, I
 
     public override void ReceiveElementwise(in LayerPass<T> pass, ReadOnlySpan<T> gradient, in GradientSink<T> sink)
         => gradient.CopyTo(pass.Workspace.Delta(Index, Units, pass.Batch));
+
+    /// <summary>
+    /// The sums over a row, in one order on every CPU: eight partial sums, element i going to partial i mod 8 in index order,
+    /// combined as ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)). Scalar code with separate multiplies and adds, so no
+    /// instruction set or register width changes a bit; eight chains in flight instead of one keep the adder busy.
+    /// </summary>
+    internal static class RowSums
+    {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static T Sum(ReadOnlySpan<T> x)
+        {
+            T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero, s3 = T.Zero, s4 = T.Zero, s5 = T.Zero, s6 = T.Zero, s7 = T.Zero;
+            int i = 0;
+            for (; i + 8 <= x.Length; i += 8)
+            {
+                s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3];
+                s4 += x[i + 4]; s5 += x[i + 5]; s6 += x[i + 6]; s7 += x[i + 7];
+            }
+            Tail(x[i..], ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6);
+            return Combine(s0, s1, s2, s3, s4, s5, s6, s7);
+        }
+
+        /// <summary>Σ (x_i − mean)².</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static T SquaredDeviations(ReadOnlySpan<T> x, T mean)
+        {
+            T s0 = T.Zero, s1 = T.Zero, s2 = T.Zero, s3 = T.Zero, s4 = T.Zero, s5 = T.Zero, s6 = T.Zero, s7 = T.Zero;
+            int i = 0;
+            for (; i + 8 <= x.Length; i += 8)
+            {
+                s0 += Square(x[i] - mean); s1 += Square(x[i + 1] - mean); s2 += Square(x[i + 2] - mean); s3 += Square(x[i + 3] - mean);
+                s4 += Square(x[i + 4] - mean); s5 += Square(x[i + 5] - mean); s6 += Square(x[i + 6] - mean); s7 += Square(x[i + 7] - mean);
+            }
+            Span<T> tail = stackalloc T[7];
+            for (int k = i; k < x.Length; k++)
+                tail[k - i] = Square(x[k] - mean);
+            Tail(tail[..(x.Length - i)], ref s0, ref s1, ref s2, ref s3, ref s4, ref s5, ref s6);
+            return Combine(s0, s1, s2, s3, s4, s5, s6, s7);
+        }
+
+        /// <summary>(Σ g_i·γ_i, Σ (g_i·γ_i)·x̂_i), each in the order of <see cref="Sum"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static (T Scaled, T Dot) ScaledAndDot(ReadOnlySpan<T> g, ReadOnlySpan<T> gamma, ReadOnlySpan<T> xHat)
+        {
+            int n = g.Length, i = 0;
+            T a0 = T.Zero, a1 = T.Zero, a2 = T.Zero, a3 = T.Zero, a4 = T.Zero, a5 = T.Zero, a6 = T.Zero, a7 = T.Zero;
+            T d0 = T.Zero, d1 = T.Zero, d2 = T.Zero, d3 = T.Zero, d4 = T.Zero, d5 = T.Zero, d6 = T.Zero, d7 = T.Zero;
+            for (; i + 8 <= n; i += 8)
+            {
+                T v0 = g[i] * gamma[i], v1 = g[i + 1] * gamma[i + 1], v2 = g[i + 2] * gamma[i + 2], v3 = g[i + 3] * gamma[i + 3];
+                T v4 = g[i + 4] * gamma[i + 4], v5 = g[i + 5] * gamma[i + 5], v6 = g[i + 6] * gamma[i + 6], v7 = g[i + 7] * gamma[i + 7];
+                a0 += v0; a1 += v1; a2 += v2; a3 += v3; a4 += v4; a5 += v5; a6 += v6; a7 += v7;
+                d0 += v0 * xHat[i]; d1 += v1 * xHat[i + 1]; d2 += v2 * xHat[i + 2]; d3 += v3 * xHat[i + 3];
+                d4 += v4 * xHat[i + 4]; d5 += v5 * xHat[i + 5]; d6 += v6 * xHat[i + 6]; d7 += v7 * xHat[i + 7];
+            }
+            Span<T> scaled = stackalloc T[7], dots = stackalloc T[7];
+            for (int k = i; k < n; k++)
+            {
+                scaled[k - i] = g[k] * gamma[k];
+                dots[k - i] = scaled[k - i] * xHat[k];
+            }
+            Tail(scaled[..(n - i)], ref a0, ref a1, ref a2, ref a3, ref a4, ref a5, ref a6);
+            Tail(dots[..(n - i)], ref d0, ref d1, ref d2, ref d3, ref d4, ref d5, ref d6);
+            return (Combine(a0, a1, a2, a3, a4, a5, a6, a7), Combine(d0, d1, d2, d3, d4, d5, d6, d7));
+        }
+
+        private static T Square(T d) => d * d;
+
+        /// <summary>The last n mod 8 terms (at most 7) into partials 0, 1, …, in order.</summary>
+        private static void Tail(ReadOnlySpan<T> rest, ref T s0, ref T s1, ref T s2, ref T s3, ref T s4, ref T s5, ref T s6)
+        {
+            if (rest.Length > 0) s0 += rest[0];
+            if (rest.Length > 1) s1 += rest[1];
+            if (rest.Length > 2) s2 += rest[2];
+            if (rest.Length > 3) s3 += rest[3];
+            if (rest.Length > 4) s4 += rest[4];
+            if (rest.Length > 5) s5 += rest[5];
+            if (rest.Length > 6) s6 += rest[6];
+        }
+
+        private static T Combine(T s0, T s1, T s2, T s3, T s4, T s5, T s6, T s7) => ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7));
+    }
 
     /// <summary>The per-element passes, vectorised with separate multiplies and adds: each lane rounds as the scalar
     /// expression does, so the result is the same for any vector width.</summary>
