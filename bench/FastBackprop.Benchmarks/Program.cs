@@ -11,6 +11,10 @@ using FastBackprop.Hardware;
 // --quick: short in-process job and the main shapes (about a minute per class);
 // --all-shapes: every shape of GemmShape.All even with --quick;
 // --cold-start: first step, steps 2-10 and steady state in fresh processes with 1 and 2 processors (not BenchmarkDotNet).
+if (args.Length >= 2 && args[0] == ColdStartServing.ChildOption)
+    return ColdStartServing.RunChild(args[1]);
+if (args.Contains(ColdStartServing.ParentOption))
+    return ColdStartServing.RunChildren();
 if (args.Length >= 1 && args[0] == ColdStart.ChildOption)
     return ColdStart.RunChild(args.Length > 1 ? double.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 3);
 bool quick = args.Contains("--quick");

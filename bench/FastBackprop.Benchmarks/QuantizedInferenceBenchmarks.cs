@@ -6,7 +6,8 @@ namespace FastBackprop.Benchmarks;
 
 /// <summary>
 /// Serving at int8: <see cref="QuantizedNetwork.Predict"/> against the fp32 <see cref="FrozenNetwork{T}.Predict"/> (the
-/// baseline) on the same 784-512-256-10 ReLU/softmax weights, one thread, batches 1, 16 and 128. <see cref="Int8Path"/>
+/// baseline) on the same 784-512-256-10 ReLU/softmax weights, one and two threads (ONNX Runtime given as many), batches 1,
+/// 16 and 128. <see cref="Int8Path"/>
 /// forces the int8 instruction ("auto": what this CPU gets by default), so the paths can be compared on one machine.
 /// </summary>
 [MemoryDiagnoser]
@@ -31,10 +32,13 @@ public class QuantizedInferenceBenchmarks
     [Params(false)]
     public bool OutputInFloat { get; set; }
 
+    [Params(1, 2)]
+    public int Threads { get; set; } = 1;
+
     [GlobalSetup]
     public void Setup()
     {
-        Parallelism.MaxDegreeOfParallelism = 1;
+        Parallelism.MaxDegreeOfParallelism = Threads;
         KernelConfiguration configuration = KernelConfiguration.For();
         if (Int8Path != "auto")
             configuration = configuration.WithInt8Path(Enum.Parse<Kernels.Int8.Int8Path>(Int8Path));
@@ -59,7 +63,7 @@ public class QuantizedInferenceBenchmarks
         onnxRuntime?.Dispose();
     }
 
-    // ONNX Runtime int8 on the same weights, as quantize_dynamic writes them (OnnxInt8Graph), on one thread.
+    // ONNX Runtime int8 on the same weights, as quantize_dynamic writes them (OnnxInt8Graph), on as many threads.
     private OnnxRuntimePeer? onnxRuntime;
 
     [GlobalSetup(Target = nameof(OnnxRuntimeInt8))]
@@ -67,7 +71,7 @@ public class QuantizedInferenceBenchmarks
     {
         Setup();
         var onnxOutputs = new float[outputs.Length];
-        onnxRuntime = new OnnxRuntimePeer(OnnxInt8Graph.Build(network), 1, inputs, onnxOutputs, Batch);
+        onnxRuntime = new OnnxRuntimePeer(OnnxInt8Graph.Build(network), Threads, inputs, onnxOutputs, Batch);
         // The same network at int8 twice over: compare both with the fp32 answers once before timing anything.
         var ours = new float[outputs.Length];
         frozen.Predict(inputs, Batch, outputs, frozenWorkspace);
