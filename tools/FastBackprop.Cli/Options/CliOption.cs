@@ -92,6 +92,8 @@ internal static class CliOption
                 return Error<T?>(result, $"invalid value for {name}: '{s}' (expected {JoinChoices(choices.Keys)})");
             },
         };
+        // Only these names: not also the enum's member names, which System.CommandLine offers for an enum by default.
+        option.CompletionSources.Clear();
         option.CompletionSources.Add([.. choices.Keys]);
         return option;
     }

@@ -124,12 +124,12 @@ internal static class CommandLine
     private static CliCommand HelpDefinition()
     {
         var name = new Argument<string?>("COMMAND") { Arity = ArgumentArity.ZeroOrOne, HelpName = "COMMAND", Description = "the command whose help to show" };
-        name.CompletionSources.Add(_ => Commands.Where(c => c.Name != "help").Select(c => new CompletionItem(c.Name)));
+        name.CompletionSources.Add(_ => Commands.Select(c => new CompletionItem(c.Name)));
         return new CliCommand("help", "this help, or a command's", [name], (args, context) =>
         {
             string? command = args.Value(name);
-            if (command is not null && !Commands.Any(c => c.Name != "help" && (c.Name == command || c.Aliases.Contains(command))))
-                throw new UsageException($"unknown command '{command}' (expected {CliOption.JoinChoices(Commands.Where(c => c.Name != "help").Select(c => c.Name))})");
+            if (command is not null && !Commands.Any(c => c.Name == command || c.Aliases.Contains(command)))
+                throw new UsageException($"unknown command '{command}' (expected {CliOption.JoinChoices(Commands.Select(c => c.Name))})");
             WriteHelp(Root.Parse(command is null ? ["--help"] : [command, "--help"], Configuration), context.Output);
             return Program.ExitOk;
         });
@@ -143,8 +143,39 @@ internal static class CommandLine
         if (args.Count == 1 && args[0] is "-h" or "--help" or "-?" or "--version")
             return args;
         if (args.Count > 0 && args[0].StartsWith('[') && args[0].EndsWith(']'))
-            return args;
+            return SuggestWithCommand(args);
         return args.Count == 0 || args[0].StartsWith('-') ? ["train", .. args] : args;
+    }
+
+    /// <summary>The <c>[suggest:POSITION] "COMMAND LINE"</c> directive (what dotnet-suggest runs for a shell's completion)
+    /// with <c>train</c> put into a command line that starts with an option, as <see cref="WithCommand"/> does for the
+    /// command line itself: <c>fastbackprop --ep</c> completes to train's <c>--epochs</c>.</summary>
+    private static IReadOnlyList<string> SuggestWithCommand(IReadOnlyList<string> args)
+    {
+        const string Directive = "[suggest:";
+        if (args.Count != 2 || !args[0].StartsWith(Directive, StringComparison.Ordinal)
+            || !int.TryParse(args[0][Directive.Length..^1], NumberStyles.None, CultureInfo.InvariantCulture, out int position))
+            return args;
+        string text = args[1];
+        int start = SkipSpaces(text, 0);
+        int end = start;
+        while (end < text.Length && !char.IsWhiteSpace(text[end]))
+            end++;
+        // The line starts with the program's name (anything that is neither an option nor a command).
+        string first = text[start..end];
+        if (first.Length > 0 && !first.StartsWith('-') && !Root.Subcommands.Any(c => c.Name == first || c.Aliases.Contains(first)))
+            start = SkipSpaces(text, end);
+        if (start >= text.Length || text[start] != '-')
+            return args;
+        const string Train = "train ";
+        return [$"{Directive}{(position >= start ? position + Train.Length : position).ToString(CultureInfo.InvariantCulture)}]", text[..start] + Train + text[start..]];
+
+        static int SkipSpaces(string text, int i)
+        {
+            while (i < text.Length && char.IsWhiteSpace(text[i]))
+                i++;
+            return i;
+        }
     }
 
     /// <summary>Parses a command line for its command's options; a mistake is a <see cref="UsageException"/>.</summary>
