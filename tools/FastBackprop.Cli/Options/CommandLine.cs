@@ -117,8 +117,10 @@ internal static class CommandLine
         Exit codes: 0 success, 1 bad data, bad model file or failed training, 2 command-line error
         (including missing input files and output paths that cannot be written), 130 interrupted with
         Ctrl+C, 143 stopped with SIGTERM. Every command stops at the first Ctrl+C or SIGTERM.
-        Errors are one line on stderr. Completion: the [suggest] directive of System.CommandLine
-        (dotnet-suggest), e.g. fastbackprop [suggest] "train --ep".
+        Errors are one line on stderr.
+
+        Completion: System.CommandLine's [suggest:POSITION] directive, which dotnet-suggest runs for the
+        shell: fastbackprop [suggest:17] "fastbackprop --ep" prints --epochs.
         """;
 
     private static CliCommand HelpDefinition()
@@ -153,9 +155,11 @@ internal static class CommandLine
     private static IReadOnlyList<string> SuggestWithCommand(IReadOnlyList<string> args)
     {
         const string Directive = "[suggest:";
-        if (args.Count != 2 || !args[0].StartsWith(Directive, StringComparison.Ordinal)
-            || !int.TryParse(args[0][Directive.Length..^1], NumberStyles.None, CultureInfo.InvariantCulture, out int position))
+        if (!args[0].StartsWith(Directive, StringComparison.Ordinal))
             return args;
+        if (!int.TryParse(args[0][Directive.Length..^1], NumberStyles.None, CultureInfo.InvariantCulture, out int position)
+            || args.Count != 2 || position > args[1].Length)
+            throw new UsageException($"{args[0]}: the suggest directive takes the cursor position in the command line after it, e.g. [suggest:17] \"fastbackprop --ep\"");
         string text = args[1];
         int start = SkipSpaces(text, 0);
         int end = start;
