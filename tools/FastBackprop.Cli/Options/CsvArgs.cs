@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace FastBackprop.Cli;
 
-/// <summary>The CSV options shared by train, evaluate and predict: --target, --header, --separator.</summary>
+/// <summary>The CSV options shared by train, evaluate, predict and quantize: --target, --header, --separator, --text-labels.</summary>
 internal static class CsvArgs
 {
     private static readonly Dictionary<string, CsvHeader> Headers = new()
