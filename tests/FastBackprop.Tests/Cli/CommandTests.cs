@@ -177,7 +177,7 @@ public sealed class CommandTests : IDisposable
         Assert.Equal(FastBackprop.Cli.Program.ExitUsage, Run("train", "--csv", blobs, "--limit", "rows=5").Code);
         Assert.Equal(FastBackprop.Cli.Program.ExitUsage, Run("train", "--csv", blobs, "--limit", "line=5X").Code);
         Assert.Equal(FastBackprop.Cli.Program.ExitUsage, Run("train", "--csv", blobs, "--limit", "line").Code);
-        var (data, memory) = LimitArgs.Parse(ParsedArgs.Parse("train", ["--limit", "line=2K,bytes=3G,memory=5M"], TrainSettings.Specs));
+        var (data, memory) = LimitArgs.Parse(ParsedArgs.Parse(["train", "--limit", "line=2K,bytes=3G,memory=5M"]));
         Assert.Equal(2048, data.MaxRecordCharacters);
         Assert.Equal(3L << 30, data.MaxBytes);
         Assert.Equal(5L << 20, memory);

@@ -13,7 +13,7 @@ public sealed class TrainDataTests : IDisposable
 
     public void Dispose() => dir.Dispose();
 
-    private static TrainSettings Settings(params string[] args) => TrainSettings.From(ParsedArgs.Parse("train", args, TrainSettings.Specs));
+    private static TrainSettings Settings(params string[] args) => TrainSettings.From(ParsedArgs.Parse(["train", .. args]));
 
     private static MemoryPlan SmallNetwork(long features, long dataBytes) => MemoryPlan.For([(int)features, 8, 2], 32, 2, 0, dataBytes);
 
@@ -109,7 +109,7 @@ public sealed class TrainDataTests : IDisposable
         string csv = dir.Write("rows.csv", text.ToString());
         TrainData data = TrainData.Load(Settings("--csv", csv, "--seed", "7"), Budget());
         Dataset<float> all = CsvLoader.Load(csv);
-        (Dataset<float> rest, Dataset<float> test) = all.Split(TrainSettings.From(ParsedArgs.Parse("train", ["--csv", csv], TrainSettings.Specs)).TestFraction, 7);
+        (Dataset<float> rest, Dataset<float> test) = all.Split(TrainSettings.From(ParsedArgs.Parse(["train", "--csv", csv])).TestFraction, 7);
         (Dataset<float> training, Dataset<float> validation) = rest.Split(Settings("--csv", csv).ValidationFraction, 8);
         Assert.Equal(test.Features, data.Test!.Features);
         Assert.Equal(validation.Features, data.Validation!.Features);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace FastBackprop.Cli;
@@ -7,49 +8,37 @@ internal static class EvaluateCommand
 {
     public const int MaxConfusionClasses = 20;
 
-    public static readonly OptionSpec[] Specs = [new("--model", 1), new("--csv", 1), new("--idx", 2), .. CsvArgs.Specs, LimitArgs.Spec];
+    public static readonly Option<string?> Csv = CliOption.Text("--csv", "FILE",
+        "labelled CSV data with the same feature columns as in training (matched by name when the file has a header and the model its feature names)");
+    public static readonly Option<string[]?> Idx = CliOption.Values("--idx", 2, "IMAGES LABELS",
+        "IDX image and label files (unsigned-byte pixels scaled to [0,1], as in training)");
 
-    public const string HelpText =
-        """
-        fastbackprop evaluate - loss and accuracy of a saved model on labelled data
-
-        Usage:
-          fastbackprop evaluate --model MODEL (--csv FILE [CSV options] | --idx IMAGES LABELS)
-
-        Options:
-          --model MODEL          a model saved by 'train --save'
-          --csv FILE             labelled CSV data with the same feature columns as in training (matched
-                                 by name when the file has a header and the model its feature names)
-          --idx IMAGES LABELS    IDX image and label files (unsigned-byte pixels scaled to [0,1], as in
-                                 training)
-        {CSV}
-          -h, --help             show this help
-
-        The model's own standardisation and class labels are applied: labels not known to the model are
-        an error. Classification prints loss, accuracy and, for up to 20 classes, a confusion matrix;
-        regression prints MSE, RMSE, MAE, R² and the largest error, in the target's own units (a model
-        trained on standardised targets has its predictions mapped back first). A row whose prediction
-        is not finite (NaN or infinity: the model's weights overflow on it) is an error naming the row.
-        A quantized model ('quantize') is evaluated through its int8 layers, without a loss line (it
-        keeps no logits).
-        """;
-
-    public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r') + "\n" + LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
-
-    public static int Run(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt)
+    public static readonly CliCommand Definition = new("evaluate", "loss and accuracy of a saved model on labelled data",
+        [ModelArgs.Model, Csv, Idx, .. CsvArgs.Options, LimitArgs.Limit], (args, context) => Run(args, context.Output, context.Interrupt))
     {
-        ParsedArgs parsed = ParsedArgs.Parse("evaluate", args, Specs);
-        if (parsed.Help)
-        {
-            output.WriteLine(Help);
-            return Program.ExitOk;
-        }
-        RequireData(parsed, "'evaluate'");
-        if (!parsed.Has("--model"))
+        Aliases = { "eval" },
+        Notes =
+            """
+            Data: --csv FILE (with the CSV options) or --idx IMAGES LABELS.
+
+            The model's own standardisation and class labels are applied: labels not known to the model are
+            an error. Classification prints loss, accuracy and, for up to 20 classes, a confusion matrix;
+            regression prints MSE, RMSE, MAE, R² and the largest error, in the target's own units (a model
+            trained on standardised targets has its predictions mapped back first). A row whose prediction
+            is not finite (NaN or infinity: the model's weights overflow on it) is an error naming the row.
+            A quantized model ('quantize') is evaluated through its int8 layers, without a loss line (it
+            keeps no logits).
+            """,
+    };
+
+    public static int Run(ParsedArgs parsed, TextWriter output, CancellationToken interrupt)
+    {
+        RequireData(parsed, "'evaluate'", Csv, Idx);
+        if (!parsed.Has(ModelArgs.Model))
             throw new UsageException("'evaluate' needs --model MODEL (a file saved by 'train --save')");
         Model<float> model = ModelArgs.Load(parsed);
         interrupt.ThrowIfCancellationRequested();
-        LabelledData data = LoadData(parsed, model, interrupt);
+        LabelledData data = LoadData(parsed, model, Csv, Idx, interrupt);
         Loss loss = LossOf(model, data);
         EvaluationResult result = Evaluate(model, loss, data, interrupt);
         IReadOnlyList<string>? labels = model.ClassLabels;
@@ -79,24 +68,24 @@ internal static class EvaluateCommand
     }
 
     /// <summary>Checks that labelled data are given: --csv FILE (with its CSV options) or --idx IMAGES LABELS.</summary>
-    public static void RequireData(ParsedArgs parsed, string command)
+    public static void RequireData(ParsedArgs parsed, string command, Option<string?> csv, Option<string[]?> idx)
     {
-        parsed.Exclusive("--csv", "--idx");
-        if (!parsed.Has("--csv") && !parsed.Has("--idx"))
+        parsed.Exclusive(csv, idx);
+        if (!parsed.Has(csv) && !parsed.Has(idx))
             throw new UsageException($"{command} needs data: --csv FILE or --idx IMAGES LABELS");
-        foreach (OptionSpec csvOption in CsvArgs.Specs)
-            parsed.Requires(csvOption.Name, "--csv");
+        foreach (Option csvOption in CsvArgs.Options)
+            parsed.Requires(csvOption, csv);
     }
 
     /// <summary>Labelled data as read (<see cref="Raw"/>) and standardised for the model's network, with where a row came from.</summary>
     internal sealed record LabelledData(Dataset<float> Raw, Dataset<float> Standardised, string Name, Func<int, string> Place);
 
-    /// <summary>The labelled data of --csv or --idx for <paramref name="model"/>: columns matched to its features, its
+    /// <summary>The labelled data of <paramref name="csvOption"/> or <paramref name="idxOption"/> for <paramref name="model"/>: columns matched to its features, its
     /// class labels applied, its input standardisation done.</summary>
-    public static LabelledData LoadData(ParsedArgs parsed, Model<float> model, CancellationToken interrupt)
+    public static LabelledData LoadData(ParsedArgs parsed, Model<float> model, Option<string?> csvOption, Option<string[]?> idxOption, CancellationToken interrupt)
     {
-        string? csv = parsed.File("--csv");
-        string[]? idx = parsed.Files("--idx");
+        string? csv = parsed.File(csvOption);
+        string[]? idx = parsed.Files(idxOption);
         IReadOnlyList<string>? labels = model.ClassLabels;
         Dataset<float> data;
         if (csv is not null)

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using FastBackprop.Hardware;
 
 namespace FastBackprop.Cli;
@@ -6,37 +7,29 @@ namespace FastBackprop.Cli;
 /// (<see cref="CpuInfo"/>, <see cref="KernelConfiguration"/>).</summary>
 internal static class InfoCommand
 {
-    public const string HelpText =
-        """
-        fastbackprop info - the CPU and the kernel configuration chosen for it, or a model's layers
+    private static readonly Option<string?> Model = CliOption.Text("--model", "MODEL",
+        "print the model instead: its summary and one line per layer (units, activation, inputs and, for a quantized model, whether the layer runs at int8 or in fp32)");
 
-        Usage:
-          fastbackprop info [--model MODEL]
-
-        Prints the processor (name, family/model, caches per core), the instruction set the kernels run,
-        the GEMM micro-kernels and cache blocks, and a warning when the CPU offers a faster instruction
-        set than this build or runtime uses (e.g. a NativeAOT binary built without AVX2).
-        FASTBACKPROP_KERNELS overrides the configuration (e.g. 'avx2,l2=512K'; see docs/PERFORMANCE.md).
-        With --model MODEL, prints the model instead: its summary and one line per layer (units,
-        activation, inputs and, for a quantized model, whether the layer runs at int8 or in fp32).
-        """;
-
-    public static readonly OptionSpec[] Specs = [new("--model", 1)];
+    public static readonly CliCommand Definition = new("info", "the CPU and the kernel configuration chosen for it, or a model's layers",
+        [Model], (args, context) => Run(args, context.Output, context.Interrupt))
+    {
+        Notes =
+            """
+            Prints the processor (name, family/model, caches per core), the instruction set the kernels run,
+            the GEMM micro-kernels and cache blocks, and a warning when the CPU offers a faster instruction
+            set than this build or runtime uses (e.g. a NativeAOT binary built without AVX2).
+            FASTBACKPROP_KERNELS overrides the configuration (e.g. 'avx2,l2=512K'; see docs/PERFORMANCE.md).
+            """,
+    };
 
     /// <summary>Runs the command; <paramref name="interrupt"/> is checked before the CPU is examined (which takes
     /// milliseconds).</summary>
-    public static int Run(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt)
+    public static int Run(ParsedArgs parsed, TextWriter output, CancellationToken interrupt)
     {
-        ParsedArgs parsed = ParsedArgs.Parse("info", args, Specs);
-        if (parsed.Help)
+        if (parsed.Has(Model))
         {
-            output.WriteLine(HelpText);
-            return Program.ExitOk;
-        }
-        if (parsed.Has("--model"))
-        {
-            Model<float> model = ModelArgs.Load(parsed);
-            output.WriteLine($"{Path.GetFileName(parsed.File("--model"))}: {ModelArgs.Describe(model)}");
+            Model<float> model = ModelArgs.Load(parsed, Model);
+            output.WriteLine($"{Path.GetFileName(parsed.Value(Model))}: {ModelArgs.Describe(model)}");
             foreach (string layer in ModelArgs.Layers(model))
                 output.WriteLine(layer);
             return Program.ExitOk;

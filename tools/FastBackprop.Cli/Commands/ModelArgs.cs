@@ -1,11 +1,17 @@
+using System.CommandLine;
+
 namespace FastBackprop.Cli;
 
 /// <summary>Loading the model named by --model, with corrupt files reported as data errors.</summary>
 internal static class ModelArgs
 {
-    public static Model<float> Load(ParsedArgs args)
+    /// <summary>--model of evaluate and predict.</summary>
+    public static readonly Option<string?> Model = CliOption.Text("--model", "MODEL", "a model saved by 'train --save'");
+
+    /// <summary>Loads the model that <paramref name="option"/> names (by default <see cref="Model"/>).</summary>
+    public static Model<float> Load(ParsedArgs args, Option<string?>? option = null)
     {
-        string path = args.File("--model") ?? throw new UsageException($"'{args.Command}' needs --model MODEL (a file saved by 'train --save')");
+        string path = args.File(option ?? Model) ?? throw new UsageException($"'{args.Command}' needs --model MODEL (a file saved by 'train --save')");
         return ModelFile.Load<float>(path);
     }
 

@@ -1,15 +1,12 @@
+using System.CommandLine;
+
 namespace FastBackprop.Cli;
 
 /// <summary><c>export</c> and <c>import</c>: convert between model files (.fbpm) and ONNX (<see cref="OnnxModel"/>).</summary>
 internal static class OnnxCommands
 {
-    public const string ExportHelp =
+    private const string ExportNotes =
         """
-        fastbackprop export - write a saved model as ONNX (for ONNX Runtime, PyTorch's tools, ...)
-
-        Usage:
-          fastbackprop export MODEL.fbpm OUT.onnx
-
         The ONNX graph (opset 17, float32) maps raw features 'input' [batch, inputs] to 'output'
         [batch, outputs] as 'predict' does: the input standardisation (Sub, Mul), each dense layer as Gemm
         and its activation, and a regression model's target standardisation undone (Div, Add). Dropout
@@ -21,13 +18,8 @@ internal static class OnnxCommands
         device, FIFO, socket) is refused.
         """;
 
-    public const string ImportHelp =
+    private const string ImportNotes =
         """
-        fastbackprop import - read a dense network from ONNX into a model file
-
-        Usage:
-          fastbackprop import MODEL.onnx OUT.fbpm [--labels NAME,NAME,...]
-
         Reads what 'export' writes and what torch.onnx.export writes for nn.Sequential of nn.Linear and
         ReLU/LeakyReLU/Sigmoid/Tanh/Softmax/SiLU/Identity/Flatten/Dropout (opsets 7-23): Gemm or MatMul+Add
         with constant weights in either layout, an optional Sub/Mul (or Div) input standardisation first,
@@ -39,11 +31,30 @@ internal static class OnnxCommands
         OUT.fbpm is written atomically and can be used with 'evaluate' and 'predict'.
         """;
 
-    public static int Export(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt)
+    private static readonly Argument<string> ExportSource = new("MODEL.fbpm") { Description = "a model saved by 'train --save' (or 'quantize')" };
+    private static readonly Argument<string> ExportDestination = new("OUT.onnx") { Description = "the ONNX file to write" };
+    private static readonly Argument<string> ImportSource = new("MODEL.onnx") { Description = "the ONNX model to read" };
+    private static readonly Argument<string> ImportDestination = new("OUT.fbpm") { Description = "the model file to write" };
+    private static readonly Option<string?> Labels = CliOption.Text("--labels", "NAME,NAME,...",
+        "the class names, comma-separated in output order (for a Softmax output, or two for a single Sigmoid unit)");
+
+    public static readonly CliCommand ExportDefinition = new("export", "write a saved model as ONNX (for ONNX Runtime, PyTorch's tools, ...)",
+        [ExportSource, ExportDestination], (args, context) => Export(args, context.Output, context.Interrupt))
     {
-        if (Help(args, output, ExportHelp))
-            return Program.ExitOk;
-        var (source, destination) = Paths("export", args, "MODEL.fbpm OUT.onnx");
+        WrongArguments = given => WrongArguments("export", "MODEL.fbpm OUT.onnx", given),
+        Notes = ExportNotes,
+    };
+
+    public static readonly CliCommand ImportDefinition = new("import", "read a dense network from ONNX into a model file",
+        [ImportSource, ImportDestination, Labels], (args, context) => Import(args, context.Output, context.Interrupt))
+    {
+        WrongArguments = given => WrongArguments("import", "MODEL.onnx OUT.fbpm [--labels NAME,NAME,...]", given),
+        Notes = ImportNotes,
+    };
+
+    public static int Export(ParsedArgs args, TextWriter output, CancellationToken interrupt)
+    {
+        var (source, destination) = Paths(args, ExportSource, ExportDestination, "MODEL.fbpm OUT.onnx");
         Model<float> model = ModelFile.Load<float>(source);
         interrupt.ThrowIfCancellationRequested();
         OnnxModel.Export(model, destination);
@@ -51,12 +62,13 @@ internal static class OnnxCommands
         return Program.ExitOk;
     }
 
-    public static int Import(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt)
+    public static int Import(ParsedArgs args, TextWriter output, CancellationToken interrupt)
     {
-        if (Help(args, output, ImportHelp))
-            return Program.ExitOk;
-        string[]? labels = TakeLabels(ref args);
-        var (source, destination) = Paths("import", args, "MODEL.onnx OUT.fbpm [--labels NAME,NAME,...]");
+        string? labelList = args.Value(Labels);
+        if (labelList is { Length: 0 })
+            throw new UsageException("--labels needs the class names, comma-separated in output order (e.g. --labels cat,dog,bird)");
+        string[]? labels = labelList?.Split(',');
+        var (source, destination) = Paths(args, ImportSource, ImportDestination, "MODEL.onnx OUT.fbpm [--labels NAME,NAME,...]");
         Model<float> model = OnnxModel.Import<float>(source);
         if (labels is not null)
             model = WithLabels(model, labels);
@@ -64,19 +76,6 @@ internal static class OnnxCommands
         ModelFile.Save(destination, model);
         output.WriteLine($"imported {ModelArgs.Describe(model)} to {destination}");
         return Program.ExitOk;
-    }
-
-    /// <summary>Removes <c>--labels NAME,NAME,...</c> from <paramref name="args"/> and returns the names, or null.</summary>
-    private static string[]? TakeLabels(ref IReadOnlyList<string> args)
-    {
-        int at = args.ToList().IndexOf("--labels");
-        if (at < 0)
-            return null;
-        if (at + 1 >= args.Count || args[at + 1].Length == 0)
-            throw new UsageException("--labels needs the class names, comma-separated in output order (e.g. --labels cat,dog,bird)");
-        string[] labels = args[at + 1].Split(',');
-        args = [.. args.Take(at), .. args.Skip(at + 2)];
-        return labels;
     }
 
     /// <summary>The imported model as a classifier with the given class names: a softmax output (one name per unit) or
@@ -99,22 +98,16 @@ internal static class OnnxCommands
         }
     }
 
-    private static bool Help(IReadOnlyList<string> args, TextWriter output, string text)
-    {
-        if (args.Count == 1 && args[0] is "-h" or "--help" or "-?")
-        {
-            output.WriteLine(text);
-            return true;
-        }
-        return false;
-    }
+    private static string WrongArguments(string command, string usage, IReadOnlyList<string> given)
+        => $"'{command}' takes two file names: {usage} (got {given.Count} argument(s){(given.Count > 0 ? $": {string.Join(' ', given)}" : "")})";
 
-    private static (string Source, string Destination) Paths(string command, IReadOnlyList<string> args, string usage)
+    private static (string Source, string Destination) Paths(ParsedArgs args, Argument<string> source, Argument<string> destination, string usage)
     {
-        if (args.Count != 2 || args.Any(a => a.StartsWith('-')))
-            throw new UsageException($"'{command}' takes two file names: {usage} (got {args.Count} argument(s){(args.Count > 0 ? $": {string.Join(' ', args)}" : "")})");
-        FileArgs.CheckInput($"'{command}'", args[0]);
-        FileArgs.CheckOutput($"'{command}' output", args[1]);
-        return (args[0], args[1]);
+        string[] paths = [args.Value(source)!, args.Value(destination)!];
+        if (paths.Any(a => a.StartsWith('-')))
+            throw new UsageException(WrongArguments(args.Command, usage, paths));
+        FileArgs.CheckInput($"'{args.Command}'", paths[0]);
+        FileArgs.CheckOutput($"'{args.Command}' output", paths[1]);
+        return (paths[0], paths[1]);
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text;
 
@@ -8,59 +9,42 @@ internal static class PredictCommand
 {
     private const int Chunk = 512;
 
-    public static readonly OptionSpec[] Specs = [new("--model", 1), new("--csv", 1), new("--output", 1), new("--outputs", 0), .. CsvArgs.Specs, LimitArgs.Spec];
+    public static readonly Option<string?> Csv = CliOption.Text("--csv", "FILE",
+        "features, one sample per row; every column is a feature unless --target names one to drop. With a header row and a model that knows its feature names, columns are matched by name (any order; a missing or unknown column is an error), else by position");
+    public static readonly Option<string?> Output = CliOption.Text("--output", "FILE", "write the predictions to FILE instead of standard output");
+    public static readonly Option<bool> Outputs = CliOption.Flag("--outputs",
+        "every output value of every row, also for a classifier (e.g. each class's probability, in the model's class order), instead of class and probability");
 
-    public const string HelpText =
-        """
-        fastbackprop predict - predictions of a saved model for the rows of a CSV file
-
-        Usage:
-          fastbackprop predict --model MODEL --csv FILE [--output FILE] [--outputs] [CSV options]
-
-        Options:
-          --model MODEL          a model saved by 'train --save'
-          --csv FILE             features, one sample per row; every column is a feature unless --target
-                                 names one to drop. With a header row and a model that knows its feature
-                                 names, columns are matched by name (any order; a missing or unknown
-                                 column is an error), else by position
-          --output FILE          write the predictions to FILE instead of standard output
-          --outputs              every output value of every row, also for a classifier (e.g. each class's
-                                 probability, in the model's class order), instead of class and probability
-        {CSV}
-          -h, --help             show this help
-
-        Output: one line per input row, in order. Classification (without --outputs): the predicted class label and its
-        probability, e.g. "setosa,0.9731"; a label holding a comma or a quote is quoted as in CSV, and
-        control characters in it are written as \uXXXX escapes. Regression: the predicted value(s),
-        comma-separated. A row whose prediction is not finite (NaN or infinity: the model's weights
-        overflow on it) is an error naming the row, and nothing is written.
-        """;
-
-    public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r') + "\n" + LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
-
-    public static int Run(IReadOnlyList<string> args, TextWriter stdout, CancellationToken interrupt)
+    public static readonly CliCommand Definition = new("predict", "predictions of a saved model for the rows of a CSV file",
+        [ModelArgs.Model, Csv, Output, Outputs, .. CsvArgs.Options, LimitArgs.Limit], (args, context) => Run(args, context.Output, context.Interrupt))
     {
-        ParsedArgs parsed = ParsedArgs.Parse("predict", args, Specs);
-        if (parsed.Help)
-        {
-            stdout.WriteLine(Help);
-            return Program.ExitOk;
-        }
-        if (!parsed.Has("--model"))
+        Notes =
+            """
+            Output: one line per input row, in order. Classification (without --outputs): the predicted class
+            label and its probability, e.g. "setosa,0.9731"; a label holding a comma or a quote is quoted as in
+            CSV, and control characters in it are written as \uXXXX escapes. Regression: the predicted
+            value(s), comma-separated. A row whose prediction is not finite (NaN or infinity: the model's
+            weights overflow on it) is an error naming the row, and nothing is written.
+            """,
+    };
+
+    public static int Run(ParsedArgs parsed, TextWriter stdout, CancellationToken interrupt)
+    {
+        if (!parsed.Has(ModelArgs.Model))
             throw new UsageException("'predict' needs --model MODEL (a file saved by 'train --save')");
-        string csv = parsed.File("--csv") ?? throw new UsageException("'predict' needs --csv FILE (the features to predict from)");
-        string? outputPath = parsed.String("--output");
+        string csv = parsed.File(Csv) ?? throw new UsageException("'predict' needs --csv FILE (the features to predict from)");
+        string? outputPath = parsed.Value(Output);
         if (outputPath is not null)
             FileArgs.CheckOutput("--output", outputPath);
         CsvOptions options = CsvArgs.Build(parsed, CsvTask.Classification);
         Model<float> model = ModelArgs.Load(parsed);
-        CsvFeatures<float> features = CsvArgs.LoadFeatures(csv, options, dropTargetColumn: parsed.Has("--target"), interrupt);
-        features = FeatureColumns.Match(model, features, Path.GetFileName(csv), parsed.Has("--target") ? null : " (if it is the target column, drop it with --target)");
+        CsvFeatures<float> features = CsvArgs.LoadFeatures(csv, options, dropTargetColumn: parsed.Has(CsvArgs.Target), interrupt);
+        features = FeatureColumns.Match(model, features, Path.GetFileName(csv), parsed.Has(CsvArgs.Target) ? null : " (if it is the target column, drop it with --target)");
         if (features.FeatureCount != model.InputSize)
             throw new DataException($"{Path.GetFileName(csv)} has {features.FeatureCount} columns of features but the model takes {model.InputSize}"
-                + (parsed.Has("--target") ? "" : " (if the file holds the target column, drop it with --target)"));
+                + (parsed.Has(CsvArgs.Target) ? "" : " (if the file holds the target column, drop it with --target)"));
 
-        string text = Predict(model, features, csv, interrupt, everyOutput: parsed.Has("--outputs"));
+        string text = Predict(model, features, csv, interrupt, everyOutput: parsed.Has(Outputs));
         if (outputPath is null)
         {
             stdout.Write(text);

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 
@@ -7,60 +8,49 @@ namespace FastBackprop.Cli;
 /// and, given labelled data, compares the two: accuracy or R², file sizes and the time of one sample's prediction.</summary>
 internal static class QuantizeCommand
 {
-    public static readonly OptionSpec[] Specs = [new("--keep-output-float", 0), new("--csv", 1), new("--idx", 2), .. CsvArgs.Specs, LimitArgs.Spec];
+    public static readonly Argument<string> Source = new("MODEL.fbpm") { Description = "the fp32 model, saved by 'train --save'" };
+    public static readonly Argument<string> Destination = new("OUT.fbpm") { Description = "the int8 model to write" };
+    public static readonly Option<bool> KeepOutputFloat = CliOption.Flag("--keep-output-float",
+        "keep the output layer in fp32 (exact logits; the other dense layers int8)");
+    public static readonly Option<string?> Csv = CliOption.Text("--csv", "FILE", "labelled CSV data to compare the two models on (as for 'evaluate')");
+    public static readonly Option<string[]?> Idx = CliOption.Values("--idx", 2, "IMAGES LABELS", "IDX image and label files to compare the two models on");
 
-    public const string HelpText =
-        """
-        fastbackprop quantize - write a saved model with int8 weights, for serving
+    public static readonly CliCommand Definition = new("quantize", "write a saved model with int8 weights, for serving",
+        [Source, Destination, KeepOutputFloat, Csv, Idx, .. CsvArgs.Options, LimitArgs.Limit], (args, context) => Run(args, context.Output, context.Interrupt))
+    {
+        WrongArguments = given => $"'quantize' takes two file names first: MODEL.fbpm OUT.fbpm (got {given.Count}{(given.Count > 0 ? $": {string.Join(' ', given)}" : "")})",
+        Notes =
+            """
+            Data (optional): --csv FILE (with the CSV options) or --idx IMAGES LABELS.
 
-        Usage:
-          fastbackprop quantize MODEL.fbpm OUT.fbpm [--keep-output-float] [--csv FILE [CSV options] | --idx IMAGES LABELS]
-
-        Options:
-          --keep-output-float    keep the output layer in fp32 (exact logits; the other dense layers int8)
-          --csv FILE             labelled CSV data to compare the two models on (as for 'evaluate')
-          --idx IMAGES LABELS    IDX image and label files to compare the two models on
-        {CSV}
-          -h, --help             show this help
-
-        Each dense layer's weights become int8 codes with one scale per output unit; each sample's
-        activations are quantized at run time, so a prediction does not depend on the rest of its batch.
-        OUT.fbpm is about a quarter of MODEL.fbpm's size and works with 'predict', 'evaluate', 'info'
-        and the serving sample. With data, prints the accuracy (classification) or R² (regression) of
-        both models, both file sizes and the time one sample's prediction takes with each (one thread,
-        batch of 1, the network alone). OUT.fbpm is written atomically.
-        """;
-
-    public static string Help => HelpText.Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r') + "\n" + LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
+            Each dense layer's weights become int8 codes with one scale per output unit; each sample's
+            activations are quantized at run time, so a prediction does not depend on the rest of its batch.
+            OUT.fbpm is about a quarter of MODEL.fbpm's size and works with 'predict', 'evaluate', 'info'
+            and the serving sample. With data, prints the accuracy (classification) or R² (regression) of
+            both models, both file sizes and the time one sample's prediction takes with each (one thread,
+            batch of 1, the network alone). OUT.fbpm is written atomically.
+            """,
+    };
 
     /// <summary>Timing stops after this long per model (and after every test row has been predicted at least once).</summary>
     private static readonly TimeSpan TimingBudget = TimeSpan.FromMilliseconds(300);
 
-    public static int Run(IReadOnlyList<string> args, TextWriter output, CancellationToken interrupt)
+    public static int Run(ParsedArgs args, TextWriter output, CancellationToken interrupt)
     {
-        int files = args.TakeWhile(a => !a.StartsWith('-')).Count();
-        ParsedArgs parsed = ParsedArgs.Parse("quantize", args.Skip(files).ToArray(), Specs);
-        if (parsed.Help)
-        {
-            output.WriteLine(Help);
-            return Program.ExitOk;
-        }
-        if (files != 2)
-            throw new UsageException($"'quantize' takes two file names first: MODEL.fbpm OUT.fbpm (got {files}{(files > 0 ? $": {string.Join(' ', args.Take(files))}" : "")})");
-        string source = args[0], destination = args[1];
+        string source = args.Value(Source)!, destination = args.Value(Destination)!;
         FileArgs.CheckInput("'quantize'", source);
         FileArgs.CheckOutput("'quantize' output", destination);
-        bool withData = parsed.Has("--csv") || parsed.Has("--idx");
+        bool withData = args.Has(Csv) || args.Has(Idx);
         if (withData)
-            EvaluateCommand.RequireData(parsed, "'quantize'");
-        foreach (OptionSpec csvOption in CsvArgs.Specs)
-            parsed.Requires(csvOption.Name, "--csv");
+            EvaluateCommand.RequireData(args, "'quantize'", Csv, Idx);
+        foreach (Option csvOption in CsvArgs.Options)
+            args.Requires(csvOption, Csv);
 
         Model<float> model = ModelFile.Load<float>(source);
         if (model.Quantized is not null)
             throw new UsageException($"'quantize': {Path.GetFileName(source)} is already quantized ({ModelArgs.Describe(model)}); quantize the fp32 model it came from");
         interrupt.ThrowIfCancellationRequested();
-        Model<float> quantized = model.Quantize(new QuantizationOptions { KeepOutputLayerInFloat = parsed.Has("--keep-output-float") });
+        Model<float> quantized = model.Quantize(new QuantizationOptions { KeepOutputLayerInFloat = args.Has(KeepOutputFloat) });
         ModelFile.Save(destination, quantized);
         output.WriteLine($"quantized {ModelArgs.Describe(quantized)} to {destination}");
         long fp32Bytes = new FileInfo(source).Length, int8Bytes = new FileInfo(destination).Length;
@@ -69,7 +59,7 @@ internal static class QuantizeCommand
         if (!withData)
             return Program.ExitOk;
 
-        EvaluateCommand.LabelledData data = EvaluateCommand.LoadData(parsed, model, interrupt);
+        EvaluateCommand.LabelledData data = EvaluateCommand.LoadData(args, model, Csv, Idx, interrupt);
         Loss loss = EvaluateCommand.LossOf(model, data);
         EvaluationResult fp32 = EvaluateCommand.Evaluate(model, loss, data, interrupt);
         EvaluationResult int8 = EvaluateCommand.Evaluate(quantized, loss, data, interrupt);

@@ -13,16 +13,12 @@ internal static class TrainCommand
 {
     private const int MaxTableRows = 25;
 
-    public static int Run(IReadOnlyList<string> args, TextWriter output, bool interactive, long startTimestamp, CancellationToken interrupt)
+    /// <summary>The command: its options (<see cref="TrainOptions"/>), help and what runs it.</summary>
+    public static readonly CliCommand Definition = new("train", "train a network, report it per epoch, test it, optionally save and plot (the default command)",
+        TrainOptions.All, (args, context) => Run(TrainSettings.From(args), context.Output, context.Interactive, context.Start, context.Interrupt))
     {
-        ParsedArgs parsed = ParsedArgs.Parse("train", args, TrainSettings.Specs);
-        if (parsed.Help)
-        {
-            output.WriteLine(TrainSettings.Help);
-            return Program.ExitOk;
-        }
-        return Run(TrainSettings.From(parsed), output, interactive, startTimestamp, interrupt);
-    }
+        Notes = TrainOptions.Notes,
+    };
 
     /// <summary>Threads per product for a requested count: never more than the processors the runtime sees (the GEMM's
     /// workers spin while they wait, so more threads than processors would only take turns).</summary>

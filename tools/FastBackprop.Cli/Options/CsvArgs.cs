@@ -1,30 +1,11 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace FastBackprop.Cli;
 
-/// <summary>The CSV options shared by train, evaluate and predict: --target, --header, --separator.</summary>
+/// <summary>The CSV options shared by train, evaluate, predict and quantize: --target, --header, --separator, --text-labels.</summary>
 internal static class CsvArgs
 {
-    public static readonly OptionSpec[] Specs =
-    [
-        new("--target", 1),
-        new("--header", 1),
-        new("--separator", 1),
-        new("--text-labels", 0),
-    ];
-
-    public const string HelpText =
-        """
-          --target NAME|INDEX    the target column: a header name, or a 0-based index (negative counts
-                                 from the end; default -1, the last column)
-          --header yes|no|auto   whether the first row holds column names (default auto: yes if no
-                                 feature cell of the first row is a number; a first row of numbers
-                                 and text is refused as a malformed data row)
-          --separator C          cell separator: one character, or comma, semicolon, tab, pipe (comma)
-          --text-labels          take every class label as text: "1" and "1.0" are two classes, and labels
-                                 that are numbers in all but a few rows load (by default both are refused)
-        """;
-
     private static readonly Dictionary<string, CsvHeader> Headers = new()
     {
         ["auto"] = CsvHeader.Auto,
@@ -32,12 +13,24 @@ internal static class CsvArgs
         ["no"] = CsvHeader.No,
     };
 
+    public static readonly Option<string?> Target = CliOption.Text("--target", "NAME|INDEX",
+        "the target column: a header name, or a 0-based index (negative counts from the end; default -1, the last column)");
+    public static readonly Option<CsvHeader?> Header = CliOption.Choice("--header", Headers, "yes|no|auto",
+        "whether the first row holds column names (default auto: yes if no feature cell of the first row is a number; a first row of numbers and text is refused as a malformed data row)");
+    public static readonly Option<string?> Separator = CliOption.Text("--separator", "C",
+        "cell separator: one character, or comma, semicolon, tab, pipe (comma)");
+    public static readonly Option<bool> TextLabels = CliOption.Flag("--text-labels",
+        "take every class label as text: \"1\" and \"1.0\" are two classes, and labels that are numbers in all but a few rows load (by default both are refused)");
+
+    /// <summary>The CSV options, which go with --csv.</summary>
+    public static readonly Option[] Options = [Target, Header, Separator, TextLabels];
+
     /// <summary>CSV options from the command line; <paramref name="task"/> and <paramref name="classLabels"/> as given.</summary>
     public static CsvOptions Build(ParsedArgs args, CsvTask task, IReadOnlyList<string>? classLabels = null)
     {
-        CsvHeader header = args.Choice("--header", Headers) ?? CsvHeader.Auto;
-        char separator = ParseSeparator(args.String("--separator"));
-        string? target = args.String("--target");
+        CsvHeader header = args.Value(Header) ?? CsvHeader.Auto;
+        char separator = ParseSeparator(args.Value(Separator));
+        string? target = args.Value(Target);
         int targetIndex = -1;
         string? targetName = null;
         if (target is not null)
@@ -59,7 +52,7 @@ internal static class CsvArgs
             TargetColumnName = targetName,
             Task = task,
             ClassLabels = classLabels,
-            TextLabels = args.Has("--text-labels"),
+            TextLabels = args.Has(TextLabels),
             Limits = LimitArgs.Parse(args).Data,
         };
     }

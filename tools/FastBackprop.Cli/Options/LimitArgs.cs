@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 
 namespace FastBackprop.Cli;
@@ -6,21 +7,13 @@ namespace FastBackprop.Cli;
 /// (<see cref="DataLimits"/> for data files, and the memory a training run may plan to use).</summary>
 internal static class LimitArgs
 {
-    public static readonly OptionSpec Spec = new("--limit", 1);
-
-    public const string HelpText =
-        """
-          --limit NAME=N,...     bounds on input, each raisable: line (characters per CSV record, 16M),
-                                 cells (per CSV row, 1M), bytes (read per file after decompression, 8G),
-                                 values (feature values per file, 1G), classes (10000), memory (bytes a
-                                 training run may plan to allocate; default 3/4 of the memory available).
-                                 Suffixes K, M, G, T are powers of 1024
-        """;
+    public static readonly Option<string?> Limit = CliOption.Text("--limit", "NAME=N,...",
+        "bounds on input, each raisable: line (characters per CSV record, 16M), cells (per CSV row, 1M), bytes (read per file after decompression, 8G), values (feature values per file, 1G), classes (10000), memory (bytes a training run may plan to allocate; default 3/4 of the memory available). Suffixes K, M, G, T are powers of 1024");
 
     /// <summary>The limits given (defaults for the rest).</summary>
     public static (DataLimits Data, long? MemoryBytes) Parse(ParsedArgs args)
     {
-        string? text = args.String(Spec.Name);
+        string? text = args.Value(Limit);
         if (text is null)
             return (DataLimits.Default, null);
         DataLimits defaults = DataLimits.Default;

@@ -1,3 +1,5 @@
+using System.CommandLine;
+
 namespace FastBackprop.Cli;
 
 /// <summary>The built-in problems of the train command.</summary>
@@ -128,17 +130,93 @@ internal sealed record TrainSettings
     /// <summary>The most bytes training may plan to allocate (--limit memory=N); null for the default.</summary>
     public long? MemoryLimit { get; init; }
 
-    public static readonly OptionSpec[] Specs =
-    [
-        new("--problem", 1), new("--csv", 1), new("--idx", 2), new("--test-csv", 1), new("--test-idx", 2), new("--regression", 0), new("--classification", 0),
-        .. CsvArgs.Specs,
-        new("--test-fraction", 1), new("--validation-fraction", 1), new("--patience", 1),
-        new("--hidden", 1), new("--dropout", 1), new("--layer-norm", 0), new("--activation", 1), new("--loss", 1), new("--optimizer", 1), new("--lr", 1, "--learning-rate"),
-        new("--weight-decay", 1), new("--schedule", 1), new("--batch", 1, "--batch-size"), new("--epochs", 1), new("--seed", 1),
-        new("--threads", 1), new("--standardize", 0), new("--no-standardize", 0), new("--save", 1), new("--plot", 1),
-        LimitArgs.Spec, new("--checkpoint", 1),
-    ];
+    /// <summary>Reads the train command's options (checked by the parser) and checks they fit together.</summary>
+    public static TrainSettings From(ParsedArgs args)
+    {
+        args.Exclusive(TrainOptions.Problem, TrainOptions.Csv, TrainOptions.Idx);
+        args.Exclusive(TrainOptions.TestCsv, TrainOptions.TestIdx);
+        args.Exclusive(TrainOptions.Standardize, TrainOptions.NoStandardize);
+        args.Requires(TrainOptions.TestCsv, TrainOptions.Csv);
+        args.Requires(TrainOptions.TestIdx, TrainOptions.Idx);
+        args.Exclusive(TrainOptions.Regression, TrainOptions.Classification);
+        args.Requires(TrainOptions.Regression, TrainOptions.Csv);
+        args.Requires(TrainOptions.Classification, TrainOptions.Csv);
+        foreach (Option csvOption in CsvArgs.Options)
+            args.Requires(csvOption, TrainOptions.Csv);
 
+        ProblemName? problem = args.Value(TrainOptions.Problem);
+        string? csv = args.File(TrainOptions.Csv);
+        string[]? idx = args.Files(TrainOptions.Idx);
+        if (problem is null && csv is null && idx is null)
+            problem = ProblemName.Digits;
+        bool regression = args.Has(TrainOptions.Regression);
+        bool hasTestSet = args.Has(TrainOptions.TestCsv) || args.Has(TrainOptions.TestIdx) || problem is ProblemName.Xor or ProblemName.Sine;
+        if (hasTestSet && args.Has(TrainOptions.TestFraction))
+            throw new UsageException(problem is ProblemName.Xor or ProblemName.Sine
+                ? $"--test-fraction does not apply to --problem {problem.Value.ToString().ToLowerInvariant()} (it has its own test points)"
+                : "--test-fraction does not apply when a test set is given (--test-csv / --test-idx)");
+
+        TrainDefaults d = TrainDefaults.For(problem);
+        int epochs = args.Value(TrainOptions.Epochs) ?? d.Epochs;
+        double validationFraction = args.Value(TrainOptions.ValidationFraction) ?? (problem == ProblemName.Xor ? 0 : 0.1);
+        int? patience = args.Value(TrainOptions.Patience);
+        if (patience is not null && validationFraction == 0)
+            throw new UsageException("--patience (early stopping) needs a validation set: --validation-fraction must be above 0");
+        if (problem == ProblemName.Xor && validationFraction > 0)
+            throw new UsageException("--problem xor has only 4 rows: it cannot hold out a validation set (--validation-fraction 0)");
+
+        string? plot = args.Value(TrainOptions.Plot);
+        if (plot is not null && !plot.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
+            throw new UsageException($"--plot writes SVG: the file name must end in .svg (got '{plot}')");
+        string? save = args.Value(TrainOptions.Save);
+        if (plot is not null)
+            FileArgs.CheckOutput("--plot", plot);
+        if (save is not null)
+            FileArgs.CheckOutput("--save", save);
+        (DataLimits limits, long? memoryLimit) = LimitArgs.Parse(args);
+        args.Requires(TrainOptions.Checkpoint, TrainOptions.Save);
+
+        return new TrainSettings
+        {
+            Problem = problem,
+            Csv = csv,
+            TestCsv = args.File(TrainOptions.TestCsv),
+            CsvOptions = csv is null ? null : CsvArgs.Build(args, regression ? CsvTask.Regression : CsvTask.Classification),
+            Idx = idx,
+            TestIdx = args.Files(TrainOptions.TestIdx),
+            Regression = regression,
+            Classification = args.Has(TrainOptions.Classification),
+            TestFraction = args.Value(TrainOptions.TestFraction) ?? (hasTestSet ? 0 : 0.2),
+            ValidationFraction = validationFraction,
+            Patience = patience,
+            Hidden = args.Value(TrainOptions.Hidden) ?? d.Hidden,
+            Dropout = args.Value(TrainOptions.Dropout),
+            LayerNorm = args.Has(TrainOptions.LayerNorm),
+            Activation = args.Value(TrainOptions.Activation) ?? d.Activation,
+            Loss = args.Value(TrainOptions.Loss) ?? LossName.Auto,
+            Optimizer = args.Value(TrainOptions.Optimizer) ?? d.Optimizer,
+            LearningRate = args.Value(TrainOptions.LearningRate) ?? d.LearningRate,
+            WeightDecay = args.Value(TrainOptions.WeightDecay),
+            Schedule = args.Value(TrainOptions.Schedule) ?? ScheduleName.Constant,
+            Batch = args.Value(TrainOptions.Batch) ?? d.Batch,
+            Epochs = epochs,
+            EpochsGiven = args.Has(TrainOptions.Epochs),
+            Seed = args.Value(TrainOptions.Seed) ?? DefaultSeed,
+            Threads = args.Value(TrainOptions.Threads),
+            Standardize = args.Has(TrainOptions.Standardize) ? true : args.Has(TrainOptions.NoStandardize) ? false : null,
+            Save = save,
+            Plot = plot,
+            Limits = limits,
+            MemoryLimit = memoryLimit,
+            Checkpoint = args.Value(TrainOptions.Checkpoint),
+        };
+    }
+}
+
+/// <summary>The options of the train command, each defined once (<see cref="CliOption"/>): the parser, the help and
+/// completion read these definitions.</summary>
+internal static class TrainOptions
+{
     private static readonly Dictionary<string, ProblemName> Problems = new()
     {
         ["digits"] = ProblemName.Digits,
@@ -179,161 +257,89 @@ internal sealed record TrainSettings
         ["cosine"] = ScheduleName.Cosine,
     };
 
-    /// <summary>Reads the train command's options (already split by <see cref="ParsedArgs"/>) and checks they fit together.</summary>
-    public static TrainSettings From(ParsedArgs args)
-    {
-        args.Exclusive("--problem", "--csv", "--idx");
-        args.Exclusive("--test-csv", "--test-idx");
-        args.Exclusive("--standardize", "--no-standardize");
-        args.Requires("--test-csv", "--csv");
-        args.Requires("--test-idx", "--idx");
-        args.Exclusive("--regression", "--classification");
-        args.Requires("--regression", "--csv");
-        args.Requires("--classification", "--csv");
-        foreach (OptionSpec csvOption in CsvArgs.Specs)
-            args.Requires(csvOption.Name, "--csv");
-
-        ProblemName? problem = args.Choice("--problem", Problems);
-        string? csv = args.File("--csv");
-        string[]? idx = args.Files("--idx");
-        if (problem is null && csv is null && idx is null)
-            problem = ProblemName.Digits;
-        bool regression = args.Has("--regression");
-        bool hasTestSet = args.Has("--test-csv") || args.Has("--test-idx") || problem is ProblemName.Xor or ProblemName.Sine;
-        if (hasTestSet && args.Has("--test-fraction"))
-            throw new UsageException(problem is ProblemName.Xor or ProblemName.Sine
-                ? $"--test-fraction does not apply to --problem {problem.Value.ToString().ToLowerInvariant()} (it has its own test points)"
-                : "--test-fraction does not apply when a test set is given (--test-csv / --test-idx)");
-
-        TrainDefaults d = TrainDefaults.For(problem);
-        int epochs = args.Int("--epochs", 1, MaxEpochs) ?? d.Epochs;
-        double validationFraction = args.Double("--validation-fraction", 0, 0.9) ?? (problem == ProblemName.Xor ? 0 : 0.1);
-        int? patience = args.Int("--patience", 1, MaxEpochs);
-        if (patience is not null && validationFraction == 0)
-            throw new UsageException("--patience (early stopping) needs a validation set: --validation-fraction must be above 0");
-        if (problem == ProblemName.Xor && validationFraction > 0)
-            throw new UsageException("--problem xor has only 4 rows: it cannot hold out a validation set (--validation-fraction 0)");
-
-        string? plot = args.String("--plot");
-        if (plot is not null && !plot.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
-            throw new UsageException($"--plot writes SVG: the file name must end in .svg (got '{plot}')");
-        string? save = args.String("--save");
-        if (plot is not null)
-            FileArgs.CheckOutput("--plot", plot);
-        if (save is not null)
-            FileArgs.CheckOutput("--save", save);
-        (DataLimits limits, long? memoryLimit) = LimitArgs.Parse(args);
-        args.Requires("--checkpoint", "--save");
-
-        return new TrainSettings
-        {
-            Problem = problem,
-            Csv = csv,
-            TestCsv = args.File("--test-csv"),
-            CsvOptions = csv is null ? null : CsvArgs.Build(args, regression ? CsvTask.Regression : CsvTask.Classification),
-            Idx = idx,
-            TestIdx = args.Files("--test-idx"),
-            Regression = regression,
-            Classification = args.Has("--classification"),
-            TestFraction = args.Double("--test-fraction", 0, 0.9) ?? (hasTestSet ? 0 : 0.2),
-            ValidationFraction = validationFraction,
-            Patience = patience,
-            Hidden = args.IntList("--hidden", 1, MaxUnits) ?? d.Hidden,
-            Dropout = args.Double("--dropout", 0, LayerSpec.MaxDropoutRate, exclusiveMin: true),
-            LayerNorm = args.Has("--layer-norm"),
-            Activation = args.Choice("--activation", Activations) ?? d.Activation,
-            Loss = args.Choice("--loss", Losses) ?? LossName.Auto,
-            Optimizer = args.Choice("--optimizer", Optimizers) ?? d.Optimizer,
-            LearningRate = args.Double("--lr", 0, 1e6, exclusiveMin: true) ?? d.LearningRate,
-            WeightDecay = args.Double("--weight-decay", 0, 1e6),
-            Schedule = args.Choice("--schedule", Schedules) ?? ScheduleName.Constant,
-            Batch = args.Int("--batch", 1, MaxBatch) ?? d.Batch,
-            Epochs = epochs,
-            EpochsGiven = args.Has("--epochs"),
-            Seed = args.Int("--seed", 0, int.MaxValue) ?? DefaultSeed,
-            Threads = args.Int("--threads", 1, 1024),
-            Standardize = args.Has("--standardize") ? true : args.Has("--no-standardize") ? false : null,
-            Save = save,
-            Plot = plot,
-            Limits = limits,
-            MemoryLimit = memoryLimit,
-            Checkpoint = args.Int("--checkpoint", 1, MaxEpochs),
-        };
-    }
-
-    public const string HelpText =
+    // Data.
+    public static readonly Option<ProblemName?> Problem = CliOption.Choice("--problem", Problems, "P",
         """
-        fastbackprop train - train a network, report it per epoch, test it, optionally save and plot
+        built-in problem (the default, digits, unless --csv or --idx is given):
+          digits  8x8 hand-written digits embedded in the program (1797 images, pixels
+                  scaled to [0,1]); 20% held out for testing
+          xor     the XOR truth table (trained and tested on its 4 rows)
+          sine    sin(x) on [-pi, pi]: 1024 random training points, 201 evenly spaced
+                  test points (regression)
+        """);
+    public static readonly Option<string?> Csv = CliOption.Text("--csv", "FILE",
+        "a CSV file (optionally .gz): one sample per row, features and a target column; classification unless --regression");
+    public static readonly Option<string[]?> Idx = CliOption.Values("--idx", 2, "IMAGES LABELS",
+        "IDX image and label files (optionally .gz), e.g. MNIST, Fashion-MNIST; unsigned-byte pixels scaled to [0,1]; other element types kept as stored and standardised");
+    public static readonly Option<string?> TestCsv = CliOption.Text("--test-csv", "FILE", "a separate test set for --csv (same columns)");
+    public static readonly Option<string[]?> TestIdx = CliOption.Values("--test-idx", 2, "IMAGES LABELS", "a separate test set for --idx");
+    public static readonly Option<bool> Regression = CliOption.Flag("--regression",
+        "the CSV target is a real number (mean squared error, identity output; targets standardised for training, predictions in the target's units)");
+    public static readonly Option<bool> Classification = CliOption.Flag("--classification",
+        "train on the target's values as classes even when they are numbers with many distinct values (which otherwise is an error suggesting --regression)");
 
-        Usage:
-          fastbackprop [train] [options]
+    // Splits.
+    public static readonly Option<double?> TestFraction = CliOption.Double("--test-fraction", 0, 0.9, "X",
+        "fraction held out for the final test when no test set is given (0.2)");
+    public static readonly Option<double?> ValidationFraction = CliOption.Double("--validation-fraction", 0, 0.9, "X",
+        "fraction of the training part used to validate after every epoch (0.1; 0 = none); the validation loss is what early stopping watches");
+    public static readonly Option<int?> Patience = CliOption.Int("--patience", 1, TrainSettings.MaxEpochs, "N",
+        "early stopping: stop after N epochs without a better validation loss and keep the weights of the best epoch (default: off, every epoch is trained; 20 when the epochs are raised for a small training part, see --epochs)");
 
-        Data (one of; default: --problem digits):
-          --problem P            built-in problem:
-                                   digits  8x8 hand-written digits embedded in the program (1797 images,
-                                           pixels scaled to [0,1]); 20% held out for testing
-                                   xor     the XOR truth table (trained and tested on its 4 rows)
-                                   sine    sin(x) on [-pi, pi]: 1024 random training points,
-                                           201 evenly spaced test points (regression)
-          --csv FILE             a CSV file (optionally .gz): one sample per row, features and a target
-                                 column; classification unless --regression
-          --idx IMAGES LABELS    IDX image and label files (optionally .gz), e.g. MNIST, Fashion-MNIST;
-                                 unsigned-byte pixels scaled to [0,1]; other element types kept as
-                                 stored and standardised
-          --test-csv FILE        a separate test set for --csv (same columns)
-          --test-idx IMAGES LABELS  a separate test set for --idx
-          --regression           the CSV target is a real number (mean squared error, identity output;
-                                 targets standardised for training, predictions in the target's units)
-          --classification       train on the target's values as classes even when they are numbers with
-                                 many distinct values (which otherwise is an error suggesting --regression)
+    // Network and training.
+    public static readonly Option<int[]?> Hidden = CliOption.IntList("--hidden", 1, TrainSettings.MaxUnits, "N[,N...]",
+        "hidden layer sizes, e.g. 256,128 (digits 64, xor 4, sine 32, others 128)");
+    public static readonly Option<double?> Dropout = CliOption.Double("--dropout", 0, LayerSpec.MaxDropoutRate, "P",
+        "inverted dropout after every hidden layer, dropping each value with probability P in training (off; inference never drops)", exclusiveMin: true);
+    public static readonly Option<bool> LayerNorm = CliOption.Flag("--layer-norm",
+        "layer normalisation after every hidden layer's activation (before its dropout): each row to mean 0, variance 1, then a learned scale and shift");
+    public static readonly Option<ActivationKind?> Activation = CliOption.Choice("--activation", Activations, "A",
+        "hidden activation: relu, tanh, sigmoid, leaky-relu, silu (relu; tanh for xor and sine)");
+    public static readonly Option<LossName?> Loss = CliOption.Choice("--loss", Losses, "L",
+        "auto (default), softmax-ce, binary-ce, mse. auto: softmax cross-entropy for classification, mean squared error for regression. binary-ce: one sigmoid output for a 2-class problem (or regression targets in [0,1])");
+    public static readonly Option<OptimizerName?> Optimizer = CliOption.Choice("--optimizer", Optimizers, "O",
+        "sgd, momentum (0.9), nesterov (0.9), adam, adamw (adam)");
+    public static readonly Option<double?> LearningRate = CliOption.Double("--lr", 0, 1e6, "X",
+        "learning rate (digits 0.003, xor 0.05, sine 0.01, others 0.001)", exclusiveMin: true, "--learning-rate");
+    public static readonly Option<double?> WeightDecay = CliOption.Double("--weight-decay", 0, 1e6, "X",
+        "L2 weight decay (0; adamw: decoupled, 0.01)");
+    public static readonly Option<ScheduleName?> Schedule = CliOption.Choice("--schedule", Schedules, "S",
+        "learning-rate schedule: constant (default), step (halve every quarter of the epochs), cosine (falling towards lr/100 by the end)");
+    public static readonly Option<int?> Batch = CliOption.Int("--batch", 1, TrainSettings.MaxBatch, "N",
+        "mini-batch size (digits 32, xor 4, sine 32, others 64)", "--batch-size");
+    public static readonly Option<int?> Epochs = CliOption.Int("--epochs", 1, TrainSettings.MaxEpochs, "N",
+        "passes over the training set (digits 30, xor 300, sine 300, others 20). Small files: without --epochs, --csv and --idx runs train at least 2000 optimizer steps, max(20, ceil(2000 / batches per epoch)) epochs (at most 1000), with early stopping (--patience 20) when that adds epochs");
+    public static readonly Option<int?> Seed = CliOption.Int("--seed", 0, int.MaxValue, "N",
+        "seed for splits, initial weights and shuffling (42)");
+    public static readonly Option<int?> Threads = CliOption.Int("--threads", 1, 1024, "N",
+        "most threads per matrix product (default: all cores)");
+    public static readonly Option<bool> Standardize = CliOption.Flag("--standardize",
+        "scale every feature to mean 0, variance 1 with statistics of the training part (default for --csv and sine)");
+    public static readonly Option<bool> NoStandardize = CliOption.Flag("--no-standardize",
+        "use the features as they are (default for unsigned-byte --idx, digits, xor)");
 
-        CSV format (with --csv, --test-csv):
-        {CSV}
+    // Output.
+    public static readonly Option<string?> Save = CliOption.Text("--save", "MODEL",
+        "save the trained model (network, standardisation, class labels); on Ctrl+C or SIGTERM, the best (or last complete) epoch's weights are saved");
+    public static readonly Option<int?> Checkpoint = CliOption.Int("--checkpoint", 1, TrainSettings.MaxEpochs, "N",
+        "with --save: also save the model every N epochs while training");
+    public static readonly Option<string?> Plot = CliOption.Text("--plot", "FILE.svg",
+        "draw the training and validation loss per epoch as an SVG line chart");
 
-        Splits:
-          --test-fraction X      fraction held out for the final test when no test set is given (0.2)
-          --validation-fraction X  fraction of the training part used to validate after every epoch
-                                 (0.1; 0 = none). The validation loss is what early stopping watches.
-          --patience N           early stopping: stop after N epochs without a better validation loss and
-                                 keep the weights of the best epoch (default: off, every epoch is trained;
-                                 20 when the epochs are raised for a small training part, see --epochs)
+    /// <summary>Every option of the command, in the order help lists them.</summary>
+    public static readonly Option[] All =
+    [
+        Problem, Csv, Idx, TestCsv, TestIdx, Regression, Classification, .. CsvArgs.Options,
+        TestFraction, ValidationFraction, Patience,
+        Hidden, Dropout, LayerNorm, Activation, Loss, Optimizer, LearningRate, WeightDecay, Schedule, Batch, Epochs, Seed, Threads,
+        Standardize, NoStandardize,
+        Save, Checkpoint, Plot, LimitArgs.Limit,
+    ];
 
-        Network and training:
-          --hidden N[,N...]      hidden layer sizes, e.g. 256,128     (digits 64, xor 4, sine 32, others 128)
-          --dropout P            inverted dropout after every hidden layer, dropping each value with
-                                 probability P in training (off; inference never drops)
-          --layer-norm           layer normalisation after every hidden layer's activation (before its
-                                 dropout): each row to mean 0, variance 1, then a learned scale and shift
-          --activation A         hidden activation: relu, tanh, sigmoid, leaky-relu, silu
-                                 (relu; tanh for xor and sine)
-          --loss L               auto (default), softmax-ce, binary-ce, mse. auto: softmax cross-entropy
-                                 for classification, mean squared error for regression. binary-ce: one
-                                 sigmoid output for a 2-class problem (or regression targets in [0,1])
-          --optimizer O          sgd, momentum (0.9), nesterov (0.9), adam, adamw          (adam)
-          --lr X                 learning rate        (digits 0.003, xor 0.05, sine 0.01, others 0.001)
-          --weight-decay X       L2 weight decay (0; adamw: decoupled, 0.01)
-          --schedule S           learning-rate schedule: constant (default), step (halve every quarter
-                                 of the epochs), cosine (falling towards lr/100 by the end)
-          --batch N              mini-batch size                  (digits 32, xor 4, sine 32, others 64)
-          --epochs N             passes over the training set     (digits 30, xor 300, sine 300, others 20)
-                                 Small files: without --epochs, --csv and --idx runs train at least 2000
-                                 optimizer steps, max(20, ceil(2000 / batches per epoch)) epochs (at most
-                                 1000), with early stopping (--patience 20) when that adds epochs
-          --seed N               seed for splits, initial weights and shuffling (42)
-          --threads N            most threads per matrix product (default: all cores)
-          --standardize          scale every feature to mean 0, variance 1 with statistics of the training
-                                 part (default for --csv and sine)
-          --no-standardize       use the features as they are (default for unsigned-byte --idx, digits, xor)
-
-        Output:
-          --save MODEL           save the trained model (network, standardisation, class labels); on
-                                 Ctrl+C or SIGTERM, the best (or last complete) epoch's weights are saved
-          --checkpoint N         with --save: also save the model every N epochs while training
-          --plot FILE.svg        draw the training and validation loss per epoch as an SVG line chart
-          -h, --help             show this help
-
-        Limits:
-        {LIMITS}
+    public const string Notes =
+        """
+        Data: one of --problem, --csv and --idx (default: --problem digits). The CSV options (--target,
+        --header, --separator, --text-labels) need --csv and apply to --test-csv too.
 
         Examples:
           fastbackprop --epochs 5
@@ -342,8 +348,4 @@ internal sealed record TrainSettings
               --test-idx t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz \
               --hidden 256,128 --lr 0.001 --batch 128 --epochs 25 --schedule cosine --plot loss.svg
         """;
-
-    public static string Help => HelpText
-        .Replace("{CSV}", CsvArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal)
-        .Replace("{LIMITS}", LimitArgs.HelpText.TrimEnd('\n', '\r'), StringComparison.Ordinal);
 }
