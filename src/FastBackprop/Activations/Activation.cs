@@ -54,7 +54,7 @@ public readonly record struct Activation
 
     /// <summary>Whether the derivative is written from the pre-activation z rather than from a = g(z), so a layer keeps Z
     /// for training.</summary>
-    public bool DerivativeNeedsPreActivation => Kind == ActivationKind.SiLU;
+    public bool DerivativeNeedsPreActivation => ActivationRegistry.Of(Kind).DerivativeFromPreActivation;
 
     /// <summary>Leaky ReLU with negative slope <paramref name="alpha"/> (in (0, <see cref="MaxLeakySlope"/>]).</summary>
     public static Activation LeakyReLU(double alpha = 0.01)
@@ -69,7 +69,7 @@ public readonly record struct Activation
     public const double MaxLeakySlope = 1000;
 
     /// <summary>Whether gradient descent can train through this activation (every kind but step).</summary>
-    public bool IsTrainable => Kind != ActivationKind.Step;
+    public bool IsTrainable => ActivationRegistry.Of(Kind).Trainable;
 
     /// <summary>Rebuilds an activation from its kind and parameter (e.g. when reading a saved model).</summary>
     public static Activation FromKind(ActivationKind kind, double alpha = 0.01) => kind switch

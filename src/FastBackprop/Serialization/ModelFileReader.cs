@@ -163,8 +163,8 @@ public static partial class ModelFile
             var kind = (ActivationKind)r.U8(field);
             if (!Enum.IsDefined(kind))
                 throw r.Error(at, field, $"unknown activation kind {(int)kind}.");
-            if (kind == ActivationKind.Softmax && l != layerCount - 1)
-                throw r.Error(at, field, $"softmax is only allowed on the output layer, but layer {l} of {layerCount} uses it.");
+            if (ActivationRegistry.Of(kind).OutputOnly && l != layerCount - 1)
+                throw r.Error(at, field, $"{kind.ToString().ToLowerInvariant()} is only allowed on the output layer, but layer {l} of {layerCount} uses it.");
             byte kindCode = r.U8($"layer {l} kind");
             int8[l] = version >= 4 && kindCode == Int8DenseKind;
             var layerKind = int8[l] ? LayerKind.Dense : (LayerKind)kindCode;

@@ -224,14 +224,9 @@ internal static class TrainOptions
         ["sine"] = ProblemName.Sine,
     };
 
-    private static readonly Dictionary<string, ActivationKind> Activations = new()
-    {
-        ["relu"] = ActivationKind.ReLU,
-        ["tanh"] = ActivationKind.Tanh,
-        ["sigmoid"] = ActivationKind.Sigmoid,
-        ["leaky-relu"] = ActivationKind.LeakyReLU,
-        ["silu"] = ActivationKind.SiLU,
-    };
+    /// <summary>The hidden activations by their command-line names, from the library's one table of them.</summary>
+    private static readonly Dictionary<string, ActivationKind> Activations = ActivationRegistry.All
+        .Where(a => a.CliName is not null).ToDictionary(a => a.CliName!, a => a.Kind);
 
     private static readonly Dictionary<string, LossName> Losses = new()
     {
@@ -294,7 +289,7 @@ internal static class TrainOptions
     public static readonly Option<bool> LayerNorm = CliOption.Flag("--layer-norm",
         "layer normalisation after every hidden layer's activation (before its dropout): each row to mean 0, variance 1, then a learned scale and shift");
     public static readonly Option<ActivationKind?> Activation = CliOption.Choice("--activation", Activations, "A",
-        "hidden activation: relu, tanh, sigmoid, leaky-relu, silu (relu; tanh for xor and sine)");
+        $"hidden activation: {string.Join(", ", Activations.Keys)} (relu; tanh for xor and sine)");
     public static readonly Option<LossName?> Loss = CliOption.Choice("--loss", Losses, "L",
         "auto (default), softmax-ce, binary-ce, mse. auto: softmax cross-entropy for classification, mean squared error for regression. binary-ce: one sigmoid output for a 2-class problem (or regression targets in [0,1])");
     public static readonly Option<OptimizerName?> Optimizer = CliOption.Choice("--optimizer", Optimizers, "O",

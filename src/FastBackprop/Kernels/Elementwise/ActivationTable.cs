@@ -15,8 +15,8 @@ internal interface IActivationVisitor<T> where T : unmanaged
 /// <summary>
 /// The one place that maps an activation to its operators (the activation switch was written out in four
 /// kernels). The forward GEMM epilogue, the δ epilogue, the elementwise passes and the unfused paths all dispatch here,
-/// so a new elementwise activation is its enum entry, its two operators and one line below (plus the command line's name
-/// for it and the test reference).
+/// so a new elementwise activation is its enum entry, its two operators and one line below, plus its row in
+/// <see cref="ActivationRegistry"/> (command-line name, initialisation, ONNX operators) and the test reference.
 /// </summary>
 internal static class ActivationTable<T> where T : unmanaged, IBinaryFloatingPointIeee754<T>
 {

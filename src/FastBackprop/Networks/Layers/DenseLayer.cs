@@ -158,8 +158,8 @@ internal sealed class DenseLayerType : LayerType
             throw new ArgumentOutOfRangeException(argument, spec.Units, $"Layer {index} has {spec.Units} units; it needs at least 1.");
         if (!Enum.IsDefined(spec.Activation.Kind))
             throw new ArgumentOutOfRangeException(argument, spec.Activation.Kind, $"Layer {index} has an unknown activation kind.");
-        if (spec.Activation.Kind == ActivationKind.Softmax && index != count - 1)
-            throw new ArgumentException($"Softmax is only allowed on the output layer, but layer {index} of {count} uses it.", argument);
+        if (ActivationRegistry.Of(spec.Activation.Kind).OutputOnly && index != count - 1)
+            throw new ArgumentException($"{spec.Activation.Kind} is only allowed on the output layer, but layer {index} of {count} uses it.", argument);
         return spec;
     }
 
@@ -167,7 +167,7 @@ internal sealed class DenseLayerType : LayerType
 
     public override void Initialize<T>(LayerSpec spec, int inputs, Span<T> weights, Span<T> biases, Random random)
     {
-        if (spec.Activation.Kind is ActivationKind.ReLU or ActivationKind.LeakyReLU)
+        if (ActivationRegistry.Of(spec.Activation.Kind).Initialization == WeightInitialization.He)
         {
             // He: N(0, 2/fan_in), keeps the variance of ReLU activations constant across layers.
             double std = Math.Sqrt(2.0 / inputs);

@@ -40,19 +40,20 @@ internal sealed class OnnxChain
         ["Sub"] = c => c.Sub(),
         ["Mul"] = c => c.MulOrDiv(),
         ["Div"] = c => c.MulOrDiv(),
-        ["Relu"] = c => c.Relu(),
-        ["LeakyRelu"] = c => c.LeakyRelu(),
-        ["Sigmoid"] = c => c.Sigmoid(),
-        ["Tanh"] = c => c.Tanh(),
-        ["Softmax"] = c => c.Softmax(),
         ["Identity"] = c => c.PassThrough(),
         ["Dropout"] = c => c.Dropout(),
         ["Flatten"] = c => c.Flatten(),
     });
 
-    /// <summary>The handlers, and one for the operator of each layer kind that maps one (<see cref="LayerType.OnnxOperator"/>).</summary>
+    /// <summary>The handlers, one for each operator an activation starts with (<see cref="ActivationRegistry"/>), and one for
+    /// the operator of each layer kind that maps one (<see cref="LayerType.OnnxOperator"/>).</summary>
     private static Dictionary<string, Func<OnnxChain, int>> KindHandlers(Dictionary<string, Func<OnnxChain, int>> handlers)
     {
+        foreach (ActivationInfo info in ActivationRegistry.All)
+        {
+            if (info.OnnxOperators.Length > 0)
+                handlers.TryAdd(info.OnnxOperators[0], c => c.ActivationOperators());
+        }
         foreach (LayerType type in LayerType.All)
         {
             if (type.OnnxOperator is string op)
@@ -243,38 +244,55 @@ internal sealed class OnnxChain
         return 1;
     }
 
-    private int Relu()
+    /// <summary>An activation (<see cref="ActivationRegistry"/>): the longest operator pattern that starts with this node and
+    /// that the next nodes complete (Relu then Sign is step, Sigmoid then Mul(z, ·) SiLU), else the activation of this one
+    /// operator, with its attributes (LeakyRelu's slope, Softmax's axis).</summary>
+    private int ActivationOperators()
     {
         Arity(1, 1);
-        Attributes();
-        // Sign(Relu(z)): 1 for z > 0, else 0.
-        if (Next("Sign", n => n.Inputs.Count == 1 && n.Inputs[0] == node.Outputs[0] && n.Attributes.Count == 0) is { } sign)
-            return Pair(sign, FastBackprop.Activation.Step);
-        SetActivation(FastBackprop.Activation.ReLU);
+        string op = node.OpType;
+        Attributes(op switch { "LeakyRelu" => ["alpha"], "Softmax" => ["axis"], _ => [] });
+        ActivationInfo? single = null;
+        foreach (ActivationInfo info in ActivationRegistry.All)
+        {
+            string[] ops = info.OnnxOperators;
+            if (ops.Length == 0 || ops[0] != op)
+                continue;
+            if (ops.Length == 1)
+            {
+                single = info;
+                continue;
+            }
+            if (Next(ops[1], ops[1] == "Mul"
+                    // z·σ(z), the operands in either order.
+                    ? n => n.Inputs.Count == 2 && (n.Inputs[0] == Current && n.Inputs[1] == node.Outputs[0] || n.Inputs[1] == Current && n.Inputs[0] == node.Outputs[0])
+                    : n => n.Inputs.Count == 1 && n.Inputs[0] == node.Outputs[0] && n.Attributes.Count == 0) is { } next)
+                return Pair(next, FastBackprop.Activation.FromKind(info.Kind));
+        }
+        SetActivation(single!.Kind switch
+        {
+            ActivationKind.LeakyReLU => LeakySlope(),
+            ActivationKind.Softmax => SoftmaxOnLastAxis(),
+            ActivationKind kind => FastBackprop.Activation.FromKind(kind),
+        });
         return 1;
     }
 
-    private int LeakyRelu()
+    private Activation LeakySlope()
     {
-        Arity(1, 1);
-        Attributes("alpha");
         double slope = ShortestDouble(FloatAttribute("alpha", 0.01f));
         if (!(slope > 0 && slope <= Activation.MaxLeakySlope))
             throw Error($"alpha = {slope} is outside (0, {Activation.MaxLeakySlope}], the slopes the library's leaky ReLU takes.");
-        SetActivation(FastBackprop.Activation.LeakyReLU(slope));
-        return 1;
+        return FastBackprop.Activation.LeakyReLU(slope);
     }
 
-    private int Sigmoid()
+    private Activation SoftmaxOnLastAxis()
     {
-        Arity(1, 1);
-        Attributes();
-        // z·σ(z), the operands in either order.
-        if (Next("Mul", n => n.Inputs.Count == 2 && (n.Inputs[0] == Current && n.Inputs[1] == node.Outputs[0]
-                || n.Inputs[1] == Current && n.Inputs[0] == node.Outputs[0])) is { } mul)
-            return Pair(mul, FastBackprop.Activation.SiLU);
-        SetActivation(FastBackprop.Activation.Sigmoid);
-        return 1;
+        // Before opset 13 the default axis is 1; on [batch, features] 1 and −1 are both the last axis.
+        long axis = IntAttribute("axis", opset < 13 ? 1 : -1);
+        if (axis is not (1 or -1))
+            throw Error($"axis = {axis}: only the last axis of a [batch, features] tensor (1 or -1) is supported.");
+        return FastBackprop.Activation.Softmax;
     }
 
     /// <summary>The node after this one, if it is <paramref name="op"/> of the default domain and <paramref name="wired"/>
@@ -289,26 +307,6 @@ internal sealed class OnnxChain
         Current = second.Outputs.Count == 1 ? second.Outputs[0]
             : throw ModelFormatError.Create(name, second.Offset, second.Describe(index + 1), "the node must have one output.");
         return 2;
-    }
-
-    private int Tanh()
-    {
-        Arity(1, 1);
-        Attributes();
-        SetActivation(FastBackprop.Activation.Tanh);
-        return 1;
-    }
-
-    private int Softmax()
-    {
-        Arity(1, 1);
-        Attributes("axis");
-        // Before opset 13 the default axis is 1; on [batch, features] 1 and −1 are both the last axis.
-        long axis = IntAttribute("axis", opset < 13 ? 1 : -1);
-        if (axis is not (1 or -1))
-            throw Error($"axis = {axis}: only the last axis of a [batch, features] tensor (1 or -1) is supported.");
-        SetActivation(FastBackprop.Activation.Softmax);
-        return 1;
     }
 
     /// <summary>Appends a layer of a width-keeping kind (its spec, one value per feature in each of its two tensors),

@@ -60,26 +60,13 @@ internal static class OnnxExporter
                 Constant(b, [spec.Units], network.Biases(layer));
                 Node("Gemm", $"layer{layer}_gemm", [writer.Current, w, b], IntAttribute("transB", 1));
             }
+            // The activation as its operators (ActivationRegistry), each reading the one before; a Mul multiplies z by it.
             string z = writer.Current;
-            switch (spec.Activation.Kind)
+            string[] operators = ActivationRegistry.Of(spec.Activation.Kind).OnnxOperators;
+            foreach (string op in operators)
             {
-                case ActivationKind.Identity: break;
-                case ActivationKind.ReLU: Node("Relu", prefix + "relu", [z]); break;
-                case ActivationKind.LeakyReLU: Node("LeakyRelu", prefix + "leakyrelu", [z], FloatAttribute("alpha", (float)spec.Activation.Alpha)); break;
-                case ActivationKind.Sigmoid: Node("Sigmoid", prefix + "sigmoid", [z]); break;
-                case ActivationKind.Tanh: Node("Tanh", prefix + "tanh", [z]); break;
-                case ActivationKind.Softmax: Node("Softmax", prefix + "softmax", [z], IntAttribute("axis", -1)); break;
-                case ActivationKind.SiLU:
-                    Node("Sigmoid", prefix + "silu_sigmoid", [z]);
-                    Node("Mul", prefix + "silu_mul", [z, writer.Current]);
-                    break;
-                case ActivationKind.Step:
-                    // 1 for z > 0, else 0: Relu maps z ≤ 0 to 0, Sign maps the positive rest to 1.
-                    Node("Relu", prefix + "step_relu", [z]);
-                    Node("Sign", prefix + "step_sign", [writer.Current]);
-                    break;
-                default:
-                    throw new NotSupportedException($"activation {spec.Activation} has no ONNX export");
+                string name = prefix + (operators.Length == 1 ? "" : spec.Activation.Kind.ToString().ToLowerInvariant() + "_") + op.ToLowerInvariant();
+                Node(op, name, op == "Mul" ? [z, writer.Current] : [writer.Current], ActivationAttributes(op, spec.Activation));
             }
         }
         if (model.TargetStandardization is { } target)
@@ -158,6 +145,14 @@ internal static class OnnxExporter
         return tensor.Varint(OnnxFields.TensorDataType, (ulong)dataType).String(OnnxFields.TensorName, name)
             .Bytes(OnnxFields.TensorRawData, MemoryMarshal.AsBytes(values).ToArray());
     }
+
+    /// <summary>An activation operator's attributes: LeakyRelu's slope (as float), Softmax's last axis.</summary>
+    private static ProtoWriter[] ActivationAttributes(string op, Activation activation) => op switch
+    {
+        "LeakyRelu" => [FloatAttribute("alpha", (float)activation.Alpha)],
+        "Softmax" => [IntAttribute("axis", -1)],
+        _ => [],
+    };
 
     internal static ProtoWriter IntAttribute(string name, long value) =>
         new ProtoWriter().String(OnnxFields.AttributeName, name).Int64(OnnxFields.AttributeI, value).Varint(OnnxFields.AttributeType, OnnxFields.AttributeTypeInt);
