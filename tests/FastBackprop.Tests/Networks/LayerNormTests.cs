@@ -202,6 +202,29 @@ public class LayerNormTests
         return loss;
     }
 
+    /// <summary>Gradients are overwritten, not added to, by a second call; and the fused SGD step (<c>TrainStep</c>: γ and β
+    /// updated as soon as their gradients are known) gives the bits of ComputeGradients followed by ApplyGradients.</summary>
+    [Fact]
+    public void Gradients_are_overwritten_and_the_fused_step_equals_gradients_then_update()
+    {
+        static Network<float> Net() => new(5, [new(6, Activation.Tanh), LayerSpec.LayerNorm(), new(6, Activation.ReLU), LayerSpec.LayerNorm(1e-3),
+            new(3, Activation.Softmax)], seed: 11);
+        var random = new Random(12);
+        float[] x = Enumerable.Range(0, 7 * 5).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+        int[] labels = Enumerable.Range(0, 7).Select(_ => random.Next(3)).ToArray();
+        Network<float> once = Net(), twice = Net(), fused = Net();
+        Gradients<float> g1 = once.CreateGradients(), g2 = twice.CreateGradients();
+        once.ComputeGradients(x, labels, 7, Loss.SoftmaxCrossEntropy, g1);
+        twice.ComputeGradients(x, labels, 7, Loss.SoftmaxCrossEntropy, g2);
+        twice.ComputeGradients(x, labels, 7, Loss.SoftmaxCrossEntropy, g2);
+        Bits.Equal<float>(g1.Values, g2.Values, "gradients computed twice into one buffer");
+        Assert.Contains(g1.Weights(1).ToArray(), v => v != 0);
+        once.ApplyGradients(g1, 0.1);
+        fused.TrainStep(x, labels, 7, Loss.SoftmaxCrossEntropy, 0.1);
+        Bits.Equal<float>(once.Parameters, fused.Parameters, "TrainStep against ComputeGradients + ApplyGradients");
+        Assert.NotEqual(Net().Weights(3).ToArray(), fused.Weights(3).ToArray());
+    }
+
     [Fact]
     public void A_new_layer_normalisation_starts_as_the_identity_normalisation_and_states_its_width()
     {
@@ -341,6 +364,12 @@ public class LayerNormTests
         Assert.Equal(model.Network.Weights(1).ToArray(), imported.Network.Weights(1).ToArray());
         float[] x = OnnxTestModels.RandomValues(new Random(2), 9 * 6, 40);
         Assert.Equal(Predict(model, x, 9), Predict(imported, x, 9));
+        // The node as written: the chain's value, the layer's scale and bias initializers, the last axis, ε as float.
+        FastBackprop.Onnx.OnnxGraph graph = FastBackprop.Onnx.OnnxParser.Parse(stream.ToArray(), null).Graph!;
+        FastBackprop.Onnx.OnnxNode norm = graph.Nodes.Single(n => n.Name == "layer1_layernorm");
+        Assert.Equal(("LayerNormalization", "layer0_relu_out", "layer1_scale", "layer1_bias"), (norm.OpType, norm.Inputs[0], norm.Inputs[1], norm.Inputs[2]));
+        Assert.Equal([("axis", -1L, 0f), ("epsilon", 0L, 1e-3f)], norm.Attributes.Select(a => (a.Name, a.I, a.F)));
+        Assert.Equal(model.Network.Biases(1).ToArray(), graph.Initializers["layer1_bias"].Floats);
     }
 
     [Fact]
@@ -380,6 +409,9 @@ public class LayerNormTests
         { "epsilon 0", "epsilon = 0 is outside [1E-12, 1], the range the library's layer normalisation takes." },
         { "scale of 4", "its scale 'gamma' has dims [4]; [5] (one per feature of its input) is needed." },
         { "Relu after it", "Relu does not follow a Gemm or MatMul: an activation must come right after a dense layer (one per layer)." },
+        { "one input", "it has 1 inputs; 2 to 3 expected." },
+        { "an unknown attribute", "attribute 'momentum' is not supported on LayerNormalization (only axis, epsilon, stash_type)." },
+        { "axis 1", "" },
     };
 
     [Theory]
@@ -397,12 +429,23 @@ public class LayerNormTests
             "axis 0" => graph.Node("LayerNormalization", "norm", ["z1", "gamma"], "n1", ("axis", 0L)),
             "stash_type 0" => graph.Node("LayerNormalization", "norm", ["z1", "gamma"], "n1", ("stash_type", 0L)),
             "epsilon 0" => graph.Node("LayerNormalization", "norm", ["z1", "gamma"], "n1", ("epsilon", 0f)),
+            "one input" => graph.Node("LayerNormalization", "norm", ["z1"], "n1"),
+            "an unknown attribute" => graph.Node("LayerNormalization", "norm", ["z1", "gamma"], "n1", ("momentum", 0.5f)),
+            "axis 1" => graph.Node("LayerNormalization", "norm", ["z1", "gamma"], "n1", ("axis", 1L)),
             _ => graph.Node("LayerNormalization", "norm", ["z1", "gamma"], "n1"),
         };
         if (defect == "Relu after it")
             graph = graph.Node("Relu", "act", ["n1"], "r1").Node("Gemm", "fc2", ["r1", "w2"], "y", ("transB", 1L));
         else
             graph = graph.Node("Gemm", "fc2", ["n1", "w2"], "y", ("transB", 1L));
+        if (message.Length == 0)
+        {
+            // Axis 1 is the last axis of [batch, features]: accepted, the default bias zero.
+            Network<float> net = OnnxModel.Import<float>(new MemoryStream(graph.Build())).Network;
+            Assert.Equal(LayerKind.LayerNorm, net.Layer(1).Kind);
+            Assert.All(net.Biases(1).ToArray(), b => Assert.Equal(0f, b));
+            return;
+        }
         var e = Assert.Throws<InvalidDataException>(() => OnnxModel.Import<float>(new MemoryStream(graph.Build())));
         Assert.True(e.Message.EndsWith(message, StringComparison.Ordinal), e.Message);
     }
