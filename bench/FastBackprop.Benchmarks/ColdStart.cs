@@ -24,22 +24,28 @@ public static class ColdStart
         {
             for (int repeat = 0; repeat < repeats; repeat++)
             {
-                var start = new ProcessStartInfo(Environment.ProcessPath!, [self, ChildOption, seconds.ToString(CultureInfo.InvariantCulture)])
-                {
-                    RedirectStandardOutput = true,
-                    UseShellExecute = false,
-                };
-                start.Environment["DOTNET_PROCESSOR_COUNT"] = processors.ToString(CultureInfo.InvariantCulture);
-                // Default runtime settings: drop anything that would change tiering in the child.
-                foreach (string knob in new[] { "DOTNET_TieredCompilation", "DOTNET_TieredPGO", "DOTNET_TC_QuickJitForLoops", "DOTNET_ReadyToRun" })
-                    start.Environment.Remove(knob);
-                using Process child = Process.Start(start)!;
+                using Process child = StartChild([self, ChildOption, seconds.ToString(CultureInfo.InvariantCulture)], processors);
                 string line = child.StandardOutput.ReadToEnd().Trim();
                 child.WaitForExit();
                 Console.WriteLine(line);
             }
         }
         return 0;
+    }
+
+    /// <summary>This program again, as a fresh process with <paramref name="processors"/> processors and default runtime
+    /// settings (anything that would change tiering removed), its standard output redirected.</summary>
+    internal static Process StartChild(string[] arguments, int processors)
+    {
+        var start = new ProcessStartInfo(Environment.ProcessPath!, arguments)
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        start.Environment["DOTNET_PROCESSOR_COUNT"] = processors.ToString(CultureInfo.InvariantCulture);
+        foreach (string knob in new[] { "DOTNET_TieredCompilation", "DOTNET_TieredPGO", "DOTNET_TC_QuickJitForLoops", "DOTNET_ReadyToRun" })
+            start.Environment.Remove(knob);
+        return Process.Start(start)!;
     }
 
     public static int RunChild(double seconds)

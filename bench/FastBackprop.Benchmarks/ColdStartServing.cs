@@ -34,15 +34,7 @@ public static class ColdStartServing
             {
                 for (int repeat = 0; repeat < repeats; repeat++)
                 {
-                    var start = new ProcessStartInfo(Environment.ProcessPath!, [self, ChildOption, folder])
-                    {
-                        RedirectStandardOutput = true,
-                        UseShellExecute = false,
-                    };
-                    start.Environment["DOTNET_PROCESSOR_COUNT"] = processors.ToString(CultureInfo.InvariantCulture);
-                    foreach (string knob in new[] { "DOTNET_TieredCompilation", "DOTNET_TieredPGO", "DOTNET_TC_QuickJitForLoops", "DOTNET_ReadyToRun" })
-                        start.Environment.Remove(knob);
-                    using Process child = Process.Start(start)!;
+                    using Process child = ColdStart.StartChild([self, ChildOption, folder], processors);
                     Console.Write(child.StandardOutput.ReadToEnd());
                     child.WaitForExit();
                 }
