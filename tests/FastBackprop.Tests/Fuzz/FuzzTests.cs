@@ -77,6 +77,12 @@ public sealed class FuzzTests(ITestOutputHelper output)
             ModelSeed model = Seeds.Model(random);
             Model<float> loaded = ModelFile.Load<float>(new MemoryStream(model.Bytes));
             Assert.Null(NonsenseChecks.Model(loaded));
+
+            OnnxSeed qdq = Seeds.Qdq(random);
+            Model<float> imported = OnnxModel.Import<float>(new MemoryStream(qdq.Bytes));
+            Assert.True(imported.Quantized is { } q && Enumerable.Range(0, imported.Network.LayerCount).All(q.IsQuantized), qdq.Description);
+            Assert.Equal(qdq.InputSize, imported.InputSize);
+            Assert.Null(NonsenseChecks.Model(imported));
         }
     }
 

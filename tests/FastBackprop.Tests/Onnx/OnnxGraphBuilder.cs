@@ -130,6 +130,44 @@ internal sealed class OnnxGraphBuilder
         return this;
     }
 
+    /// <summary>An integer initializer (uint8, int8, int16, uint16 or int32) in int32_data, packed (one run of varints, as
+    /// onnx.helper.make_tensor writes zero points) or one varint field per value, or little-endian in raw_data.</summary>
+    public OnnxGraphBuilder IntegerInitializer(string name, long[] dims, int dataType, int[] values, string storage = "packed")
+    {
+        var t = new ProtoWriter();
+        foreach (long d in dims)
+            t.Int64(OnnxFields.TensorDims, d);
+        t.Varint(OnnxFields.TensorDataType, (ulong)dataType).String(OnnxFields.TensorName, name);
+        if (storage == "packed")
+        {
+            var run = new List<byte>();
+            foreach (int v in values)
+            {
+                ulong u = unchecked((ulong)(long)v);   // negative: ten bytes, sign-extended
+                for (; u >= 0x80; u >>= 7)
+                    run.Add((byte)(u | 0x80));
+                run.Add((byte)u);
+            }
+            t.Bytes(OnnxFields.TensorInt32Data, [.. run]);
+        }
+        else if (storage == "unpacked")
+        {
+            foreach (int v in values)
+                t.Int64(OnnxFields.TensorInt32Data, v);
+        }
+        else
+        {
+            int size = dataType switch { OnnxFields.DataTypeUInt8 or OnnxFields.DataTypeInt8 => 1, OnnxFields.DataTypeUInt16 or OnnxFields.DataTypeInt16 => 2, _ => 4 };
+            byte[] bytes = new byte[values.Length * size];
+            for (int i = 0; i < values.Length; i++)
+                for (int b = 0; b < size; b++)
+                    bytes[i * size + b] = (byte)(values[i] >> (8 * b));
+            t.Bytes(OnnxFields.TensorRawData, bytes);
+        }
+        graph.Message(OnnxFields.GraphInitializer, t);
+        return this;
+    }
+
     /// <summary>A node of another operator domain (e.g. ONNX Runtime's com.microsoft contrib operators).</summary>
     public OnnxGraphBuilder DomainNode(string domain, string op, string name, string[] inputs, string output)
     {

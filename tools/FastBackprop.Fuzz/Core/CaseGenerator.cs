@@ -404,14 +404,26 @@ public sealed class CaseGenerator(FuzzSettings settings)
 
     // ---- ONNX --------------------------------------------------------------------------------------------
 
-    /// <summary>A seed model exported to ONNX, then byte mutations (protobuf has no checksum: every mutation reaches
-    /// the parser) or a hostile length: a length-delimited field's length replaced by a huge or off-by-one varint.</summary>
+    /// <summary>A seed model exported to ONNX (or, one case in four, a QDQ graph: <see cref="Seeds.Qdq"/>), then byte
+    /// mutations (protobuf has no checksum: every mutation reaches the parser) or a hostile length: a length-delimited
+    /// field's length replaced by a huge or off-by-one varint.</summary>
     private static FuzzCase Onnx(Random random, int runSeed, int index)
     {
-        ModelSeed seed = Seeds.Model(random);
-        using var exported = new MemoryStream();
-        OnnxModel.Export(ModelFile.Load<float>(new MemoryStream(seed.Bytes)), exported);
-        byte[] bytes = exported.ToArray();
+        byte[] bytes;
+        string description;
+        int inputSize;
+        if (random.Next(4) == 0)
+        {
+            OnnxSeed qdq = Seeds.Qdq(random);
+            (bytes, description, inputSize) = (qdq.Bytes, qdq.Description, qdq.InputSize);
+        }
+        else
+        {
+            ModelSeed seed = Seeds.Model(random);
+            using var exported = new MemoryStream();
+            OnnxModel.Export(ModelFile.Load<float>(new MemoryStream(seed.Bytes)), exported);
+            (bytes, description, inputSize) = (exported.ToArray(), "onnx export of " + seed.Description, seed.InputSize);
+        }
         var what = new StringBuilder();
         if (random.Next(4) > 0)
             bytes = ByteMutations.Mutate(bytes, random, what);
@@ -431,8 +443,8 @@ public sealed class CaseGenerator(FuzzSettings settings)
             what.Append($"length of the field at {at} := {length}");
             bytes = [.. bytes.AsSpan(0, at + 1), .. varint, .. bytes.AsSpan(at + 2)];
         }
-        return new FuzzCase(FuzzKind.Onnx, runSeed, index, "onnx export of " + seed.Description, what.ToString(),
-            [("model.onnx", FuzzFile.FromBytes(bytes))], ModelInputSize: seed.InputSize);
+        return new FuzzCase(FuzzKind.Onnx, runSeed, index, description, what.ToString(),
+            [("model.onnx", FuzzFile.FromBytes(bytes))], ModelInputSize: inputSize);
     }
 
     private static readonly double[] HugeValues = [1e30, 1e38, -1e38, 3.4e38, 1e300, double.MaxValue, double.NaN, double.PositiveInfinity];

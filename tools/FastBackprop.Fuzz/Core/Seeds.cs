@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.IO.Compression;
 using System.Text;
+using FastBackprop.Onnx;
 
 namespace FastBackprop.Fuzz;
 
@@ -14,6 +15,9 @@ public sealed record IdxSeed(byte[] Images, byte[] Labels, bool GzipImages, bool
 /// <summary>A valid model file and what it was built from.</summary>
 public sealed record ModelSeed(byte[] Bytes, int InputSize, bool Standardized, bool Labelled, bool HasLoss, bool Double, string Description,
     bool Quantized = false);
+
+/// <summary>A valid ONNX file in the QDQ form and the input size of its network.</summary>
+public sealed record OnnxSeed(byte[] Bytes, int InputSize, string Description);
 
 /// <summary>
 /// Valid files, generated from a random source: every seed loads without error (the fuzz test checks that). Small on
@@ -208,5 +212,50 @@ public static class Seeds
         using (var gz = new GZipStream(output, CompressionLevel.Fastest))
             gz.Write(bytes);
         return output.ToArray();
+    }
+    /// <summary>An MLP in the QDQ form quantize_static writes: per layer a DequantizeLinear of int8 weight codes (one scale,
+    /// or one per unit; zero points packed in int32_data, unpacked, or raw), MatMul + Add or Gemm with a dequantized int32
+    /// bias, an activation, and now and then an activation's QuantizeLinear → DequantizeLinear pair.</summary>
+    public static OnnxSeed Qdq(Random random)
+    {
+        int layers = random.Next(1, 4), inputs = random.Next(1, 9), width = inputs;
+        string[] storage = ["packed", "unpacked", "raw"];
+        var g = new Tests.Onnx.OnnxGraphBuilder { Opset = random.Next(13, 22) };
+        g.Input("x", null, inputs);
+        string current = "x";
+        var description = new StringBuilder($"QDQ {inputs}");
+        for (int l = 0; l < layers; l++)
+        {
+            int units = l == layers - 1 ? random.Next(1, 5) : random.Next(1, 10);
+            bool perUnit = random.Next(2) == 0, gemm = random.Next(2) == 0;
+            sbyte[] codes = [.. Enumerable.Range(0, width * units).Select(_ => (sbyte)random.Next(-127, 128))];
+            float[] scales = [.. Enumerable.Range(0, perUnit ? units : 1).Select(_ => (float)Math.Pow(10, -1 - 2 * random.NextDouble()))];
+            long[] scaleDims = perUnit ? [units] : [];
+            g.Int8Initializer($"W{l}_q", gemm ? [units, width] : [width, units], codes).Initializer($"W{l}_scale", scaleDims, scales)
+                .IntegerInitializer($"W{l}_zero", scaleDims, OnnxFields.DataTypeInt8, new int[scales.Length], storage[random.Next(3)]);
+            (string, object)[] axis = perUnit ? [("axis", gemm ? 0 : 1)] : [];
+            g.Node("DequantizeLinear", $"W{l}_dq", [$"W{l}_q", $"W{l}_scale", $"W{l}_zero"], $"W{l}", axis);
+            if (random.Next(3) == 0)
+            {
+                g.Initializer($"a{l}_scale", [], [0.05f]).IntegerInitializer($"a{l}_zero", [], OnnxFields.DataTypeUInt8, [128], storage[random.Next(3)])
+                    .Node("QuantizeLinear", $"a{l}_q", [current, $"a{l}_scale", $"a{l}_zero"], $"a{l}_quantized")
+                    .Node("DequantizeLinear", $"a{l}_dq", [$"a{l}_quantized", $"a{l}_scale", $"a{l}_zero"], $"a{l}_dequantized");
+                current = $"a{l}_dequantized";
+            }
+            int[] bias = [.. Enumerable.Range(0, units).Select(_ => random.Next(-5000, 5001))];
+            g.IntegerInitializer($"b{l}_q", [units], OnnxFields.DataTypeInt32, bias, storage[random.Next(3)]).Initializer($"b{l}_scale", [], [1e-4f])
+                .Node("DequantizeLinear", $"b{l}_dq", [$"b{l}_q", $"b{l}_scale"], $"b{l}");
+            if (gemm)
+                g.Node("Gemm", $"fc{l}", [current, $"W{l}", $"b{l}"], $"z{l}", ("transB", 1));
+            else
+                g.Node("MatMul", $"fc{l}", [current, $"W{l}"], $"m{l}").Node("Add", $"bias{l}", [$"m{l}", $"b{l}"], $"z{l}");
+            string activation = l == layers - 1 ? (units > 1 ? "Softmax" : "Sigmoid") : random.Next(2) == 0 ? "Relu" : "Tanh";
+            g.Node(activation, $"act{l}", [$"z{l}"], l == layers - 1 ? "y" : $"h{l}");
+            current = $"h{l}";
+            description.Append($"-{units}{(gemm ? "g" : "m")}{(perUnit ? "c" : "t")}");
+            width = units;
+        }
+        g.Output("y", null, width);
+        return new OnnxSeed(g.Build(), inputs, description.ToString());
     }
 }

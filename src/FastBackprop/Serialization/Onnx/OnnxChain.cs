@@ -36,6 +36,7 @@ internal sealed class OnnxChain
         ["Gemm"] = c => c.Gemm(),
         ["MatMul"] = c => c.MatMul(),
         ["DynamicQuantizeLinear"] = c => c.Int8MatMul(),
+        ["QuantizeLinear"] = c => c.QuantizePair(),
         ["Add"] = c => c.Add(),
         ["Sub"] = c => c.Sub(),
         ["Mul"] = c => c.MulOrDiv(),
@@ -70,6 +71,7 @@ internal sealed class OnnxChain
     private readonly List<OnnxNode> nodes;
     private readonly string? name;
     private readonly long opset;
+    private readonly HashSet<OnnxNode> folded;
 
     // The node being read.
     private OnnxNode node = null!;
@@ -82,6 +84,7 @@ internal sealed class OnnxChain
         nodes = graph.Nodes;
         this.name = name;
         this.opset = opset;
+        folded = OnnxQdq.FoldConstants(graph, name);
         Current = input;
     }
 
@@ -118,6 +121,8 @@ internal sealed class OnnxChain
         node = nodes[k];
         index = k;
         what = node.Describe(k);
+        if (folded.Contains(node))
+            return 1;   // a DequantizeLinear of constants, now the constant it computes
 
         if (node.Domain is not ("" or "ai.onnx"))
             throw Error($"operator {node.OpType} of domain '{node.Domain}' is not supported (only the default ONNX domain is).");
@@ -137,7 +142,7 @@ internal sealed class OnnxChain
         }
 
         if (!Handlers.TryGetValue(node.OpType, out Func<OnnxChain, int>? handler))
-            throw Error($"operator {node.OpType} is not supported; import takes dense networks (Gemm, MatMul+Add, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, LayerNormalization, Identity, Flatten, Dropout, and Sub/Mul/Div/Add standardisation) and int8 layers as quantize_dynamic writes them (DynamicQuantizeLinear, MatMulInteger, Cast, Mul, Mul, Add).");
+            throw Error($"operator {node.OpType} is not supported; import takes dense networks (Gemm, MatMul+Add, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, LayerNormalization, Identity, Flatten, Dropout, and Sub/Mul/Div/Add standardisation) int8 layers as quantize_dynamic writes them (DynamicQuantizeLinear, MatMulInteger, Cast, Mul, Mul, Add), and QDQ graphs (DequantizeLinear of constant weights and biases, QuantizeLinear → DequantizeLinear pairs on activations).");
         int read = handler(this);
         if (read == 1)
             Current = node.Outputs[0];
@@ -161,6 +166,8 @@ internal sealed class OnnxChain
         var (rows, cols) = Matrix(b, "weight");
         int units = transB == 1 ? rows : cols, inputsOfLayer = transB == 1 ? cols : rows;
         AddLayer(transB == 1 ? Vector(b) : Transposed(b, rows, cols), units, inputsOfLayer);
+        if (b.Dequantized is not null)
+            Int8Weights(b, unitsFirst: transB == 1);
         if (node.Inputs.Count == 3 && node.Inputs[2].Length > 0)
             Layers[^1].Biases = Bias(Constant(2, "bias"), units);
         return 1;
@@ -173,8 +180,47 @@ internal sealed class OnnxChain
         OnnxTensor b = Constant(1, "weight");
         var (rows, cols) = Matrix(b, "weight");
         AddLayer(Transposed(b, rows, cols), cols, rows);
+        if (b.Dequantized is not null)
+            Int8Weights(b, unitsFirst: false);
         Layers[^1].AwaitsBias = true;
         return 1;
+    }
+
+    /// <summary>The layer just added becomes an int8 one: its weights were dequantized from int8 codes (QDQ), which it
+    /// keeps with their scales (<see cref="OnnxQdq.Int8Weights"/>).</summary>
+    private void Int8Weights(OnnxTensor weights, bool unitsFirst)
+    {
+        Layer layer = Layers[^1];
+        var (codes, scales) = OnnxQdq.Int8Weights(weights, unitsFirst, layer.Units, layer.Inputs, Error);
+        Layers[^1] = new Layer { Units = layer.Units, Inputs = layer.Inputs, Weights = layer.Weights, Biases = layer.Biases, Codes = codes, Scales = scales };
+    }
+
+    /// <summary>
+    /// An activation's QuantizeLinear → DequantizeLinear pair (QDQ), with one scale (and zero point) for the whole tensor,
+    /// the same initializers in both nodes. The int8 layers here quantize each row by its own range when they run, so the
+    /// pair is read as that: the chain goes on from the DequantizeLinear's output as if the value passed unchanged (see
+    /// <see cref="OnnxQdq"/>).
+    /// </summary>
+    private int QuantizePair()
+    {
+        Arity(2, 3);
+        Attributes("axis", "saturate");
+        OnnxTensor scale = Constant(1, "scale");
+        if (scale.Count != 1 || scale.Dims.Length > 1 || !(scale[0] > 0))
+            throw Error($"its scale '{scale.Name}' has dims [{string.Join(", ", scale.Dims)}] and holds {(scale.Count == 1 ? scale[0].ToString(CultureInfo.InvariantCulture) : $"{scale.Count} values")}; an activation is quantized with one positive scale.");
+        string zero = node.Inputs.Count == 3 ? node.Inputs[2] : "";
+        if (zero.Length > 0 && (!graph.Initializers.TryGetValue(zero, out OnnxTensor? z) || z.DataType is not (OnnxFields.DataTypeUInt8 or OnnxFields.DataTypeInt8) || z.Integers is not [_]))
+            throw Error($"its zero point '{zero}' must be a uint8 or int8 initializer of one value.");
+        OnnxNode? dequantize = Next("DequantizeLinear", n => n.Inputs.Count == node.Inputs.Count && n.Inputs[0] == node.Outputs[0]
+            && n.Inputs[1] == node.Inputs[1] && (zero.Length == 0 || n.Inputs[2] == zero) && n.Attributes.All(a => a.Name == "axis"));
+        if (dequantize is null)
+            throw Error($"a QuantizeLinear of an activation must be followed by the DequantizeLinear of its output '{node.Outputs[0]}' with the same scale and zero point (the QDQ form); nothing else may use the int8 value.");
+        if (dequantize.Outputs.Count != 1)
+            throw ModelFormatError.Create(name, dequantize.Offset, dequantize.Describe(index + 1), "the node must have one output.");
+        if (nodes.Skip(index + 2).Any(n => n.Inputs.Contains(node.Outputs[0])))
+            throw Error($"its output '{node.Outputs[0]}' is read by a node other than the DequantizeLinear after it: the graph is not a chain of layers.");
+        Current = dequantize.Outputs[0];
+        return 2;
     }
 
     /// <summary>DynamicQuantizeLinear and the four nodes after it (<see cref="OnnxImporter.Int8MatMul"/>).</summary>

@@ -91,7 +91,10 @@ public static class OnnxModel
     /// (scale) and Add (mean), the target standardisation. Weights are float32 or float64 initializers, in either layout.
     /// A MatMul quantized as onnxruntime's quantize_dynamic writes it (DynamicQuantizeLinear, MatMulInteger with int8
     /// weights in [−127, 127] and zero points 0, Cast to float, Mul by the scales — one or one per unit — then the bias
-    /// Add) imports as an int8 layer of a quantized model (<see cref="Model{T}.Quantized"/>; float only).
+    /// Add) imports as an int8 layer of a quantized model (<see cref="Model{T}.Quantized"/>; float only), and so does a Gemm or
+    /// MatMul whose weights a DequantizeLinear makes from int8 codes (the QDQ form of quantize_static: zero point 0, one scale
+    /// or one per unit); a DequantizeLinear of a constant bias gives its float values, and an activation's QuantizeLinear →
+    /// DequantizeLinear pair is read as this library's per-row quantization (see <c>docs/ONNX.md</c>).
     /// Metadata written by <see cref="Export{T}(Model{T}, Stream)"/> restores class labels, feature names and loss, so an
     /// exported float model imports to one that predicts bit-identically. Without class labels in the metadata, a
     /// network whose last layer is a Softmax is a classifier with the classes "0" to "K−1" (the output units' indices,

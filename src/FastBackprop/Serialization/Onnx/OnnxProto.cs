@@ -25,9 +25,10 @@ internal static class OnnxFields
     public const int AttributeName = 1, AttributeF = 2, AttributeI = 3, AttributeS = 4, AttributeType = 20;
     public const int AttributeTypeFloat = 1, AttributeTypeInt = 2, AttributeTypeString = 3;
     // TensorProto
-    public const int TensorDims = 1, TensorDataType = 2, TensorFloatData = 4, TensorName = 8, TensorRawData = 9, TensorDoubleData = 10,
-        TensorExternalData = 13, TensorDataLocation = 14;
-    public const int DataTypeFloat = 1, DataTypeUInt8 = 2, DataTypeInt8 = 3, DataTypeDouble = 11, DataLocationExternal = 1;
+    public const int TensorDims = 1, TensorDataType = 2, TensorFloatData = 4, TensorInt32Data = 5, TensorName = 8, TensorRawData = 9,
+        TensorDoubleData = 10, TensorExternalData = 13, TensorDataLocation = 14;
+    public const int DataTypeFloat = 1, DataTypeUInt8 = 2, DataTypeInt8 = 3, DataTypeUInt16 = 4, DataTypeInt16 = 5, DataTypeInt32 = 6,
+        DataTypeDouble = 11, DataLocationExternal = 1;
     // ValueInfoProto, TypeProto, TypeProto.Tensor, TensorShapeProto, TensorShapeProto.Dimension
     public const int ValueInfoName = 1, ValueInfoType = 2, TypeTensorType = 1, TensorTypeElemType = 1, TensorTypeShape = 2,
         ShapeDim = 1, DimValue = 1, DimParam = 2;
@@ -58,8 +59,14 @@ internal sealed class OnnxTensor
     public int DataType { get; set; }
     public float[]? Floats { get; set; }
     public double[]? Doubles { get; set; }
-    /// <summary>An int8 tensor's values (data type 3, from raw_data), or null.</summary>
+    /// <summary>An int8 tensor's values (data type 3, from raw_data or int32_data), or null.</summary>
     public sbyte[]? Int8s { get; set; }
+    /// <summary>The values of a tensor of an integer type of at most 32 bits (uint8, int8, uint16, int16, int32: the types
+    /// of quantized weights, biases and zero points), from raw_data or int32_data, or null.</summary>
+    public int[]? Integers { get; set; }
+    /// <summary>Set on the float constant a DequantizeLinear of constants computes (<see cref="OnnxQdq.FoldConstants"/>):
+    /// the codes and scales it came from.</summary>
+    public OnnxQuantization? Dequantized { get; init; }
     public int Count => Floats?.Length ?? Doubles?.Length ?? 0;
 
     /// <summary>Whether the values were read (float32 or float64); other types keep only their dims.</summary>
@@ -273,6 +280,7 @@ internal static class OnnxParser
         (int Start, int Length) raw = (-1, 0);
         var packed = new List<(int Start, int Length, WireType Wire)>();
         int floatCount = 0, doubleCount = 0;
+        var int32Data = new List<int>();
         while (r.Next("TensorProto", out int field, out WireType wire))
         {
             int start = r.FieldStart;
@@ -318,6 +326,17 @@ internal static class OnnxParser
                         }
                         break;
                     }
+                case OnnxFields.TensorInt32Data:
+                    // Packed (one run of varints) or one varint per value; each an int32, sign-extended to 64 bits.
+                    if (wire == WireType.LengthDelimited)
+                    {
+                        var d = r.Message(wire, "TensorProto.int32_data");
+                        while (d.Remaining > 0)
+                            int32Data.Add(Int32Value(ref r, start, d.Varint("TensorProto.int32_data")));
+                    }
+                    else
+                        int32Data.Add(Int32Value(ref r, start, unchecked((ulong)r.Int64(wire, "TensorProto.int32_data"))));
+                    break;
                 case OnnxFields.TensorDataLocation:
                     if (r.Int64(wire, "TensorProto.data_location") == OnnxFields.DataLocationExternal)
                         throw r.Error(start, "TensorProto.data_location", $"initializer '{tensor.Name}' keeps its data in an external file, which the importer does not read (save the model with its weights inside).");
@@ -337,9 +356,13 @@ internal static class OnnxParser
                 throw r.Error(offset, $"initializer '{tensor.Name}'", $"dimension {d} is negative.");
             count = d == 0 ? 0 : count > int.MaxValue / d ? int.MaxValue + 1L : count * d;
         }
+        if (IntegerRange(tensor.DataType) is (int min, int max, int integerSize))
+        {
+            ReadIntegers(ref r, tensor, offset, count, raw, int32Data, packed.Count > 0, min, max, integerSize);
+            return tensor;
+        }
         int elementSize = tensor.DataType switch
         {
-            OnnxFields.DataTypeInt8 => 1,
             OnnxFields.DataTypeFloat => 4,
             OnnxFields.DataTypeDouble => 8,
             _ => 0,
@@ -353,9 +376,7 @@ internal static class OnnxParser
             throw r.Error(offset, $"initializer '{tensor.Name}'",
                 $"its dims [{string.Join(", ", dims)}] make {count} values but it holds {(raw.Start >= 0 ? $"{raw.Length} bytes of raw_data" : $"{available} values")}{(raw.Start >= 0 && packed.Count > 0 ? " and typed data besides" : "")}.");
         ReadOnlySpan<byte> data = r.Data;
-        if (elementSize == 1)
-            tensor.Int8s = raw.Start >= 0 ? MemoryMarshal.Cast<byte, sbyte>(data.Slice(raw.Start, (int)count)).ToArray() : [];   // int8: raw_data only
-        else if (elementSize == 4)
+        if (elementSize == 4)
         {
             var values = new float[count];
             int k = 0;
@@ -382,6 +403,56 @@ internal static class OnnxParser
             tensor.Doubles = values;
         }
         return tensor;
+    }
+
+    /// <summary>The range and byte size of the integer types whose values are read (those quantized tensors use), or
+    /// null for any other type.</summary>
+    private static (int Min, int Max, int Size)? IntegerRange(int dataType) => dataType switch
+    {
+        OnnxFields.DataTypeUInt8 => (byte.MinValue, byte.MaxValue, 1),
+        OnnxFields.DataTypeInt8 => (sbyte.MinValue, sbyte.MaxValue, 1),
+        OnnxFields.DataTypeUInt16 => (ushort.MinValue, ushort.MaxValue, 2),
+        OnnxFields.DataTypeInt16 => (short.MinValue, short.MaxValue, 2),
+        OnnxFields.DataTypeInt32 => (int.MinValue, int.MaxValue, 4),
+        _ => null,
+    };
+
+    /// <summary>An int32_data value: an int32 written as a varint, negative ones sign-extended to 64 bits.</summary>
+    private static int Int32Value(ref ProtoReader r, int start, ulong varint)
+    {
+        long value = unchecked((long)varint);
+        if (value is < int.MinValue or > int.MaxValue)
+            throw r.Error(start, "TensorProto.int32_data", $"{value} does not fit in an int32.");
+        return (int)value;
+    }
+
+    /// <summary>An integer tensor's values, little-endian from raw_data or from int32_data (each in the type's range);
+    /// the count must match the dims, as for floats.</summary>
+    private static void ReadIntegers(ref ProtoReader r, OnnxTensor tensor, int offset, long count, (int Start, int Length) raw,
+        List<int> int32Data, bool floatsBesides, int min, int max, int size)
+    {
+        long available = raw.Start >= 0 ? raw.Length / size : int32Data.Count;
+        if (raw.Start >= 0 && (raw.Length % size != 0 || int32Data.Count > 0) || available != count || floatsBesides)
+            throw r.Error(offset, $"initializer '{tensor.Name}'",
+                $"its dims [{string.Join(", ", tensor.Dims)}] make {count} values but it holds {(raw.Start >= 0 ? $"{raw.Length} bytes of raw_data" : $"{available} values")}{(raw.Start >= 0 && int32Data.Count > 0 || floatsBesides ? " and typed data besides" : "")}.");
+        var values = new int[count];
+        ReadOnlySpan<byte> bytes = raw.Start >= 0 ? r.Data.Slice(raw.Start, raw.Length) : default;
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = raw.Start < 0 ? int32Data[i] : tensor.DataType switch
+            {
+                OnnxFields.DataTypeUInt8 => bytes[i],
+                OnnxFields.DataTypeInt8 => (sbyte)bytes[i],
+                OnnxFields.DataTypeUInt16 => BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(2 * i)),
+                OnnxFields.DataTypeInt16 => BinaryPrimitives.ReadInt16LittleEndian(bytes.Slice(2 * i)),
+                _ => BinaryPrimitives.ReadInt32LittleEndian(bytes.Slice(4 * i)),
+            };
+            if (values[i] < min || values[i] > max)
+                throw r.Error(offset, $"initializer '{tensor.Name}'", $"int32_data holds {values[i]} at index {i}, outside the range [{min}, {max}] of its data type {tensor.DataType}.");
+        }
+        tensor.Integers = values;
+        if (tensor.DataType == OnnxFields.DataTypeInt8)
+            tensor.Int8s = Array.ConvertAll(values, v => (sbyte)v);
     }
 
     private static OnnxValueInfo ParseValueInfo(ref ProtoReader r, int offset)
