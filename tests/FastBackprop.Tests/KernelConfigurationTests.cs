@@ -126,7 +126,9 @@ public class KernelConfigurationTests
         CpuInfo cpu = Cpu(48 * 1024, 1024 * 1024, 32L * 1024 * 1024);
         Assert.Equal((512, "12x32 and 8x32 AVX-512"), (KernelConfiguration.For(cpu, InstructionSet.Avx512).VectorBits, KernelConfiguration.For(cpu, InstructionSet.Avx512).GemmKernels));
         Assert.Equal((256, "6x16 AVX2 + FMA"), (KernelConfiguration.For(cpu, InstructionSet.Avx2).VectorBits, KernelConfiguration.For(cpu, InstructionSet.Avx2).GemmKernels));
-        Assert.Equal((128, "6x8 Vector128"), (KernelConfiguration.For(cpu, InstructionSet.Vector128).VectorBits, KernelConfiguration.For(cpu, InstructionSet.Vector128).GemmKernels));
+        // The Vector128 tile is as tall as the register file allows: 6 rows with x86's 16 registers, 12 with ARM64's 32.
+        string tile = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? "12x8" : "6x8";
+        Assert.Equal((128, $"{tile} Vector128"), (KernelConfiguration.For(cpu, InstructionSet.Vector128).VectorBits, KernelConfiguration.For(cpu, InstructionSet.Vector128).GemmKernels));
     }
 
     [Fact]
