@@ -244,7 +244,7 @@ public class DropoutTests
         int[] classes = [0, 1, 2, 3, 4, 0, 1];
         Assert.Equal(plain.ComputeLoss(x, classes, 7, Loss.SoftmaxCrossEntropy), withDropout.ComputeLoss(x, classes, 7, Loss.SoftmaxCrossEntropy));
         Assert.Equal(4, withDropout.LayerCount);
-        Assert.Equal(new LayerSpec(17, Activation.Identity) { Kind = LayerKind.Dropout, Rate = 0.5 }, withDropout.Layer(2));
+        Assert.Equal(LayerSpec.Dropout(0.5) with { Units = 17 }, withDropout.Layer(2));
         Assert.Equal(0, withDropout.Weights(2).Length);
     }
 

@@ -244,8 +244,8 @@ public class LayerNormTests
     public static TheoryData<string, LayerSpec[], string> Refusals => new()
     {
         { "last", [new(3, Activation.Tanh), LayerSpec.LayerNorm()], "The last layer must be dense (it feeds the loss), but layer 1 is LayerNorm(1E-05)." },
-        { "epsilon 0 set after the factory", [LayerSpec.LayerNorm() with { Epsilon = 0 }, new(2, Activation.Tanh)], "Layer 0's layer-norm epsilon must be in [1E-12, 1]." },
-        { "epsilon NaN", [new(3, Activation.Tanh), LayerSpec.LayerNorm() with { Epsilon = double.NaN }, new(2, Activation.Tanh)], "Layer 1's layer-norm epsilon must be in [1E-12, 1]." },
+        { "epsilon 0 set internally after the factory", [LayerSpec.LayerNorm() with { Value = 0 }, new(2, Activation.Tanh)], "Layer 0's layer-norm epsilon must be in [1E-12, 1]." },
+        { "epsilon NaN", [new(3, Activation.Tanh), LayerSpec.LayerNorm() with { Value = double.NaN }, new(2, Activation.Tanh)], "Layer 1's layer-norm epsilon must be in [1E-12, 1]." },
         { "an activation", [LayerSpec.LayerNorm() with { Activation = Activation.ReLU }, new(2, Activation.Tanh)], "Layer 0 is LayerNorm(1E-05), which has no activation, but the spec sets ReLU." },
     };
 

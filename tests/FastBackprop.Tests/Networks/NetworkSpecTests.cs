@@ -12,8 +12,8 @@ public class NetworkSpecTests
     {
         { "no layers", [], "A network needs at least one layer." },
         { "dropout last", [new(3, Tanh), LayerSpec.Dropout(0.5)], "The last layer must be dense (it feeds the loss), but layer 1 is Dropout(0.5)." },
-        { "dropout rate 1 set after the factory", [LayerSpec.Dropout(0.5) with { Rate = 1 }, new(2, Tanh)], "Layer 0's dropout rate must be in (0, 0.99]." },
-        { "dropout rate 0 set after the factory", [new(3, Tanh), LayerSpec.Dropout(0.5) with { Rate = 0 }, new(2, Tanh)], "Layer 1's dropout rate must be in (0, 0.99]." },
+        { "dropout rate 1 set internally after the factory", [LayerSpec.Dropout(0.5) with { Value = 1 }, new(2, Tanh)], "Layer 0's dropout rate must be in (0, 0.99]." },
+        { "dropout rate 0 set internally after the factory", [new(3, Tanh), LayerSpec.Dropout(0.5) with { Value = 0 }, new(2, Tanh)], "Layer 1's dropout rate must be in (0, 0.99]." },
         { "unknown kind", [new LayerSpec(3, Tanh) { Kind = (LayerKind)9 }], "Layer 0 has an unknown kind." },
         { "zero units", [new(3, Tanh), new(0, Tanh)], "Layer 1 has 0 units; it needs at least 1." },
         { "softmax inside", [new(3, Activation.Softmax), new(2, Tanh)], "Softmax is only allowed on the output layer, but layer 0 of 2 uses it." },

@@ -45,13 +45,9 @@ internal static class ModelArgs
         for (int l = 0; l < n.LayerCount; l++)
         {
             LayerSpec spec = n.Layer(l);
+            // The kind describes itself; a dense layer of a quantized model also says which precision it runs in.
             string precision = model.Quantized is null || spec.Kind != LayerKind.Dense ? "" : model.Quantized.IsQuantized(l) ? ", int8" : ", fp32";
-            yield return spec.Kind switch
-            {
-                LayerKind.Dropout => $"layer {l}: dropout {spec.Rate:0.###} ({inputs} wide; the identity when predicting)",
-                LayerKind.LayerNorm => $"layer {l}: layer norm, epsilon {spec.Epsilon:G6} ({inputs} wide, a learned scale and shift per feature{(model.Quantized is null ? "" : ", fp32")})",
-                _ => $"layer {l}: dense, {spec.Units} units, {spec.Activation}, {inputs} inputs{precision}",
-            };
+            yield return $"layer {l}: {LayerType.Of(spec.Kind)!.Summary(spec, inputs, model.Quantized is not null)}{precision}";
             inputs = spec.Units;
         }
     }

@@ -58,8 +58,8 @@ public sealed class ModelLayout
             LossOffset = at;
     }
 
-    /// <summary>The layer kind byte of an int8 dense layer (format version 4).</summary>
-    public const byte Int8DenseKind = 0x80;
+    /// <summary>The layer kind byte of an int8 dense layer (format version 4), as the library defines it.</summary>
+    public const byte Int8DenseKind = ModelFile.Int8DenseKind;
 
     /// <summary>An int8 dense layer's place in the int8 block: its per-unit float32 scales, then units×inputs int8 codes.</summary>
     public sealed record Int8Layer(int Layer, int Units, int Inputs, int ScalesOffset, int CodesOffset);

@@ -75,7 +75,8 @@ public sealed class ModelWriter(int inputSize)
         var file = new byte[size];
         Span<byte> s = file;
         "FBPMODEL"u8.CopyTo(s);
-        BinaryPrimitives.WriteUInt32LittleEndian(s[8..], layers.Exists(l => l.Kind == LayerKind.LayerNorm) ? 5u : 2u);
+        // The oldest version that has every kind written (at least 2, the first with layer kinds), as each kind states it.
+        BinaryPrimitives.WriteUInt32LittleEndian(s[8..], layers.Select(l => LayerType.Of(l.Kind)?.FileVersion ?? ModelFile.FormatVersion).Append(2u).Max());
         s[12] = 4;
         s[13] = (byte)((means is null ? 0 : 1) | (labels is null ? 0 : 2));
         BinaryPrimitives.WriteInt32LittleEndian(s[16..], InputSize);

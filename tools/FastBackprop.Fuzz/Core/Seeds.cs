@@ -200,7 +200,7 @@ public static class Seeds
         using var stream = new MemoryStream();
         ModelFile.Save(stream, model);
         string shape = string.Join('-', new[] { inputs.ToString(System.Globalization.CultureInfo.InvariantCulture) }
-            .Concat(layers.Select(l => l.Kind == LayerKind.LayerNorm ? "LN" : l.Units.ToString(System.Globalization.CultureInfo.InvariantCulture))));
+            .Concat(layers.Select(l => l.Kind == LayerKind.Dense ? l.Units.ToString(System.Globalization.CultureInfo.InvariantCulture) : LayerType.Of(l.Kind)!.Name)));
         return new ModelSeed(stream.ToArray(), inputs, standardized, labelled, hasLoss, typeof(T) == typeof(double),
             $"model {typeof(T).Name} {shape} {layers[^1].Activation}{(standardized ? ", standardised" : "")}{(labelled ? ", labels" : "")}{(hasLoss ? ", loss" : "")}");
     }

@@ -188,4 +188,8 @@ internal sealed class DenseLayerType : LayerType
         => new DenseLayer<T>(index, inputs, spec.Units, spec.Activation, weights, biases, isOutput);
 
     public override double RecordValue(LayerSpec spec) => spec.Activation.Alpha;
+
+    public override string Describe(LayerSpec spec) => $"Dense({spec.Units}, {spec.Activation})";
+
+    public override string Summary(LayerSpec spec, int inputs, bool quantized) => $"dense, {spec.Units} units, {spec.Activation}, {inputs} inputs";
 }

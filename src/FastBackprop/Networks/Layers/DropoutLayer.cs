@@ -130,7 +130,27 @@ internal sealed class DropoutLayerType : LayerType
     public override NetworkLayer<T> Create<T>(LayerSpec spec, int index, int inputs, Memory<T> weights, Memory<T> biases, bool isOutput)
         => new DropoutLayer<T>(index, inputs, spec.Rate);
 
-    public override double RecordValue(LayerSpec spec) => spec.Rate;
-
     public override LayerSpec FromRecordValue(double value) => LayerSpec.Dropout(value);
+
+    public override string Summary(LayerSpec spec, int inputs, bool quantized)
+        => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"dropout {spec.Rate:0.###} ({inputs} wide; the identity when predicting)");
+}
+
+/// <summary>The dropout kind's part of the layer spec: its factory and its rate.</summary>
+public readonly partial record struct LayerSpec
+{
+    /// <summary>The largest dropout rate accepted (a rate of 1 would drop everything).</summary>
+    public const double MaxDropoutRate = 0.99;
+
+    /// <summary>A dropout layer's rate: the probability that a value is dropped in training (0 for the other kinds).</summary>
+    public double Rate => Kind == LayerKind.Dropout ? Value : 0;
+
+    /// <summary>An inverted-dropout layer dropping each value with probability <paramref name="rate"/> in training.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="rate"/> is outside (0, <see cref="MaxDropoutRate"/>].</exception>
+    public static LayerSpec Dropout(double rate)
+    {
+        if (!DropoutLayerType.Instance.ValueInRange(rate))
+            throw new ArgumentOutOfRangeException(nameof(rate), rate, $"A dropout rate must be in {DropoutLayerType.Instance.ValueRange} (got {rate}).");
+        return new LayerSpec(0, Activation.Identity) { Kind = LayerKind.Dropout, Value = rate };
+    }
 }

@@ -311,9 +311,11 @@ internal sealed class LayerNormLayerType : LayerType
     public override NetworkLayer<T> Create<T>(LayerSpec spec, int index, int inputs, Memory<T> weights, Memory<T> biases, bool isOutput)
         => new LayerNormLayer<T>(index, inputs, spec.Epsilon, weights, biases);
 
-    public override double RecordValue(LayerSpec spec) => spec.Epsilon;
-
     public override LayerSpec FromRecordValue(double value) => LayerSpec.LayerNorm(value);
+
+    public override string Summary(LayerSpec spec, int inputs, bool quantized)
+        => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"layer norm, epsilon {spec.Epsilon:G6} ({inputs} wide, a learned scale and shift per feature{(quantized ? ", fp32" : "")})");
 
     public override string OnnxOperator => "LayerNormalization";
 
@@ -349,5 +351,27 @@ internal sealed class LayerNormLayerType : LayerType
         onnx.Constant(prefix + "bias", [spec.Units], biases);
         onnx.Node("LayerNormalization", prefix + "layernorm", [onnx.Current, prefix + "scale", prefix + "bias"],
             OnnxExporter.IntAttribute("axis", -1), OnnxExporter.FloatAttribute("epsilon", (float)spec.Epsilon));
+    }
+}
+
+/// <summary>The layer normalisation kind's part of the layer spec: its factory and its ε.</summary>
+public readonly partial record struct LayerSpec
+{
+    /// <summary>The smallest and largest ε a layer normalisation takes (PyTorch's default is 1e-5).</summary>
+    public const double MinLayerNormEpsilon = 1e-12, MaxLayerNormEpsilon = 1;
+
+    /// <summary>A layer normalisation's ε, added to each row's variance (0 for the other kinds).</summary>
+    public double Epsilon => Kind == LayerKind.LayerNorm ? Value : 0;
+
+    /// <summary>A layer normalisation over each row's features, with learnable γ (initially 1) and β (initially 0) per
+    /// feature and <paramref name="epsilon"/> added to the variance.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="epsilon"/> is outside [<see cref="MinLayerNormEpsilon"/>,
+    /// <see cref="MaxLayerNormEpsilon"/>].</exception>
+    public static LayerSpec LayerNorm(double epsilon = 1e-5)
+    {
+        if (!LayerNormLayerType.Instance.ValueInRange(epsilon))
+            throw new ArgumentOutOfRangeException(nameof(epsilon), epsilon,
+                $"A layer normalisation's epsilon must be in {LayerNormLayerType.Instance.ValueRange} (got {epsilon}).");
+        return new LayerSpec(0, Activation.Identity) { Kind = LayerKind.LayerNorm, Value = epsilon };
     }
 }

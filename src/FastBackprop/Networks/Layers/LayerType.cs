@@ -3,13 +3,29 @@ using FastBackprop.Onnx;
 
 namespace FastBackprop;
 
+/// <summary>What a layer of a network does. Each value is registered with its <see cref="LayerType"/> in
+/// <see cref="LayerType.Of"/>, below.</summary>
+public enum LayerKind : byte
+{
+    /// <summary>A dense (fully connected) layer: <c>A = g(X·Wᵀ + b)</c>, with weights, biases and an activation.</summary>
+    Dense,
+    /// <summary>Inverted dropout: in training each value is kept with probability 1 − rate and scaled by 1 / (1 − rate),
+    /// else zeroed; in inference the layer passes its input through. No parameters; as wide as the layer before it.</summary>
+    Dropout,
+    /// <summary>Layer normalisation (Ba et al. 2016, as PyTorch's <c>nn.LayerNorm</c> over the features): each row is
+    /// shifted to mean 0 and scaled to variance 1 (ε added to the variance), then multiplied by a learnable γ and shifted by a
+    /// learnable β, one of each per feature. As wide as the layer before it.</summary>
+    LayerNorm,
+}
+
 /// <summary>
 /// What a layer kind is, stated once: which specs it accepts and how wide it is, the parameters it owns in the network's
 /// one buffer, how they start, the layer that runs it, the value its model-file record carries and its ONNX mapping both
 /// ways. <see cref="Network{T}"/>, <see cref="ParameterLayout"/>, the inference workspace, the int8 path, the model file and
-/// the ONNX exporter and importer ask the kind through <see cref="Of"/> rather than restating it. A new kind is one file
-/// (its layer and its type) plus its line in <see cref="Of"/>, its <see cref="LayerKind"/> value and <see cref="LayerSpec"/>
-/// factory, and, if users should reach it from the command line, an option there.
+/// the ONNX exporter and importer, the command line's description of a model and the fuzzer ask the kind through
+/// <see cref="Of"/> rather than restating it. A new kind is one file — its layer, its type and its part of
+/// <see cref="LayerSpec"/> (factory and setting) — plus its registration here: its <see cref="LayerKind"/> value and its
+/// line in <see cref="Of"/>; and, if users should reach it from the command line, an option there.
 /// </summary>
 internal abstract class LayerType
 {
@@ -32,6 +48,13 @@ internal abstract class LayerType
 
     /// <summary>The model-file version that introduced the kind's records.</summary>
     public abstract uint FileVersion { get; }
+
+    /// <summary>The spec as <see cref="LayerSpec.ToString"/> writes it: <c>Dropout(0.2)</c>.</summary>
+    public virtual string Describe(LayerSpec spec)
+        => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{spec.Kind}({RecordValue(spec)})");
+
+    /// <summary>One line on a layer of a model for people (the command line's <c>info</c>), after "layer N: ".</summary>
+    public abstract string Summary(LayerSpec spec, int inputs, bool quantized);
 
     /// <summary>What <see cref="RecordValue"/> is, in messages ("dropout rate").</summary>
     public virtual string ValueName => "alpha";
@@ -80,8 +103,8 @@ internal abstract class LayerType
         where T : unmanaged, IBinaryFloatingPointIeee754<T>;
 
     /// <summary>The number a model-file layer record carries after its kind (dense: the leaky-ReLU slope, dropout: the rate,
-    /// layer normalisation: ε).</summary>
-    public abstract double RecordValue(LayerSpec spec);
+    /// layer normalisation: ε): a width-keeping kind's one setting.</summary>
+    public virtual double RecordValue(LayerSpec spec) => spec.Value;
 
     /// <summary>Writes the layer's ONNX nodes and initializers for inference (nothing: the layer passes its input through, as
     /// dropout does). Dense layers, with their activations and int8 forms, are written by the exporter itself.</summary>
