@@ -99,18 +99,10 @@ public sealed class GzipBomb : FuzzFile
     }
 
     /// <summary>Reads the members in order: prefix, the block member <c>blocks</c> times, the tail.</summary>
-    private sealed class MemberStream(GzipBomb bomb) : Stream
+    private sealed class MemberStream(GzipBomb bomb) : ForwardReadStream
     {
         private long member;          // 0 = prefix, 1..blocks = block, blocks + 1 = tail
         private int offset;
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
         public override int Read(Span<byte> buffer)
         {
@@ -129,9 +121,5 @@ public sealed class GzipBomb : FuzzFile
             }
             return 0;
         }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }
