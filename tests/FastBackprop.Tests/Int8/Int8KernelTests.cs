@@ -192,3 +192,39 @@ public class RowQuantizationTests
         }
     }
 }
+
+/// <summary>When the int8 product splits its rows between threads: from two operations per multiply-add per thread (as
+/// an FMA counts two flops) of the configuration's minimum, on any path.</summary>
+[Collection(nameof(GemmThreadCount))]
+public sealed class Int8ThreadingTests
+{
+    [Theory]
+    [InlineData(0.75, 1)]   // 1.5 minimums of work: one thread
+    [InlineData(1.25, 2)]   // 2.5 minimums: two (counting one operation per multiply-add gave one)
+    [InlineData(4.0, 2)]    // no more threads than allowed
+    public unsafe void Rows_split_from_two_operations_per_multiply_add(double minimums, int expectedParts)
+    {
+        using var restore = new GemmSettingsScope();
+        Parallelism.MaxDegreeOfParallelism = 2;
+        Int8Path path = FastBackprop.Hardware.KernelConfiguration.Active.Int8Path;
+        const int m = 16, k = 256;
+        int n = (int)Math.Round(minimums * FastBackprop.Hardware.KernelConfiguration.Active.MinimumFlopsPerThread / (m * k));
+        var packed = new PackedInt8Weights(new sbyte[n * k], n, k, path);
+        int perPart = Int8Gemm.MaxBlockRows * packed.Panels * packed.PanelWidth;
+        var scratch = new int[4 * perPart];
+        var x = new byte[m * k];
+        var seen = new int[4];
+        fixed (byte* codes = x)
+        fixed (int* accumulators = scratch)
+        fixed (int* parts = seen)
+            Int8Gemm.Run(packed, codes, k, m, new PartsSeen(parts), accumulators, perPart, 4);
+        Assert.Equal(expectedParts, seen.Count(s => s > 0));
+        Assert.Equal(m, seen.Sum());
+    }
+
+    /// <summary>Counts the rows each part finished.</summary>
+    private readonly unsafe struct PartsSeen(int* parts) : IInt8RowEpilogue
+    {
+        public void Finish(int row, int* accumulators, int part) => Interlocked.Increment(ref parts[part]);
+    }
+}
