@@ -6,8 +6,8 @@ namespace FastBackprop.Benchmarks;
 
 /// <summary>
 /// Serving at int8: <see cref="QuantizedNetwork.Predict"/> against the fp32 <see cref="FrozenNetwork{T}.Predict"/> (the
-/// baseline) on the same 784-512-256-10 ReLU/softmax weights, one and two threads (ONNX Runtime given as many), batches 1,
-/// 16 and 128. <see cref="Int8Path"/>
+/// baseline), ONNX Runtime fp32 and ONNX Runtime int8, all on the same 784-512-256-10 ReLU/softmax weights, one and two
+/// threads (ONNX Runtime given as many), batches 1, 16 and 128. <see cref="Int8Path"/>
 /// forces the int8 instruction ("auto": what this CPU gets by default), so the paths can be compared on one machine.
 /// </summary>
 [MemoryDiagnoser]
@@ -85,6 +85,25 @@ public class QuantizedInferenceBenchmarks
 
     [Benchmark]
     public void OnnxRuntimeInt8() => onnxRuntime!.Run();
+
+    // ONNX Runtime fp32 on the same weights (the library's own export of the float network), on as many threads.
+    [GlobalSetup(Target = nameof(OnnxRuntimeFp32))]
+    public void SetupOnnxRuntimeFp32()
+    {
+        Setup();
+        var onnxOutputs = new float[outputs.Length];
+        using var onnx = new MemoryStream();
+        OnnxModel.Export(new Model<float>(network), onnx);
+        onnxRuntime = new OnnxRuntimePeer(onnx.ToArray(), Threads, inputs, onnxOutputs, Batch);
+        frozen.Predict(inputs, Batch, outputs, frozenWorkspace);
+        OnnxRuntimeFp32();
+        double worst = OnnxRuntimePeer.LargestDifference(outputs, onnxOutputs);
+        if (worst > 1e-4)
+            throw new InvalidOperationException($"ONNX Runtime fp32 disagrees with fp32 Predict by {worst}: the exported graph is wrong.");
+    }
+
+    [Benchmark]
+    public void OnnxRuntimeFp32() => onnxRuntime!.Run();
 
     [Benchmark(Baseline = true)]
     public void Fp32Frozen() => frozen.Predict(inputs, Batch, outputs, frozenWorkspace);
