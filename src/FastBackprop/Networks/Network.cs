@@ -107,8 +107,16 @@ public sealed class Network<T> where T : unmanaged, IBinaryFloatingPointIeee754<
     /// </summary>
     public bool UseFusedKernels { get; set; } = true;
 
-    /// <summary>All weights and biases, layer by layer (W_l row-major, then b_l).</summary>
+    /// <summary>All weights and biases, layer by layer (W_l row-major, then b_l; a layer normalisation's γ, then β): the
+    /// tensors <see cref="ParameterTensors"/> names, back to back.</summary>
     public Span<T> Parameters => parameters;
+
+    /// <summary>The named, shaped tensors <see cref="Parameters"/> holds, in order, each with its offset and length
+    /// (<c>Parameters.Slice(t.Offset, t.Length)</c> is its live view): <c>layer0.weight [64, 20]</c>, <c>layer0.bias [64]</c>,
+    /// <c>layer1.gamma [64]</c>, …</summary>
+    public IReadOnlyList<ParameterTensor> ParameterTensors => tensors ??= Array.AsReadOnly(layout.Tensors());
+
+    private IReadOnlyList<ParameterTensor>? tensors;
 
     /// <summary>Layer <paramref name="index"/> (0-based): its kind, width and activation (a dropout layer reports the width it
     /// passes through).</summary>

@@ -3,7 +3,7 @@ namespace FastBackprop;
 /// <summary>
 /// Where each layer's parameters live in one contiguous parameter buffer: layer l's two tensors — a dense layer's W_l
 /// (units×inputs, row-major) then b_l, a layer normalisation's γ then β — back to back, in layer order, sized by the
-/// layer's kind (<see cref="LayerType.ParameterShape"/>); a layer without parameters (dropout) takes no room. Gradients use
+/// layer's kind (<see cref="LayerType.ParameterTensors"/>, which names them); a layer without parameters (dropout) takes no room. Gradients use
 /// the same layout, so an update is one vectorised sweep over the whole buffer.
 /// </summary>
 internal sealed class ParameterLayout
@@ -72,6 +72,22 @@ internal sealed class ParameterLayout
     public (int Offset, int Length) Weights(int layer) => (weightOffsets[layer], weightLengths[layer]);
 
     public (int Offset, int Length) Biases(int layer) => (biasOffsets[layer], biasLengths[layer]);
+
+    /// <summary>Every layer's named tensors, in buffer order (the kinds name and shape them: <see cref="LayerType.ParameterTensors"/>).</summary>
+    public ParameterTensor[] Tensors()
+    {
+        var tensors = new List<ParameterTensor>();
+        for (int l = 0; l < LayerCount; l++)
+        {
+            int offset = weightOffsets[l];
+            foreach (TensorShape t in LayerType.Of(kinds[l])!.ParameterTensors(Sizes[l], Sizes[l + 1]))
+            {
+                tensors.Add(new ParameterTensor(l, t.Name, Array.AsReadOnly(t.Dims.Select(d => (int)d).ToArray()), offset, (int)t.Length));
+                offset += (int)t.Length;
+            }
+        }
+        return [.. tensors];
+    }
 
     public bool SameShape(ParameterLayout other) => ReferenceEquals(this, other)
         || Sizes.AsSpan().SequenceEqual(other.Sizes) && kinds.AsSpan().SequenceEqual(other.kinds);

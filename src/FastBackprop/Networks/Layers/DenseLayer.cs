@@ -163,7 +163,7 @@ internal sealed class DenseLayerType : LayerType
         return spec;
     }
 
-    public override (long Weights, long Biases) ParameterShape(long inputs, long units) => (units * inputs, units);
+    public override TensorShape[] ParameterTensors(long inputs, long units) => [new("weight", [units, inputs]), new("bias", [units])];
 
     public override void Initialize<T>(LayerSpec spec, int inputs, Span<T> weights, Span<T> biases, Random random)
     {

@@ -123,7 +123,7 @@ internal sealed class DropoutLayerType : LayerType
 
     public override bool ValueInRange(double value) => value > 0 && value <= LayerSpec.MaxDropoutRate;
 
-    public override (long Weights, long Biases) ParameterShape(long inputs, long units) => (0, 0);
+    public override TensorShape[] ParameterTensors(long inputs, long units) => [];
 
     public override void Initialize<T>(LayerSpec spec, int inputs, Span<T> weights, Span<T> biases, Random random) { }
 

@@ -300,7 +300,7 @@ internal sealed class LayerNormLayerType : LayerType
 
     public override bool ValueInRange(double value) => value >= LayerSpec.MinLayerNormEpsilon && value <= LayerSpec.MaxLayerNormEpsilon;
 
-    public override (long Weights, long Biases) ParameterShape(long inputs, long units) => (units, units);
+    public override TensorShape[] ParameterTensors(long inputs, long units) => [new("gamma", [units]), new("beta", [units])];
 
     public override void Initialize<T>(LayerSpec spec, int inputs, Span<T> weights, Span<T> biases, Random random)
     {

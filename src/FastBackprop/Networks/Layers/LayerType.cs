@@ -89,9 +89,17 @@ internal abstract class LayerType
     /// <summary>A kind with a width of its own checks its spec here.</summary>
     protected virtual LayerSpec ResolveOwnWidth(LayerSpec spec, int index, int count, string argument) => spec;
 
-    /// <summary>How many weights and biases a layer of <paramref name="units"/> taking <paramref name="inputs"/> owns (the
-    /// two parameter tensors every kind has room for, possibly empty).</summary>
-    public abstract (long Weights, long Biases) ParameterShape(long inputs, long units);
+    /// <summary>The named, shaped parameter tensors of a layer of <paramref name="units"/> taking <paramref name="inputs"/>,
+    /// in the order they lie in the network's buffer: at most two, the first read as the layer's weights, the second as its
+    /// biases (<see cref="Network{T}.Weights"/>, <see cref="Network{T}.Biases"/>, the model file's order).</summary>
+    public abstract TensorShape[] ParameterTensors(long inputs, long units);
+
+    /// <summary>How many values the layer's first and second tensors hold (0 where it has fewer).</summary>
+    public (long Weights, long Biases) ParameterShape(long inputs, long units)
+    {
+        TensorShape[] tensors = ParameterTensors(inputs, units);
+        return (tensors.Length > 0 ? tensors[0].Length : 0, tensors.Length > 1 ? tensors[1].Length : 0);
+    }
 
     /// <summary>Sets a new layer's parameters; draws from <paramref name="random"/> only if the kind needs random values (so
     /// adding a kind that draws nothing leaves every other layer's initial values as they were).</summary>
