@@ -8,6 +8,14 @@ namespace FastBackprop;
 /// <param name="Activation">A dense layer's activation (identity for the other kinds).</param>
 public readonly partial record struct LayerSpec(int Units, Activation Activation)
 {
+    /// <summary>Output width of a dense layer; a width-keeping kind's input width, as a network states it.</summary>
+    // Set by the constructor or, inside the library, as a network resolves a spec: a user's `with` cannot give a dropout
+    // layer units or an activation.
+    public int Units { get; internal init; } = Units;
+
+    /// <summary>A dense layer's activation (identity for the other kinds).</summary>
+    public Activation Activation { get; internal init; } = Activation;
+
     /// <summary>The kind of layer (<see cref="LayerKind"/>), set by the kind's factory.</summary>
     public LayerKind Kind { get; internal init; }
 
