@@ -100,7 +100,7 @@ public static partial class ModelFile
         CheckStandardization(model.TargetStandardization, "target", null, Error);
 
         Standardizer<T>? standardizer = model.InputStandardization, targets = model.TargetStandardization;
-        long size = 24 + 16L * network.LayerCount + 8 + StoredParameters(model) * element;
+        long size = ModelFileFormat.ParameterCountOffset(network.LayerCount) + ModelFileFormat.ParameterCountBytes + StoredParameters(model) * element;
         if (model.Quantized is QuantizedNetwork quantized)
             size += Int8BlockBytes(Int8Weights(quantized), quantized.Stages.Sum(s => s.Quantized is null ? 0L : s.Units));
         if (standardizer is not null)

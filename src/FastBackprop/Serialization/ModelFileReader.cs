@@ -18,13 +18,13 @@ public static partial class ModelFile
             throw ModelFormatError.Create(name, 0, "magic", data.Length < Magic.Length
                 ? $"the file is {data.Length} bytes, too short to be a model file."
                 : $"not a FastBackprop model file: it starts with {Convert.ToHexString(data[..Magic.Length])}, not \"FBPMODEL\".");
-        if (data.Length < 12)
+        if (data.Length < ModelFileFormat.ElementOffset)
             throw ModelFormatError.Create(name, data.Length, "format version", $"the file ends after {data.Length} bytes, inside the header (truncated).");
-        uint version = BinaryPrimitives.ReadUInt32LittleEndian(data[8..]);
+        uint version = BinaryPrimitives.ReadUInt32LittleEndian(data[ModelFileFormat.VersionOffset..]);
         if (version is < 1 or > FormatVersion)
-            throw ModelFormatError.Create(name, 8, "format version",
+            throw ModelFormatError.Create(name, ModelFileFormat.VersionOffset, "format version",
                 $"version {version} is not supported; this library reads versions 1 to {FormatVersion}{(version > FormatVersion ? " (the file was written by a newer library)" : "")}.");
-        const int minimum = 24 + 16 + 8 + HashSize;
+        const int minimum = ModelFileFormat.HeaderBytes + ModelFileFormat.LayerRecordBytes + ModelFileFormat.ParameterCountBytes + HashSize;
         if (data.Length < minimum)
             throw ModelFormatError.Create(name, data.Length, "file length", $"the file is {data.Length} bytes; the smallest model file is {minimum} (truncated).");
         int end = data.Length - HashSize;
@@ -34,7 +34,7 @@ public static partial class ModelFile
             throw ModelFormatError.Create(name, end, "SHA-256",
                 $"the checksum does not match the {end} bytes before it: the file is corrupt or truncated (stored {Convert.ToHexStringLower(data[end..])}, computed {Convert.ToHexStringLower(hash)}).");
 
-        var r = new Reader(data[..end], name) { Position = 12 };
+        var r = new Reader(data[..end], name) { Position = ModelFileFormat.ElementOffset };
         long at = r.Position;
         byte element = r.U8("element type");
         if (element is not (4 or 8))
@@ -58,8 +58,8 @@ public static partial class ModelFile
         int layerCount = r.I32("layer count");
         if (ModelChecks.LayerCountProblem(layerCount) is not null)
             throw r.Error(at, "layer count", $"{layerCount} must be in [1, {MaxLayers}].");
-        if (16L * layerCount > r.Remaining)
-            throw r.Error(at, "layer count", $"{layerCount} layers need {16L * layerCount} bytes, only {r.Remaining} remain.");
+        if ((long)ModelFileFormat.LayerRecordBytes * layerCount > r.Remaining)
+            throw r.Error(at, "layer count", $"{layerCount} layers need {(long)ModelFileFormat.LayerRecordBytes * layerCount} bytes, only {r.Remaining} remain.");
 
         var (specs, int8, parameters, codes) = ReadLayers<T>(ref r, version, element, inputSize, layerCount);
         at = r.Position;
@@ -136,7 +136,7 @@ public static partial class ModelFile
         Model<T> model = network is not null
             ? new Model<T>(network, standardizer, labels, loss, targetStandardizer) { FeatureNames = featureNames }
             : new Model<T>(quantized!, standardizer, labels, loss, targetStandardizer) { FeatureNames = featureNames };
-        ModelChecks.CheckPrediction(model, name, parametersOffset: 32 + 16L * layerCount);
+        ModelChecks.CheckPrediction(model, name, parametersOffset: ModelFileFormat.ParameterCountOffset(layerCount) + ModelFileFormat.ParameterCountBytes);
         return model;
     }
 

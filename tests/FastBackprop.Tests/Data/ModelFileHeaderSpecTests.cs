@@ -21,6 +21,33 @@ public class ModelFileHeaderSpecTests
         return stream.ToArray();
     }
 
+    [Fact]
+    public void The_writer_puts_every_fixed_field_where_the_named_offsets_say()
+    {
+        var net = new Network<double>(5, [new(6, Activation.LeakyReLU(0.25)), LayerSpec.LayerNorm(1e-3), LayerSpec.Dropout(0.2), new(2, Activation.Softmax)], seed: 2);
+        var stream = new MemoryStream();
+        ModelFile.Save(stream, new Model<double>(net));
+        ReadOnlySpan<byte> data = stream.ToArray();
+        Assert.True(data[ModelFileFormat.MagicOffset..8].SequenceEqual("FBPMODEL"u8));
+        Assert.Equal(ModelFile.FormatVersion, BinaryPrimitives.ReadUInt32LittleEndian(data[ModelFileFormat.VersionOffset..]));
+        Assert.Equal(8, data[ModelFileFormat.ElementOffset]);
+        Assert.Equal(0, data[ModelFileFormat.FlagsOffset]);
+        Assert.Equal(0, BinaryPrimitives.ReadUInt16LittleEndian(data[ModelFileFormat.ReservedOffset..]));
+        Assert.Equal(5, BinaryPrimitives.ReadInt32LittleEndian(data[ModelFileFormat.InputSizeOffset..]));
+        Assert.Equal(4, BinaryPrimitives.ReadInt32LittleEndian(data[ModelFileFormat.LayerCountOffset..]));
+        (int Units, ActivationKind Activation, LayerKind Kind, double Value)[] records =
+            [(6, ActivationKind.LeakyReLU, LayerKind.Dense, 0.25), (6, ActivationKind.Identity, LayerKind.LayerNorm, 1e-3),
+             (6, ActivationKind.Identity, LayerKind.Dropout, 0.2), (2, ActivationKind.Softmax, LayerKind.Dense, 0)];
+        for (int l = 0; l < records.Length; l++)
+        {
+            ReadOnlySpan<byte> record = data.Slice(ModelFileFormat.LayerOffset(l), ModelFileFormat.LayerRecordBytes);
+            Assert.Equal(records[l], (BinaryPrimitives.ReadInt32LittleEndian(record[ModelFileFormat.RecordUnits..]), (ActivationKind)record[ModelFileFormat.RecordActivation],
+                (LayerKind)record[ModelFileFormat.RecordKind], BinaryPrimitives.ReadDoubleLittleEndian(record[ModelFileFormat.RecordValue..])));
+            Assert.Equal(0, BinaryPrimitives.ReadUInt16LittleEndian(record[ModelFileFormat.RecordReserved..]));
+        }
+        Assert.Equal(net.Parameters.Length, BinaryPrimitives.ReadInt64LittleEndian(data[(int)ModelFileFormat.ParameterCountOffset(4)..]));
+    }
+
     /// <summary>The saved file with one header byte changed and the checksum made right again.</summary>
     private static byte[] Resealed(int offset, byte value)
     {

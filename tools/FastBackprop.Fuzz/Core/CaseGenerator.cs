@@ -471,7 +471,7 @@ public sealed class CaseGenerator(FuzzSettings settings)
                 {
                     byte kind = (byte)(random.Next(4) == 0 ? random.Next(7, 256) : random.Next(7));
                     what.Append($"layer {layer} activation kind := {kind}");
-                    span[at + 4] = kind;
+                    span[at + ModelFileFormat.RecordActivation] = kind;
                     break;
                 }
             case 2:
@@ -481,15 +481,15 @@ public sealed class CaseGenerator(FuzzSettings settings)
                     // Make the layer leaky ReLU (if it is not) with an extreme slope: the issue's 1e308 case.
                     double slope = Slopes[random.Next(Slopes.Length)];
                     what.Append($"layer {layer} := leaky ReLU, alpha {slope.ToString("R", CultureInfo.InvariantCulture)}");
-                    span[at + 4] = (byte)ActivationKind.LeakyReLU;
-                    BinaryPrimitives.WriteDoubleLittleEndian(span[(at + 8)..], slope);
+                    span[at + ModelFileFormat.RecordActivation] = (byte)ActivationKind.LeakyReLU;
+                    BinaryPrimitives.WriteDoubleLittleEndian(span[(at + ModelFileFormat.RecordValue)..], slope);
                     break;
                 }
             case 5:
                 {
                     double value = random.Next(2) == 0 ? 0.01 : HugeValues[random.Next(HugeValues.Length)];
                     what.Append($"layer {layer} alpha := {value.ToString("R", CultureInfo.InvariantCulture)} (kind unchanged)");
-                    BinaryPrimitives.WriteDoubleLittleEndian(span[(at + 8)..], value);
+                    BinaryPrimitives.WriteDoubleLittleEndian(span[(at + ModelFileFormat.RecordValue)..], value);
                     break;
                 }
             case 6:
@@ -659,9 +659,9 @@ public sealed class CaseGenerator(FuzzSettings settings)
                     }
                     else
                     {
-                        byte kind = span[at + 5] == ModelLayout.Int8DenseKind ? (byte)LayerKind.Dense : ModelLayout.Int8DenseKind;
+                        byte kind = span[at + ModelFileFormat.RecordKind] == ModelLayout.Int8DenseKind ? (byte)LayerKind.Dense : ModelLayout.Int8DenseKind;
                         what.Append($"layer {layer} kind := {kind}");
-                        span[at + 5] = kind;
+                        span[at + ModelFileFormat.RecordKind] = kind;
                     }
                     break;
                 }

@@ -10,18 +10,20 @@ namespace FastBackprop.Fuzz;
 /// </summary>
 public sealed class ModelLayout
 {
-    public const int ElementOffset = 12, FlagsOffset = 13, ReservedOffset = 14, InputSizeOffset = 16, LayerCountOffset = 20, LayersOffset = 24;
+    // The fixed offsets are the library's (ModelFileFormat); this class finds the variable ones in a given file.
+    public const int ElementOffset = ModelFileFormat.ElementOffset, FlagsOffset = ModelFileFormat.FlagsOffset, ReservedOffset = ModelFileFormat.ReservedOffset,
+        InputSizeOffset = ModelFileFormat.InputSizeOffset, LayerCountOffset = ModelFileFormat.LayerCountOffset, LayersOffset = ModelFileFormat.HeaderBytes;
 
     public ModelLayout(byte[] file)
     {
         Element = file[ElementOffset];
         byte flags = file[FlagsOffset];
         LayerCount = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(LayerCountOffset));
-        ParameterCountOffset = LayersOffset + 16 * LayerCount;
+        ParameterCountOffset = (int)ModelFileFormat.ParameterCountOffset(LayerCount);
         ParameterCount = BinaryPrimitives.ReadInt64LittleEndian(file.AsSpan(ParameterCountOffset));
-        ParametersOffset = ParameterCountOffset + 8;
+        ParametersOffset = ParameterCountOffset + ModelFileFormat.ParameterCountBytes;
         int at = ParametersOffset + (int)ParameterCount * Element;
-        if (Enumerable.Range(0, LayerCount).Any(l => file[LayerOffset(l) + 5] == Int8DenseKind))
+        if (Enumerable.Range(0, LayerCount).Any(l => file[LayerOffset(l) + ModelFileFormat.RecordKind] == Int8DenseKind))
         {
             Int8CountOffset = at;
             at += 8;
@@ -29,7 +31,7 @@ public sealed class ModelLayout
             for (int l = 0; l < LayerCount; l++)
             {
                 int units = BinaryPrimitives.ReadInt32LittleEndian(file.AsSpan(LayerOffset(l)));
-                if (file[LayerOffset(l) + 5] == Int8DenseKind)
+                if (file[LayerOffset(l) + ModelFileFormat.RecordKind] == Int8DenseKind)
                 {
                     Int8Layers.Add(new Int8Layer(l, units, inputs, at, at + 4 * units));
                     at += (4 + inputs) * units;
@@ -86,7 +88,7 @@ public sealed class ModelLayout
     /// <summary>The loss kind and reduction bytes, or −1.</summary>
     public int LossOffset { get; } = -1;
 
-    public static int LayerOffset(int layer) => LayersOffset + 16 * layer;
+    public static int LayerOffset(int layer) => ModelFileFormat.LayerOffset(layer);
     public int MeanOffset(int feature) => StandardizationOffset + 4 + feature * Element;
     public int ScaleOffset(int feature) => StandardizationOffset + 4 + (Features + feature) * Element;
     public int ParameterOffset(long index) => ParametersOffset + (int)index * Element;

@@ -70,28 +70,28 @@ public sealed class ModelWriter(int inputSize)
     public byte[] ToBytes(float[]? means = null, float[]? scales = null, string[]? labels = null)
     {
         byte[][] labelBytes = labels?.Select(Encoding.UTF8.GetBytes).ToArray() ?? [];
-        long size = 24 + 16L * layers.Count + 8 + 4L * parameters.Count + (means is null ? 0 : 4 + 8L * means.Length)
+        long size = ModelFileFormat.ParameterCountOffset(layers.Count) + ModelFileFormat.ParameterCountBytes + 4L * parameters.Count + (means is null ? 0 : 4 + 8L * means.Length)
             + (labels is null ? 0 : 4 + labelBytes.Sum(b => 4L + b.Length)) + 32;
         var file = new byte[size];
         Span<byte> s = file;
         "FBPMODEL"u8.CopyTo(s);
         // The oldest version that has every kind written (at least 2, the first with layer kinds), as each kind states it.
-        BinaryPrimitives.WriteUInt32LittleEndian(s[8..], layers.Select(l => LayerType.Of(l.Kind)?.FileVersion ?? ModelFile.FormatVersion).Append(2u).Max());
-        s[12] = 4;
-        s[13] = (byte)((means is null ? 0 : 1) | (labels is null ? 0 : 2));
-        BinaryPrimitives.WriteInt32LittleEndian(s[16..], InputSize);
-        BinaryPrimitives.WriteInt32LittleEndian(s[20..], layers.Count);
-        int at = 24;
+        BinaryPrimitives.WriteUInt32LittleEndian(s[ModelFileFormat.VersionOffset..], layers.Select(l => LayerType.Of(l.Kind)?.FileVersion ?? ModelFile.FormatVersion).Append(2u).Max());
+        s[ModelFileFormat.ElementOffset] = 4;
+        s[ModelFileFormat.FlagsOffset] = (byte)((means is null ? 0 : 1) | (labels is null ? 0 : 2));
+        BinaryPrimitives.WriteInt32LittleEndian(s[ModelFileFormat.InputSizeOffset..], InputSize);
+        BinaryPrimitives.WriteInt32LittleEndian(s[ModelFileFormat.LayerCountOffset..], layers.Count);
+        int at = ModelFileFormat.HeaderBytes;
         foreach ((int units, ActivationKind activation, LayerKind kind, double alpha) in layers)
         {
             BinaryPrimitives.WriteInt32LittleEndian(s[at..], units);
-            s[at + 4] = (byte)activation;
-            s[at + 5] = (byte)kind;
-            BinaryPrimitives.WriteDoubleLittleEndian(s[(at + 8)..], alpha);
-            at += 16;
+            s[at + ModelFileFormat.RecordActivation] = (byte)activation;
+            s[at + ModelFileFormat.RecordKind] = (byte)kind;
+            BinaryPrimitives.WriteDoubleLittleEndian(s[(at + ModelFileFormat.RecordValue)..], alpha);
+            at += ModelFileFormat.LayerRecordBytes;
         }
         BinaryPrimitives.WriteInt64LittleEndian(s[at..], parameters.Count);
-        at += 8;
+        at += ModelFileFormat.ParameterCountBytes;
         foreach (float p in parameters)
         {
             BinaryPrimitives.WriteSingleLittleEndian(s[at..], p);
