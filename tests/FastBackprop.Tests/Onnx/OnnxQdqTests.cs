@@ -251,6 +251,27 @@ public sealed class OnnxQdqTests
     }
 
     [Fact]
+    public void Int32_data_in_packed_runs_and_unpacked_fields_between_other_fields_reads_in_order()
+    {
+        var t = new ProtoWriter().Int64(OnnxFields.TensorDims, 5).Bytes(OnnxFields.TensorInt32Data, [1, 2])
+            .Varint(OnnxFields.TensorDataType, Int32).Int64(OnnxFields.TensorInt32Data, 3).Int64(OnnxFields.TensorInt32Data, -4)
+            .String(OnnxFields.TensorName, "mixed").Bytes(OnnxFields.TensorInt32Data, []).Bytes(OnnxFields.TensorInt32Data, [5]);
+        byte[] bytes = new ProtoWriter().Message(OnnxFields.ModelGraph, new ProtoWriter().Message(OnnxFields.GraphInitializer, t)).ToArray();
+        Assert.Equal([1, 2, 3, -4, 5], OnnxParser.Parse(bytes, null).Graph!.Initializers["mixed"].Integers!);
+    }
+
+    [Fact]
+    public void A_packed_int32_run_that_ends_inside_a_varint_is_refused()
+    {
+        var t = new ProtoWriter().Int64(OnnxFields.TensorDims, 2).Varint(OnnxFields.TensorDataType, Int32).String(OnnxFields.TensorName, "cut")
+            .Bytes(OnnxFields.TensorInt32Data, [7, 0x80]);
+        byte[] bytes = new ProtoWriter().Message(OnnxFields.ModelGraph, new ProtoWriter().Message(OnnxFields.GraphInitializer, t)).ToArray();
+        var e = Assert.Throws<InvalidDataException>(() => OnnxParser.Parse(bytes, null));
+        Assert.Contains("TensorProto.int32_data", e.Message);
+        Assert.Contains("ends inside a varint", e.Message);
+    }
+
+    [Fact]
     public void An_int32_data_value_beyond_int32_is_refused()
     {
         var t = new ProtoWriter().Int64(OnnxFields.TensorDims, 1).Varint(OnnxFields.TensorDataType, Int32).String(OnnxFields.TensorName, "big")

@@ -142,7 +142,7 @@ internal sealed class OnnxChain
         }
 
         if (!Handlers.TryGetValue(node.OpType, out Func<OnnxChain, int>? handler))
-            throw Error($"operator {node.OpType} is not supported; import takes dense networks (Gemm, MatMul+Add, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, LayerNormalization, Identity, Flatten, Dropout, and Sub/Mul/Div/Add standardisation) int8 layers as quantize_dynamic writes them (DynamicQuantizeLinear, MatMulInteger, Cast, Mul, Mul, Add), and QDQ graphs (DequantizeLinear of constant weights and biases, QuantizeLinear → DequantizeLinear pairs on activations).");
+            throw Error($"operator {node.OpType} is not supported; import takes dense networks (Gemm, MatMul+Add, Relu, LeakyRelu, Sigmoid, Tanh, Softmax, LayerNormalization, Identity, Flatten, Dropout, and Sub/Mul/Div/Add standardisation), int8 layers as quantize_dynamic writes them (DynamicQuantizeLinear, MatMulInteger, Cast, Mul, Mul, Add), and QDQ graphs (DequantizeLinear of constant weights and biases, QuantizeLinear → DequantizeLinear pairs on activations).");
         int read = handler(this);
         if (read == 1)
             Current = node.Outputs[0];

@@ -280,7 +280,11 @@ internal static class OnnxParser
         (int Start, int Length) raw = (-1, 0);
         var packed = new List<(int Start, int Length, WireType Wire)>();
         int floatCount = 0, doubleCount = 0;
-        var int32Data = new List<int>();
+        // int32_data is counted while parsing and decoded once the type and dims are known: where its bytes lie (a packed
+        // run, or a stretch of consecutive unpacked fields), never a value per entry, so a hostile file cannot make lists
+        // several times its size before the count is checked against the dims.
+        var int32Runs = new List<(int Start, int End, bool Packed)>();
+        long int32Count = 0;
         while (r.Next("TensorProto", out int field, out WireType wire))
         {
             int start = r.FieldStart;
@@ -327,15 +331,26 @@ internal static class OnnxParser
                         break;
                     }
                 case OnnxFields.TensorInt32Data:
-                    // Packed (one run of varints) or one varint per value; each an int32, sign-extended to 64 bits.
+                    // Packed (one run of varints) or one varint field per value.
                     if (wire == WireType.LengthDelimited)
                     {
-                        var d = r.Message(wire, "TensorProto.int32_data");
-                        while (d.Remaining > 0)
-                            int32Data.Add(Int32Value(ref r, start, d.Varint("TensorProto.int32_data")));
+                        var (runStart, length) = r.LengthDelimited(wire, "TensorProto.int32_data");
+                        ReadOnlySpan<byte> run = r.Data.Slice(runStart, length);
+                        if (length > 0 && run[^1] >= 0x80)
+                            throw r.Error(start, "TensorProto.int32_data", "the packed run ends inside a varint.");
+                        int32Count += CountVarintEnds(run);
+                        if (length > 0)
+                            int32Runs.Add((runStart, runStart + length, true));
                     }
                     else
-                        int32Data.Add(Int32Value(ref r, start, unchecked((ulong)r.Int64(wire, "TensorProto.int32_data"))));
+                    {
+                        r.Int64(wire, "TensorProto.int32_data");
+                        int32Count++;
+                        if (int32Runs.Count > 0 && int32Runs[^1] is { Packed: false } last && last.End == start)
+                            int32Runs[^1] = (last.Start, r.Position, false);
+                        else
+                            int32Runs.Add((start, r.Position, false));
+                    }
                     break;
                 case OnnxFields.TensorDataLocation:
                     if (r.Int64(wire, "TensorProto.data_location") == OnnxFields.DataLocationExternal)
@@ -358,7 +373,7 @@ internal static class OnnxParser
         }
         if (IntegerRange(tensor.DataType) is (int min, int max, int integerSize))
         {
-            ReadIntegers(ref r, tensor, offset, count, raw, int32Data, packed.Count > 0, min, max, integerSize);
+            ReadIntegers(ref r, tensor, offset, count, raw, int32Runs, int32Count, packed.Count > 0, min, max, integerSize);
             return tensor;
         }
         int elementSize = tensor.DataType switch
@@ -417,6 +432,15 @@ internal static class OnnxParser
         _ => null,
     };
 
+    /// <summary>How many varints a packed run holds: the bytes that end one (high bit clear).</summary>
+    private static int CountVarintEnds(ReadOnlySpan<byte> run)
+    {
+        int ends = 0;
+        foreach (byte b in run)
+            ends += b < 0x80 ? 1 : 0;
+        return ends;
+    }
+
     /// <summary>An int32_data value: an int32 written as a varint, negative ones sign-extended to 64 bits.</summary>
     private static int Int32Value(ref ProtoReader r, int start, ulong varint)
     {
@@ -427,28 +451,44 @@ internal static class OnnxParser
     }
 
     /// <summary>An integer tensor's values, little-endian from raw_data or from int32_data (each in the type's range);
-    /// the count must match the dims, as for floats.</summary>
+    /// the count must match the dims, as for floats, before anything is allocated.</summary>
     private static void ReadIntegers(ref ProtoReader r, OnnxTensor tensor, int offset, long count, (int Start, int Length) raw,
-        List<int> int32Data, bool floatsBesides, int min, int max, int size)
+        List<(int Start, int End, bool Packed)> int32Runs, long int32Count, bool floatsBesides, int min, int max, int size)
     {
-        long available = raw.Start >= 0 ? raw.Length / size : int32Data.Count;
-        if (raw.Start >= 0 && (raw.Length % size != 0 || int32Data.Count > 0) || available != count || floatsBesides)
+        long available = raw.Start >= 0 ? raw.Length / size : int32Count;
+        if (raw.Start >= 0 && (raw.Length % size != 0 || int32Count > 0) || available != count || floatsBesides)
             throw r.Error(offset, $"initializer '{tensor.Name}'",
-                $"its dims [{string.Join(", ", tensor.Dims)}] make {count} values but it holds {(raw.Start >= 0 ? $"{raw.Length} bytes of raw_data" : $"{available} values")}{(raw.Start >= 0 && int32Data.Count > 0 || floatsBesides ? " and typed data besides" : "")}.");
+                $"its dims [{string.Join(", ", tensor.Dims)}] make {count} values but it holds {(raw.Start >= 0 ? $"{raw.Length} bytes of raw_data" : $"{available} values")}{(raw.Start >= 0 && int32Count > 0 || floatsBesides ? " and typed data besides" : "")}.");
         var values = new int[count];
-        ReadOnlySpan<byte> bytes = raw.Start >= 0 ? r.Data.Slice(raw.Start, raw.Length) : default;
-        for (int i = 0; i < values.Length; i++)
+        if (raw.Start >= 0)
         {
-            values[i] = raw.Start < 0 ? int32Data[i] : tensor.DataType switch
+            ReadOnlySpan<byte> bytes = r.Data.Slice(raw.Start, raw.Length);
+            for (int i = 0; i < values.Length; i++)
+                values[i] = tensor.DataType switch
+                {
+                    OnnxFields.DataTypeUInt8 => bytes[i],
+                    OnnxFields.DataTypeInt8 => (sbyte)bytes[i],
+                    OnnxFields.DataTypeUInt16 => BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(2 * i)),
+                    OnnxFields.DataTypeInt16 => BinaryPrimitives.ReadInt16LittleEndian(bytes.Slice(2 * i)),
+                    _ => BinaryPrimitives.ReadInt32LittleEndian(bytes.Slice(4 * i)),
+                };
+        }
+        else
+        {
+            int k = 0;
+            foreach (var (start, end, packed) in int32Runs)
             {
-                OnnxFields.DataTypeUInt8 => bytes[i],
-                OnnxFields.DataTypeInt8 => (sbyte)bytes[i],
-                OnnxFields.DataTypeUInt16 => BinaryPrimitives.ReadUInt16LittleEndian(bytes.Slice(2 * i)),
-                OnnxFields.DataTypeInt16 => BinaryPrimitives.ReadInt16LittleEndian(bytes.Slice(2 * i)),
-                _ => BinaryPrimitives.ReadInt32LittleEndian(bytes.Slice(4 * i)),
-            };
-            if (values[i] < min || values[i] > max)
-                throw r.Error(offset, $"initializer '{tensor.Name}'", $"int32_data holds {values[i]} at index {i}, outside the range [{min}, {max}] of its data type {tensor.DataType}.");
+                var run = new ProtoReader(r.Data, start, end, r.Name);
+                while (run.Remaining > 0)
+                {
+                    if (!packed)
+                        run.Next("TensorProto", out _, out _);   // the field's key, already checked
+                    int value = Int32Value(ref r, start, run.Varint("TensorProto.int32_data"));
+                    if (value < min || value > max)
+                        throw r.Error(offset, $"initializer '{tensor.Name}'", $"int32_data holds {value} at index {k}, outside the range [{min}, {max}] of its data type {tensor.DataType}.");
+                    values[k++] = value;
+                }
+            }
         }
         tensor.Integers = values;
         if (tensor.DataType == OnnxFields.DataTypeInt8)
