@@ -282,3 +282,116 @@ public sealed class OnnxQdqTests
         Assert.Contains("1099511627776 does not fit in an int32", e.Message);
     }
 }
+
+/// <summary>The folding of a DequantizeLinear of constants, case by case (the first mutation run of OnnxQdq.cs found these
+/// untested): a Gemm (transB = 1, weights [units = 2, inputs = 3]) whose weights a DequantizeLinear makes, with one part
+/// of that node changed.</summary>
+public sealed class OnnxDequantizeFoldingTests
+{
+    private const int Int8 = OnnxFields.DataTypeInt8, UInt8 = OnnxFields.DataTypeUInt8;
+    private static readonly int[] Codes = [1, -2, 3, 127, -127, 5];   // [units, inputs], row-major
+
+    /// <summary>x [batch, 3] → Gemm(x, DQ(codes, scale[, zero]) as W, b) → y [batch, 2].</summary>
+    private static byte[] Graph(Action<OnnxGraphBuilder> constants, string[] dqInputs, (string, object)[]? attributes = null,
+        string dqOutput = "W", string domain = "", string[]? extraOutputs = null)
+    {
+        var g = new OnnxGraphBuilder().Input("x", null, 3).Output("y", null, 2).Initializer("b", [2], [0.5f, -0.5f]);
+        constants(g);
+        if (domain.Length > 0)
+            g.DomainNode(domain, "DequantizeLinear", "dq", dqInputs, dqOutput);
+        else if (extraOutputs is not null)
+            g.Node("DequantizeLinear", "dq", dqInputs, [dqOutput, .. extraOutputs]);
+        else
+            g.Node("DequantizeLinear", "dq", dqInputs, dqOutput, attributes ?? []);
+        return g.Node("Gemm", "fc", ["x", dqOutput, "b"], "y", ("transB", 1)).Build();
+    }
+
+    private static Model<float> Import(byte[] bytes) => OnnxModel.Import<float>(new MemoryStream(bytes));
+
+    private static void Refused(byte[] bytes, string node, string problem)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => Import(bytes));
+        Assert.True(e.Message.Contains(node) && e.Message.Contains(problem), e.Message);
+    }
+
+    [Theory]
+    [InlineData(0)]    // the units' axis of Gemm's [units, inputs]
+    [InlineData(-2)]   // the same, counted from the end
+    public void Per_unit_scales_on_the_first_axis_give_each_unit_its_scale(int axis)
+    {
+        Model<float> model = Import(Graph(g => g.IntegerInitializer("q", [2, 3], Int8, Codes, "raw").Initializer("s", [2], [0.5f, 0.25f]),
+            ["q", "s"], [("axis", axis)]));
+        Assert.True(model.Quantized!.IsQuantized(0));
+        Assert.Equal([0.5f, -1, 1.5f, 31.75f, -31.75f, 1.25f], model.Network.Weights(0).ToArray());
+        Assert.Equal([0.5f, -0.5f], model.Network.Biases(0).ToArray());
+    }
+
+    [Fact]
+    public void Without_an_axis_attribute_per_channel_scales_lie_along_axis_1()
+    {
+        // MatMul's weights are [inputs, units]: axis 1 (the default) is the units'.
+        byte[] bytes = new OnnxGraphBuilder().Input("x", null, 3).Output("y", null, 2)
+            .IntegerInitializer("q", [3, 2], Int8, [1, 127, -2, -127, 3, 5], "raw").Initializer("s", [2], [0.5f, 0.25f]).Initializer("b", [2], [0, 0])
+            .Node("DequantizeLinear", "dq", ["q", "s", ""], "W")
+            .Node("MatMul", "mm", ["x", "W"], "z").Node("Add", "add", ["z", "b"], "y").Build();
+        Model<float> model = Import(bytes);
+        Assert.Equal([0.5f, -1, 1.5f, 31.75f, -31.75f, 1.25f], model.Network.Weights(0).ToArray());
+    }
+
+    public static TheoryData<string, string, string> Refusals() => new()
+    {
+        { "axis 2", "node 'dq' (DequantizeLinear)", "one value, or one per index of axis 2 of the codes [2, 3]" },
+        { "axis -3", "node 'dq' (DequantizeLinear)", "one per index of axis -1 of the codes [2, 3]" },
+        { "three scales on axis 0", "node 'dq' (DequantizeLinear)", "one per index of axis 0 of the codes [2, 3]" },
+        { "float codes", "node 'dq' (DequantizeLinear)", "its codes 'q' have data type 1; uint8 (2), int8 (3)" },
+        { "int8 scale", "node 'dq' (DequantizeLinear)", "its scale 's' has data type 3; float32 (1) is needed" },
+        { "zero scale", "node 'dq' (DequantizeLinear)", "holds 0 at index 1; a scale must be positive and finite" },
+        { "uint8 zero point", "node 'dq' (DequantizeLinear)", "its zero point 'z' must have the codes' data type (3)" },
+        { "one zero point for two scales", "node 'dq' (DequantizeLinear)", "as many values as the scale (2); it has data type 3 and 1 values" },
+        { "float16 output", "node 'dq' (DequantizeLinear)", "output_dtype = 10: only float32 (1) is supported" },
+        { "unknown attribute", "node 'dq' (DequantizeLinear)", "attribute 'precision' is not supported on DequantizeLinear" },
+        { "output named like an initializer", "node 'dq' (DequantizeLinear)", "its output 'b' is also an initializer or a graph input" },
+        { "output named like the input", "node 'dq' (DequantizeLinear)", "its output 'x' is also an initializer or a graph input" },
+        { "two outputs", "node 'dq' (DequantizeLinear)", "the node has 2 outputs; DequantizeLinear has one" },
+        { "another domain", "node 'dq' (DequantizeLinear)", "operator DequantizeLinear of domain 'com.microsoft' is not supported" },
+        { "scale past int8 layers", "node 'fc' (Gemm)", "have scale 3E+36 for unit 0; a scale must be in" },
+        { "tiny codes, per input", "node 'fc' (Gemm)", "a scale per index of axis 1, the inputs" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Refusals))]
+    public void A_malformed_or_unmappable_DequantizeLinear_is_refused_naming_its_node(string change, string node, string problem)
+    {
+        Action<OnnxGraphBuilder> codes = g => g.IntegerInitializer("q", [2, 3], Int8, Codes, "raw");
+        Action<OnnxGraphBuilder> perUnit = g => { codes(g); g.Initializer("s", [2], [0.5f, 0.25f]); };
+        byte[] bytes = change switch
+        {
+            "axis 2" => Graph(perUnit, ["q", "s"], [("axis", 2)]),
+            "axis -3" => Graph(perUnit, ["q", "s"], [("axis", -3)]),
+            "three scales on axis 0" => Graph(g => { codes(g); g.Initializer("s", [3], [1, 1, 1]); }, ["q", "s"], [("axis", 0)]),
+            "float codes" => Graph(g => g.Initializer("q", [2, 3], [1, 2, 3, 4, 5, 6]).Initializer("s", [], [0.5f]), ["q", "s"]),
+            "int8 scale" => Graph(g => { codes(g); g.IntegerInitializer("s", [], Int8, [1]); }, ["q", "s"]),
+            "zero scale" => Graph(g => { codes(g); g.Initializer("s", [2], [0.5f, 0]); }, ["q", "s"], [("axis", 0)]),
+            "uint8 zero point" => Graph(g => { perUnit(g); g.IntegerInitializer("z", [2], UInt8, [0, 0]); }, ["q", "s", "z"], [("axis", 0)]),
+            "one zero point for two scales" => Graph(g => { perUnit(g); g.IntegerInitializer("z", [], Int8, [0]); }, ["q", "s", "z"], [("axis", 0)]),
+            "float16 output" => Graph(perUnit, ["q", "s"], [("axis", 0), ("output_dtype", 10)]),
+            "unknown attribute" => Graph(perUnit, ["q", "s"], [("precision", 3)]),
+            "output named like an initializer" => Graph(perUnit, ["q", "s"], [("axis", 0)], dqOutput: "b"),
+            "output named like the input" => Graph(perUnit, ["q", "s"], [("axis", 0)], dqOutput: "x"),
+            "two outputs" => Graph(g => { codes(g); g.Initializer("s", [], [0.5f]); }, ["q", "s"], extraOutputs: ["W2"]),
+            "another domain" => Graph(perUnit, ["q", "s"], domain: "com.microsoft"),
+            "scale past int8 layers" => Graph(g => g.IntegerInitializer("q", [2, 3], Int8, [1, 1, 1, 1, 1, 1], "raw").Initializer("s", [], [3e36f]), ["q", "s"]),
+            "tiny codes, per input" => Graph(g => { codes(g); g.Initializer("s", [3], [0.5f, 0.25f, 1]); }, ["q", "s"], [("axis", 1)]),
+            _ => throw new ArgumentOutOfRangeException(nameof(change)),
+        };
+        Refused(bytes, node, problem);
+    }
+
+    [Fact]
+    public void A_float32_output_dtype_is_accepted()
+    {
+        Model<float> model = Import(Graph(g => g.IntegerInitializer("q", [2, 3], Int8, Codes, "raw").Initializer("s", [], [0.5f]),
+            ["q", "s"], [("output_dtype", 1)]));
+        Assert.Equal([0.5f, -1, 1.5f, 63.5f, -63.5f, 2.5f], model.Network.Weights(0).ToArray());
+    }
+}
