@@ -387,6 +387,21 @@ public sealed class OnnxDequantizeFoldingTests
         Refused(bytes, node, problem);
     }
 
+    [Theory]
+    [InlineData(0, new float[] { 0.5f, -1, 1.5f, 31.75f, -31.75f, 1.25f })]        // scales [0.5, 0.25] along the rows
+    [InlineData(1, new float[] { 0.5f, -0.5f, 3, 63.5f, -31.75f, 5 })]           // scales [0.5, 0.25, 1] along the columns
+    public void The_folded_constant_is_each_code_times_its_channels_scale(int axis, float[] expected)
+    {
+        float[] scales = axis == 0 ? [0.5f, 0.25f] : [0.5f, 0.25f, 1];
+        byte[] bytes = Graph(g => g.IntegerInitializer("q", [2, 3], Int8, Codes, "raw").Initializer("s", [scales.Length], scales), ["q", "s"], [("axis", axis)]);
+        OnnxGraph graph = OnnxParser.Parse(bytes, null).Graph!;
+        Assert.Single(OnnxQdq.FoldConstants(graph, null));
+        OnnxTensor folded = graph.Initializers["W"];
+        Assert.Equal(expected, folded.Floats);
+        Assert.Equal([2L, 3L], folded.Dims);
+        Assert.Equal(axis, folded.Dequantized!.Axis);
+    }
+
     [Fact]
     public void A_float32_output_dtype_is_accepted()
     {
