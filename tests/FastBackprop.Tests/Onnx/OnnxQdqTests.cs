@@ -271,6 +271,52 @@ public sealed class OnnxQdqTests
         Assert.Contains("ends inside a varint", e.Message);
     }
 
+    /// <summary>An initializer written field by field (dims, type, name, then the given data fields), parsed alone.</summary>
+    private static OnnxTensor ParseTensor(long[] dims, int type, Action<ProtoWriter> data)
+    {
+        var t = new ProtoWriter();
+        foreach (long d in dims)
+            t.Int64(OnnxFields.TensorDims, d);
+        t.Varint(OnnxFields.TensorDataType, (ulong)type).String(OnnxFields.TensorName, "t");
+        data(t);
+        byte[] bytes = new ProtoWriter().Message(OnnxFields.ModelGraph, new ProtoWriter().Message(OnnxFields.GraphInitializer, t)).ToArray();
+        return OnnxParser.Parse(bytes, null).Graph!.Initializers["t"];
+    }
+
+    public static TheoryData<string, string> IntegerRefusals() => new()
+    {
+        { "int16 raw of 5 bytes", "its dims [2] make 2 values but it holds 5 bytes of raw_data." },
+        { "int8 raw of 2 bytes for 3", "its dims [3] make 3 values but it holds 2 bytes of raw_data." },
+        { "raw and int32_data", "its dims [2] make 2 values but it holds 2 bytes of raw_data and typed data besides." },
+        { "int32_data and float_data", "its dims [2] make 2 values but it holds 2 values and typed data besides." },
+        { "more values than an array holds", "its dims [70000, 70000] make 2147483648 values but it holds 0 values." },
+    };
+
+    [Theory]
+    [MemberData(nameof(IntegerRefusals))]
+    public void Integer_data_that_does_not_match_its_dims_is_refused_with_both_counts(string change, string problem)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => change switch
+        {
+            "int16 raw of 5 bytes" => ParseTensor([2], OnnxFields.DataTypeInt16, t => t.Bytes(OnnxFields.TensorRawData, [1, 2, 3, 4, 5])),   // 5 / 2 = 2: only the remainder is wrong
+            "int8 raw of 2 bytes for 3" => ParseTensor([3], Int8, t => t.Bytes(OnnxFields.TensorRawData, [1, 2])),
+            "raw and int32_data" => ParseTensor([2], Int8, t => t.Bytes(OnnxFields.TensorRawData, [1, 2]).Int64(OnnxFields.TensorInt32Data, 3)),
+            "int32_data and float_data" => ParseTensor([2], Int32, t => t.Bytes(OnnxFields.TensorInt32Data, [1, 2]).Float(OnnxFields.TensorFloatData, 1)),
+            "more values than an array holds" => ParseTensor([70000, 70000], Int8, _ => { }),
+            _ => throw new ArgumentOutOfRangeException(nameof(change)),
+        });
+        Assert.Contains("initializer 't'", e.Message);
+        Assert.Contains(problem, e.Message);
+    }
+
+    [Fact]
+    public void Raw_uint16_and_int16_values_are_little_endian_and_an_empty_tensor_has_none()
+    {
+        Assert.Equal([1, 65535, 256], ParseTensor([3], OnnxFields.DataTypeUInt16, t => t.Bytes(OnnxFields.TensorRawData, [1, 0, 255, 255, 0, 1])).Integers!);
+        Assert.Equal([-2, 513], ParseTensor([2], OnnxFields.DataTypeInt16, t => t.Bytes(OnnxFields.TensorRawData, [0xFE, 0xFF, 1, 2])).Integers!);
+        Assert.Empty(ParseTensor([0, 4], Int8, _ => { }).Integers!);
+    }
+
     [Fact]
     public void An_int32_data_value_beyond_int32_is_refused()
     {
