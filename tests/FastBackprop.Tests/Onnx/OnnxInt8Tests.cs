@@ -56,6 +56,26 @@ public sealed class OnnxInt8Tests
         Assert.Equal(model.ClassLabels, imported.ClassLabels);
     }
 
+    [Theory]
+    [InlineData(0f)]
+    [InlineData(float.NaN)]
+    [InlineData(1e37f)]
+    public void A_weight_scale_outside_the_int8_range_is_refused_as_for_QDQ_weights(float bad)
+    {
+        byte[] bytes = new OnnxGraphBuilder()
+            .Input("x", null, 3).Output("y", null, 2)
+            .Int8Initializer("W", [3, 2], [1, 1, 1, 1, 1, 1]).Initializer("Wscale", [2], [0.5f, bad]).Initializer("b", [2], [0, 0])
+            .Node("DynamicQuantizeLinear", "dql", ["x"], ["xq", "xs", "xz"])
+            .Node("MatMulInteger", "mm", ["xq", "W", "xz"], "mm_out")
+            .Node("Cast", "cast", ["mm_out"], "cast_out", ("to", 1))
+            .Node("Mul", "scales", ["xs", "Wscale"], "scales_out")
+            .Node("Mul", "rescale", ["cast_out", "scales_out"], "z0")
+            .Node("Add", "bias", ["z0", "b"], "y")
+            .Build();
+        InvalidDataException e = Refused(bytes, "MatMulInteger");
+        Assert.Contains($"MatMulInteger's weights 'W' (scaled by 'Wscale') have scale {bad.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} for unit 1; a scale must be in", e.Message);
+    }
+
     [Fact]
     public void The_per_tensor_form_quantize_dynamic_writes_by_default_imports_with_its_one_scale_for_every_unit()
     {

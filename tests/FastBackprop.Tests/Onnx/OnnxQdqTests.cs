@@ -401,7 +401,7 @@ public sealed class OnnxDequantizeFoldingTests
         { "two outputs", "node 'dq' (DequantizeLinear)", "the node has 2 outputs; DequantizeLinear has one" },
         { "another domain", "node 'dq' (DequantizeLinear)", "operator DequantizeLinear of domain 'com.microsoft' is not supported" },
         { "scale past int8 layers", "node 'fc' (Gemm)", "have scale 3E+36 for unit 0; a scale must be in" },
-        { "tiny codes, per input", "node 'fc' (Gemm)", "a scale per index of axis 1, the inputs" },
+        { "scales per input", "node 'fc' (Gemm)", "a scale per index of axis 1, the inputs" },
     };
 
     [Theory]
@@ -427,7 +427,7 @@ public sealed class OnnxDequantizeFoldingTests
             "two outputs" => Graph(g => { codes(g); g.Initializer("s", [], [0.5f]); }, ["q", "s"], extraOutputs: ["W2"]),
             "another domain" => Graph(perUnit, ["q", "s"], domain: "com.microsoft"),
             "scale past int8 layers" => Graph(g => g.IntegerInitializer("q", [2, 3], Int8, [1, 1, 1, 1, 1, 1], "raw").Initializer("s", [], [3e36f]), ["q", "s"]),
-            "tiny codes, per input" => Graph(g => { codes(g); g.Initializer("s", [3], [0.5f, 0.25f, 1]); }, ["q", "s"], [("axis", 1)]),
+            "scales per input" => Graph(g => { codes(g); g.Initializer("s", [3], [0.5f, 0.25f, 1]); }, ["q", "s"], [("axis", 1)]),
             _ => throw new ArgumentOutOfRangeException(nameof(change)),
         };
         Refused(bytes, node, problem);

@@ -191,7 +191,8 @@ internal sealed class OnnxChain
     private void Int8Weights(OnnxTensor weights, bool unitsFirst)
     {
         Layer layer = Layers[^1];
-        var (codes, scales) = OnnxQdq.Int8Weights(weights, unitsFirst, layer.Units, layer.Inputs, Error);
+        OnnxQuantization q = weights.Dequantized!;
+        var (codes, scales) = OnnxQdq.Int8Weights(q, $"its weights '{weights.Name}' (dequantized by {q.Node})", unitsFirst, layer.Units, layer.Inputs, Error);
         Layers[^1] = new Layer { Units = layer.Units, Inputs = layer.Inputs, Weights = layer.Weights, Biases = layer.Biases, Codes = codes, Scales = scales };
     }
 

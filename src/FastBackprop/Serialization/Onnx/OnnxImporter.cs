@@ -154,9 +154,6 @@ internal static class OnnxImporter
         if (m.Inputs.Count == 4 && (!graph.Initializers.TryGetValue(m.Inputs[3], out OnnxTensor? zero) || zero.Int8s is null || zero.Int8s.Any(z => z != 0)))
             throw ErrorAt(matmul, $"MatMulInteger's weight zero point '{m.Inputs[3]}' must be an int8 initializer of zeros (symmetric weights).");
         int inputs = (int)w.Dims[0], units = (int)w.Dims[1];
-        int bad = Array.IndexOf(w.Int8s, sbyte.MinValue);
-        if (bad >= 0)
-            throw ErrorAt(matmul, $"MatMulInteger's weights '{m.Inputs[1]}' hold -128 at index {bad}; int8 weights here are symmetric, in [-127, 127].");
         int cast = Find("Cast", n => n.Inputs.Count == 1 && n.Inputs[0] == m.Outputs[0], $"reads '{m.Outputs[0]}'");
         if (nodes[cast].Outputs.Count != 1 || nodes[cast].Attributes.SingleOrDefault(a => a.Name == "to") is not { I: OnnxFields.DataTypeFloat } || nodes[cast].Attributes.Count != 1)
             throw ErrorAt(cast, "Cast must convert the integer product to float (to = 1) and have one output.");
@@ -164,27 +161,18 @@ internal static class OnnxImporter
         string weightScale = nodes[scales].Inputs[0] == xScale ? nodes[scales].Inputs[1] : nodes[scales].Inputs[0];
         if (!graph.Initializers.TryGetValue(weightScale, out OnnxTensor? s) || s.Floats is null || s.Count != 1 && s.Count != units || nodes[scales].Outputs.Count != 1)
             throw ErrorAt(scales, $"Mul's weight scale '{weightScale}' must be a float32 initializer of one value or one per unit ({units}).");
-        var scale = new float[units];
-        for (int j = 0; j < units; j++)
-        {
-            scale[j] = s.Floats[s.Count == 1 ? 0 : j];
-            if (!(scale[j] >= Int8Scheme.MinWeightScale && scale[j] <= Int8Scheme.MaxWeightScale))
-                throw ErrorAt(scales, string.Create(CultureInfo.InvariantCulture,
-                    $"Mul's weight scale '{weightScale}' holds {scale[j]:R} for unit {j}; a scale must be in [{Int8Scheme.MinWeightScale:R}, {Int8Scheme.MaxWeightScale:R}]."));
-        }
         string castOut = nodes[cast].Outputs[0], scalesOut = nodes[scales].Outputs[0];
         int rescale = Find("Mul", n => n.Inputs.Count == 2 && n.Inputs.Contains(castOut) && n.Inputs.Contains(scalesOut), $"multiplies '{castOut}' by '{scalesOut}'");
         if (new[] { matmul, cast, scales, rescale }.Distinct().Count() != 4 || rescale != first + 4 || nodes[rescale].Outputs.Count != 1)
             throw ErrorAt(rescale, "the Mul that rescales the product must come last of the four nodes after DynamicQuantizeLinear, with one output.");
 
-        var codes = new sbyte[units * inputs];
+        // The codes and scales under the same rules as a QDQ layer's: symmetric, no −128, each scale in the int8 range.
+        var quantization = new OnnxQuantization(OnnxFields.DataTypeInt8, w.Integers!, new int[s.Count], s.Floats, s.Count == 1 ? -1 : 1, m.Describe(matmul));
+        var (codes, scale) = OnnxQdq.Int8Weights(quantization, $"MatMulInteger's weights '{m.Inputs[1]}' (scaled by '{weightScale}')", unitsFirst: false,
+            units, inputs, problem => ErrorAt(matmul, problem));
         var weights = new double[units * inputs];
-        for (int k = 0; k < inputs; k++)
-            for (int j = 0; j < units; j++)
-            {
-                codes[j * inputs + k] = w.Int8s[k * units + j];
-                weights[j * inputs + k] = (double)scale[j] * codes[j * inputs + k];
-            }
+        for (int i = 0; i < weights.Length; i++)
+            weights[i] = (double)scale[i / inputs] * codes[i];
         return new Layer { Units = units, Inputs = inputs, Weights = weights, Biases = new double[units], Codes = codes, Scales = scale, AwaitsBias = true };
     }
 

@@ -108,16 +108,16 @@ internal static class OnnxQdq
     }
 
     /// <summary>
-    /// The codes (units×inputs, row-major) and per-unit scales of a dense layer whose weights were dequantized from int8
-    /// codes: symmetric (zero point 0), in [−127, 127] (what the int8 kernels' no-overflow arithmetic assumes), with one
-    /// scale for the tensor or one per unit (the axis of units: 0 when the weights are stored units×inputs, as Gemm with
-    /// transB = 1 has them, else 1), each within <see cref="Int8Scheme"/>'s range. Anything else is refused; the layer is
-    /// not silently imported in float.
+    /// The codes (units×inputs, row-major) and per-unit scales of a dense layer whose weights are int8 codes with scales —
+    /// dequantized by a DequantizeLinear (QDQ) or multiplied after MatMulInteger (quantize_dynamic's form): symmetric (zero
+    /// point 0), in [−127, 127] (what the int8 kernels' no-overflow arithmetic assumes), with one scale for the tensor or one
+    /// per unit (the axis of units: 0 when the weights are stored units×inputs, as Gemm with transB = 1 has them, else 1),
+    /// each within <see cref="Int8Scheme"/>'s range. Anything else is refused, <paramref name="source"/> naming the weights;
+    /// the layer is not silently imported in float.
     /// </summary>
-    public static (sbyte[] Codes, float[] Scales) Int8Weights(OnnxTensor weight, bool unitsFirst, int units, int inputs, Func<string, InvalidDataException> error)
+    public static (sbyte[] Codes, float[] Scales) Int8Weights(OnnxQuantization q, string source, bool unitsFirst, int units, int inputs,
+        Func<string, InvalidDataException> error)
     {
-        OnnxQuantization q = weight.Dequantized!;
-        string source = $"its weights '{weight.Name}' (dequantized by {q.Node})";
         if (q.DataType != OnnxFields.DataTypeInt8)
             throw error($"{source} have codes of data type {q.DataType}; an int8 layer takes int8 codes (3) with zero point 0.");
         if (Array.FindIndex(q.ZeroPoints, z => z != 0) is var nonzero and >= 0)
